@@ -1,0 +1,65 @@
+//! The channel between the two parties.
+//!
+//! Two layers, as in swanky's `AbstractChannel` and its transports: a [`Transport`] moves
+//! [`Frame`]s and knows nothing of cost; the metered [`Link`](crate::meter::Link) wraps any
+//! transport, stamps each frame with the sender's Lamport clock and counts what passes.
+//! Protocols only see the [`Channel`] trait.
+
+pub mod memory;
+
+use crate::error::ChannelError;
+use crate::ring::Ring;
+use crate::tensor::RingTensor;
+use crate::wire;
+
+/// One message as a transport carries it. `clock` is the causal depth of the message, read by
+/// the receiver's meter; it is bookkeeping of the simulation and is not charged as traffic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Depth of the message in the causal chain (1 for a message that depends on nothing).
+    pub clock: u64,
+    /// The bytes the protocol sent; these, and only these, are charged.
+    pub payload: Vec<u8>,
+}
+
+/// Moves frames to the other party. Implementations: [`memory::MemoryTransport`].
+pub trait Transport: Send {
+    /// Sends one frame. Fails with [`ChannelError::PeerGone`] once the other end is gone.
+    fn send(&mut self, frame: Frame) -> Result<(), ChannelError>;
+    /// Waits for the next frame. Fails with [`ChannelError::PeerGone`] when the other end is
+    /// gone and no frame is pending, and with [`ChannelError::Timeout`] after the configured
+    /// receive timeout.
+    fn recv(&mut self) -> Result<Frame, ChannelError>;
+}
+
+/// What protocol code uses to talk to the other party: one call to a `send_*` method is one
+/// message.
+pub trait Channel {
+    /// Sends one message.
+    fn send_bytes(&mut self, payload: Vec<u8>) -> Result<(), ChannelError>;
+
+    /// Receives one message.
+    fn recv_bytes(&mut self) -> Result<Vec<u8>, ChannelError>;
+
+    /// Sends a ring tensor at ℓ/8 bytes per element (packed for other widths).
+    fn send_tensor(&mut self, t: &RingTensor) -> Result<(), ChannelError> {
+        self.send_bytes(t.to_bytes())
+    }
+
+    /// Receives a ring tensor of a known ring and shape; a message of the wrong size is an error.
+    fn recv_tensor(&mut self, ring: Ring, shape: &[usize]) -> Result<RingTensor, ChannelError> {
+        let bytes = self.recv_bytes()?;
+        RingTensor::from_bytes(ring, shape, &bytes)
+    }
+
+    /// Sends values of `width` bits each, packed.
+    fn send_packed(&mut self, values: &[u64], width: u32) -> Result<(), ChannelError> {
+        self.send_bytes(wire::pack(values, width))
+    }
+
+    /// Receives `n` values of `width` bits each.
+    fn recv_packed(&mut self, n: usize, width: u32) -> Result<Vec<u64>, ChannelError> {
+        let bytes = self.recv_bytes()?;
+        wire::unpack(&bytes, n, width)
+    }
+}

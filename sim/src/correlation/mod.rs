@@ -1,0 +1,164 @@
+//! Correlated randomness: what protocols consume and who provides it.
+//!
+//! As in mpz's ideal functionalities, a [`CorrelationProvider`] is the one interface through
+//! which a party obtains its half of a correlation; protocol code never generates the other
+//! party's half. The first provider is the seeded [`dealer::Dealer`]; a provider that generates
+//! the same correlations with real OT implements the same trait and talks over the [`Link`] it
+//! is handed.
+
+pub mod dealer;
+
+use crate::error::{CorrelationError, SimError};
+use crate::meter::Link;
+use crate::ring::Ring;
+use crate::share::{Role, Share};
+
+/// Element-wise Beaver triples: shares of a, b and c = a·b, each of shape `[n]`. Over
+/// [`Ring::Z2`] these are AND triples.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Triples {
+    /// Share of a.
+    pub a: Share,
+    /// Share of b.
+    pub b: Share,
+    /// Share of c = a·b.
+    pub c: Share,
+}
+
+/// Square pairs: shares of a and a², each of shape `[n]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SquarePairs {
+    /// Share of a.
+    pub a: Share,
+    /// Share of a².
+    pub aa: Share,
+}
+
+/// The shape of a (possibly batched) matrix product `[b?, m, k] · [b?, k, n]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatDims {
+    /// Number of independent products, or `None` for one unbatched product.
+    pub batch: Option<usize>,
+    /// Rows of the left factor.
+    pub m: usize,
+    /// Inner dimension.
+    pub k: usize,
+    /// Columns of the right factor.
+    pub n: usize,
+}
+
+impl MatDims {
+    fn shape(&self, rows: usize, cols: usize) -> Vec<usize> {
+        match self.batch {
+            Some(b) => vec![b, rows, cols],
+            None => vec![rows, cols],
+        }
+    }
+
+    /// Shape of the left factor.
+    pub fn a_shape(&self) -> Vec<usize> {
+        self.shape(self.m, self.k)
+    }
+
+    /// Shape of the right factor.
+    pub fn b_shape(&self) -> Vec<usize> {
+        self.shape(self.k, self.n)
+    }
+
+    /// Shape of the product.
+    pub fn c_shape(&self) -> Vec<usize> {
+        self.shape(self.m, self.n)
+    }
+}
+
+/// A matrix Beaver triple: shares of A, B and C = A·B.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatrixTriple {
+    /// Share of A.
+    pub a: Share,
+    /// Share of B.
+    pub b: Share,
+    /// Share of C = A·B.
+    pub c: Share,
+}
+
+/// A batch of random 1-out-of-N OTs, N = 2^`choice_bits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OtSpec {
+    /// Who plays the OT sender.
+    pub sender: Role,
+    /// Number of OT instances.
+    pub count: usize,
+    /// log2 of the number of messages per instance.
+    pub choice_bits: u32,
+    /// Bits per message (1..=64).
+    pub msg_bits: u32,
+}
+
+impl OtSpec {
+    /// N, the number of messages per instance.
+    pub fn arity(&self) -> usize {
+        1 << self.choice_bits
+    }
+}
+
+/// One party's half of a batch of random OTs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RandomOts {
+    /// The sender's half: N random messages per instance.
+    Sender {
+        /// `count × N` messages, instance-major.
+        messages: Vec<u64>,
+    },
+    /// The receiver's half: a random choice per instance and the chosen message.
+    Receiver {
+        /// One choice in [0, N) per instance.
+        choices: Vec<u64>,
+        /// The message at the choice, per instance.
+        messages: Vec<u64>,
+    },
+}
+
+impl RandomOts {
+    /// The sender's messages; an error when this is the receiver's half.
+    pub fn into_sender(self) -> Result<Vec<u64>, SimError> {
+        match self {
+            RandomOts::Sender { messages } => Ok(messages),
+            RandomOts::Receiver { .. } => Err(wrong_half("sender")),
+        }
+    }
+
+    /// The receiver's choices and messages; an error when this is the sender's half.
+    pub fn into_receiver(self) -> Result<(Vec<u64>, Vec<u64>), SimError> {
+        match self {
+            RandomOts::Receiver { choices, messages } => Ok((choices, messages)),
+            RandomOts::Sender { .. } => Err(wrong_half("receiver")),
+        }
+    }
+}
+
+fn wrong_half(wanted: &str) -> SimError {
+    CorrelationError::Unsupported { request: "random OT".into(), reason: format!("this party does not hold the {wanted}'s half") }.into()
+}
+
+/// Hands a party its half of correlated randomness. Both parties must make the same requests in
+/// the same order; [`CorrelationProvider::requests`] lets the runner check that they did.
+pub trait CorrelationProvider: Send {
+    /// The name shown in reports.
+    fn name(&self) -> &'static str;
+
+    /// `n` element-wise Beaver triples over `ring`.
+    fn triples(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<Triples, SimError>;
+
+    /// `n` square pairs over `ring`.
+    fn squares(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<SquarePairs, SimError>;
+
+    /// One matrix triple of the given dimensions.
+    fn matrix_triple(&mut self, link: &mut Link, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError>;
+
+    /// A batch of random 1-out-of-N OTs.
+    fn random_ots(&mut self, link: &mut Link, spec: OtSpec) -> Result<RandomOts, SimError>;
+
+    /// A description of every request served so far, in order.
+    fn requests(&self) -> &[String];
+}

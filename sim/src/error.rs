@@ -1,0 +1,137 @@
+//! Typed errors of the two-party world.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::ring::Ring;
+use crate::share::Role;
+
+/// A ring of an unsupported width.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RingError {
+    /// The width is outside 1..=64.
+    #[error("ring width must be between 1 and 64 bits, got {bits}")]
+    Width {
+        /// The width asked for.
+        bits: u32,
+    },
+}
+
+/// A value that cannot be represented in fixed point.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum FixedError {
+    /// The value is outside the representable range.
+    #[error("{value} does not fit in fixed point over {ring} with {frac} fraction bits (range [{min}, {max}])")]
+    OutOfRange {
+        /// The value to encode.
+        value: f64,
+        /// The ring.
+        ring: Ring,
+        /// Fraction bits.
+        frac: u32,
+        /// Smallest representable value.
+        min: f64,
+        /// Largest representable value.
+        max: f64,
+    },
+    /// NaN or infinity.
+    #[error("cannot encode the non-finite value {value}")]
+    NotFinite {
+        /// The value to encode.
+        value: f64,
+    },
+    /// Too many fraction bits for the ring.
+    #[error("{frac} fraction bits leave no integer bits in {ring} (need frac ≤ ℓ − 2)")]
+    Frac {
+        /// Fraction bits asked for.
+        frac: u32,
+        /// The ring.
+        ring: Ring,
+    },
+}
+
+/// Two tensors that an operation cannot combine.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TensorError {
+    /// Shapes differ.
+    #[error("{op}: shape {left:?} does not match shape {right:?}")]
+    Shape {
+        /// The operation.
+        op: &'static str,
+        /// Left operand's shape.
+        left: Vec<usize>,
+        /// Right operand's shape.
+        right: Vec<usize>,
+    },
+    /// Rings differ.
+    #[error("{op}: ring {left} does not match ring {right}")]
+    Ring {
+        /// The operation.
+        op: &'static str,
+        /// Left operand's ring.
+        left: Ring,
+        /// Right operand's ring.
+        right: Ring,
+    },
+}
+
+/// A failed send or receive.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ChannelError {
+    /// The other party has stopped (returned, failed or panicked) and will send nothing more.
+    #[error("peer gone: the {peer} stopped before this message arrived")]
+    PeerGone {
+        /// The party that went away.
+        peer: Role,
+    },
+    /// Nothing arrived within the configured receive timeout: most likely a protocol deadlock.
+    #[error("receive timed out after {after:?} waiting for the {peer} (deadlock?)")]
+    Timeout {
+        /// The configured timeout.
+        after: Duration,
+        /// The party that was expected to send.
+        peer: Role,
+    },
+    /// A message of the wrong size.
+    #[error("malformed message: expected {expected} bytes, got {got}")]
+    Malformed {
+        /// Bytes expected.
+        expected: usize,
+        /// Bytes received.
+        got: usize,
+    },
+}
+
+/// A correlation request a provider cannot serve.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CorrelationError {
+    /// A parameter out of range (for example a 1-out-of-N OT with N above 2^16).
+    #[error("correlation request {request}: {reason}")]
+    Unsupported {
+        /// The request.
+        request: String,
+        /// Why it cannot be served.
+        reason: String,
+    },
+}
+
+/// Any error of the two-party world, as protocols see it.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum SimError {
+    /// See [`RingError`].
+    #[error(transparent)]
+    Ring(#[from] RingError),
+    /// See [`FixedError`].
+    #[error(transparent)]
+    Fixed(#[from] FixedError),
+    /// See [`TensorError`].
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    /// See [`ChannelError`].
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// See [`CorrelationError`].
+    #[error(transparent)]
+    Correlation(#[from] CorrelationError),
+}

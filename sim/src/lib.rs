@@ -1,0 +1,40 @@
+//! The two-party world of Dyad.
+//!
+//! - [`ring`], [`fixed`], [`tensor`], [`share`]: Z_2^ℓ, fixed point, ring tensors, additive
+//!   shares and the two [`Role`]s.
+//! - [`channel`]: the [`Channel`] trait protocols talk through and the in-memory transport.
+//! - [`meter`] and [`report`]: exact bytes, messages and rounds per phase and label.
+//! - [`party`] and [`runner`]: a party's context and [`simulate`], which runs both parties.
+//! - [`correlation`]: the correlation-provider trait and the seeded dealer.
+//! - [`strategy`] and [`testkit`]: proptest strategies and fixed-seed configurations.
+//!
+//! Nothing here knows any protocol.
+
+pub mod channel;
+pub mod correlation;
+pub mod error;
+pub mod fixed;
+pub mod meter;
+pub mod party;
+pub mod report;
+pub mod ring;
+pub mod runner;
+pub mod share;
+pub mod strategy;
+pub mod tensor;
+pub mod testkit;
+pub mod wire;
+
+#[cfg(feature = "quickcheck")]
+pub mod arbitrary;
+
+pub use channel::Channel;
+pub use error::{ChannelError, FixedError, SimError, TensorError};
+pub use fixed::FixedPoint;
+pub use meter::Phase;
+pub use party::Party;
+pub use report::{Counts, CostReport};
+pub use ring::Ring;
+pub use runner::{RunError, SimConfig, SimOutput, simulate};
+pub use share::{Role, Share};
+pub use tensor::RingTensor;

@@ -1,0 +1,253 @@
+//! Metering: what every message costs, by phase and label, with rounds from a Lamport clock.
+//!
+//! Each party's [`Link`] wraps its transport and keeps a [`Meter`]. The meter counts the bytes
+//! and messages this party sends, attributed to the current [`Phase`] and label stack.
+//!
+//! **Rounds.** Every message carries a clock: its depth in the causal chain of messages. A
+//! message's depth is one more than the deepest message its sender had received when sending
+//! it, so messages sent back-to-back without waiting share a depth (they travel in one flight),
+//! and a reply is one deeper than what it answers. The rounds of a scope (a phase, a label, or
+//! everything) are the number of distinct depths among its messages: for a protocol that runs
+//! alone that is the length of its longest chain of messages. The clock rides on the frame
+//! outside the payload and is never charged as traffic.
+//!
+//! **Dealer.** Correlated randomness from a trusted dealer is charged in the `offline` phase
+//! under the current label with `dealer` appended, as bytes from the dealer to this party. All
+//! dealer material can be delivered in one flight before the protocol starts, so it occupies
+//! depth 0: one round of the offline phase.
+//!
+//! **Compute time.** Wall time between metering events is charged to the current phase and label,
+//! except the time spent blocked in a receive. It is measured, not counted, so it is kept apart
+//! from the exact counts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::channel::{Channel, Frame, Transport};
+use crate::error::ChannelError;
+use crate::share::Role;
+
+/// When traffic happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Once per model (for example encrypting the weights).
+    Setup,
+    /// Input-independent preprocessing (correlated randomness).
+    Offline,
+    /// Per query, once the input is known.
+    Online,
+}
+
+impl Phase {
+    /// All phases in order.
+    pub const ALL: [Phase; 3] = [Phase::Setup, Phase::Offline, Phase::Online];
+
+    /// The lower-case name used in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Phase::Setup => "setup",
+            Phase::Offline => "offline",
+            Phase::Online => "online",
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The label appended to the current label for dealer material.
+pub const DEALER_LABEL: &str = "dealer";
+
+/// What one party recorded under one (phase, label path).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Payload bytes this party sent.
+    pub bytes: u64,
+    /// Messages this party sent.
+    pub messages: u64,
+    /// Causal depths of the messages this party sent (0 for dealer deliveries).
+    pub depths: BTreeSet<u64>,
+    /// Bytes the dealer delivered to this party.
+    pub dealer_bytes: u64,
+    /// Dealer deliveries to this party.
+    pub dealer_messages: u64,
+    /// Wall time this party spent computing (not waiting) here.
+    pub compute: Duration,
+}
+
+/// Key of a tally: the phase and the `/`-joined label path ("" outside every label).
+pub type TallyKey = (Phase, String);
+
+/// One party's meter.
+#[derive(Debug)]
+pub struct Meter {
+    phase: Phase,
+    labels: Vec<String>,
+    path: String,
+    clock: u64,
+    tallies: BTreeMap<TallyKey, Tally>,
+    mark: Instant,
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Meter {
+    /// A fresh meter in the online phase with no label.
+    pub fn new() -> Self {
+        Meter {
+            phase: Phase::Online,
+            labels: Vec::new(),
+            path: String::new(),
+            clock: 0,
+            tallies: BTreeMap::new(),
+            mark: Instant::now(),
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The current label path, `/`-joined.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn tally(&mut self, phase: Phase, path: &str) -> &mut Tally {
+        self.tallies.entry((phase, path.to_owned())).or_default()
+    }
+
+    /// Charges the time since the last event to the current scope.
+    fn charge_compute(&mut self) {
+        let now = Instant::now();
+        let spent = now - self.mark;
+        self.mark = now;
+        let (phase, path) = (self.phase, self.path.clone());
+        self.tally(phase, &path).compute += spent;
+    }
+
+    /// Switches phase.
+    pub fn set_phase(&mut self, phase: Phase) {
+        self.charge_compute();
+        self.phase = phase;
+    }
+
+    /// Enters a label.
+    pub fn push_label(&mut self, label: &str) {
+        self.charge_compute();
+        self.labels.push(label.to_owned());
+        self.path = self.labels.join("/");
+    }
+
+    /// Leaves the innermost label.
+    pub fn pop_label(&mut self) {
+        self.charge_compute();
+        self.labels.pop();
+        self.path = self.labels.join("/");
+    }
+
+    /// Records a message of `bytes` about to be sent and returns the depth to stamp on it.
+    pub fn on_send(&mut self, bytes: usize) -> u64 {
+        self.charge_compute();
+        let depth = self.clock + 1;
+        let (phase, path) = (self.phase, self.path.clone());
+        let t = self.tally(phase, &path);
+        t.bytes += bytes as u64;
+        t.messages += 1;
+        t.depths.insert(depth);
+        depth
+    }
+
+    /// Marks the start of a blocking receive: compute so far is charged, waiting is not.
+    pub fn on_recv_start(&mut self) {
+        self.charge_compute();
+    }
+
+    /// Records a received message's depth; the time spent waiting is not charged.
+    pub fn on_recv_end(&mut self, depth: u64) {
+        self.clock = self.clock.max(depth);
+        self.mark = Instant::now();
+    }
+
+    /// Records `bytes` of correlated randomness delivered by a dealer.
+    pub fn on_dealer(&mut self, bytes: usize) {
+        self.charge_compute();
+        let path = if self.path.is_empty() { DEALER_LABEL.to_owned() } else { format!("{}/{DEALER_LABEL}", self.path) };
+        let t = self.tally(Phase::Offline, &path);
+        t.dealer_bytes += bytes as u64;
+        t.dealer_messages += 1;
+        t.depths.insert(0);
+    }
+
+    /// Everything recorded, keyed by phase and label path.
+    pub fn finish(mut self) -> BTreeMap<TallyKey, Tally> {
+        self.charge_compute();
+        self.tallies
+    }
+}
+
+/// A metered channel: any transport plus this party's meter.
+pub struct Link {
+    role: Role,
+    transport: Box<dyn Transport>,
+    meter: Meter,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link").field("role", &self.role).field("meter", &self.meter).finish_non_exhaustive()
+    }
+}
+
+impl Link {
+    /// Wraps `transport` for the party `role`.
+    pub fn new(role: Role, transport: Box<dyn Transport>) -> Self {
+        Link { role, transport, meter: Meter::new() }
+    }
+
+    /// This party's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The meter.
+    pub fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
+    /// The meter, to change phase or label or to charge dealer material.
+    pub fn meter_mut(&mut self) -> &mut Meter {
+        &mut self.meter
+    }
+
+    /// Drops the transport (so the peer sees [`ChannelError::PeerGone`]) and returns the tallies.
+    pub fn finish(self) -> BTreeMap<TallyKey, Tally> {
+        drop(self.transport);
+        self.meter.finish()
+    }
+}
+
+impl Channel for Link {
+    fn send_bytes(&mut self, payload: Vec<u8>) -> Result<(), ChannelError> {
+        let clock = self.meter.on_send(payload.len());
+        self.transport.send(Frame { clock, payload })
+    }
+
+    fn recv_bytes(&mut self) -> Result<Vec<u8>, ChannelError> {
+        self.meter.on_recv_start();
+        let frame = self.transport.recv()?;
+        self.meter.on_recv_end(frame.clock);
+        Ok(frame.payload)
+    }
+}

@@ -1,0 +1,126 @@
+//! A party's view of the world: its role, its metered link, its correlation provider and its
+//! private randomness. Protocol code receives a `&mut Party` and nothing else of the peer.
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::channel::{Channel, Transport};
+use crate::correlation::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
+use crate::error::{ChannelError, SimError};
+use crate::meter::{Link, Phase, Tally, TallyKey};
+use crate::ring::Ring;
+use crate::share::Role;
+
+/// One party inside a simulation.
+pub struct Party {
+    link: Link,
+    provider: Box<dyn CorrelationProvider>,
+    rng: ChaCha20Rng,
+}
+
+impl std::fmt::Debug for Party {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Party").field("link", &self.link).field("provider", &self.provider.name()).finish_non_exhaustive()
+    }
+}
+
+/// What a party leaves behind when it finishes: its tallies and its correlation requests.
+#[derive(Debug)]
+pub struct PartyRecord {
+    /// Everything the party's meter recorded.
+    pub tallies: BTreeMap<TallyKey, Tally>,
+    /// The correlation requests it made, in order.
+    pub requests: Vec<String>,
+    /// The provider's name.
+    pub provider: &'static str,
+}
+
+impl Party {
+    /// A party over `transport`. Its private randomness is ChaCha20 keyed by `seed` on a stream
+    /// of its own, so the two parties never share local randomness.
+    pub fn new(role: Role, transport: Box<dyn Transport>, provider: Box<dyn CorrelationProvider>, seed: u64) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        rng.set_stream(1 + role.index() as u64);
+        Party { link: Link::new(role, transport), provider, rng }
+    }
+
+    /// This party's role.
+    pub fn role(&self) -> Role {
+        self.link.role()
+    }
+
+    /// Private randomness, never shared with the peer.
+    pub fn rng(&mut self) -> &mut ChaCha20Rng {
+        &mut self.rng
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.link.meter().phase()
+    }
+
+    /// Switches phase for everything that follows.
+    pub fn set_phase(&mut self, phase: Phase) {
+        self.link.meter_mut().set_phase(phase);
+    }
+
+    /// Runs `f` in `phase`, then restores the previous phase.
+    pub fn in_phase<T>(&mut self, phase: Phase, f: impl FnOnce(&mut Party) -> T) -> T {
+        let before = self.phase();
+        self.set_phase(phase);
+        let out = f(self);
+        self.set_phase(before);
+        out
+    }
+
+    /// Runs `f` under `label`, so that its traffic is attributed to it.
+    pub fn scope<T>(&mut self, label: &str, f: impl FnOnce(&mut Party) -> T) -> T {
+        self.link.meter_mut().push_label(label);
+        let out = f(self);
+        self.link.meter_mut().pop_label();
+        out
+    }
+
+    /// The current label path.
+    pub fn label_path(&self) -> &str {
+        self.link.meter().path()
+    }
+
+    /// This party's half of `n` Beaver triples over `ring`.
+    pub fn triples(&mut self, ring: Ring, n: usize) -> Result<Triples, SimError> {
+        self.provider.triples(&mut self.link, ring, n)
+    }
+
+    /// This party's half of `n` square pairs over `ring`.
+    pub fn squares(&mut self, ring: Ring, n: usize) -> Result<SquarePairs, SimError> {
+        self.provider.squares(&mut self.link, ring, n)
+    }
+
+    /// This party's half of a matrix triple.
+    pub fn matrix_triple(&mut self, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
+        self.provider.matrix_triple(&mut self.link, ring, dims)
+    }
+
+    /// This party's half of a batch of random OTs.
+    pub fn random_ots(&mut self, spec: OtSpec) -> Result<RandomOts, SimError> {
+        self.provider.random_ots(&mut self.link, spec)
+    }
+
+    /// Ends the party: the transport closes (the peer's pending receive fails with peer gone)
+    /// and the meter's records are returned.
+    pub fn finish(self) -> PartyRecord {
+        PartyRecord { requests: self.provider.requests().to_vec(), provider: self.provider.name(), tallies: self.link.finish() }
+    }
+}
+
+impl Channel for Party {
+    fn send_bytes(&mut self, payload: Vec<u8>) -> Result<(), ChannelError> {
+        self.link.send_bytes(payload)
+    }
+
+    fn recv_bytes(&mut self) -> Result<Vec<u8>, ChannelError> {
+        self.link.recv_bytes()
+    }
+}

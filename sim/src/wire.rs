@@ -1,0 +1,107 @@
+//! Packing of small integers into bytes: what a message costs on the wire.
+//!
+//! Values of `width` bits are packed LSB-first into a bit stream, so n values cost exactly
+//! ⌈n·width/8⌉ bytes. Byte-aligned widths (8, 16, 32, 64) are little-endian.
+
+use crate::error::ChannelError;
+
+/// Bytes that `n` values of `width` bits occupy.
+pub const fn packed_len(n: usize, width: u32) -> usize {
+    (n * width as usize).div_ceil(8)
+}
+
+/// Packs the low `width` bits (1..=64) of each value.
+pub fn pack(values: &[u64], width: u32) -> Vec<u8> {
+    debug_assert!((1..=64).contains(&width));
+    if width % 8 == 0 {
+        let b = (width / 8) as usize;
+        let mut out = Vec::with_capacity(values.len() * b);
+        for v in values {
+            out.extend_from_slice(&v.to_le_bytes()[..b]);
+        }
+        return out;
+    }
+    let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+    let mut out = vec![0u8; packed_len(values.len(), width)];
+    let mut acc: u128 = 0;
+    let mut filled = 0u32;
+    let mut pos = 0usize;
+    for v in values {
+        acc |= ((v & mask) as u128) << filled;
+        filled += width;
+        while filled >= 8 {
+            if let Some(slot) = out.get_mut(pos) {
+                *slot = acc as u8;
+            }
+            pos += 1;
+            acc >>= 8;
+            filled -= 8;
+        }
+    }
+    if filled > 0 {
+        if let Some(slot) = out.get_mut(pos) {
+            *slot = acc as u8;
+        }
+    }
+    out
+}
+
+/// Unpacks `n` values of `width` bits; the byte count must be exactly [`packed_len`].
+pub fn unpack(bytes: &[u8], n: usize, width: u32) -> Result<Vec<u64>, ChannelError> {
+    let expected = packed_len(n, width);
+    if bytes.len() != expected {
+        return Err(ChannelError::Malformed { expected, got: bytes.len() });
+    }
+    let mut out = Vec::with_capacity(n);
+    if width % 8 == 0 {
+        let b = (width / 8) as usize;
+        for chunk in bytes.chunks_exact(b) {
+            let mut le = [0u8; 8];
+            le[..b].copy_from_slice(chunk);
+            out.push(u64::from_le_bytes(le));
+        }
+        return Ok(out);
+    }
+    let mask = (1u64 << width) - 1;
+    let mut acc: u128 = 0;
+    let mut filled = 0u32;
+    let mut iter = bytes.iter();
+    for _ in 0..n {
+        while filled < width {
+            acc |= (*iter.next().unwrap_or(&0) as u128) << filled;
+            filled += 8;
+        }
+        out.push(acc as u64 & mask);
+        acc >>= width;
+        filled -= width;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::config;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(config(0x5749_5245, 512))]
+
+        #[test]
+        fn pack_unpack_round_trips(width in 1u32..=64, raw in prop::collection::vec(any::<u64>(), 0..70)) {
+            let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+            let values: Vec<u64> = raw.iter().map(|v| v & mask).collect();
+            let bytes = pack(&values, width);
+            prop_assert_eq!(bytes.len(), packed_len(values.len(), width));
+            prop_assert_eq!(unpack(&bytes, values.len(), width).unwrap(), values);
+        }
+    }
+
+    #[test]
+    fn sizes_are_exact() {
+        assert_eq!(pack(&[1, 0, 1], 1), vec![0b101]);
+        assert_eq!(pack(&[3; 9], 2).len(), 3);
+        assert_eq!(pack(&[7; 3], 32).len(), 12);
+        assert_eq!(unpack(&[0; 5], 3, 16), Err(ChannelError::Malformed { expected: 6, got: 5 }));
+    }
+}

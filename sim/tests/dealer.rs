@@ -1,0 +1,79 @@
+//! The dealer's correlations hold, and its traffic shows in the report.
+
+use dyad_sim::correlation::{MatDims, OtSpec};
+use dyad_sim::meter::Phase;
+use dyad_sim::{Party, Ring, RingTensor, Role, Share, SimConfig, SimError, simulate};
+
+fn both<T: Send>(f: impl Fn(&mut Party) -> Result<T, SimError> + Sync) -> (T, T, dyad_sim::CostReport) {
+    let out = simulate(&SimConfig::with_seed(42), &f, &f).unwrap();
+    (out.server, out.client, out.cost)
+}
+
+fn open(a: &Share, b: &Share) -> RingTensor {
+    Share::reconstruct(a, b).unwrap()
+}
+
+#[test]
+fn beaver_triples_multiply_at_both_rings_and_over_z2() {
+    for ring in [Ring::Z32, Ring::Z64, Ring::Z2] {
+        let (s, c, cost) = both(|p| p.scope("mul", |p| p.triples(ring, 1000)));
+        let (a, b, ab) = (open(&s.a, &c.a), open(&s.b, &c.b), open(&s.c, &c.c));
+        assert_eq!(a.mul(&b).unwrap(), ab);
+        assert_ne!(s.a, c.a, "the halves differ");
+        let d = cost.label_counts(Phase::Offline, "mul/dealer");
+        assert_eq!(d.dealer_bytes_to_server, 3 * ring.wire_bytes(1000) as u64);
+        assert_eq!(d.dealer_bytes_to_client, 3 * ring.wire_bytes(1000) as u64);
+        assert_eq!(d.rounds, 1);
+        assert!(cost.dealer_used);
+        assert_eq!(cost.correlations, "dealer");
+    }
+}
+
+#[test]
+fn square_pairs_square() {
+    let (s, c, _) = both(|p| p.squares(Ring::Z64, 100));
+    let a = open(&s.a, &c.a);
+    assert_eq!(a.mul(&a).unwrap(), open(&s.aa, &c.aa));
+}
+
+#[test]
+fn matrix_triples_multiply_batched_and_not() {
+    for batch in [None, Some(3)] {
+        let dims = MatDims { batch, m: 4, k: 5, n: 2 };
+        let (s, c, _) = both(|p| p.matrix_triple(Ring::Z32, dims));
+        let (a, b) = (open(&s.a, &c.a), open(&s.b, &c.b));
+        assert_eq!(a.shape(), dims.a_shape().as_slice());
+        assert_eq!(a.matmul(&b).unwrap(), open(&s.c, &c.c));
+    }
+}
+
+#[test]
+fn random_ots_give_the_receiver_the_chosen_message_only() {
+    for sender in Role::BOTH {
+        let spec = OtSpec { sender, count: 200, choice_bits: 4, msg_bits: 2 };
+        let (s, c, _) = both(|p| p.random_ots(spec));
+        let (send, recv) = match sender {
+            Role::Server => (s, c),
+            Role::Client => (c, s),
+        };
+        let messages = send.into_sender().unwrap();
+        let (choices, chosen) = recv.into_receiver().unwrap();
+        assert_eq!(messages.len(), 200 * 16);
+        for (i, (&ch, &m)) in choices.iter().zip(&chosen).enumerate() {
+            assert!(ch < 16 && m < 4);
+            assert_eq!(messages[i * 16 + ch as usize], m);
+        }
+        let distinct: std::collections::BTreeSet<_> = choices.iter().collect();
+        assert_eq!(distinct.len(), 16, "choices are spread over all 16 values");
+    }
+}
+
+#[test]
+fn oversized_ot_requests_are_typed_errors() {
+    let result = simulate(
+        &SimConfig::default(),
+        |p: &mut Party| p.random_ots(OtSpec { sender: Role::Server, count: 1, choice_bits: 17, msg_bits: 1 }),
+        |p: &mut Party| p.random_ots(OtSpec { sender: Role::Server, count: 1, choice_bits: 17, msg_bits: 1 }),
+    );
+    assert!(matches!(result, Err(dyad_sim::RunError::Party { error: SimError::Correlation(_), .. })));
+}
