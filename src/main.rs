@@ -1,1 +1,20 @@
-fn main() {}
+//! `dyad`: the command line over the harness.
+
+mod cli;
+mod input;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::dispatch(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dyad: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -40,7 +40,12 @@ impl Arbitrary for SharedScalar {
         let secret = RingTensor::filled(ring, &[1], ring.from_signed(units));
         let mask = RingTensor::filled(ring, &[1], u64::arbitrary(g));
         let rest = secret.sub(&mask).unwrap_or(secret.clone());
-        SharedScalar { fixed, value: fixed.decode(ring.from_signed(units)), server: Share::new(rest), client: Share::new(mask) }
+        SharedScalar {
+            fixed,
+            value: fixed.decode(ring.from_signed(units)),
+            server: Share::new(rest),
+            client: Share::new(mask),
+        }
     }
 }
 

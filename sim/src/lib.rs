@@ -33,7 +33,7 @@ pub use error::{ChannelError, FixedError, SimError, TensorError};
 pub use fixed::FixedPoint;
 pub use meter::Phase;
 pub use party::Party;
-pub use report::{Counts, CostReport};
+pub use report::{CostReport, Counts};
 pub use ring::Ring;
 pub use runner::{RunError, SimConfig, SimOutput, simulate};
 pub use share::{Role, Share};

@@ -180,14 +180,23 @@ impl Meter {
         self.mark = Instant::now();
     }
 
-    /// Records `bytes` of correlated randomness delivered by a dealer.
-    pub fn on_dealer(&mut self, bytes: usize) {
+    /// Marks the start of dealer work: compute so far is charged to the current scope.
+    pub fn dealer_start(&mut self) {
         self.charge_compute();
+    }
+
+    /// Records `bytes` of correlated randomness delivered by a dealer; the time since
+    /// [`Meter::dealer_start`] (generating it) is charged to the dealer's offline scope.
+    pub fn on_dealer(&mut self, bytes: usize) {
+        let now = Instant::now();
+        let spent = now - self.mark;
+        self.mark = now;
         let path = if self.path.is_empty() { DEALER_LABEL.to_owned() } else { format!("{}/{DEALER_LABEL}", self.path) };
         let t = self.tally(Phase::Offline, &path);
         t.dealer_bytes += bytes as u64;
         t.dealer_messages += 1;
         t.depths.insert(0);
+        t.compute += spent;
     }
 
     /// Everything recorded, keyed by phase and label path.

@@ -22,7 +22,10 @@ pub struct Party {
 
 impl std::fmt::Debug for Party {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Party").field("link", &self.link).field("provider", &self.provider.name()).finish_non_exhaustive()
+        f.debug_struct("Party")
+            .field("link", &self.link)
+            .field("provider", &self.provider.name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -111,7 +114,11 @@ impl Party {
     /// Ends the party: the transport closes (the peer's pending receive fails with peer gone)
     /// and the meter's records are returned.
     pub fn finish(self) -> PartyRecord {
-        PartyRecord { requests: self.provider.requests().to_vec(), provider: self.provider.name(), tallies: self.link.finish() }
+        PartyRecord {
+            requests: self.provider.requests().to_vec(),
+            provider: self.provider.name(),
+            tallies: self.link.finish(),
+        }
     }
 }
 

@@ -139,7 +139,11 @@ fn prefixes(path: &str) -> impl Iterator<Item = &str> {
 
 impl CostReport {
     /// Merges the two parties' tallies.
-    pub fn from_tallies(correlations: &str, server: &BTreeMap<TallyKey, Tally>, client: &BTreeMap<TallyKey, Tally>) -> Self {
+    pub fn from_tallies(
+        correlations: &str,
+        server: &BTreeMap<TallyKey, Tally>,
+        client: &BTreeMap<TallyKey, Tally>,
+    ) -> Self {
         let mut scopes: BTreeMap<(Phase, String), Acc> = BTreeMap::new();
         let mut total = Acc::default();
         for (role, tallies) in [(Role::Server, server), (Role::Client, client)] {
@@ -153,7 +157,12 @@ impl CostReport {
         let mut phases: Vec<PhaseCost> = Vec::new();
         for ((phase, label), acc) in &scopes {
             if label.is_empty() {
-                phases.push(PhaseCost { phase: *phase, counts: acc.counts(), compute: acc.compute(), labels: Vec::new() });
+                phases.push(PhaseCost {
+                    phase: *phase,
+                    counts: acc.counts(),
+                    compute: acc.compute(),
+                    labels: Vec::new(),
+                });
             } else if let Some(p) = phases.last_mut() {
                 p.labels.push(LabelCost { label: label.clone(), counts: acc.counts(), compute: acc.compute() });
             }

@@ -26,11 +26,7 @@ impl Ring {
 
     /// The ring of width `bits`; any width from 1 to 64 is accepted.
     pub fn new(bits: u32) -> Result<Self, RingError> {
-        if (1..=64).contains(&bits) {
-            Ok(Ring { bits })
-        } else {
-            Err(RingError::Width { bits })
-        }
+        if (1..=64).contains(&bits) { Ok(Ring { bits }) } else { Err(RingError::Width { bits }) }
     }
 
     /// ℓ, the number of bits of an element.
@@ -40,11 +36,7 @@ impl Ring {
 
     /// 2^ℓ − 1: the bits an element may occupy.
     pub const fn mask(self) -> u64 {
-        if self.bits == 64 {
-            u64::MAX
-        } else {
-            (1u64 << self.bits) - 1
-        }
+        if self.bits == 64 { u64::MAX } else { (1u64 << self.bits) - 1 }
     }
 
     /// Bytes that `n` elements occupy on the wire when packed at ℓ bits each.

@@ -195,7 +195,9 @@ where
     if let Some(f) = failures.pop() {
         return Err(f);
     }
-    if let Some(index) = (0..s_rec.requests.len().max(c_rec.requests.len())).find(|&i| s_rec.requests.get(i) != c_rec.requests.get(i)) {
+    if let Some(index) =
+        (0..s_rec.requests.len().max(c_rec.requests.len())).find(|&i| s_rec.requests.get(i) != c_rec.requests.get(i))
+    {
         return Err(RunError::CorrelationMismatch {
             index,
             server: s_rec.requests.get(index).cloned(),

@@ -165,7 +165,8 @@ impl RingTensor {
 
     /// The matrix product of `[m, k]` by `[k, n]`, or a batch of them (`[b, m, k]` by `[b, k, n]`).
     pub fn matmul(&self, other: &Self) -> Result<Self, TensorError> {
-        let shape_err = || TensorError::Shape { op: "matmul", left: self.shape().to_vec(), right: other.shape().to_vec() };
+        let shape_err =
+            || TensorError::Shape { op: "matmul", left: self.shape().to_vec(), right: other.shape().to_vec() };
         if self.ring != other.ring {
             return Err(TensorError::Ring { op: "matmul", left: self.ring, right: other.ring });
         }

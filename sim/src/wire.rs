@@ -13,7 +13,7 @@ pub const fn packed_len(n: usize, width: u32) -> usize {
 /// Packs the low `width` bits (1..=64) of each value.
 pub fn pack(values: &[u64], width: u32) -> Vec<u8> {
     debug_assert!((1..=64).contains(&width));
-    if width % 8 == 0 {
+    if width.is_multiple_of(8) {
         let b = (width / 8) as usize;
         let mut out = Vec::with_capacity(values.len() * b);
         for v in values {
@@ -38,10 +38,10 @@ pub fn pack(values: &[u64], width: u32) -> Vec<u8> {
             filled -= 8;
         }
     }
-    if filled > 0 {
-        if let Some(slot) = out.get_mut(pos) {
-            *slot = acc as u8;
-        }
+    if filled > 0
+        && let Some(slot) = out.get_mut(pos)
+    {
+        *slot = acc as u8;
     }
     out
 }
@@ -53,7 +53,7 @@ pub fn unpack(bytes: &[u8], n: usize, width: u32) -> Result<Vec<u64>, ChannelErr
         return Err(ChannelError::Malformed { expected, got: bytes.len() });
     }
     let mut out = Vec::with_capacity(n);
-    if width % 8 == 0 {
+    if width.is_multiple_of(8) {
         let b = (width / 8) as usize;
         for chunk in bytes.chunks_exact(b) {
             let mut le = [0u8; 8];

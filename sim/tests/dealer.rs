@@ -1,5 +1,7 @@
 //! The dealer's correlations hold, and its traffic shows in the report.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use dyad_sim::correlation::{MatDims, OtSpec};
 use dyad_sim::meter::Phase;
 use dyad_sim::{Party, Ring, RingTensor, Role, Share, SimConfig, SimError, simulate};

@@ -1,5 +1,7 @@
 //! A party that fails never leaves the other hanging.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use std::time::{Duration, Instant};
 
 use dyad_sim::error::ChannelError;
@@ -19,7 +21,8 @@ fn waits_forever(p: &mut Party) -> Result<(), SimError> {
 fn an_error_on_one_side_ends_the_other_within_a_second() {
     for failing in Role::BOTH {
         let start = Instant::now();
-        let fail = |_: &mut Party| -> Result<(), SimError> { Err(ChannelError::Malformed { expected: 1, got: 2 }.into()) };
+        let fail =
+            |_: &mut Party| -> Result<(), SimError> { Err(ChannelError::Malformed { expected: 1, got: 2 }.into()) };
         let result = match failing {
             Role::Server => simulate(&patient(), fail, waits_forever),
             Role::Client => simulate(&patient(), waits_forever, fail),

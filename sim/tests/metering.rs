@@ -1,5 +1,7 @@
 //! Metering against hand-derived counts.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use dyad_sim::meter::Phase;
 use dyad_sim::{Channel, Party, Ring, RingTensor, SimConfig, SimError, simulate};
 
@@ -120,7 +122,10 @@ fn costs_are_split_by_phase_and_nested_label() {
     let setup = cost.phase_counts(Phase::Setup);
     assert_eq!((setup.bytes_server_to_client, setup.rounds), (100, 1));
     let proto = cost.label_counts(Phase::Online, "proto");
-    assert_eq!((proto.bytes_server_to_client, proto.bytes_client_to_server, proto.messages(), proto.rounds), (11, 20, 3, 3));
+    assert_eq!(
+        (proto.bytes_server_to_client, proto.bytes_client_to_server, proto.messages(), proto.rounds),
+        (11, 20, 3, 3)
+    );
     let step = cost.label_counts(Phase::Online, "proto/step");
     assert_eq!((step.bytes_server_to_client, step.bytes_client_to_server, step.messages(), step.rounds), (1, 20, 2, 2));
     assert_eq!(cost.phase_counts(Phase::Online).rounds, 3);

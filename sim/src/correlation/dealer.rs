@@ -37,7 +37,8 @@ impl Dealer {
         Dealer { role, seed: key, requests: Vec::new() }
     }
 
-    fn next_rng(&mut self, request: String) -> ChaCha20Rng {
+    fn next_rng(&mut self, link: &mut Link, request: String) -> ChaCha20Rng {
+        link.meter_mut().dealer_start();
         let mut rng = ChaCha20Rng::from_seed(self.seed);
         rng.set_stream(self.requests.len() as u64);
         self.requests.push(request);
@@ -60,7 +61,7 @@ impl CorrelationProvider for Dealer {
     }
 
     fn triples(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<Triples, SimError> {
-        let mut rng = self.next_rng(format!("triples {ring} n={n}"));
+        let mut rng = self.next_rng(link, format!("triples {ring} n={n}"));
         let a = RingTensor::random(ring, &[n], &mut rng);
         let b = RingTensor::random(ring, &[n], &mut rng);
         let c = a.mul(&b)?;
@@ -70,7 +71,7 @@ impl CorrelationProvider for Dealer {
     }
 
     fn squares(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<SquarePairs, SimError> {
-        let mut rng = self.next_rng(format!("squares {ring} n={n}"));
+        let mut rng = self.next_rng(link, format!("squares {ring} n={n}"));
         let a = RingTensor::random(ring, &[n], &mut rng);
         let aa = a.mul(&a)?;
         let out = SquarePairs { a: self.mine(&a, &mut rng), aa: self.mine(&aa, &mut rng) };
@@ -79,7 +80,7 @@ impl CorrelationProvider for Dealer {
     }
 
     fn matrix_triple(&mut self, link: &mut Link, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
-        let mut rng = self.next_rng(format!("matrix triple {ring} {dims:?}"));
+        let mut rng = self.next_rng(link, format!("matrix triple {ring} {dims:?}"));
         let a = RingTensor::random(ring, &dims.a_shape(), &mut rng);
         let b = RingTensor::random(ring, &dims.b_shape(), &mut rng);
         let c = a.matmul(&b)?;
@@ -98,7 +99,7 @@ impl CorrelationProvider for Dealer {
             }
             .into());
         }
-        let mut rng = self.next_rng(request);
+        let mut rng = self.next_rng(link, request);
         let msg_ring = Ring::new(spec.msg_bits)?;
         let choice_ring = Ring::new(spec.choice_bits)?;
         let arity = spec.arity();
@@ -113,7 +114,8 @@ impl CorrelationProvider for Dealer {
             .zip(messages.chunks(arity))
             .map(|(&c, row)| row.get(c as usize).copied().unwrap_or_default())
             .collect();
-        link.meter_mut().on_dealer(wire::packed_len(spec.count, spec.choice_bits) + wire::packed_len(spec.count, spec.msg_bits));
+        link.meter_mut()
+            .on_dealer(wire::packed_len(spec.count, spec.choice_bits) + wire::packed_len(spec.count, spec.msg_bits));
         Ok(RandomOts::Receiver { choices, messages: chosen })
     }
 

@@ -138,7 +138,11 @@ impl RandomOts {
 }
 
 fn wrong_half(wanted: &str) -> SimError {
-    CorrelationError::Unsupported { request: "random OT".into(), reason: format!("this party does not hold the {wanted}'s half") }.into()
+    CorrelationError::Unsupported {
+        request: "random OT".into(),
+        reason: format!("this party does not hold the {wanted}'s half"),
+    }
+    .into()
 }
 
 /// Hands a party its half of correlated randomness. Both parties must make the same requests in

@@ -1,0 +1,107 @@
+//! Errors of protocols and of the harness that runs them.
+
+use dyad_sim::{ChannelError, FixedError, RunError, SimError, TensorError};
+use thiserror::Error;
+
+/// Why a protocol could not run.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ProtocolError {
+    /// The two-party world failed (channel, correlations, tensor shapes).
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// Dimensions the protocol cannot work with.
+    #[error("{protocol}: bad dimensions {dims:?}: {expected}")]
+    Dims {
+        /// The protocol.
+        protocol: &'static str,
+        /// The dimensions given.
+        dims: Vec<usize>,
+        /// What was expected.
+        expected: String,
+    },
+    /// An input of the wrong kind (a share where a plaintext was expected, a missing input, …).
+    #[error("{protocol}: input {index}: {expected}")]
+    Input {
+        /// The protocol.
+        protocol: &'static str,
+        /// Position of the input.
+        index: usize,
+        /// What was expected.
+        expected: String,
+    },
+    /// A parameter that does not fit the ring or the protocol.
+    #[error("{protocol}: {reason}")]
+    Config {
+        /// The protocol.
+        protocol: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl From<ChannelError> for ProtocolError {
+    fn from(e: ChannelError) -> Self {
+        ProtocolError::Sim(e.into())
+    }
+}
+
+impl From<TensorError> for ProtocolError {
+    fn from(e: TensorError) -> Self {
+        ProtocolError::Sim(e.into())
+    }
+}
+
+impl From<FixedError> for ProtocolError {
+    fn from(e: FixedError) -> Self {
+        ProtocolError::Sim(e.into())
+    }
+}
+
+/// Why the harness could not check a protocol.
+#[derive(Debug, Error)]
+pub enum HarnessError {
+    /// No protocol has this name.
+    #[error("no protocol named {name:?}; `dyad list` shows them all")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+    },
+    /// Wrong number of inputs supplied.
+    #[error("{protocol} takes {expected} inputs, {got} were given")]
+    InputCount {
+        /// The protocol.
+        protocol: String,
+        /// Inputs it takes.
+        expected: usize,
+        /// Inputs supplied.
+        got: usize,
+    },
+    /// A supplied input of the wrong shape.
+    #[error("{protocol}: input {name:?} must have shape {expected:?}, got {got:?}")]
+    InputShape {
+        /// The protocol.
+        protocol: String,
+        /// The input's name.
+        name: String,
+        /// Its expected shape.
+        expected: Vec<usize>,
+        /// The shape supplied.
+        got: Vec<usize>,
+    },
+    /// A supplied input that does not fit the fixed-point format.
+    #[error("{protocol}: input {name:?}: {source}")]
+    Encode {
+        /// The protocol.
+        protocol: String,
+        /// The input's name.
+        name: String,
+        /// The encoding error.
+        source: FixedError,
+    },
+    /// The protocol rejected its configuration or dimensions before running.
+    #[error(transparent)]
+    Setup(#[from] ProtocolError),
+    /// The protocol failed while running.
+    #[error(transparent)]
+    Run(#[from] RunError<ProtocolError>),
+}

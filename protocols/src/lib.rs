@@ -1,0 +1,15 @@
+//! Dyad's secure protocols.
+//!
+//! - [`protocol`]: the [`Protocol`] trait every protocol implements;
+//! - [`harness`]: runs a protocol in the simulator and checks it against its reference and ideal;
+//! - [`registry`]: every protocol by its stable name;
+//! - [`blocks`]: the two-party building blocks.
+
+pub mod blocks;
+pub mod error;
+pub mod harness;
+pub mod protocol;
+pub mod registry;
+
+pub use error::{HarnessError, ProtocolError};
+pub use protocol::{Holder, Input, InputSpec, Inputs, OutputEncoding, Protocol};

@@ -1,0 +1,167 @@
+//! The interface every protocol implements, and what it is given.
+//!
+//! Implementing [`Protocol`] is all it takes for a protocol (one of Dyad's or a user's) to be
+//! run by `dyad run`, checked by the [`harness`](crate::harness), property-tested with the
+//! strategies of [`dyad_sim::strategy`], audited and costed.
+
+use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use ndarray::ArrayD;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ProtocolError;
+
+/// Who holds an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Holder {
+    /// Secret-shared between the parties (an activation).
+    Shared,
+    /// Known to the server only (a weight).
+    Server,
+    /// Known to the client only (the client's own data).
+    Client,
+}
+
+/// One input a protocol takes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputSpec {
+    /// Its name, for messages.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Who holds it.
+    pub holder: Holder,
+    /// The range random test inputs are drawn from; the protocol's documented domain.
+    pub range: (f64, f64),
+}
+
+/// What a party is given for one input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// This party's share of a shared input.
+    Share(Share),
+    /// A plaintext this party holds.
+    Plain(RingTensor),
+    /// An input the other party holds; only its shape is known.
+    Absent {
+        /// The shape, which is public.
+        shape: Vec<usize>,
+    },
+}
+
+/// A party's inputs and the fixed-point format they are in.
+#[derive(Clone, Debug)]
+pub struct Inputs {
+    /// The format.
+    pub fixed: FixedPoint,
+    /// One entry per [`InputSpec`].
+    pub values: Vec<Input>,
+}
+
+impl Inputs {
+    /// The share at `index`; an error if that input is not shared.
+    pub fn share(&self, protocol: &'static str, index: usize) -> Result<&Share, ProtocolError> {
+        match self.values.get(index) {
+            Some(Input::Share(s)) => Ok(s),
+            _ => Err(ProtocolError::Input { protocol, index, expected: "a secret-shared input".into() }),
+        }
+    }
+
+    /// The plaintext at `index`, or `None` when the other party holds it; an error if it is shared.
+    pub fn plain(&self, protocol: &'static str, index: usize) -> Result<Option<&RingTensor>, ProtocolError> {
+        match self.values.get(index) {
+            Some(Input::Plain(t)) => Ok(Some(t)),
+            Some(Input::Absent { .. }) => Ok(None),
+            _ => Err(ProtocolError::Input { protocol, index, expected: "a plaintext input".into() }),
+        }
+    }
+}
+
+impl Inputs {
+    /// The shape of the input at `index`, whoever holds it.
+    pub fn shape(&self, protocol: &'static str, index: usize) -> Result<&[usize], ProtocolError> {
+        match self.values.get(index) {
+            Some(Input::Share(s)) => Ok(s.shape()),
+            Some(Input::Plain(t)) => Ok(t.shape()),
+            Some(Input::Absent { shape }) => Ok(shape),
+            None => Err(ProtocolError::Input { protocol, index, expected: "an input".into() }),
+        }
+    }
+}
+
+/// How the output's ring elements are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputEncoding {
+    /// Fixed point in the run's format.
+    Fixed,
+    /// Plain signed integers (for example a comparison's 0/1).
+    Integer,
+}
+
+/// A secure two-party protocol with its plaintext fixed-point reference and its float ideal.
+pub trait Protocol: Send + Sync {
+    /// The stable registry name, for example `nimbus.gelu`.
+    fn name(&self) -> &'static str;
+
+    /// Where the protocol comes from (paper and section).
+    fn paper(&self) -> &'static str;
+
+    /// What it computes, in one line.
+    fn computes(&self) -> &'static str;
+
+    /// Dimensions used when none are given (their meaning is the protocol's: see
+    /// [`Protocol::inputs`]).
+    fn default_dims(&self) -> Vec<usize>;
+
+    /// The inputs taken for the given dimensions and format.
+    fn inputs(&self, dims: &[usize], fixed: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError>;
+
+    /// One party's side. Both parties call it with their own inputs; the server's and the client's
+    /// sides are the two branches on `party.role()` (often identical). Returns this party's share
+    /// of the output.
+    fn run(&self, party: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError>;
+
+    /// The same fixed-point algorithm in the clear, on the encoded inputs.
+    fn reference(&self, fixed: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError>;
+
+    /// The float64 function the protocol approximates, on the decoded inputs.
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError>;
+
+    /// The largest ring distance allowed between the secure output and the reference.
+    fn tolerance_ulp(&self, fixed: FixedPoint) -> u64;
+
+    /// How the output is read.
+    fn output(&self) -> OutputEncoding {
+        OutputEncoding::Fixed
+    }
+}
+
+/// The dimensions of a protocol that works element-wise on one tensor of any shape.
+pub(crate) fn elementwise(protocol: &'static str, dims: &[usize]) -> Result<Vec<usize>, ProtocolError> {
+    if dims.is_empty() || dims.contains(&0) {
+        return Err(ProtocolError::Dims {
+            protocol,
+            dims: dims.to_vec(),
+            expected: "a non-empty shape such as 128x768".into(),
+        });
+    }
+    Ok(dims.to_vec())
+}
+
+/// A shared input spec.
+pub(crate) fn shared(name: &str, shape: &[usize], range: (f64, f64)) -> InputSpec {
+    InputSpec { name: name.into(), shape: shape.to_vec(), holder: Holder::Shared, range }
+}
+
+/// The inputs as an array of exactly `N`, or an error naming the protocol.
+pub(crate) fn take<'a, T, const N: usize>(
+    protocol: &'static str,
+    inputs: &'a [T],
+) -> Result<&'a [T; N], ProtocolError> {
+    inputs.try_into().map_err(|_| ProtocolError::Input {
+        protocol,
+        index: inputs.len(),
+        expected: format!("exactly {N} inputs"),
+    })
+}

@@ -1,0 +1,33 @@
+//! Every protocol, by its stable name.
+
+use crate::blocks::arith::{Add, Mul};
+use crate::blocks::share::{Reveal, ShareInput};
+use crate::error::HarnessError;
+use crate::protocol::Protocol;
+
+/// All registered protocols, in listing order.
+pub fn all() -> Vec<Box<dyn Protocol>> {
+    vec![Box::new(ShareInput), Box::new(Reveal), Box::new(Add), Box::new(Mul::default())]
+}
+
+/// The protocol registered as `name`.
+pub fn find(name: &str) -> Result<Box<dyn Protocol>, HarnessError> {
+    all().into_iter().find(|p| p.name() == name).ok_or_else(|| HarnessError::Unknown { name: name.into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_stable_shaped() {
+        let names: Vec<&str> = all().iter().map(|p| p.name()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len(), "duplicate names in {names:?}");
+        for n in names {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_'), "{n}");
+        }
+    }
+}

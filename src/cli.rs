@@ -1,0 +1,164 @@
+//! Subcommands and their dispatch.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use dyad_protocols::harness::{self, RunSpec};
+use dyad_protocols::{HarnessError, registry};
+use dyad_sim::{FixedPoint, Ring};
+use thiserror::Error;
+
+use crate::input;
+use crate::table;
+
+/// Checks secure two-party transformer-inference protocols: correctness, accuracy, cost.
+#[derive(Debug, Parser)]
+#[command(name = "dyad", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lists every registered protocol.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Runs one protocol on random (or given) inputs, checks it against its reference, and
+    /// prints its error and cost per phase and label.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Registered protocol name (see `dyad list`).
+    protocol: String,
+    /// Dimensions, for example 128x768 (the protocol's default when omitted).
+    #[arg(long, value_parser = parse_dims)]
+    shape: Option<Dims>,
+    /// Ring width ℓ.
+    #[arg(long, default_value_t = 64, value_parser = parse_ring)]
+    ring: u32,
+    /// Fraction bits (18 for ℓ = 64, 13 for ℓ = 32 when omitted).
+    #[arg(long)]
+    frac: Option<u32>,
+    /// Seed of the inputs, the dealer and both parties.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A JSON or YAML file of inputs: `inputs: [{shape: [...], data: [...]}, ...]`.
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// How to print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A human-readable table.
+    Table,
+    /// JSON (the stable report schema).
+    Json,
+    /// YAML (the same schema).
+    Yaml,
+}
+
+/// Dimensions as given on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dims(pub Vec<usize>);
+
+fn parse_dims(s: &str) -> Result<Dims, String> {
+    s.split(['x', ','])
+        .map(|d| d.trim().parse::<usize>().map_err(|_| format!("{s:?} is not a shape such as 128x768")))
+        .collect::<Result<_, _>>()
+        .map(Dims)
+}
+
+fn parse_ring(s: &str) -> Result<u32, String> {
+    match s {
+        "32" => Ok(32),
+        "64" => Ok(64),
+        _ => Err(format!("ring must be 32 or 64, got {s}")),
+    }
+}
+
+/// Why a command failed.
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// Bad usage or input: exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The protocol failed while running: exit code 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+}
+
+impl From<HarnessError> for CliError {
+    fn from(e: HarnessError) -> Self {
+        match e {
+            HarnessError::Run(_) => CliError::Failed(e.to_string()),
+            _ => CliError::Usage(e.to_string()),
+        }
+    }
+}
+
+fn emit<T: serde::Serialize>(format: Format, value: &T, table: impl FnOnce() -> String) -> Result<(), CliError> {
+    let text = match format {
+        Format::Table => table(),
+        Format::Json => serde_json::to_string_pretty(value).map_err(|e| CliError::Failed(e.to_string()))? + "\n",
+        Format::Yaml => serde_saphyr::to_string(value).map_err(|e| CliError::Failed(e.to_string()))?,
+    };
+    std::io::stdout().write_all(text.as_bytes()).map_err(|e| CliError::Failed(format!("cannot write to stdout: {e}")))
+}
+
+/// Runs a parsed command line.
+pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::List { format } => {
+            let entries: Vec<table::ListEntry> = registry::all()
+                .iter()
+                .map(|p| table::ListEntry {
+                    name: p.name().into(),
+                    paper: p.paper().into(),
+                    computes: p.computes().into(),
+                })
+                .collect();
+            emit(format, &entries, || table::list(&entries))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => run(args),
+    }
+}
+
+fn run(args: RunArgs) -> Result<ExitCode, CliError> {
+    let protocol = registry::find(&args.protocol)?;
+    let ring = Ring::new(args.ring).map_err(|e| CliError::Usage(e.to_string()))?;
+    let fixed = match args.frac {
+        Some(f) => FixedPoint::new(ring, f).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => FixedPoint::default_for(ring),
+    };
+    let mut spec = RunSpec { fixed, dims: args.shape.clone().map(|d| d.0), ..RunSpec::new(ring, args.seed) };
+    if let Some(path) = &args.input {
+        spec.inputs = Some(input::load(path).map_err(|e| CliError::Usage(e.to_string()))?);
+    }
+    let checked = harness::run(protocol.as_ref(), &spec)?;
+    let report = &checked.report;
+    emit(args.format, report, || table::run_report(report))?;
+    Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

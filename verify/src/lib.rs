@@ -1,0 +1,12 @@
+//! The plaintext side of Dyad: what secure protocols are checked against.
+//!
+//! - [`reference`]: plaintext fixed-point references. Each runs the same fixed-point algorithm as
+//!   its protocol, in the clear, on ring elements; a protocol's output must lie within its
+//!   stated tolerance of its reference.
+//! - [`ideal`]: float64 ideal functions (exact erf-GELU, true exp, …); approximation error is
+//!   always measured against these.
+//! - [`metrics`]: error statistics.
+
+pub mod ideal;
+pub mod metrics;
+pub mod reference;

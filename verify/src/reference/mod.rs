@@ -1,0 +1,3 @@
+//! Plaintext fixed-point references, one module per block family.
+
+pub mod arith;
