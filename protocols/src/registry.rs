@@ -1,13 +1,32 @@
 //! Every protocol, by its stable name.
 
-use crate::blocks::arith::{Add, Mul};
+use crate::blocks::arith::{Add, Mul, Scale, Square};
+use crate::blocks::matmul::MatMul;
+use crate::blocks::cmp::{Drelu, Lt, LtPublic};
+use crate::blocks::select::{Relu, Select};
 use crate::blocks::share::{Reveal, ShareInput};
+use crate::blocks::trunc::{TruncMode, Truncation};
 use crate::error::HarnessError;
 use crate::protocol::Protocol;
 
 /// All registered protocols, in listing order.
 pub fn all() -> Vec<Box<dyn Protocol>> {
-    vec![Box::new(ShareInput), Box::new(Reveal), Box::new(Add), Box::new(Mul::default())]
+    vec![
+        Box::new(ShareInput),
+        Box::new(Reveal),
+        Box::new(Add),
+        Box::new(Mul::default()),
+        Box::new(Square::default()),
+        Box::new(Scale::default()),
+        Box::new(MatMul::default()),
+        Box::new(Truncation::new(TruncMode::Probabilistic)),
+        Box::new(Truncation::new(TruncMode::Faithful)),
+        Box::new(Drelu),
+        Box::new(LtPublic::default()),
+        Box::new(Lt),
+        Box::new(Relu),
+        Box::new(Select),
+    ]
 }
 
 /// The protocol registered as `name`.

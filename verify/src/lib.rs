@@ -5,8 +5,10 @@
 //!   stated tolerance of its reference.
 //! - [`ideal`]: float64 ideal functions (exact erf-GELU, true exp, …); approximation error is
 //!   always measured against these.
+//! - [`approx`]: polynomial and piecewise approximations as data.
 //! - [`metrics`]: error statistics.
 
+pub mod approx;
 pub mod ideal;
 pub mod metrics;
 pub mod reference;

@@ -9,8 +9,9 @@ use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use dyad_verify::reference;
 use ndarray::ArrayD;
 
-use crate::blocks::share::open_many;
-use crate::blocks::trunc::{TruncMode, truncate_probabilistic};
+use crate::blocks::share::{open, open_many};
+use crate::blocks::trunc::TruncMode;
+pub use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
 use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
 
@@ -26,20 +27,35 @@ pub fn mul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, ProtocolEr
         let t = p.triples(x.ring(), x.len())?;
         let (a, b, c) = (t.a.reshape(&shape)?, t.b.reshape(&shape)?, t.c.reshape(&shape)?);
         let opened = open_many(p, &[&x.sub(&a)?, &y.sub(&b)?])?;
-        let (d, e) = match opened.as_slice() {
-            [d, e] => (d, e),
-            _ => return Err(ProtocolError::Config { protocol: "mul", reason: "open returned the wrong count".into() }),
-        };
+        let [d, e] = take("mul", &opened)?;
         let z = c.add(&b.mul_public(d)?)?.add(&a.mul_public(e)?)?;
         Ok(z.add_public(p.role(), &d.mul(e)?)?)
     })
 }
 
-/// Truncates by `k` bits with `mode`.
-pub fn truncate(p: &mut Party, x: &Share, k: u32, mode: TruncMode) -> Result<Share, ProtocolError> {
-    p.scope("trunc", |p| match mode {
-        TruncMode::Probabilistic => Ok(truncate_probabilistic(p.role(), x, k)),
+/// The ring square x², element-wise, by square pairs (a, a²): open d = x − a, then
+/// x² = a² + 2·d·a + d². Online: n·ℓ/8 bytes each way, one round.
+pub fn square_ring(p: &mut Party, x: &Share) -> Result<Share, ProtocolError> {
+    p.scope("square", |p| {
+        let shape = x.shape().to_vec();
+        let s = p.squares(x.ring(), x.len())?;
+        let (a, aa) = (s.a.reshape(&shape)?, s.aa.reshape(&shape)?);
+        let d = open(p, &x.sub(&a)?)?;
+        let z = aa.add(&a.mul_public(&d)?.scale(2))?;
+        Ok(z.add_public(p.role(), &d.mul(&d)?)?)
     })
+}
+
+/// x·c for a public real c: the local product with enc(c), then truncation.
+pub fn scale_public(p: &mut Party, fx: FixedPoint, x: &Share, c: f64, mode: TruncMode) -> Result<Share, ProtocolError> {
+    let z = x.scale(fx.encode(c)?);
+    truncate(p, &z, fx.frac(), mode)
+}
+
+/// The fixed-point square ⌊x² / 2^f⌋.
+pub fn square(p: &mut Party, fx: FixedPoint, x: &Share, mode: TruncMode) -> Result<Share, ProtocolError> {
+    let z = square_ring(p, x)?;
+    truncate(p, &z, fx.frac(), mode)
 }
 
 /// The fixed-point product ⌊x·y / 2^f⌋ (up to the truncation's error).
@@ -105,9 +121,10 @@ impl Protocol for Mul {
     fn default_dims(&self) -> Vec<usize> {
         vec![1024]
     }
-    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
         let shape = elementwise(self.name(), dims)?;
-        Ok(vec![shared("x", &shape, (-8.0, 8.0)), shared("y", &shape, (-8.0, 8.0))])
+        let b = product_bound(fx, 8.0);
+        Ok(vec![shared("x", &shape, (-b, b)), shared("y", &shape, (-b, b))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
@@ -121,7 +138,115 @@ impl Protocol for Mul {
         let [x, y] = take(self.name(), inputs)?;
         Ok(x * y)
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
-        1
+    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+        mode_tolerance(self.trunc, fx, 1)
+    }
+}
+
+/// The largest |x| (at most `cap`) such that products of two such values stay within the
+/// faithful truncation's domain, |x·y·2^(2f)| < 2^(ℓ−3).
+pub fn product_bound(fx: FixedPoint, cap: f64) -> f64 {
+    let bits = fx.ring().bits() as f64 - 3.0 - 2.0 * fx.frac() as f64;
+    (bits / 2.0).exp2().min(cap)
+}
+
+/// A protocol's tolerance: 0 with faithful truncation (bit-exact), `prob` ULPs with
+/// probabilistic truncation.
+pub fn mode_tolerance(mode: Option<TruncMode>, fx: FixedPoint, prob: u64) -> u64 {
+    match mode.unwrap_or(TruncMode::default_for(fx.ring())) {
+        TruncMode::Faithful => 0,
+        TruncMode::Probabilistic => prob,
+    }
+}
+
+fn one_real(protocol: &'static str, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+    Ok(take::<_, 1>(protocol, inputs)?[0].clone())
+}
+
+/// `square`: x² in fixed point by a square pair, then truncation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Square {
+    /// The truncation; `None` for the ring's default.
+    pub trunc: Option<TruncMode>,
+}
+
+impl Protocol for Square {
+    fn name(&self) -> &'static str {
+        "square"
+    }
+    fn paper(&self) -> &'static str {
+        "Beaver-style square pairs (folklore); truncation per the trunc block"
+    }
+    fn computes(&self) -> &'static str {
+        "x² in fixed point (square pair, then truncation by f)"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let b = product_bound(fx, 8.0);
+        Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-b, b))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        square(p, inputs.fixed, inputs.share(self.name(), 0)?, mode)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(reference::arith::square(fx, x))
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        Ok(one_real(self.name(), inputs)?.mapv(|v| v * v))
+    }
+    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+        mode_tolerance(self.trunc, fx, 1)
+    }
+}
+
+/// `scale`: x·c for a public real c (default 1/√2): local product, then truncation.
+#[derive(Clone, Copy, Debug)]
+pub struct Scale {
+    /// The constant.
+    pub c: f64,
+    /// The truncation; `None` for the ring's default.
+    pub trunc: Option<TruncMode>,
+}
+
+impl Default for Scale {
+    fn default() -> Self {
+        Scale { c: std::f64::consts::FRAC_1_SQRT_2, trunc: None }
+    }
+}
+
+impl Protocol for Scale {
+    fn name(&self) -> &'static str {
+        "scale"
+    }
+    fn paper(&self) -> &'static str {
+        "multiplication by a public constant (folklore); truncation per the trunc block"
+    }
+    fn computes(&self) -> &'static str {
+        "x·c for a public c (default 1/√2)"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let b = product_bound(fx, 64.0);
+        Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-b, b))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        scale_public(p, inputs.fixed, inputs.share(self.name(), 0)?, self.c, mode)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(reference::arith::scale(fx, x, fx.encode(self.c)?))
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        Ok(one_real(self.name(), inputs)?.mapv(|v| v * self.c))
+    }
+    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+        mode_tolerance(self.trunc, fx, 1)
     }
 }

@@ -1,0 +1,336 @@
+//! Comparison by the OT-based millionaires' protocol (CrypTFlow2, Rathee et al., CCS 2020, §3;
+//! as used by Cheetah and BumbleBee).
+//!
+//! **Millionaires.** The server holds a, the client b, both `bits`-bit. Both split their value into
+//! q = ⌈bits/m⌉ chunks of m bits (the most significant chunk may be narrower). For each chunk
+//! the server samples random bits and offers, in a 1-out-of-2^m OT with 2-bit messages, the
+//! pair (1{a_j < k}, 1{a_j = k}) masked by them, for every possible value k of the client's chunk;
+//! the client chooses k = b_j. That gives XOR shares of lt_j = 1{a_j < b_j} and eq_j = 1{a_j = b_j}.
+//! An AND tree combines adjacent chunks, high over low: lt = lt_hi ⊕ (eq_hi ∧ lt_lo) and
+//! eq = eq_hi ∧ eq_lo (the final level needs no eq). ANDs use Boolean Beaver triples, one round per
+//! level, all ANDs of a level batched.
+//!
+//! **Cost** per comparison, online, with m = 4 and the OTs derandomised from random OTs
+//! ([`crate::blocks::ot`]): the client sends m bits per chunk; the server sends 2·2^m bits per
+//! chunk; each AND costs 2 bits each way. Rounds: 2 for the OTs plus ⌈log2 q⌉ for the tree.
+//! The random OTs and AND triples come from the correlation provider (offline).
+//!
+//! **MSB and comparisons.** For x = x0 + x1 over Z_2^ℓ, MSB(x) = msb(x0) ⊕ msb(x1) ⊕ carry, where
+//! carry = 1{2^(ℓ−1) − 1 − x0' < x1'} on the low ℓ − 1 bits: one (ℓ−1)-bit millionaires'.
+//! DReLU(x) = 1 ⊕ MSB(x); x < c is MSB(x − c) and x < y is MSB(x − y), exact while the difference
+//! does not wrap, i.e. |x − c| < 2^(ℓ−1).
+
+use dyad_sim::correlation::OtSpec;
+use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Role, Share};
+use ndarray::ArrayD;
+use rand::RngExt;
+
+use crate::blocks::arith::mul_ring;
+use crate::blocks::convert::b2a;
+use crate::blocks::ot::{self, Side};
+use crate::error::ProtocolError;
+use crate::protocol::{InputSpec, Inputs, OutputEncoding, Protocol, elementwise, shared, take};
+
+/// The chunk width m: SPU's and CrypTFlow2's radix-4 default.
+pub const DEFAULT_RADIX: u32 = 4;
+
+/// A Boolean share of `n` bits.
+pub(crate) fn bits_share(values: Vec<u64>) -> Result<Share, ProtocolError> {
+    let n = values.len();
+    Ok(Share::new(RingTensor::from_vec(Ring::Z2, &[n], values)?))
+}
+
+fn chunk_widths(bits: u32, radix: u32) -> Vec<u32> {
+    let q = bits.div_ceil(radix);
+    (0..q).map(|j| radix.min(bits - j * radix)).collect()
+}
+
+/// XOR shares of 1{a < b} for `bits`-bit values, the server holding `a` and the client `b`
+/// (`mine` is this party's value per element). Returns a Boolean share of shape `[n]`.
+pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result<Share, ProtocolError> {
+    if bits == 0 || radix == 0 || radix > 8 || bits > 64 {
+        return Err(ProtocolError::Config {
+            protocol: "millionaire",
+            reason: format!("need 1 ≤ bits ≤ 64 and 1 ≤ radix ≤ 8, got {bits} and {radix}"),
+        });
+    }
+    p.scope("millionaire", |p| {
+        let n = mine.len();
+        let widths = chunk_widths(bits, radix);
+        let q = widths.len();
+        let chunk = |v: u64, j: usize| (v >> (j as u32 * radix)) & ((1u64 << widths[j]) - 1);
+        // Chunks of equal width share one batch of OTs: at most two batches (full and narrower).
+        let mut groups: Vec<(u32, Vec<usize>)> = Vec::new();
+        for (j, &w) in widths.iter().enumerate() {
+            match groups.iter_mut().find(|(gw, _)| *gw == w) {
+                Some((_, js)) => js.push(j),
+                None => groups.push((w, vec![j])),
+            }
+        }
+        let mut lt = vec![0u64; n * q];
+        let mut eq = vec![0u64; n * q];
+        let mut sides = Vec::new();
+        p.scope("leaf_ot", |p| -> Result<(), ProtocolError> {
+            for (w, js) in &groups {
+                let spec = OtSpec { sender: Role::Server, count: n * js.len(), choice_bits: *w, msg_bits: 2 };
+                let choices = (p.role() == Role::Client)
+                    .then(|| mine.iter().flat_map(|&v| js.iter().map(move |&j| chunk(v, j))).collect());
+                sides.push(ot::start(p, spec, choices)?);
+            }
+            for ((w, js), side) in groups.iter().zip(sides) {
+                match side {
+                    Side::Sender(s) => {
+                        let arity = 1u64 << w;
+                        let mut messages = Vec::with_capacity(n * js.len() * arity as usize);
+                        for (i, &v) in mine.iter().enumerate() {
+                            for &j in js {
+                                let (l0, e0): (u64, u64) = (p.rng().random::<u64>() & 1, p.rng().random::<u64>() & 1);
+                                lt[i * q + j] = l0;
+                                eq[i * q + j] = e0;
+                                let a = chunk(v, j);
+                                messages.extend((0..arity).map(|k| (l0 ^ u64::from(a < k)) | ((e0 ^ u64::from(a == k)) << 1)));
+                            }
+                        }
+                        s.respond(p, &messages)?;
+                    }
+                    Side::Receiver(r) => {
+                        let got = r.finish(p)?;
+                        let mut it = got.into_iter();
+                        for i in 0..n {
+                            for &j in js {
+                                let m = it.next().unwrap_or_default();
+                                lt[i * q + j] = m & 1;
+                                eq[i * q + j] = m >> 1;
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        and_tree(p, n, q, lt, eq)
+    })
+}
+
+/// Combines per-chunk (lt, eq) shares, chunk 0 least significant, into the share of lt.
+fn and_tree(p: &mut Party, n: usize, mut q: usize, mut lt: Vec<u64>, mut eq: Vec<u64>) -> Result<Share, ProtocolError> {
+    p.scope("and_tree", |p| {
+        while q > 1 {
+            let pairs = q / 2;
+            let q_next = q.div_ceil(2);
+            let last = q_next == 1;
+            let (mut left, mut right) = (Vec::new(), Vec::new());
+            for i in 0..n {
+                for t in 0..pairs {
+                    let (lo, hi) = (i * q + 2 * t, i * q + 2 * t + 1);
+                    left.push(eq[hi]);
+                    right.push(lt[lo]);
+                    if !last {
+                        left.push(eq[hi]);
+                        right.push(eq[lo]);
+                    }
+                }
+            }
+            let ands = mul_ring(p, &bits_share(left)?, &bits_share(right)?)?.into_tensor().to_vec();
+            let per = if last { 1 } else { 2 };
+            let (mut lt_next, mut eq_next) = (vec![0u64; n * q_next], vec![0u64; n * q_next]);
+            for i in 0..n {
+                for t in 0..pairs {
+                    let base = (i * pairs + t) * per;
+                    let hi = i * q + 2 * t + 1;
+                    lt_next[i * q_next + t] = lt[hi] ^ ands.get(base).copied().unwrap_or_default();
+                    if !last {
+                        eq_next[i * q_next + t] = ands.get(base + 1).copied().unwrap_or_default();
+                    }
+                }
+                if q % 2 == 1 {
+                    lt_next[i * q_next + pairs] = lt[i * q + q - 1];
+                    eq_next[i * q_next + pairs] = eq[i * q + q - 1];
+                }
+            }
+            lt = lt_next;
+            eq = eq_next;
+            q = q_next;
+        }
+        bits_share(lt)
+    })
+}
+
+/// Boolean share of the most significant bit of a shared value (its sign), shape `[n]`.
+pub fn msb(p: &mut Party, x: &Share) -> Result<Share, ProtocolError> {
+    let ring = x.ring();
+    let low = ring.bits() - 1;
+    let low_mask = (1u64 << low) - 1;
+    let values = x.tensor().to_vec();
+    let mine: Vec<u64> = match p.role() {
+        Role::Server => values.iter().map(|v| low_mask - (v & low_mask)).collect(),
+        Role::Client => values.iter().map(|v| v & low_mask).collect(),
+    };
+    let carry = millionaire(p, &mine, low, DEFAULT_RADIX)?;
+    let top: Vec<u64> = values.iter().map(|&v| u64::from(ring.msb(v))).collect();
+    Ok(carry.add(&bits_share(top)?)?)
+}
+
+/// Boolean share of DReLU(x) = 1{x ≥ 0}.
+pub fn drelu(p: &mut Party, x: &Share) -> Result<Share, ProtocolError> {
+    p.scope("drelu", |p| Ok(msb(p, x)?.add_scalar(p.role(), 1)))
+}
+
+/// Boolean share of 1{x < c} for a public ring element c.
+pub fn lt_public(p: &mut Party, x: &Share, c: u64) -> Result<Share, ProtocolError> {
+    p.scope("lt", |p| msb(p, &x.add_scalar(p.role(), x.ring().neg(c))))
+}
+
+/// Boolean share of 1{x < y}.
+pub fn lt(p: &mut Party, x: &Share, y: &Share) -> Result<Share, ProtocolError> {
+    p.scope("lt", |p| msb(p, &x.sub(y)?))
+}
+
+fn flat(x: &Share) -> Result<Share, ProtocolError> {
+    Ok(x.reshape(&[x.len()])?)
+}
+
+fn bit_output(p: &mut Party, b: &Share, ring: Ring, shape: &[usize]) -> Result<Share, ProtocolError> {
+    Ok(b2a(p, b, ring)?.reshape(shape)?)
+}
+
+fn indicator(x: &RingTensor, f: impl Fn(i64) -> bool) -> RingTensor {
+    let r = x.ring();
+    x.map(|v| u64::from(f(r.signed(v))))
+}
+
+/// `drelu`: 1{x ≥ 0}, output as an arithmetic 0/1 (millionaires' then B2A).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Drelu;
+
+impl Protocol for Drelu {
+    fn name(&self) -> &'static str {
+        "drelu"
+    }
+    fn paper(&self) -> &'static str {
+        "CrypTFlow2 (CCS 2020) §3–4: millionaires' with 1-out-of-2^m OT"
+    }
+    fn computes(&self) -> &'static str {
+        "1{x ≥ 0} as an arithmetic 0/1"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-64.0, 64.0))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let x = inputs.share(self.name(), 0)?;
+        let b = drelu(p, &flat(x)?)?;
+        bit_output(p, &b, x.ring(), x.shape())
+    }
+    fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(indicator(x, |v| v >= 0))
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(x.mapv(|v| f64::from(u8::from(v >= 0.0))))
+    }
+    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+        0
+    }
+    fn output(&self) -> OutputEncoding {
+        OutputEncoding::Integer
+    }
+}
+
+/// `lt.public`: 1{x < c} for a public constant c.
+#[derive(Clone, Copy, Debug)]
+pub struct LtPublic {
+    /// The constant.
+    pub c: f64,
+}
+
+impl Default for LtPublic {
+    fn default() -> Self {
+        LtPublic { c: 0.5 }
+    }
+}
+
+impl Protocol for LtPublic {
+    fn name(&self) -> &'static str {
+        "lt.public"
+    }
+    fn paper(&self) -> &'static str {
+        "CrypTFlow2 (CCS 2020) §3: MSB(x − c) by millionaires'"
+    }
+    fn computes(&self) -> &'static str {
+        "1{x < c} for a public c (default 0.5), as an arithmetic 0/1"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-4.0, 4.0))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let x = inputs.share(self.name(), 0)?;
+        let b = lt_public(p, &flat(x)?, inputs.fixed.encode(self.c)?)?;
+        bit_output(p, &b, x.ring(), x.shape())
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        let c = fx.ring().signed(fx.encode(self.c)?);
+        Ok(indicator(x, |v| v < c))
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(x.mapv(|v| f64::from(u8::from(v < self.c))))
+    }
+    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+        0
+    }
+    fn output(&self) -> OutputEncoding {
+        OutputEncoding::Integer
+    }
+}
+
+/// `lt`: 1{x < y} for two shared values.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lt;
+
+impl Protocol for Lt {
+    fn name(&self) -> &'static str {
+        "lt"
+    }
+    fn paper(&self) -> &'static str {
+        "CrypTFlow2 (CCS 2020) §3: MSB(x − y) by millionaires'"
+    }
+    fn computes(&self) -> &'static str {
+        "1{x < y} as an arithmetic 0/1"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let shape = elementwise(self.name(), dims)?;
+        Ok(vec![shared("x", &shape, (-8.0, 8.0)), shared("y", &shape, (-8.0, 8.0))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let x = inputs.share(self.name(), 0)?;
+        let y = inputs.share(self.name(), 1)?;
+        let b = lt(p, &flat(x)?, &flat(y)?)?;
+        bit_output(p, &b, x.ring(), x.shape())
+    }
+    fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x, y] = take(self.name(), inputs)?;
+        let r = x.ring();
+        Ok(x.zip_map(y, "lt", |a, b| u64::from(r.signed(a) < r.signed(b)))?)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x, y] = take(self.name(), inputs)?;
+        Ok(ndarray::Zip::from(x).and(y).map_collect(|a, b| f64::from(u8::from(a < b))))
+    }
+    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+        0
+    }
+    fn output(&self) -> OutputEncoding {
+        OutputEncoding::Integer
+    }
+}

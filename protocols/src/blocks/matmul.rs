@@ -1,0 +1,102 @@
+//! Secret × secret matrix products by matrix Beaver triples (Mohassel & Zhang, SecureML, §4.2),
+//! as the attention products Q·Kᵀ and A·V need.
+
+use dyad_sim::correlation::MatDims;
+use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_verify::reference;
+use ndarray::{ArrayD, Axis};
+
+use crate::blocks::arith::{mode_tolerance, product_bound, truncate};
+use crate::blocks::share::open_many;
+use crate::blocks::trunc::TruncMode;
+use crate::error::ProtocolError;
+use crate::protocol::{InputSpec, Inputs, Protocol, shared, take};
+
+/// The ring matrix product X·Y (`[m, k]·[k, n]`, or batched `[b, m, k]·[b, k, n]`) by a matrix
+/// triple: open D = X − A and E = Y − B, then X·Y = C + D·B + A·E + D·E. Online:
+/// (m·k + k·n)·ℓ/8 bytes each way (times b), one round.
+pub fn matmul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, ProtocolError> {
+    let dims = match (x.shape(), y.shape()) {
+        ([m, k], [k2, n]) if k == k2 => MatDims { batch: None, m: *m, k: *k, n: *n },
+        ([b, m, k], [b2, k2, n]) if b == b2 && k == k2 => MatDims { batch: Some(*b), m: *m, k: *k, n: *n },
+        _ => {
+            return Err(dyad_sim::TensorError::Shape { op: "matmul", left: x.shape().to_vec(), right: y.shape().to_vec() }.into());
+        }
+    };
+    p.scope("matmul", |p| {
+        let t = p.matrix_triple(x.ring(), dims)?;
+        let opened = open_many(p, &[&x.sub(&t.a)?, &y.sub(&t.b)?])?;
+        let [d, e] = take("matmul", &opened)?;
+        let z = t.c.add(&Share::new(d.matmul(t.b.tensor())?))?.add(&Share::new(t.a.tensor().matmul(e)?))?;
+        Ok(z.add_public(p.role(), &d.matmul(e)?)?)
+    })
+}
+
+/// The fixed-point matrix product ⌊X·Y / 2^f⌋.
+pub fn matmul(p: &mut Party, fx: FixedPoint, x: &Share, y: &Share, mode: TruncMode) -> Result<Share, ProtocolError> {
+    let z = matmul_ring(p, x, y)?;
+    truncate(p, &z, fx.frac(), mode)
+}
+
+/// `matmul`: X·Y for two shared matrices (dims `b,m,k,n` or `m,k,n`), then truncation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MatMul {
+    /// The truncation; `None` for the ring's default.
+    pub trunc: Option<TruncMode>,
+}
+
+impl Protocol for MatMul {
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+    fn paper(&self) -> &'static str {
+        "matrix Beaver triples (SecureML, S&P 2017, §4.2)"
+    }
+    fn computes(&self) -> &'static str {
+        "X·Y for shared X [b,m,k] and Y [b,k,n] (dims b,m,k,n or m,k,n)"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![2, 16, 8, 16]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let (xs, ys) = match dims {
+            [m, k, n] => (vec![*m, *k], vec![*k, *n]),
+            [b, m, k, n] => (vec![*b, *m, *k], vec![*b, *k, *n]),
+            _ => {
+                return Err(ProtocolError::Dims { protocol: self.name(), dims: dims.to_vec(), expected: "m,k,n or b,m,k,n".into() });
+            }
+        };
+        if dims.contains(&0) {
+            return Err(ProtocolError::Dims { protocol: self.name(), dims: dims.to_vec(), expected: "non-zero dimensions".into() });
+        }
+        let k = xs.last().copied().unwrap_or(1) as f64;
+        let b = product_bound(fx, 4.0) / k.sqrt();
+        Ok(vec![shared("x", &xs, (-b, b)), shared("y", &ys, (-b, b))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        matmul(p, inputs.fixed, inputs.share(self.name(), 0)?, inputs.share(self.name(), 1)?, mode)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x, y] = take(self.name(), inputs)?;
+        Ok(reference::arith::matmul(fx, x, y)?)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x, y] = take(self.name(), inputs)?;
+        let as2 = |a: &ArrayD<f64>| a.view().into_dimensionality::<ndarray::Ix2>().map(|v| v.to_owned());
+        let as3 = |a: &ArrayD<f64>| a.view().into_dimensionality::<ndarray::Ix3>().map(|v| v.to_owned());
+        let bad = || ProtocolError::Dims { protocol: "matmul", dims: x.shape().to_vec(), expected: "2-D or 3-D".into() };
+        match (as2(x), as2(y)) {
+            (Ok(a), Ok(b)) => Ok(a.dot(&b).into_dyn()),
+            _ => {
+                let (a, b) = (as3(x).map_err(|_| bad())?, as3(y).map_err(|_| bad())?);
+                let slices: Vec<_> = a.outer_iter().zip(b.outer_iter()).map(|(ai, bi)| ai.dot(&bi)).collect();
+                let views: Vec<_> = slices.iter().map(|s| s.view()).collect();
+                Ok(ndarray::stack(Axis(0), &views).map_err(|_| bad())?.into_dyn())
+            }
+        }
+    }
+    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+        mode_tolerance(self.trunc, fx, 1)
+    }
+}

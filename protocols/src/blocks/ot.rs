@@ -1,0 +1,120 @@
+//! Chosen-message 1-out-of-N OT from random OT, the way OT-extension protocols consume
+//! precomputed random OTs (Beaver, "Precomputing oblivious transfer", CRYPTO 1995).
+//!
+//! With a random OT the sender holds R_0..R_{N−1} and the receiver (c, R_c). To receive message
+//! x of M_0..M_{N−1}, the receiver sends e = c − x mod N (log N bits); the sender answers
+//! Y_i = M_i ⊕ R_{(i+e) mod N} for every i (N message-width strings); the receiver outputs
+//! Y_x ⊕ R_c = M_x. Two flights: receiver→sender, then sender→receiver.
+//!
+//! The steps are split ([`OtReceiver::start`], [`OtSender::respond`], [`OtReceiver::finish`])
+//! so that OTs in both directions can share flights.
+
+use dyad_sim::correlation::OtSpec;
+use dyad_sim::{Channel, Party, Role};
+
+use crate::error::ProtocolError;
+
+fn config(reason: String) -> ProtocolError {
+    ProtocolError::Config { protocol: "ot", reason }
+}
+
+/// The sender's side of a batch of OTs, between requesting the random OTs and answering.
+#[derive(Debug)]
+pub struct OtSender {
+    spec: OtSpec,
+    rot: Vec<u64>,
+}
+
+/// The receiver's side of a batch of OTs, after sending its offsets.
+#[derive(Debug)]
+pub struct OtReceiver {
+    spec: OtSpec,
+    choices: Vec<u64>,
+    rot_messages: Vec<u64>,
+}
+
+/// Requests a batch of random OTs (both parties must call this, in the same order) and
+/// returns this party's side: `Ok(Left)` for the sender, `Ok(Right)` for the receiver, which has
+/// already sent its offsets for `choices` (ignored on the sender's side).
+pub fn start(p: &mut Party, spec: OtSpec, choices: Option<Vec<u64>>) -> Result<Side, ProtocolError> {
+    let rot = p.random_ots(spec)?;
+    if p.role() == spec.sender {
+        return Ok(Side::Sender(OtSender { spec, rot: rot.into_sender()? }));
+    }
+    let choices = choices.ok_or_else(|| config("the OT receiver needs choices".into()))?;
+    if choices.len() != spec.count {
+        return Err(config(format!("{} choices for {} OTs", choices.len(), spec.count)));
+    }
+    let (rot_choices, rot_messages) = rot.into_receiver()?;
+    let n_mask = spec.arity() as u64 - 1;
+    let offsets: Vec<u64> = rot_choices.iter().zip(&choices).map(|(c, x)| c.wrapping_sub(*x) & n_mask).collect();
+    p.send_packed(&offsets, spec.choice_bits)?;
+    Ok(Side::Receiver(OtReceiver { spec, choices, rot_messages }))
+}
+
+/// One party's side of a batch of OTs.
+#[derive(Debug)]
+pub enum Side {
+    /// This party sends.
+    Sender(OtSender),
+    /// This party receives.
+    Receiver(OtReceiver),
+}
+
+impl OtSender {
+    /// Receives the offsets and sends the masked messages: `messages` holds N per instance,
+    /// instance-major, each below 2^msg_bits.
+    pub fn respond(self, p: &mut Party, messages: &[u64]) -> Result<(), ProtocolError> {
+        let OtSpec { count, choice_bits, msg_bits, .. } = self.spec;
+        let arity = self.spec.arity();
+        if messages.len() != count * arity {
+            return Err(config(format!("{} messages for {count} OTs of arity {arity}", messages.len())));
+        }
+        let offsets = p.recv_packed(count, choice_bits)?;
+        let mut masked = Vec::with_capacity(messages.len());
+        for ((row, rot), e) in messages.chunks(arity).zip(self.rot.chunks(arity)).zip(&offsets) {
+            for (i, m) in row.iter().enumerate() {
+                let j = (i + *e as usize) & (arity - 1);
+                masked.push(m ^ rot.get(j).copied().unwrap_or_default());
+            }
+        }
+        p.send_packed(&masked, msg_bits)?;
+        Ok(())
+    }
+}
+
+impl OtReceiver {
+    /// Receives the masked messages and returns the chosen message of each instance.
+    pub fn finish(self, p: &mut Party) -> Result<Vec<u64>, ProtocolError> {
+        let arity = self.spec.arity();
+        let masked = p.recv_packed(self.spec.count * arity, self.spec.msg_bits)?;
+        Ok(masked
+            .chunks(arity)
+            .zip(&self.choices)
+            .zip(&self.rot_messages)
+            .map(|((row, &x), r)| row.get(x as usize).copied().unwrap_or_default() ^ r)
+            .collect())
+    }
+}
+
+/// One batch of OTs in one direction: the sender passes its messages and gets `None`; the
+/// receiver passes its choices and gets the chosen messages.
+pub fn transfer(
+    p: &mut Party,
+    spec: OtSpec,
+    messages: Option<&[u64]>,
+    choices: Option<Vec<u64>>,
+) -> Result<Option<Vec<u64>>, ProtocolError> {
+    match start(p, spec, choices)? {
+        Side::Sender(s) => {
+            s.respond(p, messages.ok_or_else(|| config("the OT sender needs messages".into()))?)?;
+            Ok(None)
+        }
+        Side::Receiver(r) => Ok(Some(r.finish(p)?)),
+    }
+}
+
+/// The spec of `count` 1-out-of-2 OTs of `msg_bits`-bit messages sent by `sender`.
+pub fn one_of_two(sender: Role, count: usize, msg_bits: u32) -> OtSpec {
+    OtSpec { sender, count, choice_bits: 1, msg_bits }
+}

@@ -1,0 +1,137 @@
+//! The multiplexer: b·x for a Boolean-shared bit b and an arithmetic share x (CrypTFlow2,
+//! CCS 2020, §5.1), and select(b, x, y) = y + b·(x − y).
+//!
+//! With b = b0 ⊕ b1 and x = x0 + x1, each party is the OT sender for its own share of x: the
+//! server offers ((b0 ⊕ c)·x0 − r0) for c ∈ {0, 1} and the client chooses c = b1, obtaining
+//! b·x0 − r0; symmetrically the client offers ((b1 ⊕ c)·x1 − r1) and the server chooses b0.
+//! The two OTs run in the same flights: per element 1 bit and 2ℓ bits each way, two rounds.
+
+use dyad_sim::correlation::OtSpec;
+use dyad_sim::{FixedPoint, Party, RingTensor, Role, Share};
+use ndarray::ArrayD;
+
+use crate::blocks::cmp::drelu;
+use crate::blocks::ot::{self, Side, one_of_two};
+use crate::error::ProtocolError;
+use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+
+/// Share of b·x, for a Boolean share `b` and an arithmetic share `x` with the same number of
+/// elements (the output has x's shape).
+pub fn mux(p: &mut Party, b: &Share, x: &Share) -> Result<Share, ProtocolError> {
+    if b.len() != x.len() {
+        return Err(dyad_sim::TensorError::Shape { op: "mux", left: b.shape().to_vec(), right: x.shape().to_vec() }.into());
+    }
+    p.scope("mux", |p| {
+        let ring = x.ring();
+        let n = x.len();
+        let bits = b.tensor().to_vec();
+        let xs = x.tensor().to_vec();
+        let r: Vec<u64> = (0..n).map(|_| ring.random(p.rng())).collect();
+        let messages: Vec<u64> = bits
+            .iter()
+            .zip(&xs)
+            .zip(&r)
+            .flat_map(|((&bi, &xi), &ri)| [0u64, 1].map(|c| ring.sub(if bi ^ c == 1 { xi } else { 0 }, ri)))
+            .collect();
+        // One OT batch per direction; each party sends for its own x share and receives for the peer's.
+        let spec_a: OtSpec = one_of_two(Role::Server, n, ring.bits());
+        let spec_b: OtSpec = one_of_two(Role::Client, n, ring.bits());
+        let side_a = ot::start(p, spec_a, Some(bits.clone()))?;
+        let side_b = ot::start(p, spec_b, Some(bits))?;
+        let received = match (side_a, side_b) {
+            (Side::Sender(s), Side::Receiver(r)) | (Side::Receiver(r), Side::Sender(s)) => {
+                s.respond(p, &messages)?;
+                r.finish(p)?
+            }
+            _ => return Err(ProtocolError::Config { protocol: "mux", reason: "OT roles do not pair up".into() }),
+        };
+        let out: Vec<u64> = r.iter().zip(&received).map(|(a, b)| ring.add(*a, *b)).collect();
+        Ok(Share::new(RingTensor::from_vec(ring, x.shape(), out)?))
+    })
+}
+
+/// Share of `x` where b = 1 and `y` where b = 0.
+pub fn select(p: &mut Party, b: &Share, x: &Share, y: &Share) -> Result<Share, ProtocolError> {
+    Ok(y.add(&mux(p, b, &x.sub(y)?)?)?)
+}
+
+/// `relu`: max(x, 0) = DReLU(x)·x, the comparison and the multiplexer together.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Relu;
+
+impl Protocol for Relu {
+    fn name(&self) -> &'static str {
+        "relu"
+    }
+    fn paper(&self) -> &'static str {
+        "CrypTFlow2 (CCS 2020) §5.1: DReLU then multiplexer"
+    }
+    fn computes(&self) -> &'static str {
+        "max(x, 0) = select(x ≥ 0, x, 0)"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-8.0, 8.0))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let x = inputs.share(self.name(), 0)?;
+        let b = drelu(p, &x.reshape(&[x.len()])?)?;
+        mux(p, &b, x)
+    }
+    fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        let r = x.ring();
+        Ok(x.map(|v| if r.signed(v) >= 0 { v } else { 0 }))
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(x.mapv(|v| v.max(0.0)))
+    }
+    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+        0
+    }
+}
+
+/// `select`: b ? x : y for a shared condition x ≥ y, i.e. max(x, y), exercising select on two
+/// shared values.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Select;
+
+impl Protocol for Select {
+    fn name(&self) -> &'static str {
+        "select"
+    }
+    fn paper(&self) -> &'static str {
+        "CrypTFlow2 (CCS 2020) §5.1: multiplexer"
+    }
+    fn computes(&self) -> &'static str {
+        "select(x ≥ y, x, y) = max(x, y)"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let shape = elementwise(self.name(), dims)?;
+        Ok(vec![shared("x", &shape, (-8.0, 8.0)), shared("y", &shape, (-8.0, 8.0))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let x = inputs.share(self.name(), 0)?;
+        let y = inputs.share(self.name(), 1)?;
+        let b = drelu(p, &x.sub(y)?.reshape(&[x.len()])?)?;
+        select(p, &b, x, y)
+    }
+    fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x, y] = take(self.name(), inputs)?;
+        let r = x.ring();
+        Ok(x.zip_map(y, "select", |a, b| if r.signed(a) >= r.signed(b) { a } else { b })?)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x, y] = take(self.name(), inputs)?;
+        Ok(ndarray::Zip::from(x).and(y).map_collect(|a, b| a.max(*b)))
+    }
+    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+        0
+    }
+}

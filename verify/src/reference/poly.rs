@@ -1,0 +1,106 @@
+//! References for polynomial evaluation: Horner, the low-depth power basis, and piecewise
+//! polynomials with segment selection.
+
+use dyad_sim::{FixedError, FixedPoint, RingTensor};
+
+use super::Fx;
+use crate::approx::{Piecewise, Polynomial};
+
+/// The encoded coefficients of `p`.
+pub fn encode(fx: FixedPoint, p: &Polynomial) -> Result<Vec<u64>, FixedError> {
+    p.coeffs.iter().map(|&c| fx.encode(c)).collect()
+}
+
+/// Horner's rule: y = a_d·x + a_{d−1}, then y = y·x + a_i, truncating after every product.
+pub fn horner_scalar(fx: Fx, x: u64, a: &[u64]) -> u64 {
+    let d = a.len().saturating_sub(1);
+    match a {
+        [] => 0,
+        [a0] => *a0,
+        _ => {
+            let mut y = fx.add(fx.mul(x, a[d]), a[d - 1]);
+            for i in (0..d - 1).rev() {
+                y = fx.add(fx.mul(y, x), a[i]);
+            }
+            y
+        }
+    }
+}
+
+/// For 2 ≤ i: x^i is computed as x^h · x^(i−h) with h the largest power of two below i, so all
+/// powers in (2^(r−1), 2^r] come in round r.
+pub fn power_split(i: usize) -> (usize, usize) {
+    let h = 1usize << (usize::BITS - 1 - (i - 1).leading_zeros());
+    (h, i - h)
+}
+
+/// x^1 … x^d (index 0 holds x^1) by the low-depth schedule of [`power_split`].
+pub fn powers_scalar(fx: Fx, x: u64, d: usize) -> Vec<u64> {
+    let mut pows = vec![x];
+    for i in 2..=d {
+        let (h, l) = power_split(i);
+        pows.push(fx.mul(pows[h - 1], pows[l - 1]));
+    }
+    pows
+}
+
+/// Σ a_i·x^i for i ≥ 1, truncated once, plus a_0.
+pub fn combine_scalar(fx: Fx, pows: &[u64], a: &[u64]) -> u64 {
+    let mut acc = 0u64;
+    for (p, c) in pows.iter().zip(a.iter().skip(1)) {
+        acc = fx.add(acc, fx.mul_ring(*p, *c));
+    }
+    fx.add(fx.trunc(acc, fx.frac()), a.first().copied().unwrap_or(0))
+}
+
+/// The piecewise polynomial: every piece evaluated from shared powers, then
+/// v_0 + Σ_i 1{x ≥ b_i}·(v_i − v_{i−1}).
+pub fn piecewise_scalar(fx: Fx, x: u64, breaks: &[u64], pieces: &[Vec<u64>]) -> u64 {
+    let d = pieces.iter().map(|a| a.len().saturating_sub(1)).max().unwrap_or(0);
+    let pows = powers_scalar(fx, x, d.max(1));
+    let values: Vec<u64> = pieces.iter().map(|a| combine_scalar(fx, &pows, a)).collect();
+    let mut out = values.first().copied().unwrap_or(0);
+    for (i, b) in breaks.iter().enumerate() {
+        if !fx.lt(x, *b) {
+            out = fx.add(out, fx.sub(values[i + 1], values[i]));
+        }
+    }
+    out
+}
+
+/// Horner on every element.
+pub fn horner(fx: FixedPoint, x: &RingTensor, p: &Polynomial) -> Result<RingTensor, FixedError> {
+    let a = encode(fx, p)?;
+    Ok(x.map(|v| horner_scalar(Fx::new(fx), v, &a)))
+}
+
+/// The power-basis evaluation on every element.
+pub fn power_basis(fx: FixedPoint, x: &RingTensor, p: &Polynomial) -> Result<RingTensor, FixedError> {
+    let a = encode(fx, p)?;
+    let f = Fx::new(fx);
+    Ok(x.map(|v| combine_scalar(f, &powers_scalar(f, v, p.degree()), &a)))
+}
+
+/// The piecewise polynomial on every element.
+pub fn piecewise(fx: FixedPoint, x: &RingTensor, pw: &Piecewise) -> Result<RingTensor, FixedError> {
+    let breaks: Vec<u64> = pw.breaks.iter().map(|&b| fx.encode(b)).collect::<Result<_, _>>()?;
+    let pieces: Vec<Vec<u64>> = pw.pieces.iter().map(|p| encode(fx, p)).collect::<Result<_, _>>()?;
+    let f = Fx::new(fx);
+    Ok(x.map(|v| piecewise_scalar(f, v, &breaks, &pieces)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_power_schedule_has_logarithmic_depth() {
+        assert_eq!(power_split(2), (1, 1));
+        assert_eq!(power_split(3), (2, 1));
+        assert_eq!(power_split(4), (2, 2));
+        assert_eq!(power_split(5), (4, 1));
+        assert_eq!(power_split(6), (4, 2));
+        assert_eq!(power_split(8), (4, 4));
+        assert_eq!(power_split(9), (8, 1));
+    }
+}

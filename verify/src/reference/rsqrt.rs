@@ -1,0 +1,86 @@
+//! Reference for 1/√x: normalisation to [0.25, 1) by an even power of two, a quadratic initial
+//! guess, Newton iterations y ← y·(3 − m·y²)/2, and the exponent restored.
+
+use dyad_sim::{FixedError, FixedPoint, Ring, RingTensor};
+
+use super::normalize::ExponentRange;
+use super::poly::combine_scalar;
+use super::Fx;
+use crate::approx::Polynomial;
+
+/// Least-squares quadratic for 1/√m on [0.25, 1] (relative error ≤ 4.7%).
+pub const INITIAL: [f64; 3] = [2.557_987_803_150_685_7, -2.960_595_492_237_714_7, 1.428_465_747_550_908];
+
+/// K'(j): the smallest even number ≥ j + 1, so that x·2^(−K') ∈ [0.25, 1).
+pub fn even_exponent(j: i32) -> i32 {
+    if (j + 1).rem_euclid(2) == 0 { j + 1 } else { j + 2 }
+}
+
+/// The encoded constants of the rsqrt.
+#[derive(Clone, Debug)]
+pub struct RsqrtConsts {
+    /// Encoded thresholds 2^k.
+    pub thresholds: Vec<u64>,
+    /// N = 2^(E − K'(j)), the normaliser.
+    pub norm: (u64, Vec<u64>),
+    /// M = 2^((E − K'(j))/2), the result's scale.
+    pub restore: (u64, Vec<u64>),
+    /// E = K'(kmax).
+    pub e: u32,
+    /// Encoded initial-guess coefficients.
+    pub initial: Vec<u64>,
+    /// Encoded 3.
+    pub three: u64,
+}
+
+impl RsqrtConsts {
+    /// Encodes the constants for `range` in `fx`.
+    pub fn new(fx: FixedPoint, range: &ExponentRange) -> Result<Self, FixedError> {
+        let ring: Ring = fx.ring();
+        let e = even_exponent(range.kmax);
+        Ok(RsqrtConsts {
+            thresholds: range.encoded_thresholds(fx)?,
+            norm: range.step(ring, |j| 1i64 << (e - even_exponent(j))),
+            restore: range.step(ring, |j| 1i64 << ((e - even_exponent(j)) / 2)),
+            e: e as u32,
+            initial: Polynomial::new(&INITIAL).coeffs.iter().map(|&c| fx.encode(c)).collect::<Result<_, _>>()?,
+            three: fx.encode(3.0)?,
+        })
+    }
+}
+
+/// One element.
+pub fn rsqrt_scalar(fx: Fx, x: u64, range: &ExponentRange, iterations: usize, c: &RsqrtConsts) -> u64 {
+    let n = range.eval_step(fx, x, &c.thresholds, &c.norm);
+    let m = range.eval_step(fx, x, &c.thresholds, &c.restore);
+    let xn = fx.trunc(fx.mul_ring(x, n), c.e);
+    let xx = fx.mul(xn, xn);
+    let mut y = combine_scalar(fx, &[xn, xx], &c.initial);
+    for _ in 0..iterations {
+        let h = fx.mul(xn, fx.mul(y, y));
+        y = fx.trunc(fx.mul_ring(y, fx.sub(c.three, h)), fx.frac() + 1);
+    }
+    fx.trunc(fx.mul_ring(y, m), c.e / 2)
+}
+
+/// Every element.
+pub fn rsqrt(fx: FixedPoint, x: &RingTensor, range: &ExponentRange, iterations: usize) -> Result<RingTensor, FixedError> {
+    let c = RsqrtConsts::new(fx, range)?;
+    let f = Fx::new(fx);
+    Ok(x.map(|v| rsqrt_scalar(f, v, range, iterations, &c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn even_exponents_normalise_into_a_quarter_to_one() {
+        for j in -6..14 {
+            let k = even_exponent(j);
+            assert_eq!(k.rem_euclid(2), 0);
+            let (lo, hi) = (f64::from(j - k).exp2(), f64::from(j + 1 - k).exp2());
+            assert!(lo >= 0.25 && hi <= 1.0, "j = {j}");
+        }
+    }
+}
