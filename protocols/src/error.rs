@@ -88,6 +88,20 @@ pub enum HarnessError {
         /// The shape supplied.
         got: Vec<usize>,
     },
+    /// A supplied input outside the protocol's documented domain, where its output would be garbage.
+    #[error("{protocol}: input {name:?} element {index} is {value}, outside the documented domain [{}, {}]", range.0, range.1)]
+    OutOfDomain {
+        /// The protocol.
+        protocol: String,
+        /// The input's name.
+        name: String,
+        /// Flat index of the first offending element.
+        index: usize,
+        /// Its value.
+        value: f64,
+        /// The documented domain.
+        range: (f64, f64),
+    },
     /// A supplied input that does not fit the fixed-point format.
     #[error("{protocol}: input {name:?}: {source}")]
     Encode {

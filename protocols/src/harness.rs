@@ -135,6 +135,16 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
                         got: g.shape().to_vec(),
                     });
                 }
+                let (lo, hi) = s.range;
+                if let Some((index, &value)) = g.iter().enumerate().find(|(_, v)| !(lo..=hi).contains(*v)) {
+                    return Err(HarnessError::OutOfDomain {
+                        protocol: p.name().into(),
+                        name: s.name.clone(),
+                        index,
+                        value,
+                        range: s.range,
+                    });
+                }
             }
             given.clone()
         }

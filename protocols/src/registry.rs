@@ -1,8 +1,14 @@
 //! Every protocol, by its stable name.
 
 use crate::blocks::arith::{Add, Mul, Scale, Square};
-use crate::blocks::matmul::MatMul;
 use crate::blocks::cmp::{Drelu, Lt, LtPublic};
+use crate::blocks::exp::ExpTaylor;
+use crate::blocks::layernorm::LayerNorm;
+use crate::blocks::matmul::MatMul;
+use crate::blocks::max::Max;
+use crate::blocks::poly::{PiecewiseEval, PolyEval, Schedule};
+use crate::blocks::recip::{Method, Reciprocal};
+use crate::blocks::rsqrt::Rsqrt;
 use crate::blocks::select::{Relu, Select};
 use crate::blocks::share::{Reveal, ShareInput};
 use crate::blocks::trunc::{TruncMode, Truncation};
@@ -26,6 +32,15 @@ pub fn all() -> Vec<Box<dyn Protocol>> {
         Box::new(Lt),
         Box::new(Relu),
         Box::new(Select),
+        Box::new(PolyEval::new(Schedule::Horner)),
+        Box::new(PolyEval::new(Schedule::Powers)),
+        Box::new(PiecewiseEval::default()),
+        Box::new(Max),
+        Box::new(ExpTaylor::default()),
+        Box::new(Reciprocal::new(Method::Goldschmidt)),
+        Box::new(Reciprocal::new(Method::Newton)),
+        Box::new(Rsqrt::default()),
+        Box::new(LayerNorm::default()),
     ]
 }
 

@@ -105,7 +105,11 @@ mod tests {
 
     #[test]
     fn evaluation_picks_the_right_piece() {
-        let pw = Piecewise::new(vec![0.0, 1.0], vec![Polynomial::new(&[0.0]), Polynomial::new(&[0.0, 2.0]), Polynomial::new(&[5.0])]).unwrap();
+        let pw = Piecewise::new(
+            vec![0.0, 1.0],
+            vec![Polynomial::new(&[0.0]), Polynomial::new(&[0.0, 2.0]), Polynomial::new(&[5.0])],
+        )
+        .unwrap();
         assert_eq!(pw.eval(-1.0), 0.0);
         assert_eq!(pw.eval(0.0), 0.0);
         assert_eq!(pw.eval(0.5), 1.0);

@@ -88,7 +88,9 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
                                 lt[i * q + j] = l0;
                                 eq[i * q + j] = e0;
                                 let a = chunk(v, j);
-                                messages.extend((0..arity).map(|k| (l0 ^ u64::from(a < k)) | ((e0 ^ u64::from(a == k)) << 1)));
+                                messages.extend(
+                                    (0..arity).map(|k| (l0 ^ u64::from(a < k)) | ((e0 ^ u64::from(a == k)) << 1)),
+                                );
                             }
                         }
                         s.respond(p, &messages)?;

@@ -20,7 +20,12 @@ pub fn matmul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, Protoco
         ([m, k], [k2, n]) if k == k2 => MatDims { batch: None, m: *m, k: *k, n: *n },
         ([b, m, k], [b2, k2, n]) if b == b2 && k == k2 => MatDims { batch: Some(*b), m: *m, k: *k, n: *n },
         _ => {
-            return Err(dyad_sim::TensorError::Shape { op: "matmul", left: x.shape().to_vec(), right: y.shape().to_vec() }.into());
+            return Err(dyad_sim::TensorError::Shape {
+                op: "matmul",
+                left: x.shape().to_vec(),
+                right: y.shape().to_vec(),
+            }
+            .into());
         }
     };
     p.scope("matmul", |p| {
@@ -63,11 +68,19 @@ impl Protocol for MatMul {
             [m, k, n] => (vec![*m, *k], vec![*k, *n]),
             [b, m, k, n] => (vec![*b, *m, *k], vec![*b, *k, *n]),
             _ => {
-                return Err(ProtocolError::Dims { protocol: self.name(), dims: dims.to_vec(), expected: "m,k,n or b,m,k,n".into() });
+                return Err(ProtocolError::Dims {
+                    protocol: self.name(),
+                    dims: dims.to_vec(),
+                    expected: "m,k,n or b,m,k,n".into(),
+                });
             }
         };
         if dims.contains(&0) {
-            return Err(ProtocolError::Dims { protocol: self.name(), dims: dims.to_vec(), expected: "non-zero dimensions".into() });
+            return Err(ProtocolError::Dims {
+                protocol: self.name(),
+                dims: dims.to_vec(),
+                expected: "non-zero dimensions".into(),
+            });
         }
         let k = xs.last().copied().unwrap_or(1) as f64;
         let b = product_bound(fx, 4.0) / k.sqrt();
@@ -85,7 +98,8 @@ impl Protocol for MatMul {
         let [x, y] = take(self.name(), inputs)?;
         let as2 = |a: &ArrayD<f64>| a.view().into_dimensionality::<ndarray::Ix2>().map(|v| v.to_owned());
         let as3 = |a: &ArrayD<f64>| a.view().into_dimensionality::<ndarray::Ix3>().map(|v| v.to_owned());
-        let bad = || ProtocolError::Dims { protocol: "matmul", dims: x.shape().to_vec(), expected: "2-D or 3-D".into() };
+        let bad =
+            || ProtocolError::Dims { protocol: "matmul", dims: x.shape().to_vec(), expected: "2-D or 3-D".into() };
         match (as2(x), as2(y)) {
             (Ok(a), Ok(b)) => Ok(a.dot(&b).into_dyn()),
             _ => {

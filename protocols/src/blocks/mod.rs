@@ -3,8 +3,15 @@
 pub mod arith;
 pub mod cmp;
 pub mod convert;
+pub mod exp;
+pub mod layernorm;
 pub mod matmul;
+pub mod max;
+pub mod normalize;
 pub mod ot;
+pub mod poly;
+pub mod recip;
+pub mod rsqrt;
 pub mod select;
 pub mod share;
 pub mod trunc;

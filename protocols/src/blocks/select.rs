@@ -19,7 +19,9 @@ use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
 /// elements (the output has x's shape).
 pub fn mux(p: &mut Party, b: &Share, x: &Share) -> Result<Share, ProtocolError> {
     if b.len() != x.len() {
-        return Err(dyad_sim::TensorError::Shape { op: "mux", left: b.shape().to_vec(), right: x.shape().to_vec() }.into());
+        return Err(
+            dyad_sim::TensorError::Shape { op: "mux", left: b.shape().to_vec(), right: x.shape().to_vec() }.into()
+        );
     }
     p.scope("mux", |p| {
         let ring = x.ring();

@@ -37,6 +37,65 @@ pub fn open(p: &mut Party, x: &Share) -> Result<RingTensor, ProtocolError> {
     Ok(v.pop().unwrap_or_else(|| RingTensor::zeros(x.ring(), x.shape())))
 }
 
+/// The elements of several shares (of one ring) in one flat share.
+pub fn concat(xs: &[&Share]) -> Result<Share, ProtocolError> {
+    let ring = xs
+        .first()
+        .map(|x| x.ring())
+        .ok_or(ProtocolError::Config { protocol: "concat", reason: "nothing to concatenate".into() })?;
+    let mut values = Vec::with_capacity(xs.iter().map(|x| x.len()).sum());
+    for x in xs {
+        if x.ring() != ring {
+            return Err(dyad_sim::TensorError::Ring { op: "concat", left: ring, right: x.ring() }.into());
+        }
+        values.extend(x.tensor().data().iter());
+    }
+    let n = values.len();
+    Ok(Share::new(RingTensor::from_vec(ring, &[n], values)?))
+}
+
+/// The inverse of [`concat`]: consecutive pieces of a flat share, one per shape.
+pub fn split(x: &Share, shapes: &[Vec<usize>]) -> Result<Vec<Share>, ProtocolError> {
+    let values = x.tensor().to_vec();
+    let total: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+    if total != values.len() {
+        return Err(dyad_sim::TensorError::Shape { op: "split", left: x.shape().to_vec(), right: vec![total] }.into());
+    }
+    let mut out = Vec::with_capacity(shapes.len());
+    let mut at = 0;
+    for shape in shapes {
+        let n: usize = shape.iter().product();
+        out.push(Share::new(RingTensor::from_vec(x.ring(), shape, values[at..at + n].to_vec())?));
+        at += n;
+    }
+    Ok(out)
+}
+
+/// Sums a share along its last axis (`[.., d]` → `[..]`), locally.
+pub fn sum_last(x: &Share) -> Result<Share, ProtocolError> {
+    let ring = x.ring();
+    let shape = x.shape();
+    let (d, outer) = shape.split_last().map(|(d, o)| (*d, o.to_vec())).unwrap_or((1, vec![]));
+    let sums: Vec<u64> =
+        x.tensor().to_vec().chunks(d.max(1)).map(|row| row.iter().fold(0, |a, &v| ring.add(a, v))).collect();
+    Ok(Share::new(RingTensor::from_vec(ring, &outer, sums)?))
+}
+
+/// Repeats each element `d` times along a new last axis (`[..]` → `[.., d]`), locally.
+pub fn repeat_last(x: &Share, d: usize) -> Result<Share, ProtocolError> {
+    let mut shape = x.shape().to_vec();
+    shape.push(d);
+    let values: Vec<u64> = x.tensor().data().iter().flat_map(|&v| std::iter::repeat_n(v, d)).collect();
+    Ok(Share::new(RingTensor::from_vec(x.ring(), &shape, values)?))
+}
+
+/// Repeats a `[d]` share as every row of a `[rows, d]` share, locally.
+pub fn tile_rows(x: &Share, rows: usize) -> Result<Share, ProtocolError> {
+    let row = x.tensor().to_vec();
+    let values: Vec<u64> = (0..rows).flat_map(|_| row.iter().copied()).collect();
+    Ok(Share::new(RingTensor::from_vec(x.ring(), &[rows, row.len()], values)?))
+}
+
 /// Secret-shares a plaintext held by `owner`: the owner keeps a random r and sends x − r.
 /// One message of n·ℓ/8 bytes from the owner.
 pub fn share_input(

@@ -60,7 +60,10 @@ pub fn truncate_faithful(p: &mut Party, x: &Share, k: u32) -> Result<Share, Prot
     let ring = x.ring();
     let ell = ring.bits();
     if k == 0 || k + 2 >= ell {
-        return Err(ProtocolError::Config { protocol: "trunc.faithful", reason: format!("cannot shift by {k} bits in {ring}") });
+        return Err(ProtocolError::Config {
+            protocol: "trunc.faithful",
+            reason: format!("cannot shift by {k} bits in {ring}"),
+        });
     }
     let bias = 1u64 << (ell - 2);
     let shape = x.shape().to_vec();

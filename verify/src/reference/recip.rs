@@ -2,9 +2,9 @@
 
 use dyad_sim::{FixedError, FixedPoint, RingTensor};
 
+use super::Fx;
 use super::exp::taylor_scalar;
 use super::normalize::ExponentRange;
-use super::Fx;
 
 /// Goldschmidt's initial approximation 1/x ≈ 2.9142 − 2x on [0.5, 1) (SPU).
 pub const GOLDSCHMIDT_INIT: f64 = 2.9142;
@@ -57,7 +57,12 @@ impl GoldschmidtConsts {
 }
 
 /// Every element, Goldschmidt.
-pub fn goldschmidt(fx: FixedPoint, x: &RingTensor, range: &ExponentRange, iterations: usize) -> Result<RingTensor, FixedError> {
+pub fn goldschmidt(
+    fx: FixedPoint,
+    x: &RingTensor,
+    range: &ExponentRange,
+    iterations: usize,
+) -> Result<RingTensor, FixedError> {
     let c = GoldschmidtConsts::new(fx, range)?;
     let f = Fx::new(fx);
     Ok(x.map(|v| goldschmidt_scalar(f, v, range, iterations, &c)))
@@ -79,7 +84,13 @@ pub fn newton_scalar(fx: Fx, x: u64, iterations: usize, exp_n: u32, clip: u64, c
 }
 
 /// Every element, Newton.
-pub fn newton(fx: FixedPoint, x: &RingTensor, iterations: usize, exp_n: u32, clip: f64) -> Result<RingTensor, FixedError> {
+pub fn newton(
+    fx: FixedPoint,
+    x: &RingTensor,
+    iterations: usize,
+    exp_n: u32,
+    clip: f64,
+) -> Result<RingTensor, FixedError> {
     let consts = [fx.encode(1.0)?, fx.encode(2.0)?, fx.encode(NEWTON_OFFSET)?];
     let c = fx.encode(clip)?;
     let f = Fx::new(fx);

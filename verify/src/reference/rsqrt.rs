@@ -3,9 +3,9 @@
 
 use dyad_sim::{FixedError, FixedPoint, Ring, RingTensor};
 
+use super::Fx;
 use super::normalize::ExponentRange;
 use super::poly::combine_scalar;
-use super::Fx;
 use crate::approx::Polynomial;
 
 /// Least-squares quadratic for 1/√m on [0.25, 1] (relative error ≤ 4.7%).
@@ -64,7 +64,12 @@ pub fn rsqrt_scalar(fx: Fx, x: u64, range: &ExponentRange, iterations: usize, c:
 }
 
 /// Every element.
-pub fn rsqrt(fx: FixedPoint, x: &RingTensor, range: &ExponentRange, iterations: usize) -> Result<RingTensor, FixedError> {
+pub fn rsqrt(
+    fx: FixedPoint,
+    x: &RingTensor,
+    range: &ExponentRange,
+    iterations: usize,
+) -> Result<RingTensor, FixedError> {
     let c = RsqrtConsts::new(fx, range)?;
     let f = Fx::new(fx);
     Ok(x.map(|v| rsqrt_scalar(f, v, range, iterations, &c)))

@@ -1,0 +1,91 @@
+//! The exp baseline of BumbleBee, SPU and CrypTen: exp(x) ≈ (1 + x/2^n)^(2^n), n squarings,
+//! and 0 below a clipping point (−14 by default, where exp(x) < 1e-6).
+//!
+//! The division by 2^n is a truncation, then n fixed-point squarings, then a multiplexer by
+//! 1{x ≥ clip}. The truncation's ULP error is amplified 2^n-fold by the squarings: at f = 18 the
+//! result carries about 2^(n−f) ≈ 1e-3 absolute error near 0, at f = 13 about 3e-2. With
+//! probabilistic truncation each of the n + 1 truncations adds up to 1 ULP, amplified by the
+//! squarings that follow (y ≤ 1 on x ≤ 0): at most 2^(n+1) ULPs from the reference.
+//! Domain: x ≤ 0 (Softmax inputs after subtracting the row maximum).
+
+use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_verify::reference::exp as reference;
+use ndarray::ArrayD;
+
+use crate::blocks::arith::{mode_tolerance, square, truncate};
+use crate::blocks::cmp::lt_public;
+use crate::blocks::select::mux;
+use crate::blocks::trunc::TruncMode;
+use crate::error::ProtocolError;
+use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+
+/// (1 + x/2^n)^(2^n) where x ≥ clip, 0 below.
+pub fn exp_taylor(
+    p: &mut Party,
+    fx: FixedPoint,
+    x: &Share,
+    n: u32,
+    clip: f64,
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
+    let (c, one) = (fx.encode(clip)?, fx.encode(1.0)?);
+    p.scope("exp_taylor", |p| {
+        let flat = x.reshape(&[x.len()])?;
+        let keep = p.scope("clip", |p| Ok::<_, ProtocolError>(lt_public(p, &flat, c)?.add_scalar(p.role(), 1)))?;
+        let mut y = truncate(p, &flat, n, mode)?.add_scalar(p.role(), one);
+        for _ in 0..n {
+            y = square(p, fx, &y, mode)?;
+        }
+        Ok(p.scope("clip", |p| mux(p, &keep, &y))?.reshape(x.shape())?)
+    })
+}
+
+/// `exp.taylor`: the BumbleBee/SPU/CrypTen exp baseline, (1 + x/256)^256, 0 below −14.
+#[derive(Clone, Copy, Debug)]
+pub struct ExpTaylor {
+    /// Squarings n.
+    pub n: u32,
+    /// Clipping point.
+    pub clip: f64,
+    /// The truncation; `None` for the ring's default.
+    pub trunc: Option<TruncMode>,
+}
+
+impl Default for ExpTaylor {
+    fn default() -> Self {
+        ExpTaylor { n: 8, clip: -14.0, trunc: None }
+    }
+}
+
+impl Protocol for ExpTaylor {
+    fn name(&self) -> &'static str {
+        "exp.taylor"
+    }
+    fn paper(&self) -> &'static str {
+        "BumbleBee (NDSS 2025) / SPU / CrypTen: exp as (1 + x/2^n)^(2^n)"
+    }
+    fn computes(&self) -> &'static str {
+        "exp(x) for x ≤ 0 as (1 + x/256)^256, 0 below −14"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-20.0, 0.0))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        exp_taylor(p, inputs.fixed, inputs.share(self.name(), 0)?, self.n, self.clip, mode)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(reference::taylor(fx, x, self.n, self.clip)?)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(x.mapv(f64::exp))
+    }
+    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+        mode_tolerance(self.trunc, fx, 1 << (self.n + 1))
+    }
+}

@@ -1,0 +1,156 @@
+//! LayerNorm on shares: mean, variance, rsqrt, then the affine step (Ba et al. 2016; the
+//! BumbleBee/PUMA recipe).
+//!
+//! Per row of d values: mean = Σx·(1/d); deviations x − mean; variance = Σ dev²·(1/d) + ε;
+//! y = dev·rsqrt(variance); out = γ·y + β. γ and β are the server's weights: it secret-shares
+//! them once in the setup phase, and the online products with them are Beaver products.
+//! The rsqrt covers variances in [2^−4, 2^13).
+//!
+//! At ℓ = 32 and f = 13 every product must stay below 2^(ℓ−2), so deviations must be below 4 in
+//! magnitude: real BERT LayerNorm inputs (outliers above 200) need ℓ = 64.
+
+use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
+use dyad_verify::reference::layernorm::{self as reference, LayerNormParams};
+use ndarray::{ArrayD, Axis};
+
+use crate::blocks::arith::{mode_tolerance, mul, scale_public, square};
+use crate::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE, rsqrt};
+use crate::blocks::share::{repeat_last, share_input, sum_last, tile_rows};
+use crate::blocks::trunc::TruncMode;
+use crate::error::ProtocolError;
+use crate::protocol::{Holder, InputSpec, Inputs, Protocol, shared, take};
+
+/// The server's γ and β, secret-shared.
+#[derive(Clone, Debug)]
+pub struct AffineShares {
+    /// Share of γ, `[d]`.
+    pub gamma: Share,
+    /// Share of β, `[d]`.
+    pub beta: Share,
+}
+
+/// The setup step: the server secret-shares γ and β (plaintexts on the server's side only).
+pub fn share_affine(
+    p: &mut Party,
+    gamma: Option<&RingTensor>,
+    beta: Option<&RingTensor>,
+    ring: dyad_sim::Ring,
+    d: usize,
+) -> Result<AffineShares, ProtocolError> {
+    p.in_phase(Phase::Setup, |p| {
+        p.scope("share_weights", |p| {
+            Ok(AffineShares {
+                gamma: share_input(p, Role::Server, gamma, ring, &[d])?,
+                beta: share_input(p, Role::Server, beta, ring, &[d])?,
+            })
+        })
+    })
+}
+
+/// LayerNorm of each row of `x` (`[rows, d]`).
+pub fn layernorm(
+    p: &mut Party,
+    fx: FixedPoint,
+    x: &Share,
+    affine: &AffineShares,
+    params: &LayerNormParams,
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
+    let (rows, d) = match x.shape() {
+        [rows, d] if *d > 0 => (*rows, *d),
+        other => {
+            return Err(ProtocolError::Dims { protocol: "layernorm", dims: other.to_vec(), expected: "rows,d".into() });
+        }
+    };
+    p.scope("layernorm", |p| {
+        let inv_d = 1.0 / d as f64;
+        let mean = scale_public(p, fx, &sum_last(x)?, inv_d, mode)?;
+        let dev = x.sub(&repeat_last(&mean, d)?)?;
+        let sq = square(p, fx, &dev, mode)?;
+        let var = scale_public(p, fx, &sum_last(&sq)?, inv_d, mode)?.add_scalar(p.role(), fx.encode(params.eps)?);
+        let rs = rsqrt(p, fx, &var, &params.range, params.iterations, mode)?;
+        let y = mul(p, fx, &dev, &repeat_last(&rs, d)?, mode)?;
+        let scaled = mul(p, fx, &y, &tile_rows(&affine.gamma, rows)?, mode)?;
+        Ok(scaled.add(&tile_rows(&affine.beta, rows)?)?)
+    })
+}
+
+/// `layernorm`: rows of x normalised, with the server's γ and β (dims rows,d).
+#[derive(Clone, Copy, Debug)]
+pub struct LayerNorm {
+    /// ε, the rsqrt's range and iterations.
+    pub params: LayerNormParams,
+    /// The truncation; `None` for the ring's default.
+    pub trunc: Option<TruncMode>,
+}
+
+impl Default for LayerNorm {
+    fn default() -> Self {
+        LayerNorm {
+            params: LayerNormParams { eps: 1e-12, range: DEFAULT_RANGE, iterations: DEFAULT_ITERATIONS },
+            trunc: None,
+        }
+    }
+}
+
+impl Protocol for LayerNorm {
+    fn name(&self) -> &'static str {
+        "layernorm"
+    }
+    fn paper(&self) -> &'static str {
+        "LayerNorm (Ba et al. 2016) as in BumbleBee/PUMA: mean, variance, rsqrt, affine"
+    }
+    fn computes(&self) -> &'static str {
+        "γ·(x − mean)/√(var + ε) + β per row (dims rows,d; γ, β held by the server)"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![4, 384]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let d = match dims {
+            [rows, d] if *rows > 0 && *d > 1 => *d,
+            _ => {
+                return Err(ProtocolError::Dims {
+                    protocol: self.name(),
+                    dims: dims.to_vec(),
+                    expected: "rows,d with d ≥ 2".into(),
+                });
+            }
+        };
+        let b = if fx.ring().bits() >= 64 { 40.0 } else { 1.9 };
+        Ok(vec![
+            shared("x", dims, (-b, b)),
+            InputSpec { name: "gamma".into(), shape: vec![d], holder: Holder::Server, range: (0.5, 1.5) },
+            InputSpec { name: "beta".into(), shape: vec![d], holder: Holder::Server, range: (-0.5, 0.5) },
+        ])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let x = inputs.share(self.name(), 0)?;
+        let d = x.shape().last().copied().unwrap_or(0);
+        let affine = share_affine(p, inputs.plain(self.name(), 1)?, inputs.plain(self.name(), 2)?, x.ring(), d)?;
+        layernorm(p, inputs.fixed, x, &affine, &self.params, mode)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x, g, b] = take(self.name(), inputs)?;
+        reference::layernorm(fx, x, g, b, &self.params)
+            .map_err(|e| ProtocolError::Config { protocol: "layernorm", reason: e.to_string() })
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x, g, b] = take(self.name(), inputs)?;
+        let mut out = x.clone();
+        for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
+            let n = row.len() as f64;
+            let mean = row.sum() / n;
+            let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+            let rs = 1.0 / (var + self.params.eps).sqrt();
+            for ((v, gj), bj) in row.iter_mut().zip(g.iter()).zip(b.iter()) {
+                *v = (*v - mean) * rs * gj + bj;
+            }
+        }
+        Ok(out)
+    }
+    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+        mode_tolerance(self.trunc, fx, 64)
+    }
+}

@@ -1,0 +1,337 @@
+//! Polynomial evaluation on shares, two schedules, and piecewise polynomials with secure
+//! segment selection.
+//!
+//! - **Horner**: y = a_d·x + a_{d−1}, then y ← y·x + a_i. The first product is by a public
+//!   constant; each later one is a secret product: d − 1 sequential Beaver rounds.
+//! - **Power basis, low depth**: x^2 … x^d, with every power in (2^(r−1), 2^r] computed in round r
+//!   as x^h·x^(i−h) (h = 2^(r−1)); ⌈log2 d⌉ Beaver rounds, then Σ a_i·x^i locally at scale 2^(2f)
+//!   and one truncation.
+//! - **Piecewise**: the k − 1 comparisons 1{x ≥ b_i} in one batched millionaires', the powers up to
+//!   the largest degree shared by all pieces, every piece combined locally, then
+//!   v_0 + Σ_i 1{x ≥ b_i}·(v_i − v_{i−1}) with one batched multiplexer. Each piece is evaluated on
+//!   every input; the telescoping sum keeps exactly the selected one, so a piece that overflows
+//!   the ring outside its segment does no harm.
+//!
+//! Every product must stay below 2^(ℓ−2) before truncation: |x|^d·2^(2f) < 2^(ℓ−2). At ℓ = 32 and
+//! f = 13 a degree-6 piece is only safe for |x| < 1.4, which is why PUMA's GELU needs ℓ = 64.
+//! Rounds are reported by `dyad run poly.horner` and `dyad run poly.powers`.
+
+use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Share};
+use dyad_verify::approx::{Piecewise, Polynomial};
+use dyad_verify::reference::poly as reference;
+use ndarray::ArrayD;
+
+use crate::blocks::arith::{mode_tolerance, mul, mul_ring, truncate};
+use crate::blocks::cmp::msb;
+use crate::blocks::select::mux;
+use crate::blocks::share::{concat, split};
+use crate::blocks::trunc::TruncMode;
+use crate::error::ProtocolError;
+use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+
+fn encode(fx: FixedPoint, p: &Polynomial) -> Result<Vec<u64>, ProtocolError> {
+    Ok(reference::encode(fx, p)?)
+}
+
+/// Horner's rule on shares.
+pub fn horner(
+    p: &mut Party,
+    fx: FixedPoint,
+    x: &Share,
+    poly: &Polynomial,
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
+    let a = encode(fx, poly)?;
+    p.scope("horner", |p| {
+        let d = poly.degree();
+        match a.as_slice() {
+            [] => Ok(Share::zeros(x.ring(), x.shape())),
+            [a0] => Ok(Share::public(p.role(), &RingTensor::filled(x.ring(), x.shape(), *a0))),
+            _ => {
+                let mut y = truncate(p, &x.scale(a[d]), fx.frac(), mode)?.add_scalar(p.role(), a[d - 1]);
+                for i in (0..d - 1).rev() {
+                    y = mul(p, fx, &y, x, mode)?.add_scalar(p.role(), a[i]);
+                }
+                Ok(y)
+            }
+        }
+    })
+}
+
+/// x^1 … x^d on shares (index 0 holds x), ⌈log2 d⌉ rounds of batched products.
+pub fn powers(
+    p: &mut Party,
+    fx: FixedPoint,
+    x: &Share,
+    d: usize,
+    mode: TruncMode,
+) -> Result<Vec<Share>, ProtocolError> {
+    p.scope("powers", |p| {
+        let mut pows = vec![x.clone()];
+        let mut lo = 2;
+        while lo <= d {
+            let hi = (2 * (lo - 1)).min(d);
+            let (mut left, mut right) = (Vec::new(), Vec::new());
+            for i in lo..=hi {
+                let (h, l) = reference::power_split(i);
+                left.push(&pows[h - 1]);
+                right.push(&pows[l - 1]);
+            }
+            let prod = mul_ring(p, &concat(&left)?, &concat(&right)?)?;
+            let prod = truncate(p, &prod, fx.frac(), mode)?;
+            let shapes = vec![x.shape().to_vec(); hi - lo + 1];
+            pows.extend(split(&prod, &shapes)?);
+            lo = hi + 1;
+        }
+        Ok(pows)
+    })
+}
+
+/// Σ a_i·x^i for i ≥ 1 at scale 2^(2f), before the truncation (a local step).
+fn accumulate(x_ring: Ring, pows: &[Share], a: &[u64]) -> Result<Share, ProtocolError> {
+    let shape = pows.first().map(|s| s.shape().to_vec()).unwrap_or_default();
+    let mut acc = Share::zeros(x_ring, &shape);
+    for (pw, c) in pows.iter().zip(a.iter().skip(1)) {
+        acc = acc.add(&pw.scale(*c))?;
+    }
+    Ok(acc)
+}
+
+/// The low-depth power-basis evaluation.
+pub fn power_basis(
+    p: &mut Party,
+    fx: FixedPoint,
+    x: &Share,
+    poly: &Polynomial,
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
+    let a = encode(fx, poly)?;
+    let pows = powers(p, fx, x, poly.degree(), mode)?;
+    let acc = accumulate(x.ring(), &pows, &a)?;
+    Ok(truncate(p, &acc, fx.frac(), mode)?.add_scalar(p.role(), a.first().copied().unwrap_or(0)))
+}
+
+/// The piecewise polynomial with secure segment selection.
+pub fn piecewise(
+    p: &mut Party,
+    fx: FixedPoint,
+    x: &Share,
+    pw: &Piecewise,
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
+    pw.validate().map_err(|e| ProtocolError::Config { protocol: "piecewise", reason: e.to_string() })?;
+    let breaks: Vec<u64> = pw.breaks.iter().map(|&b| fx.encode(b)).collect::<Result<_, _>>()?;
+    let coeffs: Vec<Vec<u64>> = pw.pieces.iter().map(|q| encode(fx, q)).collect::<Result<_, _>>()?;
+    p.scope("piecewise", |p| {
+        let ring = x.ring();
+        let shape = x.shape().to_vec();
+        let flat = x.reshape(&[x.len()])?;
+        // 1{x ≥ b_i} = 1 ⊕ MSB(x − b_i), all breakpoints in one comparison.
+        let shifted: Vec<Share> = breaks.iter().map(|&b| flat.add_scalar(p.role(), ring.neg(b))).collect();
+        let ge = p.scope("select", |p| -> Result<Share, ProtocolError> {
+            let refs: Vec<&Share> = shifted.iter().collect();
+            Ok(msb(p, &concat(&refs)?)?.add_scalar(p.role(), 1))
+        })?;
+        let pows = powers(p, fx, &flat, pw.max_degree().max(1), mode)?;
+        let accs: Vec<Share> = coeffs.iter().map(|a| accumulate(ring, &pows, a)).collect::<Result<_, _>>()?;
+        let refs: Vec<&Share> = accs.iter().collect();
+        let values = truncate(p, &concat(&refs)?, fx.frac(), mode)?;
+        let values = split(&values, &vec![vec![flat.len()]; coeffs.len()])?;
+        let values: Vec<Share> =
+            values.iter().zip(&coeffs).map(|(v, a)| v.add_scalar(p.role(), a.first().copied().unwrap_or(0))).collect();
+        let mut out = values.first().cloned().unwrap_or_else(|| Share::zeros(ring, &[flat.len()]));
+        if !breaks.is_empty() {
+            let diffs: Vec<Share> = values.windows(2).map(|w| w[1].sub(&w[0])).collect::<Result<_, _>>()?;
+            let refs: Vec<&Share> = diffs.iter().collect();
+            let picked = p.scope("select", |p| mux(p, &ge, &concat(&refs)?))?;
+            for d in split(&picked, &vec![vec![flat.len()]; diffs.len()])? {
+                out = out.add(&d)?;
+            }
+        }
+        Ok(out.reshape(&shape)?)
+    })
+}
+
+/// |x| below which every product of a degree-`d` evaluation stays in the faithful truncation's
+/// domain (|x|^d·2^(2f) < 2^(ℓ−3)), capped at `cap`.
+pub fn degree_bound(fx: FixedPoint, d: usize, cap: f64) -> f64 {
+    let bits = fx.ring().bits() as f64 - 3.0 - 2.0 * fx.frac() as f64;
+    (bits / d.max(1) as f64).exp2().min(cap)
+}
+
+/// PUMA's degree-6 GELU segment on [−1.95, 3] (PUMA, Dong et al. 2023), the polynomial the
+/// `poly.*` blocks evaluate by default.
+pub fn puma_gelu_segment() -> Polynomial {
+    Polynomial::new(&[
+        0.008_526_321_541_038_084,
+        0.5,
+        0.360_329_269_278_962_9,
+        0.0,
+        -0.037_688_200_365_904_236,
+        0.0,
+        0.001_806_746_260_614_118_7,
+    ])
+}
+
+/// Which schedule a [`PolyEval`] uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// Horner's rule.
+    Horner,
+    /// The low-depth power basis.
+    Powers,
+}
+
+/// `poly.horner` and `poly.powers`: one polynomial, two schedules.
+#[derive(Clone, Debug)]
+pub struct PolyEval {
+    /// The schedule.
+    pub schedule: Schedule,
+    /// The polynomial.
+    pub poly: Polynomial,
+    /// The domain tested and documented.
+    pub domain: (f64, f64),
+    /// The truncation; `None` for the ring's default.
+    pub trunc: Option<TruncMode>,
+}
+
+impl PolyEval {
+    /// PUMA's degree-6 GELU segment on [−1.95, 3] with `schedule`.
+    pub fn new(schedule: Schedule) -> Self {
+        PolyEval { schedule, poly: puma_gelu_segment(), domain: (-1.95, 3.0), trunc: None }
+    }
+}
+
+impl Protocol for PolyEval {
+    fn name(&self) -> &'static str {
+        match self.schedule {
+            Schedule::Horner => "poly.horner",
+            Schedule::Powers => "poly.powers",
+        }
+    }
+    fn paper(&self) -> &'static str {
+        "polynomial evaluation on shares (PUMA 2023 / BumbleBee 2024 use the power basis)"
+    }
+    fn computes(&self) -> &'static str {
+        match self.schedule {
+            Schedule::Horner => "a polynomial by Horner's rule (default PUMA's degree-6 GELU segment)",
+            Schedule::Powers => "a polynomial from a low-depth power basis (default PUMA's degree-6 GELU segment)",
+        }
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let b = degree_bound(fx, self.poly.degree(), f64::INFINITY);
+        Ok(vec![shared("x", &elementwise(self.name(), dims)?, (self.domain.0.max(-b), self.domain.1.min(b)))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let x = inputs.share(self.name(), 0)?;
+        match self.schedule {
+            Schedule::Horner => horner(p, inputs.fixed, x, &self.poly, mode),
+            Schedule::Powers => power_basis(p, inputs.fixed, x, &self.poly, mode),
+        }
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(match self.schedule {
+            Schedule::Horner => reference::horner(fx, x, &self.poly)?,
+            Schedule::Powers => reference::power_basis(fx, x, &self.poly)?,
+        })
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(x.mapv(|v| self.poly.eval(v)))
+    }
+    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+        mode_tolerance(self.trunc, fx, poly_tolerance(&self.poly, self.domain))
+    }
+}
+
+/// A bound on the ULP error that probabilistic truncation (±1 per truncation) adds to an
+/// evaluation of `poly` on |x| ≤ R: a power computed from powers with errors e_h, e_l carries
+/// e_h·R^l + e_l·R^h + 1, and the combination Σ |a_i|·e_i + 1. Horner's accumulated error is no
+/// larger for the polynomials used here (checked by the property tests).
+pub fn poly_tolerance(poly: &Polynomial, domain: (f64, f64)) -> u64 {
+    let r = domain.0.abs().max(domain.1.abs()).max(1.0);
+    let d = poly.degree();
+    let mut err = vec![0.0f64; d + 1];
+    for i in 2..=d {
+        let (h, l) = reference::power_split(i);
+        err[i] = err[h] * r.powi(l as i32) + err[l] * r.powi(h as i32) + 1.0;
+    }
+    let horner: f64 = (1..=d).map(|i| r.powi(i as i32 - 1)).sum::<f64>();
+    let combined: f64 = poly.coeffs.iter().zip(&err).map(|(a, e)| a.abs() * e).sum::<f64>() + 1.0;
+    let coeff_max = poly.coeffs.iter().fold(0.0f64, |m, a| m.max(a.abs())).max(1.0);
+    (combined.max(horner * coeff_max) + 2.0).ceil() as u64
+}
+
+/// `poly.piecewise`: PUMA's piecewise GELU (0 below −4, cubic on [−4, −1.95), degree 6 on
+/// [−1.95, 3], x above 3), with the comparisons selecting the piece.
+#[derive(Clone, Debug)]
+pub struct PiecewiseEval {
+    /// The piecewise polynomial.
+    pub pw: Piecewise,
+    /// The truncation; `None` for the ring's default.
+    pub trunc: Option<TruncMode>,
+}
+
+/// PUMA's GELU (PUMA, Dong et al. 2023; BumbleBee's baseline).
+pub fn puma_gelu() -> Piecewise {
+    Piecewise {
+        breaks: vec![-4.0, -1.95, 3.0],
+        pieces: vec![
+            Polynomial::new(&[0.0]),
+            Polynomial::new(&[
+                -0.505_403_119_970_817_4,
+                -0.422_265_819_839_838_66,
+                -0.118_076_129_511_819_53,
+                -0.011_034_134_030_615_728,
+            ]),
+            puma_gelu_segment(),
+            Polynomial::new(&[0.0, 1.0]),
+        ],
+    }
+}
+
+impl Default for PiecewiseEval {
+    fn default() -> Self {
+        PiecewiseEval { pw: puma_gelu(), trunc: None }
+    }
+}
+
+impl Protocol for PiecewiseEval {
+    fn name(&self) -> &'static str {
+        "poly.piecewise"
+    }
+    fn paper(&self) -> &'static str {
+        "piecewise polynomial with secure segment selection (PUMA 2023 §4)"
+    }
+    fn computes(&self) -> &'static str {
+        "a piecewise polynomial (default PUMA's GELU), comparisons select the piece"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let b = degree_bound(fx, self.pw.max_degree(), 6.0);
+        Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-b, b))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        piecewise(p, inputs.fixed, inputs.share(self.name(), 0)?, &self.pw, mode)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(reference::piecewise(fx, x, &self.pw)?)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(x.mapv(|v| self.pw.eval(v)))
+    }
+    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+        let worst = self.pw.pieces.iter().map(|q| poly_tolerance(q, (-6.0, 6.0))).max().unwrap_or(0);
+        mode_tolerance(self.trunc, fx, worst)
+    }
+}

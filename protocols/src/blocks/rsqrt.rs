@@ -1,0 +1,110 @@
+//! 1/√x for LayerNorm, over variances from 2^kmin to 2^(kmax+1) (default 0.0625 to 8192, which
+//! covers the 0.1 … 3000 seen in MiniLM and MPNet LayerNorm inputs).
+//!
+//! Comparisons with every power of two in range give x's exponent; an even power 2^K' brings
+//! x_n = x·2^(−K') into [0.25, 1) (the normaliser 2^(E−K') is an integer, so the product needs
+//! no truncation before the shift by E). A least-squares quadratic gives 1/√x_n within 4.7%, and
+//! each Newton step y ← y·(3 − x_n·y²)/2 squares the relative error (times 1.5): three steps
+//! leave about 1e-10. Finally 1/√x = y·2^(−K'/2), again an integer factor and a shift.
+
+use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_verify::reference::normalize::ExponentRange;
+use dyad_verify::reference::rsqrt as reference;
+use ndarray::ArrayD;
+
+use crate::blocks::arith::{mode_tolerance, mul, mul_ring, square, truncate};
+use crate::blocks::normalize::{exponent_bits, step};
+use crate::blocks::trunc::TruncMode;
+use crate::error::ProtocolError;
+use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+
+/// The variances the LayerNorm rsqrt covers by default: [2^−4, 2^13).
+pub const DEFAULT_RANGE: ExponentRange = ExponentRange { kmin: -4, kmax: 12 };
+/// Newton steps after the quadratic guess.
+pub const DEFAULT_ITERATIONS: usize = 3;
+
+/// 1/√x on shares.
+pub fn rsqrt(
+    p: &mut Party,
+    fx: FixedPoint,
+    x: &Share,
+    range: &ExponentRange,
+    iterations: usize,
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
+    let c = reference::RsqrtConsts::new(fx, range)?;
+    p.scope("rsqrt", |p| {
+        let ring = x.ring();
+        let n = x.len();
+        let flat = x.reshape(&[n])?;
+        let bits = exponent_bits(p, fx, &flat, range)?;
+        let norm = step(p.role(), &bits, &c.norm, n, ring)?;
+        let restore = step(p.role(), &bits, &c.restore, n, ring)?;
+        let xs = mul_ring(p, &flat, &norm)?;
+        let xn = truncate(p, &xs, c.e, mode)?;
+        let xx = square(p, fx, &xn, mode)?;
+        let acc = xn.scale(c.initial[1]).add(&xx.scale(c.initial[2]))?;
+        let mut y = truncate(p, &acc, fx.frac(), mode)?.add_scalar(p.role(), c.initial[0]);
+        for _ in 0..iterations {
+            let yy = square(p, fx, &y, mode)?;
+            let h = mul(p, fx, &xn, &yy, mode)?;
+            let t = mul_ring(p, &y, &h.neg().add_scalar(p.role(), c.three))?;
+            y = truncate(p, &t, fx.frac() + 1, mode)?;
+        }
+        let out = mul_ring(p, &y, &restore)?;
+        Ok(truncate(p, &out, c.e / 2, mode)?.reshape(x.shape())?)
+    })
+}
+
+/// `rsqrt`: 1/√x on [2^−4, 2^13).
+#[derive(Clone, Copy, Debug)]
+pub struct Rsqrt {
+    /// Inputs covered.
+    pub range: ExponentRange,
+    /// Newton steps.
+    pub iterations: usize,
+    /// The truncation; `None` for the ring's default.
+    pub trunc: Option<TruncMode>,
+}
+
+impl Default for Rsqrt {
+    fn default() -> Self {
+        Rsqrt { range: DEFAULT_RANGE, iterations: DEFAULT_ITERATIONS, trunc: None }
+    }
+}
+
+impl Protocol for Rsqrt {
+    fn name(&self) -> &'static str {
+        "rsqrt"
+    }
+    fn paper(&self) -> &'static str {
+        "normalisation by exponent + Newton (as SPU's rsqrt), for LayerNorm"
+    }
+    fn computes(&self) -> &'static str {
+        "1/√x for x in [0.0625, 8192)"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let (lo, hi) = self.range.bounds();
+        Ok(vec![shared("x", &elementwise(self.name(), dims)?, (lo, hi * 0.999))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        rsqrt(p, inputs.fixed, inputs.share(self.name(), 0)?, &self.range, self.iterations, mode)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(reference::rsqrt(fx, x, &self.range, self.iterations)?)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        Ok(x.mapv(|v| 1.0 / v.sqrt()))
+    }
+    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+        // Newton's step is self-correcting; the final integer scale (up to 2^8) multiplies the
+        // remaining ULP error of y before the shift by E/2 divides it again.
+        mode_tolerance(self.trunc, fx, 8)
+    }
+}
