@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_protocols::{HarnessError, registry};
+use dyad_protocols::{HarnessError, TruncMode, registry};
 use dyad_sim::{FixedPoint, Ring};
 use thiserror::Error;
 
@@ -47,6 +47,9 @@ struct RunArgs {
     /// Fraction bits (18 for ℓ = 64, 13 for ℓ = 32 when omitted).
     #[arg(long)]
     frac: Option<u32>,
+    /// Truncation after products.
+    #[arg(long, value_enum, default_value_t = Trunc::OneBit)]
+    trunc: Trunc,
     /// Seed of the inputs, the dealer and both parties.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -56,6 +59,27 @@ struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+}
+
+/// Truncation after products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Trunc {
+    /// SecureML's local truncation (±1 ULP, rarely garbage).
+    Prob,
+    /// Cheetah's truncation (±1 ULP, one OT per element).
+    OneBit,
+    /// Exact truncation (a millionaires' per element).
+    Faithful,
+}
+
+impl From<Trunc> for TruncMode {
+    fn from(t: Trunc) -> Self {
+        match t {
+            Trunc::Prob => TruncMode::Probabilistic,
+            Trunc::OneBit => TruncMode::OneBit,
+            Trunc::Faithful => TruncMode::Faithful,
+        }
+    }
 }
 
 /// How to print.
@@ -153,7 +177,12 @@ fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         Some(f) => FixedPoint::new(ring, f).map_err(|e| CliError::Usage(e.to_string()))?,
         None => FixedPoint::default_for(ring),
     };
-    let mut spec = RunSpec { fixed, dims: args.shape.clone().map(|d| d.0), ..RunSpec::new(ring, args.seed) };
+    let mut spec = RunSpec {
+        fixed,
+        trunc: Some(args.trunc.into()),
+        dims: args.shape.clone().map(|d| d.0),
+        ..RunSpec::new(ring, args.seed)
+    };
     if let Some(path) = &args.input {
         spec.inputs = Some(input::load(path).map_err(|e| CliError::Usage(e.to_string()))?);
     }

@@ -83,8 +83,13 @@ pub fn cost(c: &CostReport) -> String {
 pub fn run_report(r: &RunReport) -> String {
     let e = &r.error;
     let mut out = format!(
-        "protocol {}  shape {:?}  ring Z_2^{}  frac {}  seed {}\n",
-        r.protocol, r.shape, r.ring_bits, r.frac_bits, r.seed
+        "protocol {}  shape {:?}  ring Z_2^{}  frac {}  truncation {}  seed {}\n",
+        r.protocol,
+        r.shape,
+        r.ring_bits,
+        r.frac_bits,
+        r.trunc.name(),
+        r.seed
     );
     out.push_str(&format!(
         "vs reference: max {} ulp (tolerance {}), max abs {:.3e}, mean abs {:.3e}\n",

@@ -23,12 +23,14 @@ fn run_mul_json_reports_exact_counts_per_phase() {
     let phases = v["cost"]["phases"].as_array().unwrap();
     let online = phases.iter().find(|p| p["phase"] == "online").unwrap();
     // Beaver: d and e, 100 elements each, 8 bytes per element, one message each way, one round.
-    assert_eq!(online["counts"]["bytes_server_to_client"], 1600);
-    assert_eq!(online["counts"]["bytes_client_to_server"], 1600);
-    assert_eq!(online["counts"]["messages_server_to_client"], 1);
-    assert_eq!(online["counts"]["rounds"], 1);
+    // One-bit truncation: 100 choice bits (13 B) up, 100·2 messages of 18 bits (450 B) down.
+    assert_eq!(online["counts"]["bytes_server_to_client"], 1600 + 450);
+    assert_eq!(online["counts"]["bytes_client_to_server"], 1600 + 13);
+    assert_eq!(online["counts"]["messages_server_to_client"], 2);
+    assert_eq!(online["counts"]["rounds"], 3);
     let offline = phases.iter().find(|p| p["phase"] == "offline").unwrap();
-    assert_eq!(offline["counts"]["dealer_bytes_to_server"], 2400);
+    // Triples: 3·100·8 B; random OTs for the truncation: 100·2 messages of 18 bits.
+    assert_eq!(offline["counts"]["dealer_bytes_to_server"], 2400 + 450);
     assert_eq!(v["cost"]["dealer_used"], true);
     assert!(v["error"]["vs_reference"]["max_ulp"].as_u64().unwrap() <= 1);
 }
@@ -88,4 +90,26 @@ fn bad_input_files_exit_2_naming_file_and_field() {
         write("given.json", r#"{"inputs": [{"shape": [2], "data": [1.5, -2]}, {"shape": [2], "data": [2, 0.25]}]}"#);
     let o = dyad(&["run", "mul", "--shape", "2", "--input", &given, "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn inputs_outside_the_documented_domain_are_refused_with_exit_2() {
+    let dir = std::env::temp_dir().join(format!("dyad-cli-domain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("recip.json");
+    std::fs::write(&p, r#"{"inputs": [{"shape": [2], "data": [4.0, 0.01]}]}"#).unwrap();
+    let o = dyad(&["run", "recip.goldschmidt", "--shape", "2", "--input", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("outside the documented domain"), "{}", stderr(&o));
+}
+
+#[test]
+fn every_registered_protocol_runs_and_passes_at_its_defaults() {
+    let o = dyad(&["list", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for entry in list.as_array().unwrap() {
+        let name = entry["name"].as_str().unwrap();
+        let o = dyad(&["run", name, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+    }
 }

@@ -45,6 +45,12 @@ impl From<ChannelError> for ProtocolError {
     }
 }
 
+impl From<dyad_sim::error::RingError> for ProtocolError {
+    fn from(e: dyad_sim::error::RingError) -> Self {
+        ProtocolError::Sim(e.into())
+    }
+}
+
 impl From<TensorError> for ProtocolError {
     fn from(e: TensorError) -> Self {
         ProtocolError::Sim(e.into())

@@ -14,6 +14,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::blocks::trunc::TruncMode;
 use crate::error::HarnessError;
 use crate::protocol::{Holder, Input, InputSpec, Inputs, OutputEncoding, Protocol};
 
@@ -24,6 +25,8 @@ pub struct RunSpec {
     pub dims: Option<Vec<usize>>,
     /// The fixed-point format.
     pub fixed: FixedPoint,
+    /// The truncation after products; `None` for the ring's default.
+    pub trunc: Option<TruncMode>,
     /// Seeds the inputs, the dealer and both parties.
     pub seed: u64,
     /// Inputs to use instead of random ones, one real tensor per input.
@@ -38,6 +41,7 @@ impl RunSpec {
         RunSpec {
             dims: None,
             fixed: FixedPoint::default_for(ring),
+            trunc: None,
             seed,
             inputs: None,
             recv_timeout: SimConfig::default().recv_timeout,
@@ -73,6 +77,8 @@ pub struct RunReport {
     pub ring_bits: u32,
     /// f.
     pub frac_bits: u32,
+    /// The truncation used.
+    pub trunc: TruncMode,
     /// The seed.
     pub seed: u64,
     /// Cost per phase and label.
@@ -135,6 +141,11 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
                         got: g.shape().to_vec(),
                     });
                 }
+                spec.fixed.encode_tensor(g).map_err(|source| HarnessError::Encode {
+                    protocol: p.name().into(),
+                    name: s.name.clone(),
+                    source,
+                })?;
                 let (lo, hi) = s.range;
                 if let Some((index, &value)) = g.iter().enumerate().find(|(_, v)| !(lo..=hi).contains(*v)) {
                     return Err(HarnessError::OutOfDomain {
@@ -173,8 +184,9 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
         server.push(a);
         client.push(b);
     }
-    let server = Inputs { fixed: spec.fixed, values: server };
-    let client = Inputs { fixed: spec.fixed, values: client };
+    let trunc = spec.trunc.unwrap_or(TruncMode::default_for(spec.fixed.ring()));
+    let server = Inputs { fixed: spec.fixed, trunc, values: server };
+    let client = Inputs { fixed: spec.fixed, trunc, values: client };
     let config = SimConfig { seed: spec.seed, recv_timeout: spec.recv_timeout, ..SimConfig::default() };
     let name = p.name();
     let out = simulate(
@@ -200,12 +212,13 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
     let reference_real = decode_output(p, spec.fixed, &reference);
     let max_ulp = metrics::max_ulp(&secure, &reference);
     let vs_reference = ErrorStats { max_ulp: Some(max_ulp), ..metrics::abs_error(&secure_real, &reference_real) };
-    let tolerance_ulp = p.tolerance_ulp(spec.fixed);
+    let tolerance_ulp = p.tolerance_ulp(spec.fixed, trunc);
     let report = RunReport {
         protocol: name.into(),
         shape: dims,
         ring_bits: spec.fixed.ring().bits(),
         frac_bits: spec.fixed.frac(),
+        trunc,
         seed: spec.seed,
         cost: out.cost,
         error: RunErrors {

@@ -3,13 +3,16 @@
 //! - [`protocol`]: the [`Protocol`] trait every protocol implements;
 //! - [`harness`]: runs a protocol in the simulator and checks it against its reference and ideal;
 //! - [`registry`]: every protocol by its stable name;
-//! - [`blocks`]: the two-party building blocks.
+//! - [`blocks`]: the two-party building blocks;
+//! - [`testing`]: property tests for any protocol.
 
 pub mod blocks;
 pub mod error;
 pub mod harness;
 pub mod protocol;
 pub mod registry;
+pub mod testing;
 
+pub use blocks::trunc::TruncMode;
 pub use error::{HarnessError, ProtocolError};
 pub use protocol::{Holder, Input, InputSpec, Inputs, OutputEncoding, Protocol};

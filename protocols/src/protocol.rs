@@ -8,6 +8,7 @@ use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
+use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 
 /// Who holds an input.
@@ -49,11 +50,13 @@ pub enum Input {
     },
 }
 
-/// A party's inputs and the fixed-point format they are in.
+/// A party's inputs, the fixed-point format they are in and the run's truncation.
 #[derive(Clone, Debug)]
 pub struct Inputs {
     /// The format.
     pub fixed: FixedPoint,
+    /// The truncation every product uses.
+    pub trunc: TruncMode,
     /// One entry per [`InputSpec`].
     pub values: Vec<Input>,
 }
@@ -128,8 +131,13 @@ pub trait Protocol: Send + Sync {
     /// The float64 function the protocol approximates, on the decoded inputs.
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError>;
 
-    /// The largest ring distance allowed between the secure output and the reference.
-    fn tolerance_ulp(&self, fixed: FixedPoint) -> u64;
+    /// The largest ring distance allowed between the secure output and the reference when the
+    /// run truncates with `trunc` (0 for faithful truncation: the output is then bit-exact).
+    fn tolerance_ulp(&self, fixed: FixedPoint, trunc: TruncMode) -> u64;
+
+    /// The documented accuracy: the largest absolute error of the reference against the ideal
+    /// over the documented input domain (approximation plus fixed-point error).
+    fn ideal_tolerance(&self, fixed: FixedPoint) -> f64;
 
     /// How the output is read.
     fn output(&self) -> OutputEncoding {

@@ -96,17 +96,17 @@ impl Protocol for Add {
         let [x, y] = take(self.name(), inputs)?;
         Ok(x + y)
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
         0
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
     }
 }
 
 /// `mul`: the fixed-point product by a Beaver triple, then truncation.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Mul {
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
-}
+pub struct Mul;
 
 impl Protocol for Mul {
     fn name(&self) -> &'static str {
@@ -127,7 +127,7 @@ impl Protocol for Mul {
         Ok(vec![shared("x", &shape, (-b, b)), shared("y", &shape, (-b, b))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         mul(p, inputs.fixed, inputs.share(self.name(), 0)?, inputs.share(self.name(), 1)?, mode)
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
@@ -138,8 +138,11 @@ impl Protocol for Mul {
         let [x, y] = take(self.name(), inputs)?;
         Ok(x * y)
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
-        mode_tolerance(self.trunc, fx, 1)
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        trunc.tolerance(1)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fx.ulp()
     }
 }
 
@@ -150,25 +153,13 @@ pub fn product_bound(fx: FixedPoint, cap: f64) -> f64 {
     (bits / 2.0).exp2().min(cap)
 }
 
-/// A protocol's tolerance: 0 with faithful truncation (bit-exact), `prob` ULPs with
-/// probabilistic truncation.
-pub fn mode_tolerance(mode: Option<TruncMode>, fx: FixedPoint, prob: u64) -> u64 {
-    match mode.unwrap_or(TruncMode::default_for(fx.ring())) {
-        TruncMode::Faithful => 0,
-        TruncMode::Probabilistic => prob,
-    }
-}
-
 fn one_real(protocol: &'static str, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
     Ok(take::<_, 1>(protocol, inputs)?[0].clone())
 }
 
 /// `square`: x² in fixed point by a square pair, then truncation.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Square {
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
-}
+pub struct Square;
 
 impl Protocol for Square {
     fn name(&self) -> &'static str {
@@ -188,7 +179,7 @@ impl Protocol for Square {
         Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-b, b))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         square(p, inputs.fixed, inputs.share(self.name(), 0)?, mode)
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
@@ -198,8 +189,11 @@ impl Protocol for Square {
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         Ok(one_real(self.name(), inputs)?.mapv(|v| v * v))
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
-        mode_tolerance(self.trunc, fx, 1)
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        trunc.tolerance(1)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fx.ulp()
     }
 }
 
@@ -208,13 +202,11 @@ impl Protocol for Square {
 pub struct Scale {
     /// The constant.
     pub c: f64,
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
 }
 
 impl Default for Scale {
     fn default() -> Self {
-        Scale { c: std::f64::consts::FRAC_1_SQRT_2, trunc: None }
+        Scale { c: std::f64::consts::FRAC_1_SQRT_2 }
     }
 }
 
@@ -236,7 +228,7 @@ impl Protocol for Scale {
         Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-b, b))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         scale_public(p, inputs.fixed, inputs.share(self.name(), 0)?, self.c, mode)
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
@@ -246,7 +238,10 @@ impl Protocol for Scale {
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         Ok(one_real(self.name(), inputs)?.mapv(|v| v * self.c))
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
-        mode_tolerance(self.trunc, fx, 1)
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        trunc.tolerance(1)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        (product_bound(fx, 64.0) / 2.0 + 1.0) * fx.ulp()
     }
 }

@@ -28,6 +28,7 @@ use rand::RngExt;
 use crate::blocks::arith::mul_ring;
 use crate::blocks::convert::b2a;
 use crate::blocks::ot::{self, Side};
+use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::protocol::{InputSpec, Inputs, OutputEncoding, Protocol, elementwise, shared, take};
 
@@ -234,8 +235,11 @@ impl Protocol for Drelu {
         let [x] = take(self.name(), inputs)?;
         Ok(x.mapv(|v| f64::from(u8::from(v >= 0.0))))
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
         0
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
     }
     fn output(&self) -> OutputEncoding {
         OutputEncoding::Integer
@@ -285,8 +289,11 @@ impl Protocol for LtPublic {
         let [x] = take(self.name(), inputs)?;
         Ok(x.mapv(|v| f64::from(u8::from(v < self.c))))
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
         0
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
     }
     fn output(&self) -> OutputEncoding {
         OutputEncoding::Integer
@@ -329,8 +336,11 @@ impl Protocol for Lt {
         let [x, y] = take(self.name(), inputs)?;
         Ok(ndarray::Zip::from(x).and(y).map_collect(|a, b| f64::from(u8::from(a < b))))
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
         0
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
     }
     fn output(&self) -> OutputEncoding {
         OutputEncoding::Integer

@@ -12,7 +12,7 @@ use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use dyad_verify::reference::exp as reference;
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{mode_tolerance, square, truncate};
+use crate::blocks::arith::{square, truncate};
 use crate::blocks::cmp::lt_public;
 use crate::blocks::select::mux;
 use crate::blocks::trunc::TruncMode;
@@ -47,13 +47,11 @@ pub struct ExpTaylor {
     pub n: u32,
     /// Clipping point.
     pub clip: f64,
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
 }
 
 impl Default for ExpTaylor {
     fn default() -> Self {
-        ExpTaylor { n: 8, clip: -14.0, trunc: None }
+        ExpTaylor { n: 8, clip: -14.0 }
     }
 }
 
@@ -74,7 +72,7 @@ impl Protocol for ExpTaylor {
         Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-20.0, 0.0))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         exp_taylor(p, inputs.fixed, inputs.share(self.name(), 0)?, self.n, self.clip, mode)
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
@@ -85,7 +83,12 @@ impl Protocol for ExpTaylor {
         let [x] = take(self.name(), inputs)?;
         Ok(x.mapv(f64::exp))
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
-        mode_tolerance(self.trunc, fx, 1 << (self.n + 1))
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        trunc.tolerance(1 << (self.n + 1))
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        // (1 + x/2^n)^(2^n) is within e^x·x²/2^(n+1) ≤ 2.2e-3 (n = 8) of exp on x ≤ 0; the
+        // truncation of x/2^n costs up to 2^n ULPs after the squarings.
+        2.2e-3 * 256.0 / f64::from(1u32 << self.n) + f64::from(1u32 << (self.n + 1)) * fx.ulp()
     }
 }

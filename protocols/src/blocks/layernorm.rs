@@ -13,7 +13,7 @@ use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
 use dyad_verify::reference::layernorm::{self as reference, LayerNormParams};
 use ndarray::{ArrayD, Axis};
 
-use crate::blocks::arith::{mode_tolerance, mul, scale_public, square};
+use crate::blocks::arith::{mul, square, truncate};
 use crate::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE, rsqrt};
 use crate::blocks::share::{repeat_last, share_input, sum_last, tile_rows};
 use crate::blocks::trunc::TruncMode;
@@ -63,11 +63,12 @@ pub fn layernorm(
         }
     };
     p.scope("layernorm", |p| {
-        let inv_d = 1.0 / d as f64;
-        let mean = scale_public(p, fx, &sum_last(x)?, inv_d, mode)?;
+        let inv_d = reference::inverse_of_width(fx, d)?;
+        let shift = fx.frac() + reference::extra_bits(fx);
+        let mean = truncate(p, &sum_last(x)?.scale(inv_d), shift, mode)?;
         let dev = x.sub(&repeat_last(&mean, d)?)?;
         let sq = square(p, fx, &dev, mode)?;
-        let var = scale_public(p, fx, &sum_last(&sq)?, inv_d, mode)?.add_scalar(p.role(), fx.encode(params.eps)?);
+        let var = truncate(p, &sum_last(&sq)?.scale(inv_d), shift, mode)?.add_scalar(p.role(), fx.encode(params.eps)?);
         let rs = rsqrt(p, fx, &var, &params.range, params.iterations, mode)?;
         let y = mul(p, fx, &dev, &repeat_last(&rs, d)?, mode)?;
         let scaled = mul(p, fx, &y, &tile_rows(&affine.gamma, rows)?, mode)?;
@@ -75,21 +76,21 @@ pub fn layernorm(
     })
 }
 
+/// The documented input domain: |x| ≤ 40 at ℓ = 64, |x| ≤ 1.9 at ℓ = 32 (see the module docs).
+fn input_bound(fx: FixedPoint) -> f64 {
+    if fx.ring().bits() >= 64 { 40.0 } else { 1.9 }
+}
+
 /// `layernorm`: rows of x normalised, with the server's γ and β (dims rows,d).
 #[derive(Clone, Copy, Debug)]
 pub struct LayerNorm {
     /// ε, the rsqrt's range and iterations.
     pub params: LayerNormParams,
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
 }
 
 impl Default for LayerNorm {
     fn default() -> Self {
-        LayerNorm {
-            params: LayerNormParams { eps: 1e-12, range: DEFAULT_RANGE, iterations: DEFAULT_ITERATIONS },
-            trunc: None,
-        }
+        LayerNorm { params: LayerNormParams { eps: 1e-12, range: DEFAULT_RANGE, iterations: DEFAULT_ITERATIONS } }
     }
 }
 
@@ -117,7 +118,7 @@ impl Protocol for LayerNorm {
                 });
             }
         };
-        let b = if fx.ring().bits() >= 64 { 40.0 } else { 1.9 };
+        let b = input_bound(fx);
         Ok(vec![
             shared("x", dims, (-b, b)),
             InputSpec { name: "gamma".into(), shape: vec![d], holder: Holder::Server, range: (0.5, 1.5) },
@@ -125,7 +126,7 @@ impl Protocol for LayerNorm {
         ])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         let x = inputs.share(self.name(), 0)?;
         let d = x.shape().last().copied().unwrap_or(0);
         let affine = share_affine(p, inputs.plain(self.name(), 1)?, inputs.plain(self.name(), 2)?, x.ring(), d)?;
@@ -150,7 +151,16 @@ impl Protocol for LayerNorm {
         }
         Ok(out)
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
-        mode_tolerance(self.trunc, fx, 64)
+    fn tolerance_ulp(&self, fx: FixedPoint, trunc: TruncMode) -> u64 {
+        // y = dev·rs carries |dev|·e_rs + rs·e_dev + 1 ULPs, with the rsqrt's 8 ULPs as e_rs,
+        // deviations up to twice the input bound, rs ≤ 4 and e_dev ≤ 1; γ ≤ 1.5 scales it.
+        let dev = 2.0 * input_bound(fx);
+        trunc.tolerance(((dev * 8.0 + 4.0 + 1.0) * 1.5 + 2.0).ceil() as u64)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        // The rsqrt's few-ULP error is multiplied by deviations up to 2·40 (ℓ = 64) or 2·1.9
+        // (ℓ = 32), and γ ≤ 1.5.
+        let dev = 2.0 * input_bound(fx);
+        (dev * 1.5 * 16.0 + 16.0) * fx.ulp()
     }
 }

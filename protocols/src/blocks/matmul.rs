@@ -6,7 +6,7 @@ use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use dyad_verify::reference;
 use ndarray::{ArrayD, Axis};
 
-use crate::blocks::arith::{mode_tolerance, product_bound, truncate};
+use crate::blocks::arith::{product_bound, truncate};
 use crate::blocks::share::open_many;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
@@ -45,10 +45,7 @@ pub fn matmul(p: &mut Party, fx: FixedPoint, x: &Share, y: &Share, mode: TruncMo
 
 /// `matmul`: X·Y for two shared matrices (dims `b,m,k,n` or `m,k,n`), then truncation.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct MatMul {
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
-}
+pub struct MatMul;
 
 impl Protocol for MatMul {
     fn name(&self) -> &'static str {
@@ -87,7 +84,7 @@ impl Protocol for MatMul {
         Ok(vec![shared("x", &xs, (-b, b)), shared("y", &ys, (-b, b))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         matmul(p, inputs.fixed, inputs.share(self.name(), 0)?, inputs.share(self.name(), 1)?, mode)
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
@@ -110,7 +107,10 @@ impl Protocol for MatMul {
             }
         }
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
-        mode_tolerance(self.trunc, fx, 1)
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        trunc.tolerance(1)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fx.ulp()
     }
 }

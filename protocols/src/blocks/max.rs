@@ -7,6 +7,7 @@ use ndarray::{ArrayD, Axis};
 
 use crate::blocks::cmp::drelu;
 use crate::blocks::select::mux;
+use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::protocol::{InputSpec, Inputs, Protocol, shared, take};
 
@@ -97,7 +98,10 @@ impl Protocol for Max {
         let last = Axis(x.ndim().saturating_sub(1));
         Ok(x.fold_axis(last, f64::NEG_INFINITY, |a, b| a.max(*b)))
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
         0
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
     }
 }

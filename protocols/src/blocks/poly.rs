@@ -21,7 +21,7 @@ use dyad_verify::approx::{Piecewise, Polynomial};
 use dyad_verify::reference::poly as reference;
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{mode_tolerance, mul, mul_ring, truncate};
+use crate::blocks::arith::{mul, mul_ring, truncate};
 use crate::blocks::cmp::msb;
 use crate::blocks::select::mux;
 use crate::blocks::share::{concat, split};
@@ -191,14 +191,12 @@ pub struct PolyEval {
     pub poly: Polynomial,
     /// The domain tested and documented.
     pub domain: (f64, f64),
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
 }
 
 impl PolyEval {
     /// PUMA's degree-6 GELU segment on [−1.95, 3] with `schedule`.
     pub fn new(schedule: Schedule) -> Self {
-        PolyEval { schedule, poly: puma_gelu_segment(), domain: (-1.95, 3.0), trunc: None }
+        PolyEval { schedule, poly: puma_gelu_segment(), domain: (-1.95, 3.0) }
     }
 }
 
@@ -226,7 +224,7 @@ impl Protocol for PolyEval {
         Ok(vec![shared("x", &elementwise(self.name(), dims)?, (self.domain.0.max(-b), self.domain.1.min(b)))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         let x = inputs.share(self.name(), 0)?;
         match self.schedule {
             Schedule::Horner => horner(p, inputs.fixed, x, &self.poly, mode),
@@ -244,8 +242,11 @@ impl Protocol for PolyEval {
         let [x] = take(self.name(), inputs)?;
         Ok(x.mapv(|v| self.poly.eval(v)))
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
-        mode_tolerance(self.trunc, fx, poly_tolerance(&self.poly, self.domain))
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        trunc.tolerance(poly_tolerance(&self.poly, self.domain))
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fixed_point_error(&self.poly, self.domain, fx)
     }
 }
 
@@ -267,14 +268,20 @@ pub fn poly_tolerance(poly: &Polynomial, domain: (f64, f64)) -> u64 {
     (combined.max(horner * coeff_max) + 2.0).ceil() as u64
 }
 
+/// A bound on the fixed-point error of evaluating `poly` on `domain` with floor truncation: the
+/// truncation errors of [`poly_tolerance`] plus half an ULP per coefficient times |x|^i.
+pub fn fixed_point_error(poly: &Polynomial, domain: (f64, f64), fx: FixedPoint) -> f64 {
+    let r = domain.0.abs().max(domain.1.abs()).max(1.0);
+    let quantisation: f64 = (0..=poly.degree()).map(|i| r.powi(i as i32) / 2.0).sum();
+    (poly_tolerance(poly, domain) as f64 + quantisation) * fx.ulp()
+}
+
 /// `poly.piecewise`: PUMA's piecewise GELU (0 below −4, cubic on [−4, −1.95), degree 6 on
 /// [−1.95, 3], x above 3), with the comparisons selecting the piece.
 #[derive(Clone, Debug)]
 pub struct PiecewiseEval {
     /// The piecewise polynomial.
     pub pw: Piecewise,
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
 }
 
 /// PUMA's GELU (PUMA, Dong et al. 2023; BumbleBee's baseline).
@@ -285,7 +292,7 @@ pub fn puma_gelu() -> Piecewise {
             Polynomial::new(&[0.0]),
             Polynomial::new(&[
                 -0.505_403_119_970_817_4,
-                -0.422_265_819_839_838_66,
+                -0.422_265_811_519_838_66,
                 -0.118_076_129_511_819_53,
                 -0.011_034_134_030_615_728,
             ]),
@@ -297,7 +304,7 @@ pub fn puma_gelu() -> Piecewise {
 
 impl Default for PiecewiseEval {
     fn default() -> Self {
-        PiecewiseEval { pw: puma_gelu(), trunc: None }
+        PiecewiseEval { pw: puma_gelu() }
     }
 }
 
@@ -319,7 +326,7 @@ impl Protocol for PiecewiseEval {
         Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-b, b))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         piecewise(p, inputs.fixed, inputs.share(self.name(), 0)?, &self.pw, mode)
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
@@ -330,8 +337,11 @@ impl Protocol for PiecewiseEval {
         let [x] = take(self.name(), inputs)?;
         Ok(x.mapv(|v| self.pw.eval(v)))
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
         let worst = self.pw.pieces.iter().map(|q| poly_tolerance(q, (-6.0, 6.0))).max().unwrap_or(0);
-        mode_tolerance(self.trunc, fx, worst)
+        trunc.tolerance(worst)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        self.pw.pieces.iter().map(|q| fixed_point_error(q, (-6.0, 6.0), fx)).fold(0.0, f64::max)
     }
 }

@@ -19,7 +19,7 @@ use dyad_verify::reference::normalize::ExponentRange;
 use dyad_verify::reference::recip as reference;
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{mode_tolerance, mul, mul_ring, truncate};
+use crate::blocks::arith::{mul, mul_ring, truncate};
 use crate::blocks::exp::exp_taylor;
 use crate::blocks::normalize::{exponent_bits, step};
 use crate::blocks::share::{concat, split};
@@ -108,8 +108,6 @@ pub struct Reciprocal {
     pub range: ExponentRange,
     /// Iterations (SPU: 2 for Goldschmidt; CrypTen: 10 for Newton).
     pub iterations: usize,
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
 }
 
 impl Reciprocal {
@@ -119,7 +117,7 @@ impl Reciprocal {
             Method::Goldschmidt => 2,
             Method::Newton => 10,
         };
-        Reciprocal { method, range: ExponentRange { kmin: 0, kmax: 7 }, iterations, trunc: None }
+        Reciprocal { method, range: ExponentRange { kmin: 0, kmax: 7 }, iterations }
     }
 }
 
@@ -150,7 +148,7 @@ impl Protocol for Reciprocal {
         Ok(vec![shared("x", &elementwise(self.name(), dims)?, (lo, hi * 0.999))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         let x = inputs.share(self.name(), 0)?;
         match self.method {
             Method::Goldschmidt => goldschmidt(p, inputs.fixed, x, &self.range, self.iterations, mode),
@@ -168,9 +166,17 @@ impl Protocol for Reciprocal {
         let [x] = take(self.name(), inputs)?;
         Ok(x.mapv(f64::recip))
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
         // Newton's iteration is self-correcting and Goldschmidt's error shrinks quadratically, so
         // ±1-ULP truncation errors stay within a few ULPs of the reference.
-        mode_tolerance(self.trunc, fx, 8)
+        trunc.tolerance(8)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        // Goldschmidt from a 0.086 initial error: 0.086^(2^t) relative; Newton converges fully.
+        let converged = match self.method {
+            Method::Goldschmidt => 0.086f64.powi(1 << self.iterations),
+            Method::Newton => 1e-9,
+        };
+        converged + 16.0 * fx.ulp()
     }
 }

@@ -12,7 +12,7 @@ use dyad_verify::reference::normalize::ExponentRange;
 use dyad_verify::reference::rsqrt as reference;
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{mode_tolerance, mul, mul_ring, square, truncate};
+use crate::blocks::arith::{mul, mul_ring, square, truncate};
 use crate::blocks::normalize::{exponent_bits, step};
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
@@ -63,13 +63,11 @@ pub struct Rsqrt {
     pub range: ExponentRange,
     /// Newton steps.
     pub iterations: usize,
-    /// The truncation; `None` for the ring's default.
-    pub trunc: Option<TruncMode>,
 }
 
 impl Default for Rsqrt {
     fn default() -> Self {
-        Rsqrt { range: DEFAULT_RANGE, iterations: DEFAULT_ITERATIONS, trunc: None }
+        Rsqrt { range: DEFAULT_RANGE, iterations: DEFAULT_ITERATIONS }
     }
 }
 
@@ -91,7 +89,7 @@ impl Protocol for Rsqrt {
         Ok(vec![shared("x", &elementwise(self.name(), dims)?, (lo, hi * 0.999))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let mode = self.trunc.unwrap_or(TruncMode::default_for(inputs.fixed.ring()));
+        let mode = inputs.trunc;
         rsqrt(p, inputs.fixed, inputs.share(self.name(), 0)?, &self.range, self.iterations, mode)
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
@@ -102,9 +100,14 @@ impl Protocol for Rsqrt {
         let [x] = take(self.name(), inputs)?;
         Ok(x.mapv(|v| 1.0 / v.sqrt()))
     }
-    fn tolerance_ulp(&self, fx: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
         // Newton's step is self-correcting; the final integer scale (up to 2^8) multiplies the
         // remaining ULP error of y before the shift by E/2 divides it again.
-        mode_tolerance(self.trunc, fx, 8)
+        trunc.tolerance(8)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        // After three Newton steps from 4.7% the relative error is ~1e-10; the result (≤ 4) is
+        // within a few ULPs of the floor-truncated computation.
+        1e-9 + 8.0 * fx.ulp()
     }
 }

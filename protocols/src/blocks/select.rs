@@ -12,6 +12,7 @@ use ndarray::ArrayD;
 
 use crate::blocks::cmp::drelu;
 use crate::blocks::ot::{self, Side, one_of_two};
+use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
 
@@ -91,8 +92,11 @@ impl Protocol for Relu {
         let [x] = take(self.name(), inputs)?;
         Ok(x.mapv(|v| v.max(0.0)))
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
         0
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
     }
 }
 
@@ -133,7 +137,10 @@ impl Protocol for Select {
         let [x, y] = take(self.name(), inputs)?;
         Ok(ndarray::Zip::from(x).and(y).map_collect(|a, b| a.max(*b)))
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
         0
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
     }
 }

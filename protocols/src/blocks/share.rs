@@ -4,6 +4,7 @@
 use dyad_sim::{Channel, FixedPoint, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
+use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::protocol::{Holder, InputSpec, Inputs, Protocol, elementwise, shared, take};
 
@@ -147,8 +148,11 @@ impl Protocol for ShareInput {
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         Ok(take::<_, 1>(self.name(), inputs)?[0].clone())
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
         0
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
     }
 }
 
@@ -182,7 +186,10 @@ impl Protocol for Reveal {
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         Ok(take::<_, 1>(self.name(), inputs)?[0].clone())
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
         0
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
     }
 }

@@ -1,47 +1,70 @@
-//! Truncation: dividing a shared fixed-point value by 2^k after a product.
+//! Truncation: dividing a shared fixed-point value by 2^k after a product. Three kinds.
 //!
 //! **Probabilistic** (SecureML, Mohassel & Zhang, S&P 2017, §4.1): purely local. The server
 //! shifts its share right, the client shifts the negation of its share and negates back. The
-//! result is ⌊x/2^k⌋ or ⌊x/2^k⌋ + 1 (±1 ULP), except when the two shares wrap around 2^ℓ
-//! differently, which happens with probability exactly |x|/2^ℓ for uniformly random shares; then
-//! the result is off by about 2^(ℓ−k), i.e. garbage. At ℓ = 64 and f = 18 a product of two values
-//! below 2^8 (|x| < 2^52) fails with probability below 2^−12 per element… and values below 2^4
-//! give 2^−20. At ℓ = 32 and f = 13 a product of two values near 1 (|x| ≈ 2^26) already fails
-//! with probability 2^−6, which is why ℓ = 32 defaults to faithful truncation.
+//! result is ⌊x/2^k⌋ or ⌊x/2^k⌋ + 1, except when the two shares wrap around 2^ℓ differently,
+//! which happens with probability exactly |x|/2^ℓ (x read in ULPs of the 2^(2f) scale) for
+//! uniformly random shares; the result is then off by about 2^(ℓ−k): garbage. At ℓ = 64, f = 18,
+//! a product of two values near 16 (|x| ≈ 2^44) fails with probability 2^−20 per element; a
+//! LayerNorm variance near 2^10 with 2^(2f) scaling, 2^−10. At ℓ = 32, f = 13 a product of two
+//! values near 1 (|x| ≈ 2^26) already fails with probability 2^−6. Never the default.
 //!
-//! **Faithful**: exactly ⌊x/2^k⌋ for |x| < 2^(ℓ−2), built on the millionaires' comparison
-//! (the wrap-and-carry decomposition of CrypTFlow2 §5.2 / SIRNN, with the wrap computed from the
-//! shares' top bits as in Cheetah, since a biased x' = x + 2^(ℓ−2) is known to be non-negative).
-//! With x' = x0 + x1 − w·2^ℓ:
-//! ⌊x'/2^k⌋ = (x0 >> k) + (x1 >> k) + c − w·2^(ℓ−k), where c is the carry out of the low k bits
-//! (a k-bit millionaires') and w = msb(x0) ∨ msb(x1) (because msb(x') = 0). The two
-//! cross-party products (c0·c1 for the B2A of c, and msb(x0)·msb(x1)) share one batch of OTs.
-//! Online per element at ℓ = 64, k = 18: a 18-bit millionaires' plus two 1-out-of-2 OTs.
+//! **One-bit error** (Cheetah, Huang et al., USENIX Security 2022, §4.3; what SPU's cheetah
+//! backend and BumbleBee use): for |x| < 2^(ℓ−2), the biased x' = x + 2^(ℓ−2) is non-negative,
+//! so its wrap across 2^ℓ is w = msb(x0') ∨ msb(x1'), computable from the shares' top bits with
+//! one 1-out-of-2 OT of k-bit messages. Then (x0' >> k) + (x1' >> k) − w·2^(ℓ−k) is ⌊x'/2^k⌋ or
+//! one less (the dropped carry of the low k bits): ±1 ULP, never garbage. Online per element:
+//! 1 bit client→server, 2k bits server→client, two rounds. The default at both rings.
+//!
+//! **Faithful**: exactly ⌊x/2^k⌋ for |x| < 2^(ℓ−2): the one-bit-error construction plus the carry
+//! c of the low k bits from a k-bit millionaires' (CrypTFlow2, CCS 2020, §5.2), converted to
+//! arithmetic in the same flight of OTs as the wrap.
 
+use dyad_sim::correlation::OtSpec;
 use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Role, Share};
 use dyad_verify::reference::arith as reference;
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
 use crate::blocks::cmp::{DEFAULT_RADIX, millionaire};
-use crate::blocks::convert::cross_products;
+use crate::blocks::ot::{Side, one_of_two, start};
 use crate::error::ProtocolError;
 use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
 
-/// Which truncation a protocol uses after products.
+/// Which truncation a run uses after products.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum TruncMode {
-    /// SecureML's local truncation: free, ±1 ULP, rarely garbage (see the module docs).
+    /// SecureML's local truncation: free, ±1 ULP, garbage with probability |x|/2^ℓ.
     Probabilistic,
-    /// Exact ⌊x/2^k⌋ by comparison, for |x| < 2^(ℓ−2).
+    /// Cheetah's truncation: one OT per element, ±1 ULP, no large errors for |x| < 2^(ℓ−2).
+    OneBit,
+    /// Exact ⌊x/2^k⌋ for |x| < 2^(ℓ−2).
     Faithful,
 }
 
 impl TruncMode {
-    /// The default for a ring: probabilistic at ℓ = 64, faithful below.
-    pub fn default_for(ring: Ring) -> Self {
-        if ring.bits() >= 64 { TruncMode::Probabilistic } else { TruncMode::Faithful }
+    /// The default: one-bit error at every ring.
+    pub fn default_for(_ring: Ring) -> Self {
+        TruncMode::OneBit
+    }
+
+    /// The tolerance of a computation whose error is `per_unit_error` ULPs when every truncation
+    /// may be off by one, and zero when every truncation is exact.
+    pub fn tolerance(self, per_unit_error: u64) -> u64 {
+        match self {
+            TruncMode::Faithful => 0,
+            TruncMode::Probabilistic | TruncMode::OneBit => per_unit_error,
+        }
+    }
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            TruncMode::Probabilistic => "probabilistic",
+            TruncMode::OneBit => "one-bit",
+            TruncMode::Faithful => "faithful",
+        }
     }
 }
 
@@ -55,53 +78,115 @@ pub fn truncate_probabilistic(role: Role, x: &Share, k: u32) -> Share {
     })
 }
 
-/// Exact ⌊x/2^k⌋ for |x| < 2^(ℓ−2), 0 < k < ℓ − 2.
-pub fn truncate_faithful(p: &mut Party, x: &Share, k: u32) -> Result<Share, ProtocolError> {
-    let ring = x.ring();
-    let ell = ring.bits();
-    if k == 0 || k + 2 >= ell {
-        return Err(ProtocolError::Config {
-            protocol: "trunc.faithful",
-            reason: format!("cannot shift by {k} bits in {ring}"),
+/// Messages offering v·c − r for c ∈ {0, 1} over Z_2^bits, and the sender's masks r.
+fn product_messages(p: &mut Party, values: &[u64], bits: u32) -> Result<(Vec<u64>, Vec<u64>), ProtocolError> {
+    let ring = Ring::new(bits)?;
+    let r: Vec<u64> = (0..values.len()).map(|_| ring.random(p.rng())).collect();
+    let m = values.iter().zip(&r).flat_map(|(&v, &r)| [ring.neg(r), ring.sub(ring.reduce(v), r)]).collect();
+    Ok((m, r))
+}
+
+/// Runs OT batches that all go server → client in the same flights; `batches` holds, per batch,
+/// this party's operands (the server's values or the client's bits) and the message width. Returns
+/// per batch the shares of value·bit over Z_2^width.
+fn cross_batches(p: &mut Party, batches: &[(&[u64], u32)]) -> Result<Vec<Vec<u64>>, ProtocolError> {
+    let mut sides = Vec::new();
+    for (mine, bits) in batches {
+        let spec: OtSpec = one_of_two(Role::Server, mine.len(), *bits);
+        let choices = (p.role() == Role::Client).then(|| mine.iter().map(|b| b & 1).collect());
+        sides.push(start(p, spec, choices)?);
+    }
+    let mut out = Vec::new();
+    for ((mine, bits), side) in batches.iter().zip(sides) {
+        out.push(match side {
+            Side::Sender(s) => {
+                let (messages, r) = product_messages(p, mine, *bits)?;
+                s.respond(p, &messages)?;
+                r
+            }
+            Side::Receiver(r) => r.finish(p)?,
         });
     }
-    let bias = 1u64 << (ell - 2);
-    let shape = x.shape().to_vec();
-    let n = x.len();
-    let shares = x.add_scalar(p.role(), bias).into_tensor().to_vec();
+    Ok(out)
+}
+
+/// The biased shares x + 2^(ℓ−2) and their top bits.
+fn biased(p: &Party, x: &Share) -> (Vec<u64>, Vec<u64>) {
+    let ring = x.ring();
+    let shares = x.add_scalar(p.role(), 1u64 << (ring.bits() - 2)).into_tensor().to_vec();
+    let tops = shares.iter().map(|&v| u64::from(ring.msb(v))).collect();
+    (shares, tops)
+}
+
+fn check_shift(x: &Share, k: u32, protocol: &'static str) -> Result<(), ProtocolError> {
+    if k == 0 || k + 2 >= x.ring().bits() {
+        return Err(ProtocolError::Config { protocol, reason: format!("cannot shift by {k} bits in {}", x.ring()) });
+    }
+    Ok(())
+}
+
+/// Assembles (x0' >> k) + c − w·2^(ℓ−k) − 2^(ℓ−2−k) per element, from the biased shares, shares
+/// of the carry c over Z_2^ℓ and shares of msb(x0')·msb(x1') over Z_2^k.
+fn assemble(
+    p: &Party,
+    x: &Share,
+    k: u32,
+    shares: &[u64],
+    tops: &[u64],
+    carry: Option<&[u64]>,
+    top_products: &[u64],
+) -> Result<Share, ProtocolError> {
+    let ring = x.ring();
+    let ell = ring.bits();
+    let scale_w = 1u64 << (ell - k);
+    let out: Vec<u64> = (0..shares.len())
+        .map(|i| {
+            // w = a ∨ b = a + b − a·b; this party holds its own top bit and a share of a·b.
+            let w = ring.sub(tops[i], top_products[i]);
+            let c = carry.map_or(0, |c| c[i]);
+            ring.sub(ring.add(shares[i] >> k, c), ring.mul(w, scale_w))
+        })
+        .collect();
+    let out = Share::new(RingTensor::from_vec(ring, x.shape(), out)?);
+    Ok(out.add_scalar(p.role(), ring.neg(1u64 << (ell - 2 - k))))
+}
+
+/// Cheetah's truncation: ⌊x/2^k⌋ or one less, for |x| < 2^(ℓ−2).
+pub fn truncate_one_bit(p: &mut Party, x: &Share, k: u32) -> Result<Share, ProtocolError> {
+    check_shift(x, k, "trunc.one_bit")?;
+    let (shares, tops) = biased(p, x);
+    let products = cross_batches(p, &[(&tops, k)])?.pop().unwrap_or_default();
+    assemble(p, x, k, &shares, &tops, None, &products)
+}
+
+/// Exact ⌊x/2^k⌋ for |x| < 2^(ℓ−2).
+pub fn truncate_faithful(p: &mut Party, x: &Share, k: u32) -> Result<Share, ProtocolError> {
+    check_shift(x, k, "trunc.faithful")?;
+    let ring = x.ring();
+    let (shares, tops) = biased(p, x);
     let low = (1u64 << k) - 1;
     let mine: Vec<u64> = match p.role() {
         Role::Server => shares.iter().map(|v| low - (v & low)).collect(),
         Role::Client => shares.iter().map(|v| v & low).collect(),
     };
-    let carry = millionaire(p, &mine, k, DEFAULT_RADIX)?.into_tensor().to_vec();
-    let tops: Vec<u64> = shares.iter().map(|&v| u64::from(ring.msb(v))).collect();
-    // One OT batch: c0·c1 (for B2A of the carry) and msb(x0)·msb(x1) (for the wrap).
-    let operands: Vec<u64> = carry.iter().chain(&tops).copied().collect();
-    let products = cross_products(p, &operands, ring)?.into_tensor().to_vec();
-    let (cc, tt) = products.split_at(n);
-    let scale_w = 1u64 << (ell - k);
-    let out: Vec<u64> = (0..n)
-        .map(|i| {
-            let c = ring.sub(carry[i], ring.mul(2, cc[i]));
-            let w = ring.sub(tops[i], tt[i]);
-            let shifted = shares[i] >> k;
-            ring.sub(ring.add(shifted, c), ring.mul(w, scale_w))
-        })
-        .collect();
-    let out = Share::new(RingTensor::from_vec(ring, &shape, out)?);
-    Ok(out.add_scalar(p.role(), ring.neg(bias >> k)))
+    let carry_bits = millionaire(p, &mine, k, DEFAULT_RADIX)?.into_tensor().to_vec();
+    let mut products = cross_batches(p, &[(&carry_bits, ring.bits()), (&tops, k)])?.into_iter();
+    let (cc, tt) = (products.next().unwrap_or_default(), products.next().unwrap_or_default());
+    // B2A of the carry: c = c0 + c1 − 2·c0·c1.
+    let carry: Vec<u64> = carry_bits.iter().zip(&cc).map(|(&c, &m)| ring.sub(c, ring.mul(2, m))).collect();
+    assemble(p, x, k, &shares, &tops, Some(&carry), &tt)
 }
 
 /// Truncates by `k` bits with `mode`, under the label `trunc`.
 pub fn truncate(p: &mut Party, x: &Share, k: u32, mode: TruncMode) -> Result<Share, ProtocolError> {
     p.scope("trunc", |p| match mode {
         TruncMode::Probabilistic => Ok(truncate_probabilistic(p.role(), x, k)),
+        TruncMode::OneBit => truncate_one_bit(p, x, k),
         TruncMode::Faithful => truncate_faithful(p, x, k),
     })
 }
 
-/// `trunc.prob` and `trunc.faithful`: x / 2^k.
+/// `trunc.prob`, `trunc.one_bit` and `trunc.faithful`: x / 2^k, whatever the run's mode.
 #[derive(Clone, Copy, Debug)]
 pub struct Truncation {
     /// Which truncation.
@@ -121,27 +206,34 @@ impl Protocol for Truncation {
     fn name(&self) -> &'static str {
         match self.mode {
             TruncMode::Probabilistic => "trunc.prob",
+            TruncMode::OneBit => "trunc.one_bit",
             TruncMode::Faithful => "trunc.faithful",
         }
     }
     fn paper(&self) -> &'static str {
         match self.mode {
             TruncMode::Probabilistic => "SecureML (S&P 2017) §4.1",
-            TruncMode::Faithful => "CrypTFlow2 (CCS 2020) §5.2 / Cheetah (USENIX Sec 2022): wrap and carry",
+            TruncMode::OneBit => "Cheetah (USENIX Security 2022) §4.3: wrap from the top bits",
+            TruncMode::Faithful => "CrypTFlow2 (CCS 2020) §5.2 with Cheetah's wrap: wrap and carry",
         }
     }
     fn computes(&self) -> &'static str {
         match self.mode {
             TruncMode::Probabilistic => "x / 2^12 by local shifts (±1 ULP; garbage with probability |x|/2^ℓ)",
-            TruncMode::Faithful => "x / 2^12 exactly (⌊·⌋), for |x| < 2^(ℓ−2) ULP",
+            TruncMode::OneBit => "x / 2^12 with one OT (±1 ULP, no large errors)",
+            TruncMode::Faithful => "x / 2^12 exactly (⌊·⌋)",
         }
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![1024]
     }
     fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
-        // At ℓ = 32 keep |x| small enough that probabilistic truncation rarely fails (|x|/2^ℓ ≤ 2^−14).
-        let bound = (fx.max_value() / 2.0).min(((fx.ring().bits() as f64) - 15.0 - fx.frac() as f64).exp2());
+        // Probabilistic: keep the failure probability |x|/2^ℓ below 2^−30.
+        let bits = match self.mode {
+            TruncMode::Probabilistic => fx.ring().bits() as f64 - 30.0,
+            TruncMode::OneBit | TruncMode::Faithful => fx.ring().bits() as f64 - 3.0,
+        };
+        let bound = (bits - fx.frac() as f64).exp2();
         Ok(vec![shared("x", &elementwise(self.name(), dims)?, (-bound, bound))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
@@ -156,10 +248,10 @@ impl Protocol for Truncation {
         let scale = f64::from(self.shift).exp2();
         Ok(x.mapv(|v| v / scale))
     }
-    fn tolerance_ulp(&self, _: FixedPoint) -> u64 {
-        match self.mode {
-            TruncMode::Probabilistic => 1,
-            TruncMode::Faithful => 0,
-        }
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
+        self.mode.tolerance(1)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fx.ulp()
     }
 }

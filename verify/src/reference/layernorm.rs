@@ -29,6 +29,18 @@ pub struct LayerNormParams {
     pub iterations: usize,
 }
 
+/// Extra fraction bits of the 1/d factors: at ℓ = 64 they are encoded with f + 16 fraction bits
+/// and the products truncated by f + 16, so the mean and variance lose no precision to the
+/// encoding of 1/d; at ℓ = 32 there is no room for them.
+pub fn extra_bits(fx: FixedPoint) -> u32 {
+    if fx.ring().bits() >= 64 { 16 } else { 0 }
+}
+
+/// The encoding of 1/d with [`extra_bits`] more fraction bits.
+pub fn inverse_of_width(fx: FixedPoint, d: usize) -> Result<u64, FixedError> {
+    FixedPoint::new(fx.ring(), fx.frac() + extra_bits(fx))?.encode(1.0 / d as f64)
+}
+
 /// Rows of `x` ([rows, d]) normalised, scaled by γ and shifted by β (both [d]).
 pub fn layernorm(
     fx: FixedPoint,
@@ -44,17 +56,18 @@ pub fn layernorm(
         return Err(shape_err().into());
     }
     let f = Fx::new(fx);
-    let inv_d = fx.encode(1.0 / d as f64)?;
+    let inv_d = inverse_of_width(fx, d)?;
+    let shift = fx.frac() + extra_bits(fx);
     let eps = fx.encode(params.eps)?;
     let c = RsqrtConsts::new(fx, &params.range)?;
     let (g, b) = (gamma.to_vec(), beta.to_vec());
     let mut out = Vec::with_capacity(x.len());
     for row in x.to_vec().chunks(d) {
         let sum = row.iter().fold(0, |a, &v| f.add(a, v));
-        let mean = f.mul(sum, inv_d);
+        let mean = f.trunc(f.mul_ring(sum, inv_d), shift);
         let dev: Vec<u64> = row.iter().map(|&v| f.sub(v, mean)).collect();
         let sq = dev.iter().fold(0, |a, &v| f.add(a, f.mul(v, v)));
-        let var = f.add(f.mul(sq, inv_d), eps);
+        let var = f.add(f.trunc(f.mul_ring(sq, inv_d), shift), eps);
         let rs = rsqrt_scalar(f, var, &params.range, params.iterations, &c);
         out.extend(dev.iter().zip(g.iter().zip(&b)).map(|(&v, (&gj, &bj))| f.add(f.mul(f.mul(v, rs), gj), bj)));
     }

@@ -1,0 +1,87 @@
+//! Every building block, at ℓ = 32 and ℓ = 64: the secure output against its fixed-point
+//! reference on 256 proptest cases, and the reference against the float ideal over the block's
+//! documented domain. At ℓ = 32 the run truncates faithfully, so the output must be bit-exact; at
+//! ℓ = 64 it uses the default one-bit-error truncation and must stay within the block's stated
+//! tolerance.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use dyad_protocols::testing::{check_against_reference, check_reference_against_ideal};
+use dyad_protocols::{TruncMode, registry};
+use dyad_sim::Ring;
+
+fn both_rings(name: &str, dims: &[usize], seed: u64) {
+    let p = registry::find(name).unwrap();
+    for (ring, trunc) in [(Ring::Z32, TruncMode::Faithful), (Ring::Z64, TruncMode::OneBit)] {
+        check_against_reference(p.as_ref(), ring, trunc, dims, seed ^ u64::from(ring.bits()), 256).unwrap();
+        check_reference_against_ideal(p.as_ref(), ring, dims, seed.rotate_left(17) ^ u64::from(ring.bits()), 64)
+            .unwrap();
+    }
+}
+
+macro_rules! block {
+    ($test:ident, $name:literal, $dims:expr, $seed:literal) => {
+        #[test]
+        fn $test() {
+            both_rings($name, &$dims, $seed);
+        }
+    };
+}
+
+block!(share_matches_reference, "share", [3, 2], 0xB10C_0001);
+block!(reveal_matches_reference, "reveal", [5], 0xB10C_0002);
+block!(add_matches_reference, "add", [5], 0xB10C_0003);
+block!(mul_matches_reference, "mul", [6], 0xB10C_0004);
+block!(square_matches_reference, "square", [6], 0xB10C_0005);
+block!(scale_matches_reference, "scale", [6], 0xB10C_0006);
+block!(matmul_matches_reference, "matmul", [2, 3, 4, 2], 0xB10C_0007);
+block!(trunc_prob_matches_reference, "trunc.prob", [6], 0xB10C_0008);
+block!(trunc_one_bit_matches_reference, "trunc.one_bit", [6], 0xB10C_0018);
+block!(trunc_faithful_matches_reference, "trunc.faithful", [6], 0xB10C_0009);
+block!(drelu_matches_reference, "drelu", [6], 0xB10C_000A);
+block!(lt_public_matches_reference, "lt.public", [6], 0xB10C_000B);
+block!(lt_matches_reference, "lt", [6], 0xB10C_000C);
+block!(relu_matches_reference, "relu", [6], 0xB10C_000D);
+block!(select_matches_reference, "select", [6], 0xB10C_000E);
+block!(poly_horner_matches_reference, "poly.horner", [4], 0xB10C_000F);
+block!(poly_powers_matches_reference, "poly.powers", [4], 0xB10C_0010);
+block!(poly_piecewise_matches_reference, "poly.piecewise", [4], 0xB10C_0011);
+block!(max_matches_reference, "max", [2, 5], 0xB10C_0012);
+block!(exp_taylor_matches_reference, "exp.taylor", [4], 0xB10C_0013);
+block!(recip_goldschmidt_matches_reference, "recip.goldschmidt", [4], 0xB10C_0014);
+block!(recip_newton_matches_reference, "recip.newton", [4], 0xB10C_0015);
+block!(rsqrt_matches_reference, "rsqrt", [4], 0xB10C_0016);
+block!(layernorm_matches_reference, "layernorm", [2, 8], 0xB10C_0017);
+
+#[test]
+fn every_registered_block_has_a_property_test() {
+    let tested = [
+        "share",
+        "reveal",
+        "add",
+        "mul",
+        "square",
+        "scale",
+        "matmul",
+        "trunc.prob",
+        "trunc.one_bit",
+        "trunc.faithful",
+        "drelu",
+        "lt.public",
+        "lt",
+        "relu",
+        "select",
+        "poly.horner",
+        "poly.powers",
+        "poly.piecewise",
+        "max",
+        "exp.taylor",
+        "recip.goldschmidt",
+        "recip.newton",
+        "rsqrt",
+        "layernorm",
+    ];
+    for p in registry::all() {
+        assert!(tested.contains(&p.name()), "{} has no property test here", p.name());
+    }
+}
