@@ -4,6 +4,7 @@
 //! - [`harness`]: runs a protocol in the simulator and checks it against its reference and ideal;
 //! - [`registry`]: every protocol by its stable name;
 //! - [`blocks`]: the two-party building blocks;
+//! - [`rlwe`]: the RLWE layer under the linear-layer protocols;
 //! - [`testing`]: property tests for any protocol.
 
 pub mod blocks;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod harness;
 pub mod protocol;
 pub mod registry;
+pub mod rlwe;
 pub mod testing;
 
 pub use blocks::trunc::TruncMode;

@@ -1,0 +1,253 @@
+//! Ciphertexts in the Cheetah/Nimbus encoding: a plaintext m ∈ Z_2^ℓ[X]/(X^N + 1) is encrypted
+//! as (c0, c1) with c0 + c1·s = Δ·m + e (mod Q), Δ = ⌊Q_top/2^ℓ⌋, coefficients of m lifted to
+//! their centred representatives. Decryption at any level Q_l computes round(2^ℓ·v/Q_l) mod 2^ℓ:
+//! the modulus switch keeps v/Q_l, so the top-level Δ decodes correctly at every level.
+
+use num_bigint::BigUint;
+use rand::Rng;
+
+use super::RlweError;
+use super::keys::{PublicKey, SecretKey, error_poly, expand_seed, ternary_poly};
+use super::params::RlweContext;
+use super::poly::RnsPoly;
+use dyad_sim::wire;
+
+/// The c1 half: a 32-byte seed until it is expanded or changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mask {
+    /// c1 = the uniform polynomial of this seed, at the ciphertext's level.
+    Seed([u8; 32]),
+    /// c1 explicitly, in coefficient form.
+    Poly(RnsPoly),
+}
+
+/// An RLWE ciphertext.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ciphertext {
+    /// c0, in coefficient form.
+    pub c0: RnsPoly,
+    /// c1.
+    pub c1: Mask,
+}
+
+/// The centred lift of x ∈ Z_2^ℓ: the integer in (−2^(ℓ−1), 2^(ℓ−1)] congruent to it.
+pub fn centred(x: u64, plain_bits: u32) -> i128 {
+    let x = x as i128 & ((1i128 << plain_bits) - 1);
+    if x > 1i128 << (plain_bits - 1) { x - (1i128 << plain_bits) } else { x }
+}
+
+/// Residues of the centred lift of x modulo each prime of the first `limbs`.
+pub fn lift(ctx: &RlweContext, x: u64, limbs: usize) -> Vec<u64> {
+    let c = centred(x, ctx.params().plain_bits);
+    ctx.moduli()[..limbs]
+        .iter()
+        .map(|m| {
+            let r = m.reduce_u128(c.unsigned_abs());
+            if c < 0 { m.neg(r) } else { r }
+        })
+        .collect()
+}
+
+/// Δ·m at the top level, for plaintext coefficients m (at most N of them).
+pub fn encode(ctx: &RlweContext, m: &[u64]) -> RnsPoly {
+    let (n, limbs) = (ctx.n(), ctx.top_level());
+    let mut p = RnsPoly::zero(n, limbs);
+    for (j, &x) in m.iter().enumerate().take(n) {
+        for (i, r) in lift(ctx, x, limbs).into_iter().enumerate() {
+            let md = ctx.moduli()[i];
+            p.limb_mut(i)[j] = md.mul(r, ctx.delta(i));
+        }
+    }
+    p
+}
+
+impl Ciphertext {
+    /// The level (number of primes).
+    pub fn level(&self) -> usize {
+        self.c0.limbs()
+    }
+
+    /// c1 as a polynomial.
+    pub fn c1_poly(&self, ctx: &RlweContext) -> RnsPoly {
+        match &self.c1 {
+            Mask::Seed(seed) => expand_seed(ctx, self.level(), seed),
+            Mask::Poly(p) => p.clone(),
+        }
+    }
+
+    /// Replaces a seeded c1 by the polynomial it stands for.
+    pub fn expand(&mut self, ctx: &RlweContext) {
+        if let Mask::Seed(seed) = &self.c1 {
+            self.c1 = Mask::Poly(expand_seed(ctx, self.level(), seed));
+        }
+    }
+
+    /// self += other (both at the same level).
+    pub fn add_assign(&mut self, ctx: &RlweContext, other: &Ciphertext) {
+        self.c0.add_assign(ctx, &other.c0);
+        let mut c1 = self.c1_poly(ctx);
+        c1.add_assign(ctx, &other.c1_poly(ctx));
+        self.c1 = Mask::Poly(c1);
+    }
+
+    /// X^k · self: multiplies the plaintext by X^k (a negacyclic shift).
+    pub fn shifted(&self, ctx: &RlweContext, k: usize) -> Ciphertext {
+        Ciphertext { c0: self.c0.shifted(ctx, k), c1: Mask::Poly(self.c1_poly(ctx).shifted(ctx, k)) }
+    }
+
+    /// The modulus switch: drops the last prime, dividing and rounding.
+    pub fn mod_switch(&mut self, ctx: &RlweContext) {
+        let mut c1 = self.c1_poly(ctx);
+        c1.drop_last_limb(ctx);
+        self.c0.drop_last_limb(ctx);
+        self.c1 = Mask::Poly(c1);
+    }
+
+    /// Bytes on the wire at `level`: c0 at its primes' widths, then a 32-byte seed or c1.
+    pub fn wire_bytes(ctx: &RlweContext, level: usize, seeded: bool) -> usize {
+        ctx.poly_bytes(level) + if seeded { 32 } else { ctx.poly_bytes(level) }
+    }
+
+    /// The wire encoding; exactly [`Ciphertext::wire_bytes`] long.
+    pub fn to_bytes(&self, ctx: &RlweContext) -> Vec<u8> {
+        let mut out = poly_to_bytes(ctx, &self.c0);
+        match &self.c1 {
+            Mask::Seed(seed) => out.extend_from_slice(seed),
+            Mask::Poly(p) => out.extend(poly_to_bytes(ctx, p)),
+        }
+        out
+    }
+
+    /// Decodes a ciphertext of a known level and form; wrong sizes and out-of-range residues are
+    /// errors.
+    pub fn from_bytes(ctx: &RlweContext, level: usize, seeded: bool, bytes: &[u8]) -> Result<Self, RlweError> {
+        let expected = Self::wire_bytes(ctx, level, seeded);
+        if bytes.len() != expected {
+            return Err(RlweError::Size { what: "ciphertext", expected, got: bytes.len() });
+        }
+        let p = ctx.poly_bytes(level);
+        let c0 = poly_from_bytes(ctx, level, &bytes[..p])?;
+        let c1 = if seeded {
+            let mut seed = [0u8; 32];
+            seed.copy_from_slice(&bytes[p..]);
+            Mask::Seed(seed)
+        } else {
+            Mask::Poly(poly_from_bytes(ctx, level, &bytes[p..])?)
+        };
+        Ok(Ciphertext { c0, c1 })
+    }
+}
+
+/// A polynomial's residues packed at each prime's bit width.
+pub fn poly_to_bytes(ctx: &RlweContext, p: &RnsPoly) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ctx.poly_bytes(p.limbs()));
+    for i in 0..p.limbs() {
+        out.extend(wire::pack(p.limb(i), ctx.moduli()[i].bits()));
+    }
+    out
+}
+
+/// The inverse of [`poly_to_bytes`].
+pub fn poly_from_bytes(ctx: &RlweContext, level: usize, bytes: &[u8]) -> Result<RnsPoly, RlweError> {
+    let expected = ctx.poly_bytes(level);
+    if bytes.len() != expected {
+        return Err(RlweError::Size { what: "polynomial", expected, got: bytes.len() });
+    }
+    let n = ctx.n();
+    let mut data = Vec::with_capacity(n * level);
+    let mut at = 0;
+    for (i, m) in ctx.moduli()[..level].iter().enumerate() {
+        let len = wire::packed_len(n, m.bits());
+        let limb = wire::unpack(&bytes[at..at + len], n, m.bits()).map_err(|_| RlweError::Size {
+            what: "limb",
+            expected: len,
+            got: 0,
+        })?;
+        if let Some(&bad) = limb.iter().find(|&&r| r >= m.value()) {
+            return Err(RlweError::Residue { limb: i, value: bad });
+        }
+        data.extend(limb);
+        at += len;
+    }
+    Ok(RnsPoly::from_data(n, data))
+}
+
+/// Secret-key encryption of `m` at the top level; c1 is the expansion of a fresh seed, so only
+/// the seed travels.
+pub fn encrypt_sk<R: Rng + ?Sized>(ctx: &RlweContext, sk: &SecretKey, m: &[u64], rng: &mut R) -> Ciphertext {
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let level = ctx.top_level();
+    let mut a = expand_seed(ctx, level, &seed);
+    a.to_ntt(ctx);
+    a.mul_assign(ctx, &sk.s_ntt);
+    a.from_ntt(ctx);
+    let mut c0 = encode(ctx, m);
+    c0.sub_assign(ctx, &a);
+    c0.add_assign(ctx, &error_poly(ctx, level, rng));
+    Ciphertext { c0, c1: Mask::Seed(seed) }
+}
+
+/// A fresh public-key encryption of zero at the key's level: (b·u + e0, a·u + e1), u ternary.
+pub fn encrypt_zero_pk<R: Rng + ?Sized>(ctx: &RlweContext, pk: &PublicKey, rng: &mut R) -> Ciphertext {
+    let level = pk.level();
+    let mut u = ternary_poly(ctx, level, rng);
+    u.to_ntt(ctx);
+    let mut b = pk.b.clone();
+    b.to_ntt(ctx);
+    b.mul_assign(ctx, &u);
+    b.from_ntt(ctx);
+    b.add_assign(ctx, &error_poly(ctx, level, rng));
+    let mut a = expand_seed(ctx, level, &pk.seed);
+    a.to_ntt(ctx);
+    a.mul_assign(ctx, &u);
+    a.from_ntt(ctx);
+    a.add_assign(ctx, &error_poly(ctx, level, rng));
+    Ciphertext { c0: b, c1: Mask::Poly(a) }
+}
+
+/// c0 + c1·s at the ciphertext's level, coefficient form.
+pub fn phase(ctx: &RlweContext, sk: &SecretKey, ct: &Ciphertext) -> RnsPoly {
+    let level = ct.level();
+    let mut c1 = ct.c1_poly(ctx);
+    c1.to_ntt(ctx);
+    c1.mul_assign(ctx, &sk.s_ntt.truncated(level));
+    c1.from_ntt(ctx);
+    c1.add_assign(ctx, &ct.c0);
+    c1
+}
+
+/// round(2^ℓ·v/Q_l) mod 2^ℓ for every coefficient of v (coefficient form, level l).
+pub fn decode_scaled(ctx: &RlweContext, v: &RnsPoly) -> Vec<u64> {
+    let level = v.limbs();
+    let q = ctx.q(level);
+    let half = q >> 1u32;
+    let bits = ctx.params().plain_bits;
+    let mask = BigUint::from(u64::MAX) >> (64 - bits);
+    let mut residues = vec![0u64; level];
+    (0..ctx.n())
+        .map(|j| {
+            for (i, r) in residues.iter_mut().enumerate() {
+                *r = v.limb(i)[j];
+            }
+            let x = ctx.crt(&residues);
+            let scaled = ((x << bits) + &half) / q;
+            (scaled & &mask).to_u64_digits().first().copied().unwrap_or(0)
+        })
+        .collect()
+}
+
+/// self·x for a plaintext scalar x ∈ Z_2^ℓ lifted to its centred representative.
+pub fn scalar_mul(ctx: &RlweContext, ct: &Ciphertext, x: u64) -> Ciphertext {
+    let r = lift(ctx, x, ct.level());
+    let mut c0 = ct.c0.clone();
+    c0.scale_assign(ctx, &r);
+    let mut c1 = ct.c1_poly(ctx);
+    c1.scale_assign(ctx, &r);
+    Ciphertext { c0, c1: Mask::Poly(c1) }
+}
+
+/// Decrypts to the plaintext coefficients in Z_2^ℓ.
+pub fn decrypt(ctx: &RlweContext, sk: &SecretKey, ct: &Ciphertext) -> Vec<u64> {
+    decode_scaled(ctx, &phase(ctx, sk, ct))
+}

@@ -1,0 +1,119 @@
+//! A thin RLWE layer for the linear-layer protocols: RNS polynomials with NTT, the
+//! Cheetah/Nimbus plaintext encoding Δ = ⌊Q/2^ℓ⌋ for ℓ up to 64, seeded secret-key encryption,
+//! public-key encryptions of zero, scalar products, negacyclic shifts, the modulus switch,
+//! decryption with rounding to Z_2^ℓ, and exact wire sizes.
+//!
+//! The ring arithmetic is written here rather than taken from `fhe-math` (fhe.rs): its `Poly`
+//! allocates per operation and draws from rand 0.8 generators, while the client-side
+//! accumulation kernel of Nimbus needs Shoup-precomputed scalars applied in place across tiles of
+//! coefficients, and the decoding needs plaintext moduli of 2^64, which `fhe` 0.1.1's BFV does not
+//! support. Everything below the scheme (primes, NTT) is small and tested against schoolbook
+//! arithmetic.
+
+pub mod cipher;
+pub mod keys;
+pub mod modulus;
+pub mod ntt;
+pub mod params;
+pub mod poly;
+
+use thiserror::Error;
+
+pub use cipher::{Ciphertext, Mask};
+pub use keys::{PublicKey, SecretKey};
+pub use params::{RlweContext, RlweParams};
+pub use poly::RnsPoly;
+
+/// A malformed ciphertext or polynomial, or refused parameters.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum RlweError {
+    /// Refused parameters.
+    #[error(transparent)]
+    Params(#[from] params::ParamsError),
+    /// A message of the wrong size.
+    #[error("malformed {what}: expected {expected} bytes, got {got}")]
+    Size {
+        /// What was being decoded.
+        what: &'static str,
+        /// Bytes expected.
+        expected: usize,
+        /// Bytes received.
+        got: usize,
+    },
+    /// A residue not below its prime.
+    #[error("residue {value} of limb {limb} is not reduced")]
+    Residue {
+        /// The limb.
+        limb: usize,
+        /// The residue.
+        value: u64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cipher::{decrypt, encrypt_sk, encrypt_zero_pk, scalar_mul};
+    use super::*;
+    use dyad_sim::Ring;
+    use rand::{RngExt, SeedableRng};
+
+    fn setup(ring: Ring) -> (RlweContext, SecretKey, rand_chacha::ChaCha20Rng) {
+        let ctx = RlweContext::new(RlweParams::for_ring(ring)).unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(ring.bits() as u64);
+        let sk = SecretKey::generate(&ctx, &mut rng);
+        (ctx, sk, rng)
+    }
+
+    #[test]
+    fn encryption_round_trips_and_survives_every_operation() {
+        for ring in [Ring::Z32, Ring::Z64] {
+            let (ctx, sk, mut rng) = setup(ring);
+            let n = ctx.n();
+            let m: Vec<u64> = (0..n).map(|_| ring.random(&mut rng)).collect();
+            let ct = encrypt_sk(&ctx, &sk, &m, &mut rng);
+            assert_eq!(decrypt(&ctx, &sk, &ct), m, "{ring}: fresh");
+            // Small plaintext times a full-range scalar, as in the linear layers.
+            let w: Vec<u64> = (0..n).map(|_| ring.from_signed(rng.random_range(-1000i64..1000))).collect();
+            let x = ring.random(&mut rng);
+            let ctw = encrypt_sk(&ctx, &sk, &w, &mut rng);
+            let prod = scalar_mul(&ctx, &ctw, x);
+            let want: Vec<u64> = w.iter().map(|&v| ring.mul(v, x)).collect();
+            let got = decrypt(&ctx, &sk, &prod);
+            assert!(got.iter().zip(&want).all(|(a, b)| ring.distance(*a, *b) <= 1), "{ring}: scalar product");
+            // Shift by X^3: coefficient j moves to j + 3, the top three wrap negated.
+            let sh = decrypt(&ctx, &sk, &ctw.shifted(&ctx, 3));
+            assert_eq!(sh[3], w[0]);
+            assert_eq!(sh[0], ring.neg(w[n - 3]));
+            // Modulus switch, then a public-key encryption of zero at the lower level.
+            let mut low = prod.clone();
+            low.mod_switch(&ctx);
+            assert_eq!(low.level(), ctx.top_level() - 1);
+            let pk = PublicKey::generate(&ctx, &sk, low.level(), &mut rng);
+            low.add_assign(&ctx, &encrypt_zero_pk(&ctx, &pk, &mut rng));
+            let got = decrypt(&ctx, &sk, &low);
+            assert!(got.iter().zip(&want).all(|(a, b)| ring.distance(*a, *b) <= 1), "{ring}: after switch");
+        }
+    }
+
+    #[test]
+    fn wire_sizes_are_exact_and_decoding_checks_them() {
+        for ring in [Ring::Z32, Ring::Z64] {
+            let (ctx, sk, mut rng) = setup(ring);
+            let ct = encrypt_sk(&ctx, &sk, &[1, 2, 3], &mut rng);
+            let top = ctx.top_level();
+            let bytes = ct.to_bytes(&ctx);
+            assert_eq!(bytes.len(), Ciphertext::wire_bytes(&ctx, top, true));
+            assert_eq!(Ciphertext::from_bytes(&ctx, top, true, &bytes).unwrap(), ct);
+            let mut low = ct.clone();
+            low.mod_switch(&ctx);
+            let bytes = low.to_bytes(&ctx);
+            assert_eq!(bytes.len(), Ciphertext::wire_bytes(&ctx, top - 1, false));
+            assert_eq!(Ciphertext::from_bytes(&ctx, top - 1, false, &bytes).unwrap(), low);
+            assert!(matches!(Ciphertext::from_bytes(&ctx, top - 1, false, &bytes[1..]), Err(RlweError::Size { .. })));
+        }
+        // ℓ = 64 at Q' = q0·q1: 8192 coefficients × (59 + 55) bits, twice: 233,472 bytes.
+        let ctx = RlweContext::new(RlweParams::for_ring(Ring::Z64)).unwrap();
+        assert_eq!(Ciphertext::wire_bytes(&ctx, 2, false), 233_472);
+        assert_eq!(Ciphertext::wire_bytes(&ctx, 3, true), 8192 * 163 / 8 + 32);
+    }
+}
