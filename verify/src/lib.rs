@@ -6,9 +6,12 @@
 //! - [`ideal`]: float64 ideal functions (exact erf-GELU, true exp, …); approximation error is
 //!   always measured against these.
 //! - [`approx`]: polynomial and piecewise approximations as data.
+//! - [`bert`]: a plaintext float64 BERT (all-MiniLM-L6-v2): its WordPiece tokenizer, its weights,
+//!   and a forward pass exposing every intermediate activation.
 //! - [`metrics`]: error statistics.
 
 pub mod approx;
+pub mod bert;
 pub mod ideal;
 pub mod metrics;
 pub mod reference;
