@@ -5,11 +5,13 @@
 //! - [`registry`]: every protocol by its stable name;
 //! - [`blocks`]: the two-party building blocks;
 //! - [`rlwe`]: the RLWE layer under the linear-layer protocols;
+//! - [`nimbus`]: Nimbus's protocols;
 //! - [`testing`]: property tests for any protocol.
 
 pub mod blocks;
 pub mod error;
 pub mod harness;
+pub mod nimbus;
 pub mod protocol;
 pub mod registry;
 pub mod rlwe;

@@ -13,6 +13,7 @@ use crate::blocks::select::{Relu, Select};
 use crate::blocks::share::{Reveal, ShareInput};
 use crate::blocks::trunc::{TruncMode, Truncation};
 use crate::error::HarnessError;
+use crate::nimbus::linear::NimbusLinear;
 use crate::protocol::Protocol;
 
 /// All registered protocols, in listing order.
@@ -42,6 +43,7 @@ pub fn all() -> Vec<Box<dyn Protocol>> {
         Box::new(Reciprocal::new(Method::Newton)),
         Box::new(Rsqrt::default()),
         Box::new(LayerNorm::default()),
+        Box::new(NimbusLinear),
     ]
 }
 

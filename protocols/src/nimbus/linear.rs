@@ -1,0 +1,335 @@
+//! `nimbus.linear`: the Client-side Outer Product (COP) linear layer of Nimbus (§4.1).
+//!
+//! Y = X·W for X shared (k × n: tokens × inputs) and W the server's weights (n × m).
+//!
+//! - **Setup** (once per model): the server encrypts each input row W[j, ·] of its weights under
+//!   its own key, in blocks of d0 = min(N, nextpow2(m)) outputs per ciphertext (coefficients
+//!   0..d0), so there are ⌈m/d0⌉·n ciphertexts; their `a` halves are seeds, so each costs one
+//!   polynomial and 32 bytes. It sends them with a public key (at the switched-down level) in one
+//!   message.
+//! - **Online**: the server computes X_s·W in the clear. The client computes, for every token t
+//!   and block, Σ_j X_c[t, j]·Enc(W[j, block]) (scalar products, no NTT; [`kernel`]), packs
+//!   N/d0 results per ciphertext by negacyclic shifts (X^(u·d0), no Galois keys), switches the
+//!   modulus down one prime, re-randomises each ciphertext with a fresh public-key encryption of
+//!   zero, subtracts a uniform mask ρ drawn from the whole of R_Q′, and sends all ciphertexts in
+//!   one message. Nothing travels server → client. The server decrypts: its share is
+//!   X_s·W + round(2^ℓ·Dec/Q′); the client's is round(2^ℓ·ρ/Q′). The two add up to X·W within
+//!   ±1 in the last place (the rounding of the two halves).
+//! - The product carries 2f fraction bits and is truncated by f with the run's truncation.
+//!
+//! Online traffic: ⌈⌈m/d0⌉·k·d0/N⌉ ciphertexts at Q′, whatever n is. At BERT-base (k = 128,
+//! m = 768, N = 8192, d0 = 1024): 16 ciphertexts of 233,472 bytes, 3.7 MB.
+//!
+//! [`kernel`]: crate::rlwe::kernel
+
+use dyad_sim::{Channel, FixedPoint, Party, Phase, Ring, RingTensor, Role, Share};
+use dyad_verify::reference::arith as reference;
+use ndarray::ArrayD;
+
+use crate::blocks::arith::truncate;
+use crate::blocks::trunc::TruncMode;
+use crate::error::ProtocolError;
+use crate::protocol::{Holder, InputSpec, Inputs, Protocol, shared, take};
+use crate::rlwe::cipher::{Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes};
+use crate::rlwe::kernel::{Scalars, accumulate};
+use crate::rlwe::keys::{PublicKey, SecretKey};
+use crate::rlwe::{RlweContext, RlweError, RlweParams, RnsPoly};
+
+/// How the outputs are laid out in ciphertexts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopLayout {
+    /// Tokens.
+    pub k: usize,
+    /// Inputs.
+    pub n: usize,
+    /// Outputs.
+    pub m: usize,
+    /// Outputs per weight ciphertext, d0 = min(N, nextpow2(m)).
+    pub d0: usize,
+    /// ⌈m/d0⌉.
+    pub blocks: usize,
+    /// Results packed per response ciphertext, N/d0.
+    pub per_ct: usize,
+    /// Response ciphertexts, ⌈blocks·k/per_ct⌉.
+    pub responses: usize,
+}
+
+impl CopLayout {
+    /// The layout of a k × n by n × m product under ring degree `ring_n`.
+    pub fn new(ring_n: usize, k: usize, n: usize, m: usize) -> Self {
+        let d0 = m.next_power_of_two().min(ring_n);
+        let blocks = m.div_ceil(d0);
+        let per_ct = ring_n / d0;
+        CopLayout { k, n, m, d0, blocks, per_ct, responses: (blocks * k).div_ceil(per_ct) }
+    }
+}
+
+/// What each party keeps after the setup.
+#[derive(Clone, Debug)]
+pub enum CopState {
+    /// The server's secret key.
+    Server(SecretKey),
+    /// The client's copy of the encrypted weights (c0 and seed of ciphertext j·blocks + r) and the
+    /// server's public key.
+    Client {
+        /// Public key at the switched-down level.
+        pk: PublicKey,
+        /// The weight ciphertexts.
+        weights: Vec<Ciphertext>,
+    },
+}
+
+fn rlwe(e: RlweError) -> ProtocolError {
+    ProtocolError::Config { protocol: "nimbus.linear", reason: e.to_string() }
+}
+
+/// The RLWE context for a ring.
+pub fn context(ring: Ring) -> Result<RlweContext, ProtocolError> {
+    RlweContext::new(RlweParams::for_ring(ring)).map_err(|e| rlwe(e.into()))
+}
+
+/// Setup: the server encrypts W (`[n, m]`, its plaintext) and sends it with its public key.
+pub fn setup(p: &mut Party, ctx: &RlweContext, layout: &CopLayout, w: Option<&RingTensor>) -> Result<CopState, ProtocolError> {
+    p.in_phase(Phase::Setup, |p| {
+        p.scope("encrypt_weights", |p| match p.role() {
+            Role::Server => {
+                let w = w.ok_or(ProtocolError::Config { protocol: "nimbus.linear", reason: "the server holds W".into() })?;
+                let sk = SecretKey::generate(ctx, p.rng());
+                let pk = PublicKey::generate(ctx, &sk, ctx.top_level() - 1, p.rng());
+                let mut msg = poly_to_bytes(ctx, &pk.b);
+                msg.extend_from_slice(&pk.seed);
+                let values = w.to_vec();
+                for j in 0..layout.n {
+                    for r in 0..layout.blocks {
+                        let lo = r * layout.d0;
+                        let hi = (lo + layout.d0).min(layout.m);
+                        let row = &values[j * layout.m + lo..j * layout.m + hi];
+                        msg.extend(encrypt_sk(ctx, &sk, row, p.rng()).to_bytes(ctx));
+                    }
+                }
+                p.send_bytes(msg)?;
+                Ok(CopState::Server(sk))
+            }
+            Role::Client => {
+                let bytes = p.recv_bytes()?;
+                let low = ctx.top_level() - 1;
+                let pk_len = ctx.poly_bytes(low);
+                let ct_len = Ciphertext::wire_bytes(ctx, ctx.top_level(), true);
+                let expected = pk_len + 32 + layout.n * layout.blocks * ct_len;
+                if bytes.len() != expected {
+                    return Err(rlwe(RlweError::Size { what: "weight message", expected, got: bytes.len() }));
+                }
+                let b = poly_from_bytes(ctx, low, &bytes[..pk_len]).map_err(rlwe)?;
+                let mut seed = [0u8; 32];
+                seed.copy_from_slice(&bytes[pk_len..pk_len + 32]);
+                let weights = bytes[pk_len + 32..]
+                    .chunks_exact(ct_len)
+                    .map(|c| Ciphertext::from_bytes(ctx, ctx.top_level(), true, c))
+                    .collect::<Result<_, _>>()
+                    .map_err(rlwe)?;
+                Ok(CopState::Client { pk: PublicKey { b, seed }, weights })
+            }
+        })
+    })
+}
+
+/// Online: shares of X·W at scale 2^(2f) (before truncation), shape `[k, m]`.
+pub fn online(p: &mut Party, ctx: &RlweContext, layout: &CopLayout, state: &CopState, w: Option<&RingTensor>, x: &Share) -> Result<Share, ProtocolError> {
+    let ring = x.ring();
+    let (k, m) = (layout.k, layout.m);
+    let low = ctx.top_level() - 1;
+    let ct_len = Ciphertext::wire_bytes(ctx, low, false);
+    match state {
+        CopState::Server(sk) => {
+            let w = w.ok_or(ProtocolError::Config { protocol: "nimbus.linear", reason: "the server holds W".into() })?;
+            let mut out = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
+            let bytes = p.recv_bytes()?;
+            let expected = layout.responses * ct_len;
+            if bytes.len() != expected {
+                return Err(rlwe(RlweError::Size { what: "COP response", expected, got: bytes.len() }));
+            }
+            p.scope("decrypt", |_| -> Result<(), ProtocolError> {
+                for (g, chunk) in bytes.chunks_exact(ct_len).enumerate() {
+                    let ct = Ciphertext::from_bytes(ctx, low, false, chunk).map_err(rlwe)?;
+                    scatter(layout, g, &decrypt(ctx, sk, &ct), |t, c, v| out[t * m + c] = ring.add(out[t * m + c], v));
+                }
+                Ok(())
+            })?;
+            Ok(Share::new(RingTensor::from_vec(ring, &[k, m], out)?))
+        }
+        CopState::Client { pk, weights } => {
+            let xs = x.tensor().to_vec();
+            let results = p.scope("outer_product", |_| {
+                let scalars = Scalars::new(ctx.top_level(), layout.n, k, |j, t| lift(ctx, xs[t * layout.n + j], ctx.top_level()));
+                let mut results: Vec<(RnsPoly, RnsPoly)> = vec![(RnsPoly::zero(ctx.n(), 0), RnsPoly::zero(ctx.n(), 0)); k * layout.blocks];
+                for r in 0..layout.blocks {
+                    let block: Vec<&Ciphertext> = (0..layout.n).map(|j| &weights[j * layout.blocks + r]).collect();
+                    let c0s: Vec<&RnsPoly> = block.iter().map(|c| &c.c0).collect();
+                    let c1s: Vec<RnsPoly> = block.iter().map(|c| c.c1_poly(ctx)).collect();
+                    let c1_refs: Vec<&RnsPoly> = c1s.iter().collect();
+                    let acc0 = accumulate(ctx, &c0s, &scalars);
+                    let acc1 = accumulate(ctx, &c1_refs, &scalars);
+                    for (t, (a0, a1)) in acc0.into_iter().zip(acc1).enumerate() {
+                        results[t * layout.blocks + r] = (a0, a1);
+                    }
+                }
+                results
+            });
+            let mut msg = Vec::with_capacity(layout.responses * ct_len);
+            let mut share = vec![0u64; k * m];
+            p.scope("pack_and_mask", |p| {
+                for g in 0..layout.responses {
+                    let mut packed: Option<Ciphertext> = None;
+                    for u in 0..layout.per_ct {
+                        let Some((c0, c1)) = results.get(g * layout.per_ct + u) else { break };
+                        let ct = Ciphertext { c0: c0.clone(), c1: Mask::Poly(c1.clone()) }.shifted(ctx, u * layout.d0);
+                        match packed.as_mut() {
+                            Some(acc) => acc.add_assign(ctx, &ct),
+                            None => packed = Some(ct),
+                        }
+                    }
+                    let Some(mut ct) = packed else { break };
+                    ct.mod_switch(ctx);
+                    ct.add_assign(ctx, &encrypt_zero_pk(ctx, pk, p.rng()));
+                    let rho = RnsPoly::uniform(ctx, low, p.rng());
+                    ct.c0.sub_assign(ctx, &rho);
+                    scatter(layout, g, &decode_scaled(ctx, &rho), |t, c, v| share[t * m + c] = v);
+                    msg.extend(ct.to_bytes(ctx));
+                }
+            });
+            p.send_bytes(msg)?;
+            Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
+        }
+    }
+}
+
+/// Calls `put(t, c, v)` for every result coefficient of response ciphertext `g`.
+fn scatter(layout: &CopLayout, g: usize, coeffs: &[u64], mut put: impl FnMut(usize, usize, u64)) {
+    for u in 0..layout.per_ct {
+        let o = g * layout.per_ct + u;
+        if o >= layout.k * layout.blocks {
+            break;
+        }
+        let (t, r) = (o / layout.blocks, o % layout.blocks);
+        for i in 0..layout.d0 {
+            let c = r * layout.d0 + i;
+            if c < layout.m {
+                put(t, c, coeffs[u * layout.d0 + i]);
+            }
+        }
+    }
+}
+
+/// The public wire size of the online response.
+pub fn response_bytes(ctx: &RlweContext, layout: &CopLayout) -> usize {
+    layout.responses * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false)
+}
+
+/// The fixed-point layer: setup, online, then truncation by f.
+pub fn linear(p: &mut Party, fx: FixedPoint, trunc: TruncMode, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError> {
+    let (k, n) = match x.shape() {
+        [k, n] => (*k, *n),
+        other => return Err(ProtocolError::Dims { protocol: "nimbus.linear", dims: other.to_vec(), expected: "X as k,n".into() }),
+    };
+    let ctx = context(x.ring())?;
+    let layout = CopLayout::new(ctx.n(), k, n, m);
+    let state = setup(p, &ctx, &layout, w)?;
+    let y = online(p, &ctx, &layout, &state, w, x)?;
+    truncate(p, &y, fx.frac(), trunc)
+}
+
+/// The bound on |X| and |W| entries the tests draw from: X in [−1, 1] and W small enough that
+/// every inner product stays below 2^(ℓ−3) at scale 2^(2f).
+pub fn weight_bound(fx: FixedPoint, n: usize) -> f64 {
+    let bits = fx.ring().bits() as f64 - 3.0 - 2.0 * fx.frac() as f64;
+    (bits.exp2() / n as f64).min(1.0)
+}
+
+/// `nimbus.linear`: Y = X·W with Nimbus's client-side outer product (dims k,n,m).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NimbusLinear;
+
+pub(crate) fn linear_dims(protocol: &'static str, dims: &[usize]) -> Result<(usize, usize, usize), ProtocolError> {
+    match dims {
+        [k, n, m] if *k > 0 && *n > 0 && *m > 0 => Ok((*k, *n, *m)),
+        _ => Err(ProtocolError::Dims { protocol, dims: dims.to_vec(), expected: "k,n,m (tokens, inputs, outputs), all positive".into() }),
+    }
+}
+
+pub(crate) fn linear_inputs(protocol: &'static str, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+    let (k, n, m) = linear_dims(protocol, dims)?;
+    let b = weight_bound(fx, n);
+    Ok(vec![shared("x", &[k, n], (-1.0, 1.0)), InputSpec { name: "w".into(), shape: vec![n, m], holder: Holder::Server, range: (-b, b) }])
+}
+
+pub(crate) fn linear_reference(protocol: &'static str, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+    let [x, w] = take(protocol, inputs)?;
+    Ok(reference::matmul(fx, x, w)?)
+}
+
+pub(crate) fn linear_ideal(protocol: &'static str, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+    let [x, w] = take(protocol, inputs)?;
+    let bad = || ProtocolError::Dims { protocol, dims: x.shape().to_vec(), expected: "2-D operands".into() };
+    let x2 = x.view().into_dimensionality::<ndarray::Ix2>().map_err(|_| bad())?;
+    let w2 = w.view().into_dimensionality::<ndarray::Ix2>().map_err(|_| bad())?;
+    Ok(x2.dot(&w2).into_dyn())
+}
+
+/// ±1 from the rounding of the two decrypted halves at scale 2^(2f) moves the truncated result by
+/// at most one, on top of the truncation's own error.
+pub(crate) fn linear_tolerance(trunc: TruncMode) -> u64 {
+    match trunc {
+        TruncMode::Faithful => 1,
+        TruncMode::OneBit | TruncMode::Probabilistic => 2,
+    }
+}
+
+impl Protocol for NimbusLinear {
+    fn name(&self) -> &'static str {
+        "nimbus.linear"
+    }
+    fn paper(&self) -> &'static str {
+        "Nimbus (NeurIPS 2024) §4.1: client-side outer product over RLWE"
+    }
+    fn computes(&self) -> &'static str {
+        "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m)"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![8, 32, 24]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        linear_inputs(self.name(), dims, fx)
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let x = inputs.share(self.name(), 0)?;
+        let m = inputs.shape(self.name(), 1)?.get(1).copied().unwrap_or(0);
+        linear(p, inputs.fixed, inputs.trunc, inputs.plain(self.name(), 1)?, x, m)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        linear_reference(self.name(), fx, inputs)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        linear_ideal(self.name(), inputs)
+    }
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        linear_tolerance(trunc)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fx.ulp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bert_base_layout_matches_the_paper_code() {
+        let l = CopLayout::new(8192, 128, 768, 768);
+        assert_eq!((l.d0, l.blocks, l.per_ct, l.responses), (1024, 1, 8, 16));
+        let l = CopLayout::new(8192, 128, 768, 3072);
+        assert_eq!((l.d0, l.blocks, l.per_ct, l.responses), (4096, 1, 2, 64));
+        let l = CopLayout::new(8192, 128, 3072, 768);
+        assert_eq!(l.responses, 16, "input size does not change the online traffic");
+    }
+}
