@@ -6,9 +6,11 @@
 //! - [`blocks`]: the two-party building blocks;
 //! - [`rlwe`]: the RLWE layer under the linear-layer protocols;
 //! - [`nimbus`]: Nimbus's protocols;
+//! - [`bumblebee`]: the BumbleBee/Cheetah baselines;
 //! - [`testing`]: property tests for any protocol.
 
 pub mod blocks;
+pub mod bumblebee;
 pub mod error;
 pub mod harness;
 pub mod nimbus;

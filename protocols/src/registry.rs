@@ -13,6 +13,7 @@ use crate::blocks::select::{Relu, Select};
 use crate::blocks::share::{Reveal, ShareInput};
 use crate::blocks::trunc::{TruncMode, Truncation};
 use crate::error::HarnessError;
+use crate::bumblebee::linear::SipLinear;
 use crate::nimbus::linear::NimbusLinear;
 use crate::protocol::Protocol;
 
@@ -44,6 +45,7 @@ pub fn all() -> Vec<Box<dyn Protocol>> {
         Box::new(Rsqrt::default()),
         Box::new(LayerNorm::default()),
         Box::new(NimbusLinear),
+        Box::new(SipLinear),
     ]
 }
 

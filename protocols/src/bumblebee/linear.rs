@@ -1,0 +1,312 @@
+//! `bumblebee.linear`: the server-side inner-product (SIP) linear layer of Cheetah and
+//! BumbleBee, the baseline of Nimbus's linear layer.
+//!
+//! Y = X·W for X shared (k × n) and the server's W (n × m). The client encrypts its share every
+//! query with Cheetah's polynomial encoding: blocks of d2 tokens × d1 inputs become
+//! X̂(Y) = Σ X[t, j]·Y^(t·d0·d1 + j), weight blocks of d1 inputs × d0 outputs become
+//! Ŵ(Y) = Σ W[j, r]·Y^(r·d1 + d1 − 1 − j), and the coefficient t·d0·d1 + r·d1 + d1 − 1 of X̂·Ŵ is
+//! Σ_j X[t, j]·W[j, r] (no wrap-around while d0·d1·d2 ≤ N).
+//!
+//! - **Setup**: the client sends its public key (for the server's re-randomisation); the server
+//!   transforms its weight blocks to the NTT domain (no traffic).
+//! - **Online**: the client sends ⌈n/d1⌉·⌈k/d2⌉ seeded ciphertexts; the server multiplies them by
+//!   the plaintext weights in the NTT domain and sums over input blocks, switches the modulus down,
+//!   re-randomises with a fresh encryption of zero, subtracts a uniform mask and returns
+//!   ⌈m/d0⌉·⌈k/d2⌉ ciphertexts; the client decrypts. Two messages, one each way.
+//! - (d0, d1, d2) are the powers of two that minimise the bytes sent.
+//!
+//! The responses are not compressed with PackLWEs and Galois keys as BumbleBee does: each returned
+//! ciphertext carries d0·d2 results out of N coefficients, so the server → client traffic is
+//! larger than BumbleBee's by up to d1. This is stated wherever the baseline's cost is reported.
+
+use dyad_sim::{Channel, FixedPoint, Party, Phase, RingTensor, Role, Share};
+use ndarray::ArrayD;
+
+use crate::blocks::arith::truncate;
+use crate::blocks::trunc::TruncMode;
+use crate::error::ProtocolError;
+use crate::nimbus::linear::{context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance};
+use crate::protocol::{InputSpec, Inputs, Protocol};
+use crate::rlwe::cipher::{Ciphertext, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes};
+use crate::rlwe::keys::{PublicKey, SecretKey};
+use crate::rlwe::{RlweContext, RlweError, RnsPoly};
+
+/// Cheetah's block sizes and the ciphertext counts they give.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SipLayout {
+    /// Tokens.
+    pub k: usize,
+    /// Inputs.
+    pub n: usize,
+    /// Outputs.
+    pub m: usize,
+    /// Outputs per block.
+    pub d0: usize,
+    /// Inputs per block.
+    pub d1: usize,
+    /// Tokens per block.
+    pub d2: usize,
+}
+
+impl SipLayout {
+    /// Ciphertexts the client sends: ⌈n/d1⌉·⌈k/d2⌉.
+    pub fn inputs(&self) -> usize {
+        self.n.div_ceil(self.d1) * self.k.div_ceil(self.d2)
+    }
+
+    /// Ciphertexts the server returns: ⌈m/d0⌉·⌈k/d2⌉.
+    pub fn outputs(&self) -> usize {
+        self.m.div_ceil(self.d0) * self.k.div_ceil(self.d2)
+    }
+
+    /// Bytes of both messages.
+    pub fn bytes(&self, ctx: &RlweContext) -> usize {
+        self.inputs() * Ciphertext::wire_bytes(ctx, ctx.top_level(), true) + self.outputs() * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false)
+    }
+
+    /// The powers of two with d0·d1·d2 ≤ N that minimise the bytes (ties: fewer ciphertexts).
+    pub fn choose(ctx: &RlweContext, k: usize, n: usize, m: usize) -> Self {
+        let big = ctx.n();
+        let pow2 = |cap: usize| (0..=big.trailing_zeros()).map(|e| 1usize << e).filter(move |&d| d <= cap.next_power_of_two());
+        let mut best: Option<SipLayout> = None;
+        for d2 in pow2(k) {
+            for d1 in pow2(n) {
+                for d0 in pow2(m) {
+                    if d0 * d1 * d2 > big {
+                        continue;
+                    }
+                    let l = SipLayout { k, n, m, d0, d1, d2 };
+                    let better = best.is_none_or(|b| (l.bytes(ctx), l.inputs() + l.outputs()) < (b.bytes(ctx), b.inputs() + b.outputs()));
+                    if better {
+                        best = Some(l);
+                    }
+                }
+            }
+        }
+        best.unwrap_or(SipLayout { k, n, m, d0: 1, d1: 1, d2: 1 })
+    }
+}
+
+fn rlwe(e: RlweError) -> ProtocolError {
+    ProtocolError::Config { protocol: "bumblebee.linear", reason: e.to_string() }
+}
+
+/// What each party keeps after the setup.
+#[derive(Clone, Debug)]
+pub enum SipState {
+    /// The server: the client's public key and the weight blocks Ŵ[b0][b1] in NTT form.
+    Server {
+        /// The client's public key.
+        pk: PublicKey,
+        /// Weight blocks, index b0·⌈n/d1⌉ + b1.
+        weights: Vec<RnsPoly>,
+    },
+    /// The client's secret key.
+    Client(SecretKey),
+}
+
+/// Setup: the client sends its public key; the server encodes W.
+pub fn setup(p: &mut Party, ctx: &RlweContext, l: &SipLayout, w: Option<&RingTensor>) -> Result<SipState, ProtocolError> {
+    let low = ctx.top_level() - 1;
+    p.in_phase(Phase::Setup, |p| {
+        p.scope("keys", |p| match p.role() {
+            Role::Client => {
+                let sk = SecretKey::generate(ctx, p.rng());
+                let pk = PublicKey::generate(ctx, &sk, low, p.rng());
+                let mut msg = poly_to_bytes(ctx, &pk.b);
+                msg.extend_from_slice(&pk.seed);
+                p.send_bytes(msg)?;
+                Ok(SipState::Client(sk))
+            }
+            Role::Server => {
+                let w = w.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
+                let bytes = p.recv_bytes()?;
+                let pk_len = ctx.poly_bytes(low);
+                if bytes.len() != pk_len + 32 {
+                    return Err(rlwe(RlweError::Size { what: "public key", expected: pk_len + 32, got: bytes.len() }));
+                }
+                let b = poly_from_bytes(ctx, low, &bytes[..pk_len]).map_err(rlwe)?;
+                let mut seed = [0u8; 32];
+                seed.copy_from_slice(&bytes[pk_len..]);
+                let values = w.to_vec();
+                let (nb0, nb1) = (l.m.div_ceil(l.d0), l.n.div_ceil(l.d1));
+                let mut weights = Vec::with_capacity(nb0 * nb1);
+                for b0 in 0..nb0 {
+                    for b1 in 0..nb1 {
+                        let mut coeffs = vec![0u64; ctx.n()];
+                        for r in 0..l.d0.min(l.m - b0 * l.d0) {
+                            for j in 0..l.d1.min(l.n - b1 * l.d1) {
+                                coeffs[r * l.d1 + l.d1 - 1 - j] = values[(b1 * l.d1 + j) * l.m + b0 * l.d0 + r];
+                            }
+                        }
+                        let mut poly = RnsPoly::zero(ctx.n(), ctx.top_level());
+                        for (c, &v) in coeffs.iter().enumerate() {
+                            for (i, r) in lift(ctx, v, ctx.top_level()).into_iter().enumerate() {
+                                poly.limb_mut(i)[c] = r;
+                            }
+                        }
+                        poly.to_ntt(ctx);
+                        weights.push(poly);
+                    }
+                }
+                Ok(SipState::Server { pk: PublicKey { b, seed }, weights })
+            }
+        })
+    })
+}
+
+/// Online: shares of X·W at scale 2^(2f), shape `[k, m]`.
+pub fn online(p: &mut Party, ctx: &RlweContext, l: &SipLayout, state: &SipState, w: Option<&RingTensor>, x: &Share) -> Result<Share, ProtocolError> {
+    let ring = x.ring();
+    let (k, n, m) = (l.k, l.n, l.m);
+    let (nb0, nb1, nb2) = (m.div_ceil(l.d0), n.div_ceil(l.d1), k.div_ceil(l.d2));
+    let top = ctx.top_level();
+    let (in_len, out_len) = (Ciphertext::wire_bytes(ctx, top, true), Ciphertext::wire_bytes(ctx, top - 1, false));
+    let position = |t: usize, r: usize| t * l.d0 * l.d1 + r * l.d1 + l.d1 - 1;
+    match state {
+        SipState::Client(sk) => {
+            let xs = x.tensor().to_vec();
+            let msg = p.scope("encrypt_input", |p| {
+                let mut msg = Vec::with_capacity(l.inputs() * in_len);
+                for b1 in 0..nb1 {
+                    for b2 in 0..nb2 {
+                        let mut plain = vec![0u64; ctx.n()];
+                        for t in 0..l.d2.min(k - b2 * l.d2) {
+                            for j in 0..l.d1.min(n - b1 * l.d1) {
+                                plain[t * l.d0 * l.d1 + j] = xs[(b2 * l.d2 + t) * n + b1 * l.d1 + j];
+                            }
+                        }
+                        msg.extend(encrypt_sk(ctx, sk, &plain, p.rng()).to_bytes(ctx));
+                    }
+                }
+                msg
+            });
+            p.send_bytes(msg)?;
+            let bytes = p.recv_bytes()?;
+            if bytes.len() != l.outputs() * out_len {
+                return Err(rlwe(RlweError::Size { what: "SIP response", expected: l.outputs() * out_len, got: bytes.len() }));
+            }
+            let mut share = vec![0u64; k * m];
+            p.scope("decrypt", |_| -> Result<(), ProtocolError> {
+                for (idx, chunk) in bytes.chunks_exact(out_len).enumerate() {
+                    let (b0, b2) = (idx / nb2, idx % nb2);
+                    let plain = decrypt(ctx, sk, &Ciphertext::from_bytes(ctx, top - 1, false, chunk).map_err(rlwe)?);
+                    for t in 0..l.d2.min(k - b2 * l.d2) {
+                        for r in 0..l.d0.min(m - b0 * l.d0) {
+                            share[(b2 * l.d2 + t) * m + b0 * l.d0 + r] = plain[position(t, r)];
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
+        }
+        SipState::Server { pk, weights } => {
+            let w = w.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
+            let mut share = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
+            let bytes = p.recv_bytes()?;
+            if bytes.len() != l.inputs() * in_len {
+                return Err(rlwe(RlweError::Size { what: "SIP query", expected: l.inputs() * in_len, got: bytes.len() }));
+            }
+            let inputs: Vec<(RnsPoly, RnsPoly)> = p.scope("ntt_inputs", |_| {
+                bytes
+                    .chunks_exact(in_len)
+                    .map(|c| {
+                        let ct = Ciphertext::from_bytes(ctx, top, true, c).map_err(rlwe)?;
+                        let (mut c0, mut c1) = (ct.c0.clone(), ct.c1_poly(ctx));
+                        c0.to_ntt(ctx);
+                        c1.to_ntt(ctx);
+                        Ok((c0, c1))
+                    })
+                    .collect::<Result<_, ProtocolError>>()
+            })?;
+            let mut msg = Vec::with_capacity(l.outputs() * out_len);
+            p.scope("inner_product", |p| {
+                for b0 in 0..nb0 {
+                    for b2 in 0..nb2 {
+                        let mut acc0 = RnsPoly::zero(ctx.n(), top);
+                        let mut acc1 = RnsPoly::zero(ctx.n(), top);
+                        acc0.to_ntt(ctx);
+                        acc1.to_ntt(ctx);
+                        for b1 in 0..nb1 {
+                            let wp = &weights[b0 * nb1 + b1];
+                            let (c0, c1) = &inputs[b1 * nb2 + b2];
+                            acc0.mul_add_assign(ctx, c0, wp);
+                            acc1.mul_add_assign(ctx, c1, wp);
+                        }
+                        acc0.from_ntt(ctx);
+                        acc1.from_ntt(ctx);
+                        let mut ct = Ciphertext { c0: acc0, c1: crate::rlwe::Mask::Poly(acc1) };
+                        ct.mod_switch(ctx);
+                        ct.add_assign(ctx, &encrypt_zero_pk(ctx, pk, p.rng()));
+                        let rho = RnsPoly::uniform(ctx, top - 1, p.rng());
+                        ct.c0.sub_assign(ctx, &rho);
+                        let mine = decode_scaled(ctx, &rho);
+                        for t in 0..l.d2.min(k - b2 * l.d2) {
+                            for r in 0..l.d0.min(m - b0 * l.d0) {
+                                let i = (b2 * l.d2 + t) * m + b0 * l.d0 + r;
+                                share[i] = ring.add(share[i], mine[position(t, r)]);
+                            }
+                        }
+                        msg.extend(ct.to_bytes(ctx));
+                    }
+                }
+            });
+            p.send_bytes(msg)?;
+            Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
+        }
+    }
+}
+
+/// The fixed-point layer: setup, online, then truncation by f.
+pub fn linear(p: &mut Party, fx: FixedPoint, trunc: TruncMode, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError> {
+    let (k, n) = match x.shape() {
+        [k, n] => (*k, *n),
+        other => return Err(ProtocolError::Dims { protocol: "bumblebee.linear", dims: other.to_vec(), expected: "X as k,n".into() }),
+    };
+    let ctx = context(x.ring())?;
+    let layout = SipLayout::choose(&ctx, k, n, m);
+    let state = setup(p, &ctx, &layout, w)?;
+    let y = online(p, &ctx, &layout, &state, w, x)?;
+    truncate(p, &y, fx.frac(), trunc)
+}
+
+/// `bumblebee.linear`: Y = X·W with Cheetah/BumbleBee's server-side inner product (dims k,n,m).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SipLinear;
+
+impl Protocol for SipLinear {
+    fn name(&self) -> &'static str {
+        "bumblebee.linear"
+    }
+    fn paper(&self) -> &'static str {
+        "Cheetah (USENIX Sec 2022) §3 / BumbleBee (NDSS 2025): server-side inner product over RLWE"
+    }
+    fn computes(&self) -> &'static str {
+        "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m); responses not PackLWEs-compressed"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![8, 32, 24]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        linear_dims(self.name(), dims)?;
+        linear_inputs(self.name(), dims, fx)
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let x = inputs.share(self.name(), 0)?;
+        let m = inputs.shape(self.name(), 1)?.get(1).copied().unwrap_or(0);
+        linear(p, inputs.fixed, inputs.trunc, inputs.plain(self.name(), 1)?, x, m)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        linear_reference(self.name(), fx, inputs)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        linear_ideal(self.name(), inputs)
+    }
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        linear_tolerance(trunc)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fx.ulp()
+    }
+}
