@@ -12,8 +12,8 @@ use crate::blocks::rsqrt::Rsqrt;
 use crate::blocks::select::{Relu, Select};
 use crate::blocks::share::{Reveal, ShareInput};
 use crate::blocks::trunc::{TruncMode, Truncation};
-use crate::error::HarnessError;
 use crate::bumblebee::linear::SipLinear;
+use crate::error::HarnessError;
 use crate::nimbus::linear::NimbusLinear;
 use crate::protocol::Protocol;
 

@@ -27,7 +27,9 @@ use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::nimbus::linear::{context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance};
 use crate::protocol::{InputSpec, Inputs, Protocol};
-use crate::rlwe::cipher::{Ciphertext, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes};
+use crate::rlwe::cipher::{
+    Ciphertext, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
+};
 use crate::rlwe::keys::{PublicKey, SecretKey};
 use crate::rlwe::{RlweContext, RlweError, RnsPoly};
 
@@ -61,13 +63,15 @@ impl SipLayout {
 
     /// Bytes of both messages.
     pub fn bytes(&self, ctx: &RlweContext) -> usize {
-        self.inputs() * Ciphertext::wire_bytes(ctx, ctx.top_level(), true) + self.outputs() * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false)
+        self.inputs() * Ciphertext::wire_bytes(ctx, ctx.top_level(), true)
+            + self.outputs() * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false)
     }
 
     /// The powers of two with d0·d1·d2 ≤ N that minimise the bytes (ties: fewer ciphertexts).
     pub fn choose(ctx: &RlweContext, k: usize, n: usize, m: usize) -> Self {
         let big = ctx.n();
-        let pow2 = |cap: usize| (0..=big.trailing_zeros()).map(|e| 1usize << e).filter(move |&d| d <= cap.next_power_of_two());
+        let pow2 =
+            |cap: usize| (0..=big.trailing_zeros()).map(|e| 1usize << e).filter(move |&d| d <= cap.next_power_of_two());
         let mut best: Option<SipLayout> = None;
         for d2 in pow2(k) {
             for d1 in pow2(n) {
@@ -76,7 +80,9 @@ impl SipLayout {
                         continue;
                     }
                     let l = SipLayout { k, n, m, d0, d1, d2 };
-                    let better = best.is_none_or(|b| (l.bytes(ctx), l.inputs() + l.outputs()) < (b.bytes(ctx), b.inputs() + b.outputs()));
+                    let better = best.is_none_or(|b| {
+                        (l.bytes(ctx), l.inputs() + l.outputs()) < (b.bytes(ctx), b.inputs() + b.outputs())
+                    });
                     if better {
                         best = Some(l);
                     }
@@ -106,7 +112,12 @@ pub enum SipState {
 }
 
 /// Setup: the client sends its public key; the server encodes W.
-pub fn setup(p: &mut Party, ctx: &RlweContext, l: &SipLayout, w: Option<&RingTensor>) -> Result<SipState, ProtocolError> {
+pub fn setup(
+    p: &mut Party,
+    ctx: &RlweContext,
+    l: &SipLayout,
+    w: Option<&RingTensor>,
+) -> Result<SipState, ProtocolError> {
     let low = ctx.top_level() - 1;
     p.in_phase(Phase::Setup, |p| {
         p.scope("keys", |p| match p.role() {
@@ -119,7 +130,10 @@ pub fn setup(p: &mut Party, ctx: &RlweContext, l: &SipLayout, w: Option<&RingTen
                 Ok(SipState::Client(sk))
             }
             Role::Server => {
-                let w = w.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
+                let w = w.ok_or(ProtocolError::Config {
+                    protocol: "bumblebee.linear",
+                    reason: "the server holds W".into(),
+                })?;
                 let bytes = p.recv_bytes()?;
                 let pk_len = ctx.poly_bytes(low);
                 if bytes.len() != pk_len + 32 {
@@ -156,7 +170,14 @@ pub fn setup(p: &mut Party, ctx: &RlweContext, l: &SipLayout, w: Option<&RingTen
 }
 
 /// Online: shares of X·W at scale 2^(2f), shape `[k, m]`.
-pub fn online(p: &mut Party, ctx: &RlweContext, l: &SipLayout, state: &SipState, w: Option<&RingTensor>, x: &Share) -> Result<Share, ProtocolError> {
+pub fn online(
+    p: &mut Party,
+    ctx: &RlweContext,
+    l: &SipLayout,
+    state: &SipState,
+    w: Option<&RingTensor>,
+    x: &Share,
+) -> Result<Share, ProtocolError> {
     let ring = x.ring();
     let (k, n, m) = (l.k, l.n, l.m);
     let (nb0, nb1, nb2) = (m.div_ceil(l.d0), n.div_ceil(l.d1), k.div_ceil(l.d2));
@@ -184,7 +205,11 @@ pub fn online(p: &mut Party, ctx: &RlweContext, l: &SipLayout, state: &SipState,
             p.send_bytes(msg)?;
             let bytes = p.recv_bytes()?;
             if bytes.len() != l.outputs() * out_len {
-                return Err(rlwe(RlweError::Size { what: "SIP response", expected: l.outputs() * out_len, got: bytes.len() }));
+                return Err(rlwe(RlweError::Size {
+                    what: "SIP response",
+                    expected: l.outputs() * out_len,
+                    got: bytes.len(),
+                }));
             }
             let mut share = vec![0u64; k * m];
             p.scope("decrypt", |_| -> Result<(), ProtocolError> {
@@ -202,11 +227,16 @@ pub fn online(p: &mut Party, ctx: &RlweContext, l: &SipLayout, state: &SipState,
             Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
         }
         SipState::Server { pk, weights } => {
-            let w = w.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
+            let w =
+                w.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
             let mut share = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
             let bytes = p.recv_bytes()?;
             if bytes.len() != l.inputs() * in_len {
-                return Err(rlwe(RlweError::Size { what: "SIP query", expected: l.inputs() * in_len, got: bytes.len() }));
+                return Err(rlwe(RlweError::Size {
+                    what: "SIP query",
+                    expected: l.inputs() * in_len,
+                    got: bytes.len(),
+                }));
             }
             let inputs: Vec<(RnsPoly, RnsPoly)> = p.scope("ntt_inputs", |_| {
                 bytes
@@ -224,16 +254,12 @@ pub fn online(p: &mut Party, ctx: &RlweContext, l: &SipLayout, state: &SipState,
             p.scope("inner_product", |p| {
                 for b0 in 0..nb0 {
                     for b2 in 0..nb2 {
-                        let mut acc0 = RnsPoly::zero(ctx.n(), top);
-                        let mut acc1 = RnsPoly::zero(ctx.n(), top);
-                        acc0.to_ntt(ctx);
-                        acc1.to_ntt(ctx);
-                        for b1 in 0..nb1 {
-                            let wp = &weights[b0 * nb1 + b1];
-                            let (c0, c1) = &inputs[b1 * nb2 + b2];
-                            acc0.mul_add_assign(ctx, c0, wp);
-                            acc1.mul_add_assign(ctx, c1, wp);
-                        }
+                        let terms0: Vec<(&RnsPoly, &RnsPoly)> =
+                            (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].0, &weights[b0 * nb1 + b1])).collect();
+                        let terms1: Vec<(&RnsPoly, &RnsPoly)> =
+                            (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].1, &weights[b0 * nb1 + b1])).collect();
+                        let mut acc0 = RnsPoly::dot(ctx, &terms0);
+                        let mut acc1 = RnsPoly::dot(ctx, &terms1);
                         acc0.from_ntt(ctx);
                         acc1.from_ntt(ctx);
                         let mut ct = Ciphertext { c0: acc0, c1: crate::rlwe::Mask::Poly(acc1) };
@@ -259,10 +285,23 @@ pub fn online(p: &mut Party, ctx: &RlweContext, l: &SipLayout, state: &SipState,
 }
 
 /// The fixed-point layer: setup, online, then truncation by f.
-pub fn linear(p: &mut Party, fx: FixedPoint, trunc: TruncMode, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError> {
+pub fn linear(
+    p: &mut Party,
+    fx: FixedPoint,
+    trunc: TruncMode,
+    w: Option<&RingTensor>,
+    x: &Share,
+    m: usize,
+) -> Result<Share, ProtocolError> {
     let (k, n) = match x.shape() {
         [k, n] => (*k, *n),
-        other => return Err(ProtocolError::Dims { protocol: "bumblebee.linear", dims: other.to_vec(), expected: "X as k,n".into() }),
+        other => {
+            return Err(ProtocolError::Dims {
+                protocol: "bumblebee.linear",
+                dims: other.to_vec(),
+                expected: "X as k,n".into(),
+            });
+        }
     };
     let ctx = context(x.ring())?;
     let layout = SipLayout::choose(&ctx, k, n, m);

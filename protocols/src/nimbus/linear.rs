@@ -30,7 +30,9 @@ use crate::blocks::arith::truncate;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::protocol::{Holder, InputSpec, Inputs, Protocol, shared, take};
-use crate::rlwe::cipher::{Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes};
+use crate::rlwe::cipher::{
+    Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
+};
 use crate::rlwe::kernel::{Scalars, accumulate};
 use crate::rlwe::keys::{PublicKey, SecretKey};
 use crate::rlwe::{RlweContext, RlweError, RlweParams, RnsPoly};
@@ -89,11 +91,17 @@ pub fn context(ring: Ring) -> Result<RlweContext, ProtocolError> {
 }
 
 /// Setup: the server encrypts W (`[n, m]`, its plaintext) and sends it with its public key.
-pub fn setup(p: &mut Party, ctx: &RlweContext, layout: &CopLayout, w: Option<&RingTensor>) -> Result<CopState, ProtocolError> {
+pub fn setup(
+    p: &mut Party,
+    ctx: &RlweContext,
+    layout: &CopLayout,
+    w: Option<&RingTensor>,
+) -> Result<CopState, ProtocolError> {
     p.in_phase(Phase::Setup, |p| {
         p.scope("encrypt_weights", |p| match p.role() {
             Role::Server => {
-                let w = w.ok_or(ProtocolError::Config { protocol: "nimbus.linear", reason: "the server holds W".into() })?;
+                let w =
+                    w.ok_or(ProtocolError::Config { protocol: "nimbus.linear", reason: "the server holds W".into() })?;
                 let sk = SecretKey::generate(ctx, p.rng());
                 let pk = PublicKey::generate(ctx, &sk, ctx.top_level() - 1, p.rng());
                 let mut msg = poly_to_bytes(ctx, &pk.b);
@@ -134,14 +142,22 @@ pub fn setup(p: &mut Party, ctx: &RlweContext, layout: &CopLayout, w: Option<&Ri
 }
 
 /// Online: shares of X·W at scale 2^(2f) (before truncation), shape `[k, m]`.
-pub fn online(p: &mut Party, ctx: &RlweContext, layout: &CopLayout, state: &CopState, w: Option<&RingTensor>, x: &Share) -> Result<Share, ProtocolError> {
+pub fn online(
+    p: &mut Party,
+    ctx: &RlweContext,
+    layout: &CopLayout,
+    state: &CopState,
+    w: Option<&RingTensor>,
+    x: &Share,
+) -> Result<Share, ProtocolError> {
     let ring = x.ring();
     let (k, m) = (layout.k, layout.m);
     let low = ctx.top_level() - 1;
     let ct_len = Ciphertext::wire_bytes(ctx, low, false);
     match state {
         CopState::Server(sk) => {
-            let w = w.ok_or(ProtocolError::Config { protocol: "nimbus.linear", reason: "the server holds W".into() })?;
+            let w =
+                w.ok_or(ProtocolError::Config { protocol: "nimbus.linear", reason: "the server holds W".into() })?;
             let mut out = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
             let bytes = p.recv_bytes()?;
             let expected = layout.responses * ct_len;
@@ -160,8 +176,10 @@ pub fn online(p: &mut Party, ctx: &RlweContext, layout: &CopLayout, state: &CopS
         CopState::Client { pk, weights } => {
             let xs = x.tensor().to_vec();
             let results = p.scope("outer_product", |_| {
-                let scalars = Scalars::new(ctx.top_level(), layout.n, k, |j, t| lift(ctx, xs[t * layout.n + j], ctx.top_level()));
-                let mut results: Vec<(RnsPoly, RnsPoly)> = vec![(RnsPoly::zero(ctx.n(), 0), RnsPoly::zero(ctx.n(), 0)); k * layout.blocks];
+                let scalars =
+                    Scalars::new(ctx.top_level(), layout.n, k, |j, t| lift(ctx, xs[t * layout.n + j], ctx.top_level()));
+                let mut results: Vec<(RnsPoly, RnsPoly)> =
+                    vec![(RnsPoly::zero(ctx.n(), 0), RnsPoly::zero(ctx.n(), 0)); k * layout.blocks];
                 for r in 0..layout.blocks {
                     let block: Vec<&Ciphertext> = (0..layout.n).map(|j| &weights[j * layout.blocks + r]).collect();
                     let c0s: Vec<&RnsPoly> = block.iter().map(|c| &c.c0).collect();
@@ -226,10 +244,23 @@ pub fn response_bytes(ctx: &RlweContext, layout: &CopLayout) -> usize {
 }
 
 /// The fixed-point layer: setup, online, then truncation by f.
-pub fn linear(p: &mut Party, fx: FixedPoint, trunc: TruncMode, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError> {
+pub fn linear(
+    p: &mut Party,
+    fx: FixedPoint,
+    trunc: TruncMode,
+    w: Option<&RingTensor>,
+    x: &Share,
+    m: usize,
+) -> Result<Share, ProtocolError> {
     let (k, n) = match x.shape() {
         [k, n] => (*k, *n),
-        other => return Err(ProtocolError::Dims { protocol: "nimbus.linear", dims: other.to_vec(), expected: "X as k,n".into() }),
+        other => {
+            return Err(ProtocolError::Dims {
+                protocol: "nimbus.linear",
+                dims: other.to_vec(),
+                expected: "X as k,n".into(),
+            });
+        }
     };
     let ctx = context(x.ring())?;
     let layout = CopLayout::new(ctx.n(), k, n, m);
@@ -252,17 +283,32 @@ pub struct NimbusLinear;
 pub(crate) fn linear_dims(protocol: &'static str, dims: &[usize]) -> Result<(usize, usize, usize), ProtocolError> {
     match dims {
         [k, n, m] if *k > 0 && *n > 0 && *m > 0 => Ok((*k, *n, *m)),
-        _ => Err(ProtocolError::Dims { protocol, dims: dims.to_vec(), expected: "k,n,m (tokens, inputs, outputs), all positive".into() }),
+        _ => Err(ProtocolError::Dims {
+            protocol,
+            dims: dims.to_vec(),
+            expected: "k,n,m (tokens, inputs, outputs), all positive".into(),
+        }),
     }
 }
 
-pub(crate) fn linear_inputs(protocol: &'static str, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+pub(crate) fn linear_inputs(
+    protocol: &'static str,
+    dims: &[usize],
+    fx: FixedPoint,
+) -> Result<Vec<InputSpec>, ProtocolError> {
     let (k, n, m) = linear_dims(protocol, dims)?;
     let b = weight_bound(fx, n);
-    Ok(vec![shared("x", &[k, n], (-1.0, 1.0)), InputSpec { name: "w".into(), shape: vec![n, m], holder: Holder::Server, range: (-b, b) }])
+    Ok(vec![
+        shared("x", &[k, n], (-1.0, 1.0)),
+        InputSpec { name: "w".into(), shape: vec![n, m], holder: Holder::Server, range: (-b, b) },
+    ])
 }
 
-pub(crate) fn linear_reference(protocol: &'static str, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+pub(crate) fn linear_reference(
+    protocol: &'static str,
+    fx: FixedPoint,
+    inputs: &[RingTensor],
+) -> Result<RingTensor, ProtocolError> {
     let [x, w] = take(protocol, inputs)?;
     Ok(reference::matmul(fx, x, w)?)
 }

@@ -22,7 +22,7 @@ impl NttTable {
     /// The table for q ≡ 1 (mod 2n), n a power of two; `None` if q has no primitive 2n-th root.
     pub fn new(m: Modulus, n: usize) -> Option<Self> {
         let q = m.value();
-        if !n.is_power_of_two() || (q - 1) % (2 * n as u64) != 0 {
+        if !n.is_power_of_two() || !(q - 1).is_multiple_of(2 * n as u64) {
             return None;
         }
         let psi = (2..q).map(|g| m.pow(g, (q - 1) / (2 * n as u64))).find(|&r| m.pow(r, n as u64) == q - 1)?;

@@ -177,6 +177,35 @@ impl RnsPoly {
         }
     }
 
+    /// Σ_i a_i ⊙ b_i pointwise (all NTT, at the level of the first a), summing 128-bit products
+    /// lazily and reducing once per coefficient (at most 2^(128 − 2·62) = 16 terms for the largest
+    /// primes; more for smaller ones).
+    pub fn dot(ctx: &RlweContext, pairs: &[(&RnsPoly, &RnsPoly)]) -> RnsPoly {
+        let Some((first, _)) = pairs.first() else { return RnsPoly::zero(ctx.n(), 0) };
+        let (n, limbs) = (first.n, first.limbs());
+        let mut out = RnsPoly { n, data: vec![0; n * limbs], ntt: true };
+        let mut acc = vec![0u128; n];
+        for i in 0..limbs {
+            let m = ctx.moduli()[i];
+            let room = 1usize << (128 - 2 * m.bits()).min(20);
+            acc.fill(0);
+            for (count, (a, b)) in pairs.iter().enumerate() {
+                for ((s, x), y) in acc.iter_mut().zip(a.limb(i)).zip(b.limb(i)) {
+                    *s += *x as u128 * *y as u128;
+                }
+                if (count + 1) % room == 0 {
+                    for s in acc.iter_mut() {
+                        *s = m.reduce_u128(*s) as u128;
+                    }
+                }
+            }
+            for (d, s) in out.data[i * n..(i + 1) * n].iter_mut().zip(&acc) {
+                *d = m.reduce_u128(*s);
+            }
+        }
+        out
+    }
+
     /// Multiplies every limb by its residue of one scalar (`scalar[i]` for limb i).
     pub fn scale_assign(&mut self, ctx: &RlweContext, scalar: &[u64]) {
         let n = self.n;
