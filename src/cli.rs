@@ -32,6 +32,8 @@ enum Command {
     /// Runs one protocol on random (or given) inputs, checks it against its reference, and
     /// prints its error and cost per phase and label.
     Run(RunArgs),
+    /// Records, lists and verifies activations of a real BERT on real sentences.
+    Vectors(crate::vectors_cmd::VectorsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -167,6 +169,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run(args),
+        Command::Vectors(args) => crate::vectors_cmd::run(args),
     }
 }
 

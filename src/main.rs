@@ -3,6 +3,7 @@
 mod cli;
 mod input;
 mod table;
+mod vectors_cmd;
 
 use std::process::ExitCode;
 
