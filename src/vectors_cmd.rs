@@ -116,7 +116,7 @@ fn record(args: &RecordArgs) -> Result<ExitCode, CliError> {
     drop(bytes);
     let tokenizer = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(usage)?;
 
-    let spec = RecordSpec { sentences: args.sentences, seed: args.seed, samples: args.samples, rows: args.rows };
+    let spec = RecordSpec { seed: args.seed, samples: args.samples, rows: args.rows };
     let c = &model.config;
     let info = ModelInfo {
         name: MODEL_NAME.into(),

@@ -47,11 +47,6 @@ impl Kind {
     pub fn has_rows(self) -> bool {
         self != Kind::GeluInput
     }
-
-    /// The kind named `name`, if any.
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
-    }
 }
 
 impl fmt::Display for Kind {

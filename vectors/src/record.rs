@@ -38,24 +38,16 @@ pub fn bin_width(kind: Kind) -> f64 {
     }
 }
 
-/// What to record.
+/// How to record (which sentences is the caller's choice, by [`crate::select`] from the same
+/// seed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordSpec {
-    /// How many sentences to choose from the source.
-    pub sentences: usize,
     /// The seed of the choice of sentences, samples and rows.
     pub seed: u64,
     /// Samples to keep per layer and kind.
     pub samples: usize,
     /// Rows to keep per layer and kind with rows.
     pub rows: usize,
-}
-
-impl RecordSpec {
-    /// `sentences` sentences from `seed`, with the default numbers of samples and rows.
-    pub fn new(sentences: usize, seed: u64) -> RecordSpec {
-        RecordSpec { sentences, seed, samples: DEFAULT_SAMPLES, rows: DEFAULT_ROWS }
-    }
 }
 
 /// One layer's activations on one sentence of n tokens.
@@ -367,7 +359,7 @@ impl Recorder {
                 seed: self.spec.seed,
                 samples: self.spec.samples,
                 rows: self.spec.rows,
-                recorder: format!("dyad vectors record (dyad-vectors {})", env!("CARGO_PKG_VERSION")),
+                recorder: "dyad vectors record".into(),
             },
             layers,
             pooled: pooled_file,

@@ -41,7 +41,7 @@ fn uniform(rng: &mut ChaCha20Rng, scale: f64) -> f64 {
 /// always the same.
 pub fn record_toy(dir: &Path, seed: u64) -> Manifest {
     let model = toy_model();
-    let spec = RecordSpec { sentences: LENGTHS.len(), seed, samples: 50, rows: 7 };
+    let spec = RecordSpec { seed, samples: 50, rows: 7 };
     let mut recorder = Recorder::new(spec, model.clone()).unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(99);
     for (i, &n) in LENGTHS.iter().enumerate() {
