@@ -8,10 +8,12 @@
 //! - [`approx`]: polynomial and piecewise approximations as data.
 //! - [`bert`]: a plaintext float64 BERT (all-MiniLM-L6-v2): its WordPiece tokenizer, its weights,
 //!   and a forward pass exposing every intermediate activation.
+//! - [`fit`]: distribution-aware fitting of piecewise polynomials (Nimbus §4.2).
 //! - [`metrics`]: error statistics.
 
 pub mod approx;
 pub mod bert;
+pub mod fit;
 pub mod ideal;
 pub mod metrics;
 pub mod reference;
