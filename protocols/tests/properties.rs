@@ -81,7 +81,9 @@ fn every_registered_block_has_a_property_test() {
         "rsqrt",
         "layernorm",
     ];
+    // The RLWE linear layers have their own shape-varying property tests in tests/linear.rs.
+    let elsewhere = ["nimbus.linear", "bumblebee.linear"];
     for p in registry::all() {
-        assert!(tested.contains(&p.name()), "{} has no property test here", p.name());
+        assert!(tested.contains(&p.name()) || elsewhere.contains(&p.name()), "{} has no property test", p.name());
     }
 }

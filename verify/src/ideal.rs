@@ -3,8 +3,8 @@
 /// The Gauss error function: its Maclaurin series below 2.5 and the continued fraction of erfc
 /// above, accurate to about 1e-14.
 pub fn erf(x: f64) -> f64 {
-    if x.is_nan() {
-        return f64::NAN;
+    if x.is_nan() || x == 0.0 {
+        return x;
     }
     let ax = x.abs();
     let v = if ax < 2.5 {
@@ -18,7 +18,7 @@ pub fn erf(x: f64) -> f64 {
             term *= -x2 / n;
             let add = term / (2.0 * n + 1.0);
             sum += add;
-            if add.abs() < 1e-17 * sum.abs() {
+            if add.abs() <= 1e-17 * sum.abs() || n > 200.0 {
                 break;
             }
         }

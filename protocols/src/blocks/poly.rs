@@ -18,7 +18,7 @@
 
 use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Share};
 use dyad_verify::approx::{Piecewise, Polynomial};
-use dyad_verify::reference::poly as reference;
+use dyad_verify::reference::poly::{self as reference, Coeff};
 use ndarray::ArrayD;
 
 use crate::blocks::arith::{mul, mul_ring, truncate};
@@ -87,14 +87,36 @@ pub fn powers(
     })
 }
 
-/// Σ a_i·x^i for i ≥ 1 at scale 2^(2f), before the truncation (a local step).
-fn accumulate(x_ring: Ring, pows: &[Share], a: &[u64]) -> Result<Share, ProtocolError> {
+/// The local part of Σ a_i·x^i: (terms with real coefficients at scale 2^(2f), still to be
+/// truncated — `None` when there are none; integer terms plus a_0 at scale 2^f).
+fn accumulate(role: dyad_sim::Role, ring: Ring, pows: &[Share], a: &[Coeff]) -> Result<(Option<Share>, Share), ProtocolError> {
     let shape = pows.first().map(|s| s.shape().to_vec()).unwrap_or_default();
-    let mut acc = Share::zeros(x_ring, &shape);
+    let mut wide = Share::zeros(ring, &shape);
+    let mut narrow = Share::zeros(ring, &shape);
     for (pw, c) in pows.iter().zip(a.iter().skip(1)) {
-        acc = acc.add(&pw.scale(*c))?;
+        match *c {
+            Coeff::Int(0) => {}
+            Coeff::Int(k) => narrow = narrow.add(&pw.scale(ring.from_signed(k)))?,
+            Coeff::Fixed(e) => wide = wide.add(&pw.scale(e))?,
+        }
     }
-    Ok(acc)
+    let a0 = match a.first() {
+        Some(Coeff::Fixed(e)) => *e,
+        Some(Coeff::Int(k)) => ring.from_signed(*k),
+        None => 0,
+    };
+    Ok((reference::has_fraction(a).then_some(wide), narrow.add_scalar(role, a0)))
+}
+
+/// Σ a_i·x^i from precomputed powers (`pows[i − 1]` = x^i), with one truncation if any
+/// coefficient is not an integer.
+pub fn combine(p: &mut Party, fx: FixedPoint, pows: &[Share], a: &[Coeff], mode: TruncMode) -> Result<Share, ProtocolError> {
+    let ring = pows.first().map_or(fx.ring(), |s| s.ring());
+    let (wide, narrow) = accumulate(p.role(), ring, pows, a)?;
+    match wide {
+        Some(w) => Ok(truncate(p, &w, fx.frac(), mode)?.add(&narrow)?),
+        None => Ok(narrow),
+    }
 }
 
 /// The low-depth power-basis evaluation.
@@ -105,10 +127,9 @@ pub fn power_basis(
     poly: &Polynomial,
     mode: TruncMode,
 ) -> Result<Share, ProtocolError> {
-    let a = encode(fx, poly)?;
+    let a = reference::coeffs(fx, poly)?;
     let pows = powers(p, fx, x, poly.degree(), mode)?;
-    let acc = accumulate(x.ring(), &pows, &a)?;
-    Ok(truncate(p, &acc, fx.frac(), mode)?.add_scalar(p.role(), a.first().copied().unwrap_or(0)))
+    combine(p, fx, &pows, &a, mode)
 }
 
 /// The piecewise polynomial with secure segment selection.
@@ -121,11 +142,12 @@ pub fn piecewise(
 ) -> Result<Share, ProtocolError> {
     pw.validate().map_err(|e| ProtocolError::Config { protocol: "piecewise", reason: e.to_string() })?;
     let breaks: Vec<u64> = pw.breaks.iter().map(|&b| fx.encode(b)).collect::<Result<_, _>>()?;
-    let coeffs: Vec<Vec<u64>> = pw.pieces.iter().map(|q| encode(fx, q)).collect::<Result<_, _>>()?;
+    let coeffs: Vec<Vec<Coeff>> = pw.pieces.iter().map(|q| reference::coeffs(fx, q)).collect::<Result<_, _>>()?;
     p.scope("piecewise", |p| {
         let ring = x.ring();
         let shape = x.shape().to_vec();
-        let flat = x.reshape(&[x.len()])?;
+        let n = x.len();
+        let flat = x.reshape(&[n])?;
         // 1{x ≥ b_i} = 1 ⊕ MSB(x − b_i), all breakpoints in one comparison.
         let shifted: Vec<Share> = breaks.iter().map(|&b| flat.add_scalar(p.role(), ring.neg(b))).collect();
         let ge = p.scope("select", |p| -> Result<Share, ProtocolError> {
@@ -133,18 +155,30 @@ pub fn piecewise(
             Ok(msb(p, &concat(&refs)?)?.add_scalar(p.role(), 1))
         })?;
         let pows = powers(p, fx, &flat, pw.max_degree().max(1), mode)?;
-        let accs: Vec<Share> = coeffs.iter().map(|a| accumulate(ring, &pows, a)).collect::<Result<_, _>>()?;
-        let refs: Vec<&Share> = accs.iter().collect();
-        let values = truncate(p, &concat(&refs)?, fx.frac(), mode)?;
-        let values = split(&values, &vec![vec![flat.len()]; coeffs.len()])?;
-        let values: Vec<Share> =
-            values.iter().zip(&coeffs).map(|(v, a)| v.add_scalar(p.role(), a.first().copied().unwrap_or(0))).collect();
-        let mut out = values.first().cloned().unwrap_or_else(|| Share::zeros(ring, &[flat.len()]));
+        let parts: Vec<(Option<Share>, Share)> =
+            coeffs.iter().map(|a| accumulate(p.role(), ring, &pows, a)).collect::<Result<_, _>>()?;
+        // One batched truncation for every piece with real coefficients.
+        let wides: Vec<&Share> = parts.iter().filter_map(|(w, _)| w.as_ref()).collect();
+        let mut truncated = if wides.is_empty() {
+            Vec::new()
+        } else {
+            let t = truncate(p, &concat(&wides)?, fx.frac(), mode)?;
+            split(&t, &vec![vec![n]; wides.len()])?
+        }
+        .into_iter();
+        let mut values = Vec::with_capacity(parts.len());
+        for (wide, narrow) in &parts {
+            values.push(match wide {
+                Some(_) => truncated.next().unwrap_or_else(|| Share::zeros(ring, &[n])).add(narrow)?,
+                None => narrow.clone(),
+            });
+        }
+        let mut out = values.first().cloned().unwrap_or_else(|| Share::zeros(ring, &[n]));
         if !breaks.is_empty() {
             let diffs: Vec<Share> = values.windows(2).map(|w| w[1].sub(&w[0])).collect::<Result<_, _>>()?;
             let refs: Vec<&Share> = diffs.iter().collect();
             let picked = p.scope("select", |p| mux(p, &ge, &concat(&refs)?))?;
-            for d in split(&picked, &vec![vec![flat.len()]; diffs.len()])? {
+            for d in split(&picked, &vec![vec![n]; diffs.len()])? {
                 out = out.add(&d)?;
             }
         }

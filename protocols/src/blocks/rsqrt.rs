@@ -14,6 +14,7 @@ use ndarray::ArrayD;
 
 use crate::blocks::arith::{mul, mul_ring, square, truncate};
 use crate::blocks::normalize::{exponent_bits, step};
+use crate::blocks::poly::combine;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
@@ -43,8 +44,7 @@ pub fn rsqrt(
         let xs = mul_ring(p, &flat, &norm)?;
         let xn = truncate(p, &xs, c.e, mode)?;
         let xx = square(p, fx, &xn, mode)?;
-        let acc = xn.scale(c.initial[1]).add(&xx.scale(c.initial[2]))?;
-        let mut y = truncate(p, &acc, fx.frac(), mode)?.add_scalar(p.role(), c.initial[0]);
+        let mut y = combine(p, fx, &[xn.clone(), xx], &c.initial, mode)?;
         for _ in 0..iterations {
             let yy = square(p, fx, &y, mode)?;
             let h = mul(p, fx, &xn, &yy, mode)?;

@@ -11,6 +11,34 @@ pub fn encode(fx: FixedPoint, p: &Polynomial) -> Result<Vec<u64>, FixedError> {
     p.coeffs.iter().map(|&c| fx.encode(c)).collect()
 }
 
+/// A coefficient of x^i (i ≥ 1) as the power-basis evaluation uses it: a small integer multiplies
+/// x^i exactly, with no truncation; any other real is encoded at f fraction bits and its product
+/// truncated. The constant term is always encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coeff {
+    /// An integer coefficient (0 and 1 included: they cost nothing).
+    Int(i64),
+    /// An encoded real coefficient.
+    Fixed(u64),
+}
+
+/// The coefficients of `p` for [`combine_scalar`]: the constant term encoded, the others as
+/// [`Coeff`]s.
+pub fn coeffs(fx: FixedPoint, p: &Polynomial) -> Result<Vec<Coeff>, FixedError> {
+    p.coeffs
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if i > 0 && c.fract() == 0.0 && c.abs() <= 1048576.0 { Ok(Coeff::Int(c as i64)) } else { fx.encode(c).map(Coeff::Fixed) }
+        })
+        .collect()
+}
+
+/// True when some coefficient of x^i, i ≥ 1, needs a truncation.
+pub fn has_fraction(a: &[Coeff]) -> bool {
+    a.iter().skip(1).any(|c| matches!(c, Coeff::Fixed(_)))
+}
+
 /// Horner's rule: y = a_d·x + a_{d−1}, then y = y·x + a_i, truncating after every product.
 pub fn horner_scalar(fx: Fx, x: u64, a: &[u64]) -> u64 {
     let d = a.len().saturating_sub(1);
@@ -44,18 +72,29 @@ pub fn powers_scalar(fx: Fx, x: u64, d: usize) -> Vec<u64> {
     pows
 }
 
-/// Σ a_i·x^i for i ≥ 1, truncated once, plus a_0.
-pub fn combine_scalar(fx: Fx, pows: &[u64], a: &[u64]) -> u64 {
-    let mut acc = 0u64;
+/// Σ a_i·x^i for i ≥ 1 — real coefficients summed at scale 2^(2f) and truncated once, integer
+/// ones at scale 2^f — plus a_0.
+pub fn combine_scalar(fx: Fx, pows: &[u64], a: &[Coeff]) -> u64 {
+    let r = fx.ring();
+    let (mut wide, mut narrow) = (0u64, 0u64);
     for (p, c) in pows.iter().zip(a.iter().skip(1)) {
-        acc = fx.add(acc, fx.mul_ring(*p, *c));
+        match *c {
+            Coeff::Int(k) => narrow = fx.add(narrow, fx.mul_ring(*p, r.from_signed(k))),
+            Coeff::Fixed(e) => wide = fx.add(wide, fx.mul_ring(*p, e)),
+        }
     }
-    fx.add(fx.trunc(acc, fx.frac()), a.first().copied().unwrap_or(0))
+    let wide = if has_fraction(a) { fx.trunc(wide, fx.frac()) } else { 0 };
+    let a0 = match a.first() {
+        Some(Coeff::Fixed(e)) => *e,
+        Some(Coeff::Int(k)) => r.from_signed(*k),
+        None => 0,
+    };
+    fx.add(fx.add(wide, narrow), a0)
 }
 
 /// The piecewise polynomial: every piece evaluated from shared powers, then
 /// v_0 + Σ_i 1{x ≥ b_i}·(v_i − v_{i−1}).
-pub fn piecewise_scalar(fx: Fx, x: u64, breaks: &[u64], pieces: &[Vec<u64>]) -> u64 {
+pub fn piecewise_scalar(fx: Fx, x: u64, breaks: &[u64], pieces: &[Vec<Coeff>]) -> u64 {
     let d = pieces.iter().map(|a| a.len().saturating_sub(1)).max().unwrap_or(0);
     let pows = powers_scalar(fx, x, d.max(1));
     let values: Vec<u64> = pieces.iter().map(|a| combine_scalar(fx, &pows, a)).collect();
@@ -76,7 +115,7 @@ pub fn horner(fx: FixedPoint, x: &RingTensor, p: &Polynomial) -> Result<RingTens
 
 /// The power-basis evaluation on every element.
 pub fn power_basis(fx: FixedPoint, x: &RingTensor, p: &Polynomial) -> Result<RingTensor, FixedError> {
-    let a = encode(fx, p)?;
+    let a = coeffs(fx, p)?;
     let f = Fx::new(fx);
     Ok(x.map(|v| combine_scalar(f, &powers_scalar(f, v, p.degree()), &a)))
 }
@@ -84,7 +123,7 @@ pub fn power_basis(fx: FixedPoint, x: &RingTensor, p: &Polynomial) -> Result<Rin
 /// The piecewise polynomial on every element.
 pub fn piecewise(fx: FixedPoint, x: &RingTensor, pw: &Piecewise) -> Result<RingTensor, FixedError> {
     let breaks: Vec<u64> = pw.breaks.iter().map(|&b| fx.encode(b)).collect::<Result<_, _>>()?;
-    let pieces: Vec<Vec<u64>> = pw.pieces.iter().map(|p| encode(fx, p)).collect::<Result<_, _>>()?;
+    let pieces: Vec<Vec<Coeff>> = pw.pieces.iter().map(|p| coeffs(fx, p)).collect::<Result<_, _>>()?;
     let f = Fx::new(fx);
     Ok(x.map(|v| piecewise_scalar(f, v, &breaks, &pieces)))
 }

@@ -5,7 +5,7 @@ use dyad_sim::{FixedError, FixedPoint, Ring, RingTensor};
 
 use super::Fx;
 use super::normalize::ExponentRange;
-use super::poly::combine_scalar;
+use super::poly::{Coeff, coeffs, combine_scalar};
 use crate::approx::Polynomial;
 
 /// Least-squares quadratic for 1/√m on [0.25, 1] (relative error ≤ 4.7%).
@@ -27,8 +27,8 @@ pub struct RsqrtConsts {
     pub restore: (u64, Vec<u64>),
     /// E = K'(kmax).
     pub e: u32,
-    /// Encoded initial-guess coefficients.
-    pub initial: Vec<u64>,
+    /// Initial-guess coefficients.
+    pub initial: Vec<Coeff>,
     /// Encoded 3.
     pub three: u64,
 }
@@ -43,7 +43,7 @@ impl RsqrtConsts {
             norm: range.step(ring, |j| 1i64 << (e - even_exponent(j))),
             restore: range.step(ring, |j| 1i64 << ((e - even_exponent(j)) / 2)),
             e: e as u32,
-            initial: Polynomial::new(&INITIAL).coeffs.iter().map(|&c| fx.encode(c)).collect::<Result<_, _>>()?,
+            initial: coeffs(fx, &Polynomial::new(&INITIAL))?,
             three: fx.encode(3.0)?,
         })
     }
