@@ -21,4 +21,4 @@ pub mod testing;
 
 pub use blocks::trunc::TruncMode;
 pub use error::{HarnessError, ProtocolError};
-pub use protocol::{Holder, Input, InputSpec, Inputs, OutputEncoding, Protocol};
+pub use protocol::{Activation, Holder, Input, InputSpec, Inputs, OutputEncoding, Protocol};

@@ -102,6 +102,20 @@ pub enum OutputEncoding {
     Integer,
 }
 
+/// The recorded activations a protocol can be audited on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// GELU inputs (the FFN's first dense output), element-wise.
+    Gelu,
+    /// Softmax inputs minus their row maximum (exp inputs, ≤ 0), element-wise.
+    Exp,
+    /// Whole rows of attention scores (after scaling and mask).
+    Softmax,
+    /// Whole rows of LayerNorm inputs.
+    LayerNorm,
+}
+
 /// A secure two-party protocol with its plaintext fixed-point reference and its float ideal.
 pub trait Protocol: Send + Sync {
     /// The stable registry name, for example `nimbus.gelu`.
@@ -142,6 +156,18 @@ pub trait Protocol: Send + Sync {
     /// How the output is read.
     fn output(&self) -> OutputEncoding {
         OutputEncoding::Fixed
+    }
+
+    /// The recorded activation the audit runs this protocol on, if any.
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+
+    /// The float64 evaluation of the approximation the protocol computes (its polynomial, say),
+    /// which separates approximation error (this against the ideal) from fixed-point error (the
+    /// secure output against this). Protocols that approximate nothing return the ideal.
+    fn approximation(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        self.ideal(inputs)
     }
 }
 

@@ -13,13 +13,16 @@ use crate::blocks::select::{Relu, Select};
 use crate::blocks::share::{Reveal, ShareInput};
 use crate::blocks::trunc::{TruncMode, Truncation};
 use crate::bumblebee::linear::SipLinear;
-use crate::error::HarnessError;
+use crate::error::{HarnessError, ProtocolError};
 use crate::nimbus::linear::NimbusLinear;
 use crate::protocol::Protocol;
+use crate::{bumblebee, nimbus};
 
-/// All registered protocols, in listing order.
+/// All registered protocols, in listing order. (The coefficient sets they load are built in and
+/// tested to parse; a protocol whose set failed to load would be missing, which
+/// `every_protocol_builds` catches.)
 pub fn all() -> Vec<Box<dyn Protocol>> {
-    vec![
+    let mut all: Vec<Box<dyn Protocol>> = vec![
         Box::new(ShareInput),
         Box::new(Reveal),
         Box::new(Add),
@@ -46,7 +49,23 @@ pub fn all() -> Vec<Box<dyn Protocol>> {
         Box::new(LayerNorm::default()),
         Box::new(NimbusLinear),
         Box::new(SipLinear),
-    ]
+    ];
+    let activations: Vec<Result<Box<dyn Protocol>, ProtocolError>> = vec![
+        nimbus::gelu().map(boxed),
+        nimbus::gelu_example().map(boxed),
+        bumblebee::gelu().map(boxed),
+        nimbus::exp().map(boxed),
+        nimbus::exp_example().map(boxed),
+        nimbus::softmax().map(boxed),
+        nimbus::softmax_example().map(boxed),
+        Ok(Box::new(bumblebee::softmax())),
+    ];
+    all.extend(activations.into_iter().flatten());
+    all
+}
+
+fn boxed<P: Protocol + 'static>(p: P) -> Box<dyn Protocol> {
+    Box::new(p)
 }
 
 /// The protocol registered as `name`.
@@ -57,6 +76,14 @@ pub fn find(name: &str) -> Result<Box<dyn Protocol>, HarnessError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_protocol_builds() {
+        assert!(nimbus::gelu().is_ok() && nimbus::gelu_example().is_ok() && bumblebee::gelu().is_ok());
+        assert!(nimbus::exp().is_ok() && nimbus::exp_example().is_ok());
+        assert!(nimbus::softmax().is_ok() && nimbus::softmax_example().is_ok());
+        assert_eq!(all().len(), 34);
+    }
 
     #[test]
     fn names_are_unique_and_stable_shaped() {

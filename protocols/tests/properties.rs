@@ -47,11 +47,19 @@ block!(poly_horner_matches_reference, "poly.horner", [4], 0xB10C_000F);
 block!(poly_powers_matches_reference, "poly.powers", [4], 0xB10C_0010);
 block!(poly_piecewise_matches_reference, "poly.piecewise", [4], 0xB10C_0011);
 block!(max_matches_reference, "max", [2, 5], 0xB10C_0012);
-block!(exp_taylor_matches_reference, "exp.taylor", [4], 0xB10C_0013);
+block!(bumblebee_exp_matches_reference, "bumblebee.exp", [4], 0xB10C_0013);
 block!(recip_goldschmidt_matches_reference, "recip.goldschmidt", [4], 0xB10C_0014);
 block!(recip_newton_matches_reference, "recip.newton", [4], 0xB10C_0015);
 block!(rsqrt_matches_reference, "rsqrt", [4], 0xB10C_0016);
 block!(layernorm_matches_reference, "layernorm", [2, 8], 0xB10C_0017);
+block!(nimbus_gelu_matches_reference, "nimbus.gelu", [6], 0xB10C_0019);
+block!(nimbus_gelu_example_matches_reference, "nimbus.gelu_example", [6], 0xB10C_001A);
+block!(bumblebee_gelu_matches_reference, "bumblebee.gelu", [6], 0xB10C_001B);
+block!(nimbus_exp_matches_reference, "nimbus.exp", [6], 0xB10C_001C);
+block!(nimbus_exp_example_matches_reference, "nimbus.exp_example", [6], 0xB10C_001D);
+block!(nimbus_softmax_matches_reference, "nimbus.softmax", [2, 5], 0xB10C_001E);
+block!(nimbus_softmax_example_matches_reference, "nimbus.softmax_example", [2, 5], 0xB10C_001F);
+block!(bumblebee_softmax_matches_reference, "bumblebee.softmax", [2, 5], 0xB10C_0020);
 
 #[test]
 fn every_registered_block_has_a_property_test() {
@@ -75,11 +83,19 @@ fn every_registered_block_has_a_property_test() {
         "poly.powers",
         "poly.piecewise",
         "max",
-        "exp.taylor",
+        "bumblebee.exp",
         "recip.goldschmidt",
         "recip.newton",
         "rsqrt",
         "layernorm",
+        "nimbus.gelu",
+        "nimbus.gelu_example",
+        "bumblebee.gelu",
+        "nimbus.exp",
+        "nimbus.exp_example",
+        "nimbus.softmax",
+        "nimbus.softmax_example",
+        "bumblebee.softmax",
     ];
     // The RLWE linear layers have their own shape-varying property tests in tests/linear.rs.
     let elsewhere = ["nimbus.linear", "bumblebee.linear"];

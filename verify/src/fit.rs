@@ -87,12 +87,14 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= f * a[col][k];
+        let (top, rest) = a.split_at_mut(col + 1);
+        let pivot_row = &top[col];
+        for (offset, row) in rest.iter_mut().enumerate() {
+            let f = row[col] / pivot_row[col];
+            for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                *x -= f * p;
             }
-            b[row] -= f * b[col];
+            b[col + 1 + offset] -= f * b[col];
         }
     }
     let mut x = vec![0.0; n];
@@ -127,10 +129,11 @@ pub fn constrained_least_squares(
         }
     }
     for (r, &(cx, cy)) in constraints.iter().enumerate() {
-        for i in 0..k {
-            let v = cx.powi(i as i32);
-            a[k + r][i] = v;
-            a[i][k + r] = v;
+        for (i, row) in a.iter_mut().enumerate().take(k) {
+            row[k + r] = cx.powi(i as i32);
+        }
+        for (i, cell) in a[k + r].iter_mut().enumerate().take(k) {
+            *cell = cx.powi(i as i32);
         }
         rhs[k + r] = cy;
     }
@@ -255,7 +258,7 @@ mod tests {
     fn a_distribution_weighted_fit_beats_the_example_where_the_mass_is() {
         let points = gaussian_points(-0.5, 1.0);
         let f = fit(&FitSpec::default_for(Target::Gelu, 2, false), &points).unwrap();
-        let example = crate::approx::CoefficientSet::builtin("nimbus-gelu-example").unwrap().piecewise().unwrap();
+        let example = CoefficientSet::builtin("nimbus-gelu-example").unwrap().piecewise().unwrap();
         assert!(f.weighted_rms < weighted_rms(&example, Target::Gelu, &points), "{} vs example", f.weighted_rms);
         let c = fit(&FitSpec::default_for(Target::Gelu, 2, true), &points).unwrap();
         let b = c.piecewise.breaks.clone();

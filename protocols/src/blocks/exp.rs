@@ -40,7 +40,7 @@ pub fn exp_taylor(
     })
 }
 
-/// `exp.taylor`: the BumbleBee/SPU/CrypTen exp baseline, (1 + x/256)^256, 0 below −14.
+/// `bumblebee.exp`: the BumbleBee/SPU/CrypTen exp baseline, (1 + x/256)^256, 0 below −14.
 #[derive(Clone, Copy, Debug)]
 pub struct ExpTaylor {
     /// Squarings n.
@@ -57,7 +57,7 @@ impl Default for ExpTaylor {
 
 impl Protocol for ExpTaylor {
     fn name(&self) -> &'static str {
-        "exp.taylor"
+        "bumblebee.exp"
     }
     fn paper(&self) -> &'static str {
         "BumbleBee (NDSS 2025) / SPU / CrypTen: exp as (1 + x/2^n)^(2^n)"
@@ -82,6 +82,14 @@ impl Protocol for ExpTaylor {
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         let [x] = take(self.name(), inputs)?;
         Ok(x.mapv(f64::exp))
+    }
+    fn approximation(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name(), inputs)?;
+        let scale = f64::from(self.n).exp2();
+        Ok(x.mapv(|v| if v < self.clip { 0.0 } else { (1.0 + v / scale).powi(1 << self.n) }))
+    }
+    fn activation(&self) -> Option<crate::protocol::Activation> {
+        Some(crate::protocol::Activation::Exp)
     }
     fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
         trunc.tolerance(1 << (self.n + 1))

@@ -1,5 +1,6 @@
 //! The two-party building blocks the non-linear layers of both papers are made of.
 
+pub mod activation;
 pub mod arith;
 pub mod cmp;
 pub mod convert;

@@ -89,7 +89,12 @@ pub fn powers(
 
 /// The local part of Σ a_i·x^i: (terms with real coefficients at scale 2^(2f), still to be
 /// truncated — `None` when there are none; integer terms plus a_0 at scale 2^f).
-fn accumulate(role: dyad_sim::Role, ring: Ring, pows: &[Share], a: &[Coeff]) -> Result<(Option<Share>, Share), ProtocolError> {
+fn accumulate(
+    role: dyad_sim::Role,
+    ring: Ring,
+    pows: &[Share],
+    a: &[Coeff],
+) -> Result<(Option<Share>, Share), ProtocolError> {
     let shape = pows.first().map(|s| s.shape().to_vec()).unwrap_or_default();
     let mut wide = Share::zeros(ring, &shape);
     let mut narrow = Share::zeros(ring, &shape);
@@ -110,7 +115,13 @@ fn accumulate(role: dyad_sim::Role, ring: Ring, pows: &[Share], a: &[Coeff]) -> 
 
 /// Σ a_i·x^i from precomputed powers (`pows[i − 1]` = x^i), with one truncation if any
 /// coefficient is not an integer.
-pub fn combine(p: &mut Party, fx: FixedPoint, pows: &[Share], a: &[Coeff], mode: TruncMode) -> Result<Share, ProtocolError> {
+pub fn combine(
+    p: &mut Party,
+    fx: FixedPoint,
+    pows: &[Share],
+    a: &[Coeff],
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
     let ring = pows.first().map_or(fx.ring(), |s| s.ring());
     let (wide, narrow) = accumulate(p.role(), ring, pows, a)?;
     match wide {

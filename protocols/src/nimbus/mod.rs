@@ -1,5 +1,87 @@
 //! Nimbus (Li, Hong, Chen, Xu, Wang, NeurIPS 2024, arXiv 2411.15707; code: secretflow/spu,
-//! branch `nimbus`): client-side outer-product linear layers and distribution-aware low-degree
-//! non-linear layers.
+//! branch `nimbus`): client-side outer-product linear layers (§4.1) and distribution-aware
+//! low-degree non-linear layers (§4.2).
+//!
+//! The non-linear protocols are the shared building blocks with Nimbus's coefficients:
+//! `nimbus.gelu` is 0 | p(x) | x with a low-degree p and two comparisons; `nimbus.exp` is 0 below
+//! a breakpoint and a cubic above it, on x − max; `nimbus.softmax` subtracts the row maximum,
+//! takes that exp, and multiplies by one Goldschmidt reciprocal per row (2 iterations, as SPU).
+//! The default coefficients are fitted by `dyad fit` on the recorded MiniLM activations; the
+//! public code's example coefficients are registered beside them (`*_example`).
 
 pub mod linear;
+
+use dyad_verify::approx::CoefficientSet;
+
+use crate::blocks::activation::{ExpMethod, PiecewiseActivation, Softmax};
+use crate::error::ProtocolError;
+
+const PAPER: &str = "Nimbus (NeurIPS 2024) §4.2: distribution-aware low-degree approximation";
+
+fn set(name: &str) -> Result<CoefficientSet, ProtocolError> {
+    CoefficientSet::builtin(name).map_err(|e| ProtocolError::Config { protocol: "nimbus", reason: e.to_string() })
+}
+
+/// `nimbus.gelu`: GELU from the fitted coefficient set.
+pub fn gelu() -> Result<PiecewiseActivation, ProtocolError> {
+    PiecewiseActivation::new(
+        "nimbus.gelu",
+        PAPER,
+        "GELU as 0 | low-degree p(x) | x, coefficients fitted on MiniLM activations",
+        set(FITTED_GELU)?,
+    )
+}
+
+/// `nimbus.gelu_example`: GELU from the public code's example coefficients.
+pub fn gelu_example() -> Result<PiecewiseActivation, ProtocolError> {
+    PiecewiseActivation::new(
+        "nimbus.gelu_example",
+        PAPER,
+        "GELU with the public Nimbus example coefficients (jumps at 0.5)",
+        set("nimbus-gelu-example")?,
+    )
+}
+
+/// `nimbus.exp`: exp on x − max from the fitted coefficient set.
+pub fn exp() -> Result<PiecewiseActivation, ProtocolError> {
+    PiecewiseActivation::new(
+        "nimbus.exp",
+        PAPER,
+        "exp(x) for x ≤ 0 as 0 | cubic, coefficients fitted on MiniLM scores",
+        set(FITTED_EXP)?,
+    )
+}
+
+/// `nimbus.exp_example`: exp from the public code's example coefficients.
+pub fn exp_example() -> Result<PiecewiseActivation, ProtocolError> {
+    PiecewiseActivation::new(
+        "nimbus.exp_example",
+        PAPER,
+        "exp(x) for x ≤ 0 with the public Nimbus example cubic (0 below −3.9)",
+        set("nimbus-exp-example")?,
+    )
+}
+
+fn softmax_with(name: &'static str, computes: &'static str, exp_set: &str) -> Result<Softmax, ProtocolError> {
+    let pw = set(exp_set)?.piecewise().map_err(|e| ProtocolError::Config { protocol: name, reason: e.to_string() })?;
+    Ok(Softmax { name, paper: PAPER, computes, exp: ExpMethod::Piecewise(pw), recip_iterations: 2 })
+}
+
+/// `nimbus.softmax`: Softmax with the fitted exp and one reciprocal per row.
+pub fn softmax() -> Result<Softmax, ProtocolError> {
+    softmax_with(
+        "nimbus.softmax",
+        "Softmax: x − max, fitted low-degree exp, one Goldschmidt reciprocal per row",
+        FITTED_EXP,
+    )
+}
+
+/// `nimbus.softmax_example`: Softmax with the example exp.
+pub fn softmax_example() -> Result<Softmax, ProtocolError> {
+    softmax_with("nimbus.softmax_example", "Softmax with the public Nimbus example exp", "nimbus-exp-example")
+}
+
+/// The coefficient set behind `nimbus.gelu`.
+pub const FITTED_GELU: &str = "nimbus-gelu-example";
+/// The coefficient set behind `nimbus.exp` and `nimbus.softmax`.
+pub const FITTED_EXP: &str = "nimbus-exp-example";

@@ -29,7 +29,11 @@ pub fn coeffs(fx: FixedPoint, p: &Polynomial) -> Result<Vec<Coeff>, FixedError> 
         .iter()
         .enumerate()
         .map(|(i, &c)| {
-            if i > 0 && c.fract() == 0.0 && c.abs() <= 1048576.0 { Ok(Coeff::Int(c as i64)) } else { fx.encode(c).map(Coeff::Fixed) }
+            if i > 0 && c.fract() == 0.0 && c.abs() <= 1048576.0 {
+                Ok(Coeff::Int(c as i64))
+            } else {
+                fx.encode(c).map(Coeff::Fixed)
+            }
         })
         .collect()
 }

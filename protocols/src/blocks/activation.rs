@@ -1,0 +1,348 @@
+//! Activation functions as audited protocols: a piecewise polynomial from a coefficient set
+//! (Nimbus's GELU and exp, PUMA's GELU) and Softmax built from max, an exp, one reciprocal per
+//! row and a product.
+//!
+//! Softmax of a row x of n scores: m = max(x) by the comparison tree; d = x − m ≤ 0; e = exp(d) by
+//! the chosen method; s = Σ e ∈ [e(0), n]; r = 1/s by Goldschmidt with normalisation over
+//! [2^−1, 2^(⌈log2 n⌉+1)) (SPU's 2 iterations); y = e·r. One reciprocal per row, as Nimbus and
+//! SPU's faster variant do, rather than a division per element.
+
+use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_verify::approx::{CoefficientSet, Piecewise, Target};
+use dyad_verify::reference::Fx;
+use dyad_verify::reference::exp as exp_reference;
+use dyad_verify::reference::normalize::ExponentRange;
+use dyad_verify::reference::poly as poly_reference;
+use dyad_verify::reference::recip::{GoldschmidtConsts, goldschmidt_scalar};
+use ndarray::{ArrayD, Axis};
+
+use crate::blocks::arith::mul;
+use crate::blocks::exp::exp_taylor;
+use crate::blocks::max::max_last;
+use crate::blocks::poly::{piecewise, poly_tolerance};
+use crate::blocks::recip::goldschmidt;
+use crate::blocks::share::{repeat_last, sum_last};
+use crate::blocks::trunc::TruncMode;
+use crate::error::ProtocolError;
+use crate::protocol::{Activation, InputSpec, Inputs, Protocol, elementwise, shared, take};
+
+fn config(protocol: &'static str, reason: String) -> ProtocolError {
+    ProtocolError::Config { protocol, reason }
+}
+
+/// The ULP error of evaluating `pw` with ±1-ULP truncations, over each piece's own segment
+/// (outer pieces over |x| ≤ `outer`).
+fn piecewise_tolerance(pw: &Piecewise, outer: f64) -> u64 {
+    let mut worst = 0;
+    for (i, piece) in pw.pieces.iter().enumerate() {
+        let lo = if i == 0 { -outer } else { pw.breaks[i - 1] };
+        let hi = pw.breaks.get(i).copied().unwrap_or(outer);
+        worst = worst.max(poly_tolerance(piece, (lo, hi)));
+    }
+    worst
+}
+
+/// The largest approximation error of `pw` against `target` on a fine grid of `domain`.
+fn approximation_error(pw: &Piecewise, target: Target, domain: (f64, f64)) -> f64 {
+    let steps = 20_000;
+    (0..=steps)
+        .map(|i| domain.0 + (domain.1 - domain.0) * f64::from(i) / f64::from(steps))
+        .map(|x| (pw.eval(x) - target.ideal(x)).abs())
+        .fold(0.0, f64::max)
+}
+
+/// The largest b ≤ `cap` such that on [−b, b] the piece covering each x evaluates without
+/// leaving the truncation's domain: |x|^d·2^(2f) and Σ|a_i|·|x|^i·2^(2f) stay below 2^(ℓ−3).
+/// Outside it the selected piece overflows the ring: at ℓ = 32 and f = 13 PUMA's degree-6 piece
+/// is only safe for |x| < 1.41 and the Nimbus exp cubic for |x| < 2.
+pub fn safe_bound(pw: &Piecewise, fx: FixedPoint, cap: f64) -> f64 {
+    let limit = (fx.ring().bits() as f64 - 3.0 - 2.0 * fx.frac() as f64).exp2();
+    let ok = |x: f64| {
+        let piece = &pw.pieces[pw.piece_at(x)];
+        let d = piece.degree() as i32;
+        let sum: f64 = piece.coeffs.iter().enumerate().skip(1).map(|(i, a)| a.abs() * x.abs().powi(i as i32)).sum();
+        (d < 2 || x.abs().powi(d) < limit) && sum < limit
+    };
+    let step = 0.01;
+    let mut b = 0.0;
+    while b + step <= cap && ok(b + step) && ok(-(b + step)) {
+        b += step;
+    }
+    b
+}
+
+/// A piecewise-polynomial activation (GELU or exp) whose coefficients come from a set.
+#[derive(Clone, Debug)]
+pub struct PiecewiseActivation {
+    /// Registry name.
+    pub name: &'static str,
+    /// Where it comes from.
+    pub paper: &'static str,
+    /// What it computes.
+    pub computes: &'static str,
+    /// The coefficients.
+    pub set: CoefficientSet,
+    pw: Piecewise,
+}
+
+impl PiecewiseActivation {
+    /// The activation of `set`; an error if the set is malformed.
+    pub fn new(
+        name: &'static str,
+        paper: &'static str,
+        computes: &'static str,
+        set: CoefficientSet,
+    ) -> Result<Self, ProtocolError> {
+        let pw = set.piecewise().map_err(|e| config(name, e.to_string()))?;
+        Ok(PiecewiseActivation { name, paper, computes, set, pw })
+    }
+
+    fn domain(&self) -> (f64, f64) {
+        match self.set.function {
+            Target::Gelu => (-20.0, 20.0),
+            Target::Exp => (-20.0, 0.0),
+        }
+    }
+}
+
+impl Protocol for PiecewiseActivation {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn paper(&self) -> &'static str {
+        self.paper
+    }
+    fn computes(&self) -> &'static str {
+        self.computes
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![1024]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let (lo, hi) = self.domain();
+        let b = safe_bound(&self.pw, fx, lo.abs().max(hi.abs()));
+        Ok(vec![shared("x", &elementwise(self.name, dims)?, (lo.max(-b), hi.min(b)))])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        piecewise(p, inputs.fixed, inputs.share(self.name, 0)?, &self.pw, inputs.trunc)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name, inputs)?;
+        Ok(poly_reference::piecewise(fx, x, &self.pw)?)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name, inputs)?;
+        let target = self.set.function;
+        Ok(x.mapv(|v| target.ideal(v)))
+    }
+    fn approximation(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name, inputs)?;
+        Ok(x.mapv(|v| self.pw.eval(v)))
+    }
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        trunc.tolerance(piecewise_tolerance(&self.pw, 20.0))
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        // The approximation's own worst error on the domain, plus coefficient quantisation and
+        // floor truncations (at most one ULP per term, |x|^i ≤ 20^6 for the pieces in use).
+        let quantisation = self
+            .pw
+            .pieces
+            .iter()
+            .map(|q| (0..=q.degree()).map(|i| 3.0f64.powi(i as i32)).sum::<f64>())
+            .fold(0.0, f64::max);
+        approximation_error(&self.pw, self.set.function, self.domain())
+            + (quantisation + piecewise_tolerance(&self.pw, 20.0) as f64) * fx.ulp()
+    }
+    fn activation(&self) -> Option<Activation> {
+        Some(match self.set.function {
+            Target::Gelu => Activation::Gelu,
+            Target::Exp => Activation::Exp,
+        })
+    }
+}
+
+/// How a Softmax computes exp(x − max).
+#[derive(Clone, Debug)]
+pub enum ExpMethod {
+    /// (1 + x/2^n)^(2^n), 0 below `clip` (BumbleBee/SPU).
+    Taylor {
+        /// Squarings.
+        n: u32,
+        /// Clipping point.
+        clip: f64,
+    },
+    /// A piecewise polynomial (Nimbus).
+    Piecewise(Piecewise),
+}
+
+impl ExpMethod {
+    fn secure(&self, p: &mut Party, fx: FixedPoint, x: &Share, mode: TruncMode) -> Result<Share, ProtocolError> {
+        match self {
+            ExpMethod::Taylor { n, clip } => exp_taylor(p, fx, x, *n, *clip, mode),
+            ExpMethod::Piecewise(pw) => piecewise(p, fx, x, pw, mode),
+        }
+    }
+
+    fn reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
+        Ok(match self {
+            ExpMethod::Taylor { n, clip } => exp_reference::taylor(fx, x, *n, *clip)?,
+            ExpMethod::Piecewise(pw) => poly_reference::piecewise(fx, x, pw)?,
+        })
+    }
+
+    fn float(&self, x: f64) -> f64 {
+        match self {
+            ExpMethod::Taylor { n, clip } => {
+                if x < *clip {
+                    0.0
+                } else {
+                    (1.0 + x / f64::from(*n).exp2()).powi(1 << n)
+                }
+            }
+            ExpMethod::Piecewise(pw) => pw.eval(x),
+        }
+    }
+
+    fn tolerance(&self) -> u64 {
+        match self {
+            ExpMethod::Taylor { n, .. } => 1 << (n + 1),
+            ExpMethod::Piecewise(pw) => piecewise_tolerance(pw, 20.0),
+        }
+    }
+
+    /// How far below the row maximum inputs may lie before the exp leaves its safe domain
+    /// (capped at 40).
+    fn safe_span(&self, fx: FixedPoint) -> f64 {
+        match self {
+            ExpMethod::Taylor { .. } => 40.0,
+            ExpMethod::Piecewise(pw) => safe_bound(pw, fx, 40.0),
+        }
+    }
+}
+
+/// Softmax along the last axis (dims rows,n).
+#[derive(Clone, Debug)]
+pub struct Softmax {
+    /// Registry name.
+    pub name: &'static str,
+    /// Where it comes from.
+    pub paper: &'static str,
+    /// What it computes.
+    pub computes: &'static str,
+    /// The exp.
+    pub exp: ExpMethod,
+    /// Goldschmidt iterations of the per-row reciprocal.
+    pub recip_iterations: usize,
+}
+
+/// The reciprocal's range for rows of n: sums lie in [exp(0), n].
+pub fn sum_range(n: usize) -> ExponentRange {
+    ExponentRange { kmin: -1, kmax: n.max(2).next_power_of_two().trailing_zeros() as i32 }
+}
+
+/// Softmax of each row of `x` (`[rows, n]`) on shares.
+pub fn softmax(
+    p: &mut Party,
+    fx: FixedPoint,
+    x: &Share,
+    exp: &ExpMethod,
+    iterations: usize,
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
+    let n = match x.shape() {
+        [_, n] if *n > 0 => *n,
+        other => {
+            return Err(ProtocolError::Dims { protocol: "softmax", dims: other.to_vec(), expected: "rows,n".into() });
+        }
+    };
+    p.scope("softmax", |p| {
+        let m = max_last(p, x)?;
+        let d = x.sub(&repeat_last(&m, n)?)?;
+        let e = exp.secure(p, fx, &d, mode)?;
+        let r = goldschmidt(p, fx, &sum_last(&e)?, &sum_range(n), iterations, mode)?;
+        mul(p, fx, &e, &repeat_last(&r, n)?, mode)
+    })
+}
+
+impl Protocol for Softmax {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn paper(&self) -> &'static str {
+        self.paper
+    }
+    fn computes(&self) -> &'static str {
+        self.computes
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![12, 128]
+    }
+    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        match dims {
+            [rows, n] if *rows > 0 && *n > 0 => {
+                let half = self.exp.safe_span(fx) / 2.0;
+                Ok(vec![shared("x", dims, (-half, half))])
+            }
+            _ => Err(ProtocolError::Dims { protocol: self.name, dims: dims.to_vec(), expected: "rows,n".into() }),
+        }
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        softmax(p, inputs.fixed, inputs.share(self.name, 0)?, &self.exp, self.recip_iterations, inputs.trunc)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x] = take(self.name, inputs)?;
+        let n = x.shape().last().copied().unwrap_or(1);
+        let f = Fx::new(fx);
+        let ring = fx.ring();
+        let range = sum_range(n);
+        let consts = GoldschmidtConsts::new(fx, &range)?;
+        let mut out = Vec::with_capacity(x.len());
+        for row in x.to_vec().chunks(n) {
+            let m = row.iter().copied().max_by_key(|&v| ring.signed(v)).unwrap_or(0);
+            let d = RingTensor::from_vec(ring, &[n], row.iter().map(|&v| f.sub(v, m)).collect())?;
+            let e = self.exp.reference(fx, &d)?.to_vec();
+            let s = e.iter().fold(0, |a, &v| f.add(a, v));
+            let r = goldschmidt_scalar(f, s, &range, self.recip_iterations, &consts);
+            out.extend(e.iter().map(|&v| f.mul(v, r)));
+        }
+        Ok(RingTensor::from_vec(ring, x.shape(), out)?)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name, inputs)?;
+        let mut out = x.clone();
+        for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
+            let p = dyad_verify::ideal::softmax(&row.to_vec());
+            row.iter_mut().zip(p).for_each(|(v, q)| *v = q);
+        }
+        Ok(out)
+    }
+    fn approximation(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x] = take(self.name, inputs)?;
+        let mut out = x.clone();
+        for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
+            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = row.iter().map(|v| self.exp.float(v - m)).collect();
+            let s: f64 = e.iter().sum();
+            row.iter_mut().zip(e).for_each(|(v, q)| *v = q / s);
+        }
+        Ok(out)
+    }
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        // Each exp is within e ULPs; a row sum of up to 128 of them moves the reciprocal by up to
+        // 128·e ULPs relative to a sum ≥ 1, and the product adds e, the reciprocal's 8 and 1.
+        trunc.tolerance(130 * self.exp.tolerance() + 16)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        // The exp's worst absolute error (about 0.03 for the cubic near its clipping point) over a
+        // row sum of at least 1, plus the reciprocal's 5e-5 and a few ULPs.
+        let exp_err = match &self.exp {
+            ExpMethod::Taylor { .. } => 2.2e-3,
+            ExpMethod::Piecewise(pw) => approximation_error(pw, Target::Exp, (-20.0, 0.0)),
+        };
+        2.0 * exp_err + 1e-4 + 64.0 * fx.ulp()
+    }
+    fn activation(&self) -> Option<Activation> {
+        Some(Activation::Softmax)
+    }
+}
