@@ -34,6 +34,12 @@ enum Command {
     Run(RunArgs),
     /// Records, lists and verifies activations of a real BERT on real sentences.
     Vectors(crate::vectors_cmd::VectorsArgs),
+    /// Audits every activation protocol on the recorded activations: error against the float
+    /// ideal (split into approximation and fixed-point error) and cost per call, per layer.
+    Audit(crate::audit_cmd::AuditArgs),
+    /// Fits a low-degree piecewise GELU or exp to the recorded input distribution and writes the
+    /// coefficient file.
+    Fit(crate::audit_cmd::FitArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,7 +112,7 @@ fn parse_dims(s: &str) -> Result<Dims, String> {
         .map(Dims)
 }
 
-fn parse_ring(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_ring(s: &str) -> Result<u32, String> {
     match s {
         "32" => Ok(32),
         "64" => Ok(64),
@@ -144,7 +150,11 @@ impl From<HarnessError> for CliError {
     }
 }
 
-fn emit<T: serde::Serialize>(format: Format, value: &T, table: impl FnOnce() -> String) -> Result<(), CliError> {
+pub(crate) fn emit<T: serde::Serialize>(
+    format: Format,
+    value: &T,
+    table: impl FnOnce() -> String,
+) -> Result<(), CliError> {
     let text = match format {
         Format::Table => table(),
         Format::Json => serde_json::to_string_pretty(value).map_err(|e| CliError::Failed(e.to_string()))? + "\n",
@@ -170,6 +180,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Run(args) => run(args),
         Command::Vectors(args) => crate::vectors_cmd::run(args),
+        Command::Audit(args) => crate::audit_cmd::run_audit(args),
+        Command::Fit(args) => crate::audit_cmd::run_fit(args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `dyad`: the command line over the harness.
 
+mod audit_cmd;
 mod cli;
 mod input;
 mod table;

@@ -163,6 +163,17 @@ pub trait Protocol: Send + Sync {
         None
     }
 
+    /// Where a piecewise approximation changes piece; the audit reports the jumps there.
+    fn breakpoints(&self) -> Vec<f64> {
+        Vec::new()
+    }
+
+    /// A caveat the audit prints beside this protocol's errors (for example that a replacement
+    /// function is audited before the distillation its paper relies on).
+    fn audit_note(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The float64 evaluation of the approximation the protocol computes (its polynomial, say),
     /// which separates approximation error (this against the ideal) from fixed-point error (the
     /// secure output against this). Protocols that approximate nothing return the ideal.

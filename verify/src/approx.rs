@@ -178,7 +178,9 @@ pub enum CoefficientError {
     Unknown(String),
 }
 
-const BUILTIN: [(&str, &str); 3] = [
+const BUILTIN: [(&str, &str); 5] = [
+    ("nimbus-gelu-fitted", include_str!("../coeffs/nimbus-gelu-fitted.yaml")),
+    ("nimbus-exp-fitted", include_str!("../coeffs/nimbus-exp-fitted.yaml")),
     ("nimbus-gelu-example", include_str!("../coeffs/nimbus-gelu-example.yaml")),
     ("nimbus-exp-example", include_str!("../coeffs/nimbus-exp-example.yaml")),
     ("puma-gelu", include_str!("../coeffs/puma-gelu.yaml")),

@@ -45,7 +45,9 @@ impl FitSpec {
     /// [−12, −1]; steps of 0.05.
     pub fn default_for(target: Target, degree: usize, continuous: bool) -> Self {
         let grid = |lo: f64, hi: f64| -> Vec<f64> {
-            (0..=((hi - lo) / 0.05).round() as usize).map(|i| lo + 0.05 * i as f64).collect()
+            (0..=((hi - lo) / 0.05).round() as usize)
+                .map(|i| ((lo + 0.05 * i as f64) * 100.0).round() / 100.0)
+                .collect()
         };
         match target {
             Target::Gelu => FitSpec { target, degree, continuous, left: grid(-5.0, -0.5), right: grid(0.0, 5.0) },

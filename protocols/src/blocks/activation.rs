@@ -99,8 +99,8 @@ impl PiecewiseActivation {
 
     fn domain(&self) -> (f64, f64) {
         match self.set.function {
-            Target::Gelu => (-20.0, 20.0),
-            Target::Exp => (-20.0, 0.0),
+            Target::Gelu => (-30.0, 30.0),
+            Target::Exp => (-80.0, 0.0),
         }
     }
 }
@@ -153,6 +153,9 @@ impl Protocol for PiecewiseActivation {
             .fold(0.0, f64::max);
         approximation_error(&self.pw, self.set.function, self.domain())
             + (quantisation + piecewise_tolerance(&self.pw, 20.0) as f64) * fx.ulp()
+    }
+    fn breakpoints(&self) -> Vec<f64> {
+        self.set.breaks.clone()
     }
     fn activation(&self) -> Option<Activation> {
         Some(match self.set.function {
@@ -212,11 +215,11 @@ impl ExpMethod {
     }
 
     /// How far below the row maximum inputs may lie before the exp leaves its safe domain
-    /// (capped at 40).
+    /// (capped at 80).
     fn safe_span(&self, fx: FixedPoint) -> f64 {
         match self {
-            ExpMethod::Taylor { .. } => 40.0,
-            ExpMethod::Piecewise(pw) => safe_bound(pw, fx, 40.0),
+            ExpMethod::Taylor { .. } => 80.0,
+            ExpMethod::Piecewise(pw) => safe_bound(pw, fx, 80.0),
         }
     }
 }

@@ -157,6 +157,9 @@ impl Protocol for LayerNorm {
         let dev = 2.0 * input_bound(fx);
         trunc.tolerance(((dev * 8.0 + 4.0 + 1.0) * 1.5 + 2.0).ceil() as u64)
     }
+    fn activation(&self) -> Option<crate::protocol::Activation> {
+        Some(crate::protocol::Activation::LayerNorm)
+    }
     fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
         // The rsqrt's few-ULP error is multiplied by deviations up to 2·40 (ℓ = 64) or 2·1.9
         // (ℓ = 32), and γ ≤ 1.5.

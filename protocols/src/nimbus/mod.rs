@@ -82,6 +82,6 @@ pub fn softmax_example() -> Result<Softmax, ProtocolError> {
 }
 
 /// The coefficient set behind `nimbus.gelu`.
-pub const FITTED_GELU: &str = "nimbus-gelu-example";
+pub const FITTED_GELU: &str = "nimbus-gelu-fitted";
 /// The coefficient set behind `nimbus.exp` and `nimbus.softmax`.
-pub const FITTED_EXP: &str = "nimbus-exp-example";
+pub const FITTED_EXP: &str = "nimbus-exp-fitted";

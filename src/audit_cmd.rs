@@ -1,0 +1,186 @@
+//! `dyad audit` and `dyad fit`: the accuracy audit on recorded activations, and the
+//! distribution-aware fit that produces coefficient files.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use dyad_audit::points::pooled_points;
+use dyad_audit::{AuditSpec, audit, plot, render};
+use dyad_protocols::registry;
+use dyad_sim::{FixedPoint, Ring};
+use dyad_vectors::{Kind, VectorSet};
+use dyad_verify::approx::{CoefficientSet, Target};
+use dyad_verify::fit::{FitSpec, fit, to_set, weighted_mean_abs, weighted_rms};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{CliError, Format, Trunc, emit, parse_ring};
+
+/// Arguments of `dyad audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The recorded vector set.
+    #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
+    vectors: PathBuf,
+    /// Ring width ℓ.
+    #[arg(long, default_value_t = 64, value_parser = parse_ring)]
+    ring: u32,
+    /// Fraction bits (the ring's default when omitted).
+    #[arg(long)]
+    frac: Option<u32>,
+    /// Truncation after products.
+    #[arg(long, value_enum, default_value_t = Trunc::OneBit)]
+    trunc: Trunc,
+    /// Seed of the shares and correlations.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Recorded samples per layer for element-wise protocols.
+    #[arg(long, default_value_t = 4096)]
+    samples: usize,
+    /// Recorded rows per layer for Softmax and LayerNorm.
+    #[arg(long, default_value_t = 64)]
+    rows: usize,
+    /// Layers to audit, comma-separated (all when omitted).
+    #[arg(long, value_delimiter = ',')]
+    layers: Option<Vec<usize>>,
+    /// Audit only these protocols (repeatable; all with an activation kind when omitted).
+    #[arg(long = "protocol")]
+    protocols: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write an SVG per element-wise protocol and layer into this directory.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+fn usage(e: impl std::fmt::Display) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+/// Runs `dyad audit`.
+pub fn run_audit(args: AuditArgs) -> Result<ExitCode, CliError> {
+    let ring = Ring::new(args.ring).map_err(usage)?;
+    let fixed = match args.frac {
+        Some(f) => FixedPoint::new(ring, f).map_err(usage)?,
+        None => FixedPoint::default_for(ring),
+    };
+    let set = VectorSet::open(&args.vectors).map_err(usage)?;
+    let protocols = if args.protocols.is_empty() {
+        registry::all().into_iter().filter(|p| p.activation().is_some()).collect()
+    } else {
+        args.protocols.iter().map(|n| registry::find(n)).collect::<Result<Vec<_>, _>>().map_err(usage)?
+    };
+    if let Some(p) = protocols.iter().find(|p| p.activation().is_none()) {
+        return Err(usage(format!("{} has no activation kind to audit", p.name())));
+    }
+    let spec = AuditSpec {
+        fixed,
+        trunc: args.trunc.into(),
+        seed: args.seed,
+        samples: args.samples,
+        rows: args.rows,
+        layers: args.layers.clone(),
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (report, plots) = audit(&set, &protocols, &spec, &mut |steps, what| {
+        bar.set_length(steps as u64);
+        bar.set_message(what.to_owned());
+        bar.inc(1);
+    })
+    .map_err(|e| match e {
+        dyad_audit::AuditError::Vectors(_) | dyad_audit::AuditError::Layer { .. } => usage(e),
+        other => CliError::Failed(other.to_string()),
+    })?;
+    bar.finish_and_clear();
+    if let Some(dir) = &args.plot {
+        let paths = plot::write_all(dir, &plots).map_err(|e| CliError::Failed(format!("{}: {e}", dir.display())))?;
+        eprintln!("wrote {} plots to {}", paths.len(), dir.display());
+    }
+    emit(args.format, &report, || render::table(&report))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The function to fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FitFunction {
+    /// GELU, on the recorded GELU inputs: 0 | p(x) | x.
+    Gelu,
+    /// exp on x − max, on the recorded Softmax inputs: 0 | p(x).
+    Exp,
+}
+
+/// Arguments of `dyad fit`.
+#[derive(Debug, clap::Args)]
+pub struct FitArgs {
+    /// What to fit.
+    #[arg(long, value_enum)]
+    function: FitFunction,
+    /// Degree of the fitted piece (default 2 for GELU, 3 for exp).
+    #[arg(long)]
+    degree: Option<usize>,
+    /// Make the fitted piece meet the outer pieces at the breakpoints.
+    #[arg(long)]
+    continuous: bool,
+    /// The recorded vector set.
+    #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
+    vectors: PathBuf,
+    /// Layers whose histograms are pooled, comma-separated (all when omitted).
+    #[arg(long, value_delimiter = ',')]
+    layers: Option<Vec<usize>>,
+    /// Name of the coefficient set.
+    #[arg(long)]
+    name: Option<String>,
+    /// Write the YAML here instead of to standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Runs `dyad fit`.
+pub fn run_fit(args: FitArgs) -> Result<ExitCode, CliError> {
+    let set = VectorSet::open(&args.vectors).map_err(usage)?;
+    let layers = args.layers.clone().unwrap_or_else(|| (0..set.layers()).collect());
+    let (target, kind, default_degree, example) = match args.function {
+        FitFunction::Gelu => (Target::Gelu, Kind::GeluInput, 2, "nimbus-gelu-example"),
+        FitFunction::Exp => (Target::Exp, Kind::SoftmaxInput, 3, "nimbus-exp-example"),
+    };
+    let points = pooled_points(&set, kind, &layers).map_err(usage)?;
+    let spec = FitSpec::default_for(target, args.degree.unwrap_or(default_degree), args.continuous);
+    let fitted = fit(&spec, &points).map_err(usage)?;
+    let name = args.name.clone().unwrap_or_else(|| format!("nimbus-{}-fitted", target.name()));
+    let source = format!(
+        "dyad fit --function {} --degree {}{} on {} ({} sentences, layers {:?}), recorded histograms pooled",
+        target.name(),
+        spec.degree,
+        if spec.continuous { " --continuous" } else { "" },
+        set.manifest().model.name,
+        set.manifest().sentences.ids.len(),
+        layers
+    );
+    let out = to_set(&name, &source, target, &fitted);
+    let reference = CoefficientSet::builtin(example)
+        .and_then(|s| {
+            s.piecewise().map_err(|e| dyad_verify::approx::CoefficientError::Shape { file: example.into(), source: e })
+        })
+        .map_err(usage)?;
+    eprintln!(
+        "{name}: weighted RMS {:.3e} (mean abs {:.3e}); {example}: weighted RMS {:.3e} (mean abs {:.3e}), over the pooled histograms",
+        fitted.weighted_rms,
+        weighted_mean_abs(&fitted.piecewise, target, &points),
+        weighted_rms(&reference, target, &points),
+        weighted_mean_abs(&reference, target, &points)
+    );
+    let text = format!(
+        "# Fitted by Dyad's distribution-aware fitter; regenerate with the command in `source`.\n{}",
+        out.to_yaml()
+    );
+    match &args.out {
+        Some(path) => std::fs::write(path, text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?,
+        None => std::io::stdout().write_all(text.as_bytes()).map_err(|e| CliError::Failed(e.to_string()))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

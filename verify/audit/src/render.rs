@@ -1,0 +1,89 @@
+//! The audit as a table.
+
+use crate::audit::{AuditReport, Errors};
+
+fn e(x: f64) -> String {
+    format!("{x:.2e}")
+}
+
+fn rms(e: &Errors) -> String {
+    e.weighted_rms.map_or_else(|| "-".into(), |v| format!("{v:.2e}"))
+}
+
+/// Left-aligned columns.
+fn columns(rows: &[Vec<String>]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..n).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for r in rows {
+        let cells: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s:<w$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// One line per protocol, layer and kind: total, approximation and fixed-point error; Softmax
+/// KL; bytes per element and rounds per call.
+pub fn table(r: &AuditReport) -> String {
+    let mut out = format!(
+        "accuracy audit on {} activations of {} sentences, ring Z_2^{}, {} fraction bits, {} truncation\n\
+         errors against the float ideal: TOTAL = secure vs ideal, APPROX = float approximation vs ideal, FIXED = secure vs float approximation\n\
+         max/mean over recorded samples or row entries; wRMS over the recorded histogram\n\n",
+        r.model,
+        r.sentences,
+        r.ring_bits,
+        r.frac_bits,
+        r.trunc.name()
+    );
+    let mut rows = vec![
+        [
+            "PROTOCOL",
+            "LAYER",
+            "KIND",
+            "TOTAL max",
+            "TOTAL mean",
+            "TOTAL wRMS",
+            "APPROX max",
+            "APPROX wRMS",
+            "FIXED max",
+            "KL mean",
+            "JUMP",
+            "OUT-OF-DOMAIN",
+            "B/ELEM",
+            "ROUNDS",
+            "NOTE",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for x in &r.entries {
+        let er = &x.errors;
+        rows.push(vec![
+            x.protocol.clone(),
+            x.layer.to_string(),
+            x.kind.clone(),
+            e(er.total.max_abs),
+            e(er.total.mean_abs),
+            rms(&er.total),
+            e(er.approximation.max_abs),
+            rms(&er.approximation),
+            e(er.fixed_point.max_abs),
+            x.softmax.as_ref().map_or_else(|| "-".into(), |s| e(s.kl_mean)),
+            x.jump
+                .as_ref()
+                .filter(|j| j.size > 1e-6)
+                .map_or_else(|| "-".into(), |j| format!("{:.3} at {}", j.size, j.at)),
+            format!("{:.2}%", 100.0 * x.outside_domain),
+            format!("{:.1}", x.cost.bytes_per_element),
+            x.cost.rounds.to_string(),
+            x.note.clone().unwrap_or_default(),
+        ]);
+    }
+    out.push_str(&columns(&rows));
+    if r.entries.iter().any(|x| x.cost.dealer) {
+        out.push_str("\ncorrelated randomness came from a trusted DEALER; bytes are online traffic only\n");
+    }
+    out
+}
