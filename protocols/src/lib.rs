@@ -7,11 +7,13 @@
 //! - [`rlwe`]: the RLWE layer under the linear-layer protocols;
 //! - [`nimbus`]: Nimbus's protocols;
 //! - [`bumblebee`]: the BumbleBee/Cheetah baselines;
+//! - [`freediv`]: freeDiv's division-free attention and MPCFormer's replacements;
 //! - [`testing`]: property tests for any protocol.
 
 pub mod blocks;
 pub mod bumblebee;
 pub mod error;
+pub mod freediv;
 pub mod harness;
 pub mod nimbus;
 pub mod protocol;

@@ -16,7 +16,7 @@ use crate::bumblebee::linear::SipLinear;
 use crate::error::{HarnessError, ProtocolError};
 use crate::nimbus::linear::NimbusLinear;
 use crate::protocol::Protocol;
-use crate::{bumblebee, nimbus};
+use crate::{bumblebee, freediv, nimbus};
 
 /// All registered protocols, in listing order. (The coefficient sets they load are built in and
 /// tested to parse; a protocol whose set failed to load would be missing, which
@@ -59,6 +59,10 @@ pub fn all() -> Vec<Box<dyn Protocol>> {
         nimbus::softmax().map(boxed),
         nimbus::softmax_example().map(boxed),
         Ok(Box::new(bumblebee::softmax())),
+        Ok(Box::new(freediv::softmax_freediv())),
+        Ok(Box::new(freediv::quad2_freediv())),
+        Ok(Box::new(freediv::quad2_mpcformer())),
+        freediv::quad_gelu().map(boxed),
     ];
     all.extend(activations.into_iter().flatten());
     all
@@ -82,7 +86,8 @@ mod tests {
         assert!(nimbus::gelu().is_ok() && nimbus::gelu_example().is_ok() && bumblebee::gelu().is_ok());
         assert!(nimbus::exp().is_ok() && nimbus::exp_example().is_ok());
         assert!(nimbus::softmax().is_ok() && nimbus::softmax_example().is_ok());
-        assert_eq!(all().len(), 34);
+        assert!(freediv::quad_gelu().is_ok());
+        assert_eq!(all().len(), 38);
     }
 
     #[test]

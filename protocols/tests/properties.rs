@@ -60,6 +60,10 @@ block!(nimbus_exp_example_matches_reference, "nimbus.exp_example", [6], 0xB10C_0
 block!(nimbus_softmax_matches_reference, "nimbus.softmax", [2, 5], 0xB10C_001E);
 block!(nimbus_softmax_example_matches_reference, "nimbus.softmax_example", [2, 5], 0xB10C_001F);
 block!(bumblebee_softmax_matches_reference, "bumblebee.softmax", [2, 5], 0xB10C_0020);
+block!(softmax_freediv_matches_reference, "freediv.softmax_freediv", [2, 5], 0xB10C_0021);
+block!(quad2_freediv_matches_reference, "freediv.quad2_freediv", [2, 5], 0xB10C_0022);
+block!(quad2_mpcformer_matches_reference, "mpcformer.quad2", [2, 5], 0xB10C_0023);
+block!(quad_gelu_matches_reference, "freediv.quad_gelu", [6], 0xB10C_0024);
 
 #[test]
 fn every_registered_block_has_a_property_test() {
@@ -96,6 +100,10 @@ fn every_registered_block_has_a_property_test() {
         "nimbus.softmax",
         "nimbus.softmax_example",
         "bumblebee.softmax",
+        "freediv.softmax_freediv",
+        "freediv.quad2_freediv",
+        "mpcformer.quad2",
+        "freediv.quad_gelu",
     ];
     // The RLWE linear layers have their own shape-varying property tests in tests/linear.rs.
     let elsewhere = ["nimbus.linear", "bumblebee.linear"];

@@ -173,17 +173,18 @@ pub enum CoefficientError {
     },
     /// No built-in set has this name.
     #[error(
-        "no built-in coefficient set {0:?} (built in: nimbus-gelu-fitted, nimbus-exp-fitted, nimbus-gelu-example, nimbus-exp-example, puma-gelu)"
+        "no built-in coefficient set {0:?} (built in: nimbus-gelu-fitted, nimbus-exp-fitted, nimbus-gelu-example, nimbus-exp-example, puma-gelu, mpcformer-quad-gelu)"
     )]
     Unknown(String),
 }
 
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 6] = [
     ("nimbus-gelu-fitted", include_str!("../coeffs/nimbus-gelu-fitted.yaml")),
     ("nimbus-exp-fitted", include_str!("../coeffs/nimbus-exp-fitted.yaml")),
     ("nimbus-gelu-example", include_str!("../coeffs/nimbus-gelu-example.yaml")),
     ("nimbus-exp-example", include_str!("../coeffs/nimbus-exp-example.yaml")),
     ("puma-gelu", include_str!("../coeffs/puma-gelu.yaml")),
+    ("mpcformer-quad-gelu", include_str!("../coeffs/mpcformer-quad-gelu.yaml")),
 ];
 
 impl CoefficientSet {

@@ -82,6 +82,8 @@ pub struct PiecewiseActivation {
     pub computes: &'static str,
     /// The coefficients.
     pub set: CoefficientSet,
+    /// A caveat for the audit.
+    pub note: Option<&'static str>,
     pw: Piecewise,
 }
 
@@ -94,7 +96,7 @@ impl PiecewiseActivation {
         set: CoefficientSet,
     ) -> Result<Self, ProtocolError> {
         let pw = set.piecewise().map_err(|e| config(name, e.to_string()))?;
-        Ok(PiecewiseActivation { name, paper, computes, set, pw })
+        Ok(PiecewiseActivation { name, paper, computes, set, note: None, pw })
     }
 
     fn domain(&self) -> (f64, f64) {
@@ -157,6 +159,9 @@ impl Protocol for PiecewiseActivation {
     fn breakpoints(&self) -> Vec<f64> {
         self.set.breaks.clone()
     }
+    fn audit_note(&self) -> Option<&'static str> {
+        self.note
+    }
     fn activation(&self) -> Option<Activation> {
         Some(match self.set.function {
             Target::Gelu => Activation::Gelu,
@@ -180,21 +185,24 @@ pub enum ExpMethod {
 }
 
 impl ExpMethod {
-    fn secure(&self, p: &mut Party, fx: FixedPoint, x: &Share, mode: TruncMode) -> Result<Share, ProtocolError> {
+    /// exp on shares.
+    pub fn secure(&self, p: &mut Party, fx: FixedPoint, x: &Share, mode: TruncMode) -> Result<Share, ProtocolError> {
         match self {
             ExpMethod::Taylor { n, clip } => exp_taylor(p, fx, x, *n, *clip, mode),
             ExpMethod::Piecewise(pw) => piecewise(p, fx, x, pw, mode),
         }
     }
 
-    fn reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
+    /// The fixed-point reference.
+    pub fn reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
         Ok(match self {
             ExpMethod::Taylor { n, clip } => exp_reference::taylor(fx, x, *n, *clip)?,
             ExpMethod::Piecewise(pw) => poly_reference::piecewise(fx, x, pw)?,
         })
     }
 
-    fn float(&self, x: f64) -> f64 {
+    /// The float64 evaluation.
+    pub fn float(&self, x: f64) -> f64 {
         match self {
             ExpMethod::Taylor { n, clip } => {
                 if x < *clip {
@@ -207,7 +215,8 @@ impl ExpMethod {
         }
     }
 
-    fn tolerance(&self) -> u64 {
+    /// ULPs from the reference with ±1-ULP truncations.
+    pub fn tolerance(&self) -> u64 {
         match self {
             ExpMethod::Taylor { n, .. } => 1 << (n + 1),
             ExpMethod::Piecewise(pw) => piecewise_tolerance(pw, 20.0),
@@ -216,11 +225,51 @@ impl ExpMethod {
 
     /// How far below the row maximum inputs may lie before the exp leaves its safe domain
     /// (capped at 80).
-    fn safe_span(&self, fx: FixedPoint) -> f64 {
+    pub fn safe_span(&self, fx: FixedPoint) -> f64 {
         match self {
             ExpMethod::Taylor { .. } => 80.0,
             ExpMethod::Piecewise(pw) => safe_bound(pw, fx, 80.0),
         }
+    }
+}
+
+/// A function applied to each row of attention scores: Softmax and the replacements that
+/// freeDiv and MPCFormer put in its place. The attention block takes any of them.
+pub trait AttentionFunction: Protocol {
+    /// Each row of `x` (`[rows, n]`) on shares.
+    fn rows(&self, p: &mut Party, fx: FixedPoint, x: &Share, trunc: TruncMode) -> Result<Share, ProtocolError>;
+    /// The fixed-point reference on the encoded rows.
+    fn rows_reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError>;
+    /// The float64 evaluation of what is computed (its own formula, not Softmax's).
+    fn rows_float(&self, x: &ArrayD<f64>) -> ArrayD<f64>;
+}
+
+/// Softmax of every row in float64: the ideal of every attention function.
+pub fn softmax_rows(x: &ArrayD<f64>) -> ArrayD<f64> {
+    let mut out = x.clone();
+    for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
+        let p = dyad_verify::ideal::softmax(&row.to_vec());
+        row.iter_mut().zip(p).for_each(|(v, q)| *v = q);
+    }
+    out
+}
+
+impl AttentionFunction for Softmax {
+    fn rows(&self, p: &mut Party, fx: FixedPoint, x: &Share, trunc: TruncMode) -> Result<Share, ProtocolError> {
+        softmax(p, fx, x, &self.exp, self.recip_iterations, trunc)
+    }
+    fn rows_reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
+        self.reference(fx, std::slice::from_ref(x))
+    }
+    fn rows_float(&self, x: &ArrayD<f64>) -> ArrayD<f64> {
+        let mut out = x.clone();
+        for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
+            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = row.iter().map(|v| self.exp.float(v - m)).collect();
+            let s: f64 = e.iter().sum();
+            row.iter_mut().zip(e).for_each(|(v, q)| *v = q / s);
+        }
+        out
     }
 }
 
@@ -313,23 +362,11 @@ impl Protocol for Softmax {
     }
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         let [x] = take(self.name, inputs)?;
-        let mut out = x.clone();
-        for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
-            let p = dyad_verify::ideal::softmax(&row.to_vec());
-            row.iter_mut().zip(p).for_each(|(v, q)| *v = q);
-        }
-        Ok(out)
+        Ok(softmax_rows(x))
     }
     fn approximation(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         let [x] = take(self.name, inputs)?;
-        let mut out = x.clone();
-        for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
-            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let e: Vec<f64> = row.iter().map(|v| self.exp.float(v - m)).collect();
-            let s: f64 = e.iter().sum();
-            row.iter_mut().zip(e).for_each(|(v, q)| *v = q / s);
-        }
-        Ok(out)
+        Ok(self.rows_float(x))
     }
     fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
         // Each exp is within e ULPs; a row sum of up to 128 of them moves the reciprocal by up to

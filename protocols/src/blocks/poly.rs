@@ -161,10 +161,14 @@ pub fn piecewise(
         let flat = x.reshape(&[n])?;
         // 1{x ≥ b_i} = 1 ⊕ MSB(x − b_i), all breakpoints in one comparison.
         let shifted: Vec<Share> = breaks.iter().map(|&b| flat.add_scalar(p.role(), ring.neg(b))).collect();
-        let ge = p.scope("select", |p| -> Result<Share, ProtocolError> {
-            let refs: Vec<&Share> = shifted.iter().collect();
-            Ok(msb(p, &concat(&refs)?)?.add_scalar(p.role(), 1))
-        })?;
+        let ge = if shifted.is_empty() {
+            None
+        } else {
+            Some(p.scope("select", |p| -> Result<Share, ProtocolError> {
+                let refs: Vec<&Share> = shifted.iter().collect();
+                Ok(msb(p, &concat(&refs)?)?.add_scalar(p.role(), 1))
+            })?)
+        };
         let pows = powers(p, fx, &flat, pw.max_degree().max(1), mode)?;
         let parts: Vec<(Option<Share>, Share)> =
             coeffs.iter().map(|a| accumulate(p.role(), ring, &pows, a)).collect::<Result<_, _>>()?;
@@ -185,7 +189,7 @@ pub fn piecewise(
             });
         }
         let mut out = values.first().cloned().unwrap_or_else(|| Share::zeros(ring, &[n]));
-        if !breaks.is_empty() {
+        if let Some(ge) = ge {
             let diffs: Vec<Share> = values.windows(2).map(|w| w[1].sub(&w[0])).collect::<Result<_, _>>()?;
             let refs: Vec<&Share> = diffs.iter().collect();
             let picked = p.scope("select", |p| mux(p, &ge, &concat(&refs)?))?;

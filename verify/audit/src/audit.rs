@@ -8,9 +8,10 @@
 //!   mean absolute errors are over the samples (which follow the recorded distribution); the
 //!   weighted RMS error is over the bin centres weighted by their counts, i.e. the whole
 //!   recorded histogram.
-//! - **Softmax** protocols run on the first `rows` recorded rows of attention scores, padded to
-//!   the longest with −1000 (a masked position: its exp is 0 for every method); errors are over
-//!   the real positions, plus KL(ideal ‖ secure) per row and each row's largest probability error.
+//! - **Softmax** protocols (and their replacements) run on the first `rows` recorded rows of
+//!   attention scores, padded to the longest with the protocol's masked score (−1000 for Softmax,
+//!   whose exp is then 0; −c for (x + c)²); errors are over the real positions, plus
+//!   KL(ideal ‖ secure) per row and each row's largest probability error.
 //! - **LayerNorm** protocols run on the first `rows` rows of both LayerNorms' inputs with γ = 1 and
 //!   β = 0.
 //!
@@ -356,9 +357,6 @@ fn elementwise(
     Ok((entry, plot))
 }
 
-/// Padding for rows shorter than the longest: far below any score, so its exp is 0.
-pub const MASKED: f64 = -1000.0;
-
 fn rowwise(
     p: &dyn Protocol,
     set: &VectorSet,
@@ -371,7 +369,7 @@ fn rowwise(
     let count = rows.len();
     let mut flat = Vec::with_capacity(count * width);
     for r in &rows {
-        flat.extend(r.iter().copied().chain(std::iter::repeat_n(MASKED, width - r.len())));
+        flat.extend(r.iter().copied().chain(std::iter::repeat_n(p.mask_value(), width - r.len())));
     }
     let x = ArrayD::from_shape_vec(IxDyn(&[count, width]), flat).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0, 0])));
     let activation = p.activation().unwrap_or(Activation::Softmax);
