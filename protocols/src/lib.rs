@@ -8,6 +8,7 @@
 //! - [`nimbus`]: Nimbus's protocols;
 //! - [`bumblebee`]: the BumbleBee/Cheetah baselines;
 //! - [`freediv`]: freeDiv's division-free attention and MPCFormer's replacements;
+//! - [`layers`]: the attention and feed-forward blocks built from them;
 //! - [`testing`]: property tests for any protocol.
 
 pub mod blocks;
@@ -15,6 +16,7 @@ pub mod bumblebee;
 pub mod error;
 pub mod freediv;
 pub mod harness;
+pub mod layers;
 pub mod nimbus;
 pub mod protocol;
 pub mod registry;

@@ -13,7 +13,13 @@ use crate::blocks::select::{Relu, Select};
 use crate::blocks::share::{Reveal, ShareInput};
 use crate::blocks::trunc::{TruncMode, Truncation};
 use crate::bumblebee::linear::SipLinear;
+use std::sync::Arc;
+
+use crate::blocks::activation::AttentionFunction;
 use crate::error::{HarnessError, ProtocolError};
+use crate::layers::attention::AttentionBlock;
+use crate::layers::ffn::FfnBlock;
+use crate::layers::linear::LinearKind;
 use crate::nimbus::linear::NimbusLinear;
 use crate::protocol::Protocol;
 use crate::{bumblebee, freediv, nimbus};
@@ -65,7 +71,31 @@ pub fn all() -> Vec<Box<dyn Protocol>> {
         freediv::quad_gelu().map(boxed),
     ];
     all.extend(activations.into_iter().flatten());
+    all.extend(blocks().into_iter().flatten());
     all
+}
+
+/// The attention and feed-forward blocks, one per attention function and per suite.
+fn blocks() -> Vec<Result<Box<dyn Protocol>, ProtocolError>> {
+    let attention = |name: &'static str,
+                     function: Result<Arc<dyn AttentionFunction>, ProtocolError>|
+     -> Result<Box<dyn Protocol>, ProtocolError> {
+        Ok(Box::new(AttentionBlock { name, function: function? }))
+    };
+    let ffn = |name: &'static str,
+               linear: LinearKind,
+               gelu: Result<Arc<dyn Protocol>, ProtocolError>|
+     -> Result<Box<dyn Protocol>, ProtocolError> { Ok(Box::new(FfnBlock { name, linear, gelu: gelu? })) };
+    vec![
+        attention("attention.bumblebee", Ok(Arc::new(bumblebee::softmax()))),
+        attention("attention.nimbus", nimbus::softmax().map(|f| Arc::new(f) as Arc<dyn AttentionFunction>)),
+        attention("attention.softmax_freediv", Ok(Arc::new(freediv::softmax_freediv()))),
+        attention("attention.quad2_freediv", Ok(Arc::new(freediv::quad2_freediv()))),
+        attention("attention.quad2", Ok(Arc::new(freediv::quad2_mpcformer()))),
+        ffn("ffn.bumblebee", LinearKind::Sip, bumblebee::gelu().map(|g| Arc::new(g) as Arc<dyn Protocol>)),
+        ffn("ffn.nimbus", LinearKind::Cop, nimbus::gelu().map(|g| Arc::new(g) as Arc<dyn Protocol>)),
+        ffn("ffn.freediv", LinearKind::Sip, freediv::quad_gelu().map(|g| Arc::new(g) as Arc<dyn Protocol>)),
+    ]
 }
 
 fn boxed<P: Protocol + 'static>(p: P) -> Box<dyn Protocol> {
@@ -87,7 +117,8 @@ mod tests {
         assert!(nimbus::exp().is_ok() && nimbus::exp_example().is_ok());
         assert!(nimbus::softmax().is_ok() && nimbus::softmax_example().is_ok());
         assert!(freediv::quad_gelu().is_ok());
-        assert_eq!(all().len(), 38);
+        assert!(blocks().iter().all(Result::is_ok));
+        assert_eq!(all().len(), 46);
     }
 
     #[test]

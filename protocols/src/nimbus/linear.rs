@@ -321,9 +321,9 @@ pub(crate) fn linear_ideal(protocol: &'static str, inputs: &[ArrayD<f64>]) -> Re
     Ok(x2.dot(&w2).into_dyn())
 }
 
-/// ±1 from the rounding of the two decrypted halves at scale 2^(2f) moves the truncated result by
+/// The tolerance of the RLWE linear layers: ±1 from the rounding of the two decrypted halves at scale 2^(2f) moves the truncated result by
 /// at most one, on top of the truncation's own error.
-pub(crate) fn linear_tolerance(trunc: TruncMode) -> u64 {
+pub fn linear_tolerance(trunc: TruncMode) -> u64 {
     match trunc {
         TruncMode::Faithful => 1,
         TruncMode::OneBit | TruncMode::Probabilistic => 2,
