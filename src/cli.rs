@@ -37,6 +37,11 @@ enum Command {
     /// Audits every activation protocol on the recorded activations: error against the float
     /// ideal (split into approximation and fixed-point error) and cost per call, per layer.
     Audit(crate::audit_cmd::AuditArgs),
+    /// Measures protocols at transformer shapes: bytes, messages, rounds, compute, estimated time
+    /// under network profiles, and (with --claims) the papers' claimed speed-ups.
+    Cost(crate::cost_cmd::CostArgs),
+    /// The CI regression gate: exact counts of every protocol against bench/baseline.yaml.
+    Regress(crate::cost_cmd::RegressArgs),
     /// Fits a low-degree piecewise GELU or exp to the recorded input distribution and writes the
     /// coefficient file.
     Fit(crate::audit_cmd::FitArgs),
@@ -182,6 +187,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Vectors(args) => crate::vectors_cmd::run(args),
         Command::Audit(args) => crate::audit_cmd::run_audit(args),
         Command::Fit(args) => crate::audit_cmd::run_fit(args),
+        Command::Cost(args) => crate::cost_cmd::run_cost(args),
+        Command::Regress(args) => crate::cost_cmd::run_regress(args),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod audit_cmd;
 mod cli;
+mod cost_cmd;
 mod input;
 mod table;
 mod vectors_cmd;

@@ -113,3 +113,21 @@ fn every_registered_protocol_runs_and_passes_at_its_defaults() {
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn regress_exits_1_naming_the_protocol_and_label_that_grew() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/baseline.yaml")).unwrap();
+    let mut value: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let count = &mut value["protocols"]["relu"]["online"]["relu/mux"]["rounds"];
+    *count = serde_json::json!(count.as_u64().unwrap() - 1);
+    let dir = std::env::temp_dir().join(format!("dyad-regress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("baseline.yaml");
+    std::fs::write(&path, serde_saphyr::to_string(&value).unwrap()).unwrap();
+    let o = dyad(&["regress", "--baseline", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("relu") && out.contains("relu/mux") && out.contains("rounds"), "{out}");
+    let o = dyad(&["regress"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+}

@@ -25,4 +25,4 @@ pub mod testing;
 
 pub use blocks::trunc::TruncMode;
 pub use error::{HarnessError, ProtocolError};
-pub use protocol::{Activation, Holder, Input, InputSpec, Inputs, OutputEncoding, Protocol};
+pub use protocol::{Activation, Holder, Input, InputSpec, Inputs, ModelShape, OutputEncoding, Protocol};

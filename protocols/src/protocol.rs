@@ -102,6 +102,33 @@ pub enum OutputEncoding {
     Integer,
 }
 
+/// The shape of a transformer, for running protocols at the sizes they see in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelShape {
+    /// Tokens.
+    pub seq: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// Feed-forward size.
+    pub ffn: usize,
+}
+
+impl ModelShape {
+    /// BERT-base at 128 tokens.
+    pub const BERT_BASE: ModelShape = ModelShape { seq: 128, hidden: 768, heads: 12, ffn: 3072 };
+    /// all-MiniLM-L6-v2 at 128 tokens.
+    pub const MINILM: ModelShape = ModelShape { seq: 128, hidden: 384, heads: 12, ffn: 1536 };
+    /// A tiny shape for the CI regression gate.
+    pub const CI: ModelShape = ModelShape { seq: 8, hidden: 32, heads: 2, ffn: 64 };
+
+    /// The size of one head.
+    pub fn head_dim(&self) -> usize {
+        self.hidden / self.heads.max(1)
+    }
+}
+
 /// The recorded activations a protocol can be audited on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,6 +157,12 @@ pub trait Protocol: Send + Sync {
     /// Dimensions used when none are given (their meaning is the protocol's: see
     /// [`Protocol::inputs`]).
     fn default_dims(&self) -> Vec<usize>;
+
+    /// The dimensions at which this protocol runs inside a transformer of shape `m`, for cost
+    /// reports: by default an element-wise tensor of seq × hidden.
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.seq, m.hidden]
+    }
 
     /// The inputs taken for the given dimensions and format.
     fn inputs(&self, dims: &[usize], fixed: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError>;

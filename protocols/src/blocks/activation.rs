@@ -24,7 +24,7 @@ use crate::blocks::recip::goldschmidt;
 use crate::blocks::share::{repeat_last, sum_last};
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{Activation, InputSpec, Inputs, Protocol, elementwise, shared, take};
+use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 fn config(protocol: &'static str, reason: String) -> ProtocolError {
     ProtocolError::Config { protocol, reason }
@@ -116,6 +116,12 @@ impl Protocol for PiecewiseActivation {
     }
     fn computes(&self) -> &'static str {
         self.computes
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        match self.set.function {
+            Target::Gelu => vec![m.seq, m.ffn],
+            Target::Exp => vec![m.heads * m.seq, m.seq],
+        }
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![1024]
@@ -326,6 +332,9 @@ impl Protocol for Softmax {
     }
     fn computes(&self) -> &'static str {
         self.computes
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.heads * m.seq, m.seq]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![12, 128]

@@ -17,7 +17,7 @@ use crate::blocks::cmp::lt_public;
 use crate::blocks::select::mux;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 /// (1 + x/2^n)^(2^n) where x ≥ clip, 0 below.
 pub fn exp_taylor(
@@ -64,6 +64,9 @@ impl Protocol for ExpTaylor {
     }
     fn computes(&self) -> &'static str {
         "exp(x) for x ≤ 0 as (1 + x/256)^256, 0 below −14"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.heads * m.seq, m.seq]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![1024]

@@ -10,7 +10,7 @@ use crate::blocks::arith::{product_bound, truncate};
 use crate::blocks::share::open_many;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{InputSpec, Inputs, Protocol, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// The ring matrix product X·Y (`[m, k]·[k, n]`, or batched `[b, m, k]·[b, k, n]`) by a matrix
 /// triple: open D = X − A and E = Y − B, then X·Y = C + D·B + A·E + D·E. Online:
@@ -56,6 +56,9 @@ impl Protocol for MatMul {
     }
     fn computes(&self) -> &'static str {
         "X·Y for shared X [b,m,k] and Y [b,k,n] (dims b,m,k,n or m,k,n)"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.heads, m.seq, m.head_dim(), m.seq]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![2, 16, 8, 16]

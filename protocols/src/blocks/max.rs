@@ -9,7 +9,7 @@ use crate::blocks::cmp::drelu;
 use crate::blocks::select::mux;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{InputSpec, Inputs, Protocol, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// The maximum of each row of `x` (`[.., n]` → `[..]`).
 pub fn max_last(p: &mut Party, x: &Share) -> Result<Share, ProtocolError> {
@@ -72,6 +72,9 @@ impl Protocol for Max {
     }
     fn computes(&self) -> &'static str {
         "the maximum along the last axis (dims rows,n)"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.heads * m.seq, m.seq]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![16, 128]

@@ -27,7 +27,7 @@ use crate::blocks::select::mux;
 use crate::blocks::share::{concat, split};
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 fn encode(fx: FixedPoint, p: &Polynomial) -> Result<Vec<u64>, ProtocolError> {
     Ok(reference::encode(fx, p)?)
@@ -265,6 +265,9 @@ impl Protocol for PolyEval {
             Schedule::Powers => "a polynomial from a low-depth power basis (default PUMA's degree-6 GELU segment)",
         }
     }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.seq, m.ffn]
+    }
     fn default_dims(&self) -> Vec<usize> {
         vec![1024]
     }
@@ -366,6 +369,9 @@ impl Protocol for PiecewiseEval {
     }
     fn computes(&self) -> &'static str {
         "a piecewise polynomial (default PUMA's GELU), comparisons select the piece"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.seq, m.ffn]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![1024]

@@ -25,7 +25,7 @@ use crate::blocks::normalize::{exponent_bits, step};
 use crate::blocks::share::{concat, split};
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 /// Goldschmidt's reciprocal with SPU's normalisation.
 pub fn goldschmidt(
@@ -139,6 +139,9 @@ impl Protocol for Reciprocal {
             Method::Goldschmidt => "1/x on [1, 256) by Goldschmidt after normalising to [0.5, 1)",
             Method::Newton => "1/x on [1, 256) by Newton from CrypTen's exp-based guess",
         }
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.heads * m.seq]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![1024]

@@ -17,7 +17,7 @@ use crate::blocks::normalize::{exponent_bits, step};
 use crate::blocks::poly::combine;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 /// The variances the LayerNorm rsqrt covers by default: [2^−4, 2^13).
 pub const DEFAULT_RANGE: ExponentRange = ExponentRange { kmin: -4, kmax: 12 };
@@ -80,6 +80,9 @@ impl Protocol for Rsqrt {
     }
     fn computes(&self) -> &'static str {
         "1/√x for x in [0.0625, 8192)"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.seq]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![1024]

@@ -26,7 +26,7 @@ use crate::blocks::arith::truncate;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::nimbus::linear::{context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance};
-use crate::protocol::{InputSpec, Inputs, Protocol};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol};
 use crate::rlwe::cipher::{
     Ciphertext, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
 };
@@ -323,6 +323,9 @@ impl Protocol for SipLinear {
     }
     fn computes(&self) -> &'static str {
         "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m); responses not PackLWEs-compressed"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.seq, m.hidden, m.hidden]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![8, 32, 24]

@@ -15,7 +15,7 @@ use crate::blocks::recip::goldschmidt;
 use crate::blocks::share::{repeat_last, sum_last};
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{Activation, InputSpec, Inputs, Protocol, shared, take};
+use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// The public constant that replaces a row's normaliser.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -108,6 +108,9 @@ impl Protocol for SoftmaxFreeDiv {
     }
     fn computes(&self) -> &'static str {
         "exp(x − max)·κ per row, κ = 1/n: Softmax without the secret division"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.heads * m.seq, m.seq]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![12, 128]
@@ -253,6 +256,9 @@ impl Protocol for Quad2 {
             Some(_) => "(x + 5)²·κ per row, κ = 1/(25n): 2Quad without the division",
             None => "(x + 5)²/Σ(x + 5)² per row",
         }
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.heads * m.seq, m.seq]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![12, 128]

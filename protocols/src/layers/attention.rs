@@ -16,7 +16,7 @@ use crate::blocks::arith::scale_public;
 use crate::blocks::matmul::matmul;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{InputSpec, Inputs, Protocol, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// An attention block with a chosen attention function.
 #[derive(Clone)]
@@ -102,6 +102,9 @@ impl Protocol for AttentionBlock {
     }
     fn computes(&self) -> &'static str {
         "f(Q·Kᵀ/√d)·V per head for shared Q, K, V (dims heads,seq,d)"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.heads, m.seq, m.head_dim()]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![2, 8, 4]

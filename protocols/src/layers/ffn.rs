@@ -11,7 +11,7 @@ use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::layers::linear::{LinearKind, linear};
 use crate::nimbus::linear::weight_bound;
-use crate::protocol::{Holder, InputSpec, Inputs, Protocol, shared, take};
+use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// A feed-forward block.
 #[derive(Clone)]
@@ -54,6 +54,9 @@ impl Protocol for FfnBlock {
     }
     fn computes(&self) -> &'static str {
         "GELU(X·W1)·W2 for shared X [k,h] and the server's W1 [h,f], W2 [f,h] (dims k,h,f)"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.seq, m.hidden, m.ffn]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![4, 16, 32]

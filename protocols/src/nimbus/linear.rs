@@ -29,7 +29,7 @@ use ndarray::ArrayD;
 use crate::blocks::arith::truncate;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::protocol::{Holder, InputSpec, Inputs, Protocol, shared, take};
+use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 use crate::rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
 };
@@ -339,6 +339,9 @@ impl Protocol for NimbusLinear {
     }
     fn computes(&self) -> &'static str {
         "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m)"
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.seq, m.hidden, m.hidden]
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![8, 32, 24]

@@ -1,0 +1,28 @@
+//! Every registered protocol at its small default dimensions and at MiniLM's dimensions
+//! (wall time of one checked simulated run, both parties).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // benchmarks fail loudly by design
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use dyad_protocols::harness::{self, RunSpec};
+use dyad_protocols::{ModelShape, registry};
+use dyad_sim::Ring;
+
+fn protocols(c: &mut Criterion) {
+    let mut group = c.benchmark_group("protocol");
+    group.sample_size(10);
+    for p in registry::all() {
+        let small = p.default_dims();
+        let realistic = p.model_dims(&ModelShape::MINILM);
+        for (label, dims) in [("small", small), ("minilm", realistic)] {
+            let spec = RunSpec::new(Ring::Z64, 0).with_dims(&dims);
+            group.bench_with_input(BenchmarkId::new(p.name(), label), &spec, |b, spec| {
+                b.iter(|| harness::run(p.as_ref(), spec).map(|c| c.report.passed))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, protocols);
+criterion_main!(benches);

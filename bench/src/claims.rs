@@ -1,0 +1,146 @@
+//! The papers' claimed speed-ups next to the ratios measured here for the same pairs.
+//!
+//! A ratio is the baseline's estimated online time over the proposal's, under each network
+//! profile (see [`crate::network`]), and also the ratio of online bytes. A claim counts as
+//! reproduced under a profile when the measured time ratio reaches the low end of the claimed
+//! range.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cost::ProtocolCost;
+
+/// One claim of a paper.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Who claims it.
+    pub paper: String,
+    /// What is compared.
+    pub what: String,
+    /// The proposal's protocols (their times add up).
+    pub proposal: Vec<String>,
+    /// The baseline's protocols.
+    pub baseline: Vec<String>,
+    /// Claimed speed-up, low end.
+    pub low: f64,
+    /// Claimed speed-up, high end.
+    pub high: f64,
+    /// How the measured pair differs from what the paper measured.
+    pub caveat: String,
+}
+
+/// The claims checked by `dyad cost --claims`.
+pub fn claims() -> Vec<Claim> {
+    let c = |paper: &str, what: &str, proposal: &[&str], baseline: &[&str], low: f64, high: f64, caveat: &str| Claim {
+        paper: paper.into(),
+        what: what.into(),
+        proposal: proposal.iter().map(|s| s.to_string()).collect(),
+        baseline: baseline.iter().map(|s| s.to_string()).collect(),
+        low,
+        high,
+        caveat: caveat.into(),
+    };
+    vec![
+        c(
+            "Nimbus (NeurIPS 2024)",
+            "linear layer, COP vs SIP",
+            &["nimbus.linear"],
+            &["bumblebee.linear"],
+            2.9,
+            12.5,
+            "our SIP returns its results without PackLWEs compression (more bytes than BumbleBee)",
+        ),
+        c(
+            "Nimbus (NeurIPS 2024)",
+            "GELU vs PUMA/BumbleBee",
+            &["nimbus.gelu"],
+            &["bumblebee.gelu"],
+            2.9,
+            4.0,
+            "same truncation and comparison for both; Nimbus's smaller-ring trick is not implemented",
+        ),
+        c(
+            "Nimbus (NeurIPS 2024)",
+            "Softmax vs BumbleBee",
+            &["nimbus.softmax"],
+            &["bumblebee.softmax"],
+            2.9,
+            4.0,
+            "both take one reciprocal per row",
+        ),
+        c(
+            "freeDiv (JCRD 2024)",
+            "Softmax freeDiv attention + Quad GeLU FFN vs Softmax attention + PUMA GELU FFN",
+            &["attention.softmax_freediv", "ffn.freediv"],
+            &["attention.bumblebee", "ffn.bumblebee"],
+            2.26,
+            2.26,
+            "the paper's 2.26× is end-to-end BERT-base; this is one attention block plus one FFN block",
+        ),
+        c(
+            "freeDiv (JCRD 2024)",
+            "2Quad freeDiv attention + Quad GeLU FFN vs Softmax attention + PUMA GELU FFN",
+            &["attention.quad2_freediv", "ffn.freediv"],
+            &["attention.bumblebee", "ffn.bumblebee"],
+            2.26,
+            2.26,
+            "the paper's 2.26× is end-to-end BERT-base; this is one attention block plus one FFN block",
+        ),
+    ]
+}
+
+/// A claim against the measurements.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClaimCheck {
+    /// The claim.
+    pub claim: Claim,
+    /// Baseline online bytes over the proposal's.
+    pub bytes_ratio: f64,
+    /// Per profile.
+    pub profiles: Vec<ProfileCheck>,
+}
+
+/// A claim under one profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileCheck {
+    /// Profile name.
+    pub profile: String,
+    /// Baseline estimated online time over the proposal's.
+    pub time_ratio: f64,
+    /// Whether the time ratio reaches the claim's low end.
+    pub reproduced: bool,
+}
+
+fn total<'a>(costs: &'a [ProtocolCost], names: &[String]) -> Option<Vec<&'a ProtocolCost>> {
+    names.iter().map(|n| costs.iter().find(|c| &c.protocol == n)).collect()
+}
+
+/// Checks every claim whose protocols were measured.
+pub fn check(costs: &[ProtocolCost]) -> Vec<ClaimCheck> {
+    let mut out = Vec::new();
+    for claim in claims() {
+        let (Some(ours), Some(theirs)) = (total(costs, &claim.proposal), total(costs, &claim.baseline)) else {
+            continue;
+        };
+        let bytes = |cs: &[&ProtocolCost]| {
+            cs.iter().map(|c| c.cost.phase_counts(dyad_sim::Phase::Online).bytes() as f64).sum::<f64>()
+        };
+        let bytes_ratio = bytes(&theirs) / bytes(&ours).max(1.0);
+        let profiles = ours
+            .first()
+            .map(|c| c.estimates.iter().map(|e| e.profile.clone()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|profile| {
+                let time = |cs: &[&ProtocolCost]| {
+                    cs.iter()
+                        .flat_map(|c| c.estimates.iter().filter(|e| e.profile == profile).map(|e| e.online_seconds))
+                        .sum::<f64>()
+                };
+                let time_ratio = time(&theirs) / time(&ours).max(1e-12);
+                ProfileCheck { profile, time_ratio, reproduced: time_ratio >= claim.low }
+            })
+            .collect();
+        out.push(ClaimCheck { claim, bytes_ratio, profiles });
+    }
+    out
+}

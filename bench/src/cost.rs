@@ -1,0 +1,112 @@
+//! Running protocols at the sizes they see inside a transformer and collecting their cost.
+
+use dyad_protocols::harness::{self, RunSpec};
+use dyad_protocols::{HarnessError, ModelShape, Protocol, TruncMode};
+use dyad_sim::{CostReport, FixedPoint};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::network::Profile;
+
+/// A named shape set or one read from a file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShapeSet {
+    /// Its name.
+    pub name: String,
+    /// The model shape.
+    pub shape: ModelShape,
+}
+
+/// A shape set that cannot be used.
+#[derive(Debug, Error)]
+pub enum ShapeError {
+    /// Neither a known name nor a readable YAML file.
+    #[error(
+        "{0:?} is neither bert-base, minilm nor ci, nor a YAML file of {{name, shape: {{seq, hidden, heads, ffn}}}}: {1}"
+    )]
+    Unknown(String, String),
+    /// Zero sizes, or a hidden size the heads do not divide.
+    #[error("{0}: every size must be positive and heads must divide hidden")]
+    Invalid(String),
+}
+
+impl ShapeSet {
+    /// `bert-base`, `minilm`, `ci`, or the path of a YAML file.
+    pub fn named(name: &str) -> Result<Self, ShapeError> {
+        let set = match name {
+            "bert-base" => ShapeSet { name: name.into(), shape: ModelShape::BERT_BASE },
+            "minilm" => ShapeSet { name: name.into(), shape: ModelShape::MINILM },
+            "ci" => ShapeSet { name: name.into(), shape: ModelShape::CI },
+            path => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| ShapeError::Unknown(path.into(), e.to_string()))?;
+                serde_saphyr::from_str(&text).map_err(|e| ShapeError::Unknown(path.into(), e.to_string()))?
+            }
+        };
+        let s = set.shape;
+        if s.seq == 0 || s.hidden == 0 || s.heads == 0 || s.ffn == 0 || s.hidden % s.heads != 0 {
+            return Err(ShapeError::Invalid(set.name));
+        }
+        Ok(set)
+    }
+}
+
+/// A protocol's measured cost at a shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolCost {
+    /// Protocol name.
+    pub protocol: String,
+    /// Dimensions run.
+    pub dims: Vec<usize>,
+    /// Whether the output passed its check.
+    pub passed: bool,
+    /// Cost per phase and label.
+    pub cost: CostReport,
+    /// Estimated online wall time per network profile, seconds.
+    pub estimates: Vec<Estimate>,
+}
+
+/// The estimated online time under one profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// Profile name.
+    pub profile: String,
+    /// Seconds (online phase; setup and dealer material excluded).
+    pub online_seconds: f64,
+}
+
+/// How to measure.
+#[derive(Clone, Debug)]
+pub struct CostSpec {
+    /// The fixed-point format.
+    pub fixed: FixedPoint,
+    /// The truncation.
+    pub trunc: TruncMode,
+    /// The seed.
+    pub seed: u64,
+    /// Network profiles for the estimates.
+    pub profiles: Vec<Profile>,
+}
+
+/// Runs `p` at its dimensions in `shape` and estimates its online time.
+pub fn measure(p: &dyn Protocol, shape: &ModelShape, spec: &CostSpec) -> Result<ProtocolCost, HarnessError> {
+    let dims = p.model_dims(shape);
+    let run = RunSpec {
+        fixed: spec.fixed,
+        trunc: Some(spec.trunc),
+        ..RunSpec::new(spec.fixed.ring(), spec.seed).with_dims(&dims)
+    };
+    let checked = harness::run(p, &run)?;
+    let cost = checked.report.cost;
+    let online = cost.phase(dyad_sim::Phase::Online);
+    let estimates = spec
+        .profiles
+        .iter()
+        .map(|pr| Estimate {
+            profile: pr.name.clone(),
+            online_seconds: online
+                .map_or(0.0, |o| pr.estimate(&o.counts, o.compute.server_seconds, o.compute.client_seconds)),
+        })
+        .collect();
+    Ok(ProtocolCost { protocol: p.name().into(), dims, passed: checked.report.passed, cost, estimates })
+}

@@ -1,0 +1,199 @@
+//! The regression gate: the exact counts of every protocol at the CI shape set, compared with a
+//! committed baseline. More bytes, messages or rounds anywhere fails; fewer is reported and
+//! passes; a protocol missing from the baseline is reported.
+
+use std::collections::BTreeMap;
+
+use dyad_protocols::{ModelShape, Protocol, TruncMode};
+use dyad_sim::{Counts, FixedPoint, Ring};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::cost::{CostSpec, measure};
+
+/// Phase → label → counts of one protocol; the phase total is under the label `(all)`.
+pub type ProtocolCounts = BTreeMap<String, BTreeMap<String, Counts>>;
+
+/// What `bench/baseline.yaml` holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// The shape set the counts are for.
+    pub shape: ModelShape,
+    /// ℓ.
+    pub ring_bits: u32,
+    /// The truncation.
+    pub trunc: TruncMode,
+    /// Counts per protocol.
+    pub protocols: BTreeMap<String, ProtocolCounts>,
+}
+
+/// A baseline that cannot be read, or a protocol that cannot run.
+#[derive(Debug, Error)]
+pub enum RegressError {
+    /// Unreadable or malformed file.
+    #[error("{file}: {reason}")]
+    File {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// A protocol failed at the CI shapes.
+    #[error("{protocol}: {reason}")]
+    Run {
+        /// The protocol.
+        protocol: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The label of a phase's total.
+pub const ALL: &str = "(all)";
+
+/// Measures every protocol's exact counts at `shape`.
+pub fn compute(
+    protocols: &[Box<dyn Protocol>],
+    shape: ModelShape,
+    ring: Ring,
+    trunc: TruncMode,
+) -> Result<Baseline, RegressError> {
+    let spec = CostSpec { fixed: FixedPoint::default_for(ring), trunc, seed: 0, profiles: Vec::new() };
+    let mut out = BTreeMap::new();
+    for p in protocols {
+        let c = measure(p.as_ref(), &shape, &spec)
+            .map_err(|e| RegressError::Run { protocol: p.name().into(), reason: e.to_string() })?;
+        let mut phases: ProtocolCounts = BTreeMap::new();
+        for ph in &c.cost.phases {
+            let labels = phases.entry(ph.phase.name().to_owned()).or_default();
+            labels.insert(ALL.into(), ph.counts.clone());
+            for l in &ph.labels {
+                labels.insert(l.label.clone(), l.counts.clone());
+            }
+        }
+        out.insert(p.name().to_owned(), phases);
+    }
+    Ok(Baseline { shape, ring_bits: ring.bits(), trunc, protocols: out })
+}
+
+/// One count that changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Protocol.
+    pub protocol: String,
+    /// Phase.
+    pub phase: String,
+    /// Label.
+    pub label: String,
+    /// Which count.
+    pub field: String,
+    /// Baseline value.
+    pub before: u64,
+    /// Current value.
+    pub after: u64,
+}
+
+/// The comparison of a current measurement with the baseline.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Diff {
+    /// Counts that grew: the gate fails.
+    pub increases: Vec<Change>,
+    /// Counts that shrank: reported.
+    pub decreases: Vec<Change>,
+    /// Scopes (protocol, phase or label) present now but not in the baseline.
+    pub new: Vec<String>,
+    /// Scopes in the baseline that are gone.
+    pub gone: Vec<String>,
+    /// Whether the baseline was measured at other settings (then nothing is compared).
+    pub settings_differ: bool,
+}
+
+impl Diff {
+    /// True when the gate passes.
+    pub fn passed(&self) -> bool {
+        self.increases.is_empty() && !self.settings_differ
+    }
+}
+
+fn fields(c: &Counts) -> [(&'static str, u64); 7] {
+    [
+        ("bytes_server_to_client", c.bytes_server_to_client),
+        ("bytes_client_to_server", c.bytes_client_to_server),
+        ("messages_server_to_client", c.messages_server_to_client),
+        ("messages_client_to_server", c.messages_client_to_server),
+        ("rounds", c.rounds),
+        ("dealer_bytes_to_server", c.dealer_bytes_to_server),
+        ("dealer_bytes_to_client", c.dealer_bytes_to_client),
+    ]
+}
+
+/// Compares `now` with `baseline`.
+pub fn compare(baseline: &Baseline, now: &Baseline) -> Diff {
+    let mut d = Diff {
+        settings_differ: baseline.shape != now.shape
+            || baseline.ring_bits != now.ring_bits
+            || baseline.trunc != now.trunc,
+        ..Diff::default()
+    };
+    if d.settings_differ {
+        return d;
+    }
+    for (proto, phases) in &now.protocols {
+        let Some(old_phases) = baseline.protocols.get(proto) else {
+            d.new.push(proto.clone());
+            continue;
+        };
+        for (phase, labels) in phases {
+            for (label, counts) in labels {
+                let Some(old) = old_phases.get(phase).and_then(|l| l.get(label)) else {
+                    d.new.push(format!("{proto} {phase} {label}"));
+                    continue;
+                };
+                for ((field, after), (_, before)) in fields(counts).into_iter().zip(fields(old)) {
+                    let change = Change {
+                        protocol: proto.clone(),
+                        phase: phase.clone(),
+                        label: label.clone(),
+                        field: field.into(),
+                        before,
+                        after,
+                    };
+                    if after > before {
+                        d.increases.push(change);
+                    } else if after < before {
+                        d.decreases.push(change);
+                    }
+                }
+            }
+        }
+        for (phase, labels) in old_phases {
+            for label in labels.keys() {
+                if phases.get(phase).is_none_or(|l| !l.contains_key(label)) {
+                    d.gone.push(format!("{proto} {phase} {label}"));
+                }
+            }
+        }
+    }
+    for proto in baseline.protocols.keys() {
+        if !now.protocols.contains_key(proto) {
+            d.gone.push(proto.clone());
+        }
+    }
+    d
+}
+
+/// Reads a baseline file.
+pub fn load(path: &std::path::Path) -> Result<Baseline, RegressError> {
+    let file = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| RegressError::File { file: file.clone(), reason: e.to_string() })?;
+    serde_saphyr::from_str(&text).map_err(|e| RegressError::File { file, reason: e.to_string() })
+}
+
+/// The YAML text of a baseline.
+pub fn to_yaml(b: &Baseline) -> String {
+    format!(
+        "# Exact counts of every protocol at the CI shape set; `dyad regress --update` rewrites this file.\n{}",
+        serde_saphyr::to_string(b).unwrap_or_default()
+    )
+}

@@ -1,0 +1,151 @@
+//! `dyad cost` and `dyad regress`: costs at transformer shapes with network estimates and the
+//! papers' claims, and the exact-count regression gate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use dyad_bench::claims::{ClaimCheck, check, claims};
+use dyad_bench::cost::{CostSpec, ProtocolCost, ShapeSet, measure};
+use dyad_bench::network::Profile;
+use dyad_bench::regress::{self, Diff};
+use dyad_bench::render;
+use dyad_protocols::{ModelShape, TruncMode, registry};
+use dyad_sim::{FixedPoint, Ring};
+use serde::Serialize;
+
+use crate::cli::{CliError, Format, Trunc, emit, parse_ring};
+
+/// Arguments of `dyad cost`.
+#[derive(Debug, clap::Args)]
+pub struct CostArgs {
+    /// Protocols to measure (all when omitted, or those of the claims with --claims).
+    protocols: Vec<String>,
+    /// Shape set: bert-base, minilm, ci, or a YAML file {name, shape: {seq, hidden, heads, ffn}}.
+    #[arg(long, default_value = "bert-base")]
+    shapes: String,
+    /// Ring width ℓ.
+    #[arg(long, default_value_t = 64, value_parser = parse_ring)]
+    ring: u32,
+    /// Truncation after products.
+    #[arg(long, value_enum, default_value_t = Trunc::OneBit)]
+    trunc: Trunc,
+    /// Extra network profiles: a YAML list of {name, bandwidth_bits_per_second, latency_seconds}.
+    #[arg(long)]
+    profiles: Option<PathBuf>,
+    /// Put each paper's claimed speed-up next to the measured one.
+    #[arg(long)]
+    claims: bool,
+    /// Show every label, not only phase totals.
+    #[arg(long)]
+    labels: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Serialize)]
+struct CostOutput {
+    shape_set: ShapeSet,
+    ring_bits: u32,
+    trunc: TruncMode,
+    profiles: Vec<Profile>,
+    costs: Vec<ProtocolCost>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    claims: Vec<ClaimCheck>,
+}
+
+fn usage(e: impl std::fmt::Display) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+/// Runs `dyad cost`.
+pub fn run_cost(args: CostArgs) -> Result<ExitCode, CliError> {
+    let shapes = ShapeSet::named(&args.shapes).map_err(usage)?;
+    let ring = Ring::new(args.ring).map_err(usage)?;
+    let mut profiles = vec![Profile::lan(), Profile::wan()];
+    if let Some(path) = &args.profiles {
+        profiles.extend(Profile::load(path).map_err(usage)?);
+    }
+    let mut names = args.protocols.clone();
+    if names.is_empty() && args.claims {
+        for c in claims() {
+            for n in c.proposal.iter().chain(&c.baseline) {
+                if !names.contains(n) {
+                    names.push(n.clone());
+                }
+            }
+        }
+    }
+    let protocols = if names.is_empty() {
+        registry::all()
+    } else {
+        names.iter().map(|n| registry::find(n)).collect::<Result<Vec<_>, _>>().map_err(usage)?
+    };
+    let spec = CostSpec {
+        fixed: FixedPoint::default_for(ring),
+        trunc: args.trunc.into(),
+        seed: 0,
+        profiles: profiles.clone(),
+    };
+    let mut costs = Vec::with_capacity(protocols.len());
+    for p in &protocols {
+        eprintln!("measuring {} at {:?}", p.name(), p.model_dims(&shapes.shape));
+        costs.push(
+            measure(p.as_ref(), &shapes.shape, &spec).map_err(|e| CliError::Failed(format!("{}: {e}", p.name())))?,
+        );
+    }
+    let checks = if args.claims { check(&costs) } else { Vec::new() };
+    let out =
+        CostOutput { shape_set: shapes, ring_bits: ring.bits(), trunc: spec.trunc, profiles, costs, claims: checks };
+    emit(args.format, &out, || {
+        let mut t = format!(
+            "costs at {} {:?}, ring Z_2^{}, {} truncation\n\n",
+            out.shape_set.name,
+            out.shape_set.shape,
+            out.ring_bits,
+            out.trunc.name()
+        );
+        t.push_str(&render::costs(&out.costs, args.labels));
+        if !out.claims.is_empty() {
+            t.push('\n');
+            t.push_str(&render::claims(&out.claims));
+        }
+        t
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `dyad regress`.
+#[derive(Debug, clap::Args)]
+pub struct RegressArgs {
+    /// The committed baseline.
+    #[arg(long, default_value_os_t = default_baseline())]
+    baseline: PathBuf,
+    /// Rewrite the baseline with the current counts.
+    #[arg(long)]
+    update: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// `bench/baseline.yaml` in this source tree.
+pub fn default_baseline() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench").join("baseline.yaml")
+}
+
+/// Runs `dyad regress`: exit 1 when a count grew.
+pub fn run_regress(args: RegressArgs) -> Result<ExitCode, CliError> {
+    let now = regress::compute(&registry::all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    if args.update {
+        std::fs::write(&args.baseline, regress::to_yaml(&now))
+            .map_err(|e| CliError::Failed(format!("{}: {e}", args.baseline.display())))?;
+        eprintln!("wrote {} ({} protocols)", args.baseline.display(), now.protocols.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let baseline = regress::load(&args.baseline).map_err(usage)?;
+    let diff: Diff = regress::compare(&baseline, &now);
+    emit(args.format, &diff, || render::diff(&diff))?;
+    Ok(if diff.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
