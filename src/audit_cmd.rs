@@ -126,6 +126,9 @@ pub struct FitArgs {
     /// Make the fitted piece meet the outer pieces at the breakpoints.
     #[arg(long)]
     continuous: bool,
+    /// Fitted segments between the outer pieces (1 or 2).
+    #[arg(long, default_value_t = 1)]
+    segments: usize,
     /// The recorded vector set.
     #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
     vectors: PathBuf,
@@ -149,13 +152,17 @@ pub fn run_fit(args: FitArgs) -> Result<ExitCode, CliError> {
         FitFunction::Exp => (Target::Exp, Kind::SoftmaxInput, 3, "nimbus-exp-example"),
     };
     let points = pooled_points(&set, kind, &layers).map_err(usage)?;
-    let spec = FitSpec::default_for(target, args.degree.unwrap_or(default_degree), args.continuous);
+    let spec = FitSpec {
+        segments: args.segments,
+        ..FitSpec::default_for(target, args.degree.unwrap_or(default_degree), args.continuous)
+    };
     let fitted = fit(&spec, &points).map_err(usage)?;
     let name = args.name.clone().unwrap_or_else(|| format!("nimbus-{}-fitted", target.name()));
     let source = format!(
-        "dyad fit --function {} --degree {}{} on {} ({} sentences, layers {:?}), recorded histograms pooled",
+        "dyad fit --function {} --degree {} --segments {}{} on {} ({} sentences, layers {:?}), recorded histograms pooled",
         target.name(),
         spec.degree,
+        spec.segments,
         if spec.continuous { " --continuous" } else { "" },
         set.manifest().model.name,
         set.manifest().sentences.ids.len(),

@@ -40,6 +40,9 @@ enum Command {
     /// Measures protocols at transformer shapes: bytes, messages, rounds, compute, estimated time
     /// under network profiles, and (with --claims) the papers' claimed speed-ups.
     Cost(crate::cost_cmd::CostArgs),
+    /// Runs the whole MiniLM under 2PC on real sentences with a protocol suite and measures how
+    /// far it moves from the plaintext model.
+    E2e(crate::e2e_cmd::E2eArgs),
     /// The CI regression gate: exact counts of every protocol against bench/baseline.yaml.
     Regress(crate::cost_cmd::RegressArgs),
     /// Fits a low-degree piecewise GELU or exp to the recorded input distribution and writes the
@@ -188,6 +191,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Audit(args) => crate::audit_cmd::run_audit(args),
         Command::Fit(args) => crate::audit_cmd::run_fit(args),
         Command::Cost(args) => crate::cost_cmd::run_cost(args),
+        Command::E2e(args) => crate::e2e_cmd::run_e2e(args),
         Command::Regress(args) => crate::cost_cmd::run_regress(args),
     }
 }

@@ -3,6 +3,7 @@
 mod audit_cmd;
 mod cli;
 mod cost_cmd;
+mod e2e_cmd;
 mod input;
 mod table;
 mod vectors_cmd;

@@ -9,10 +9,12 @@
 //! - [`bumblebee`]: the BumbleBee/Cheetah baselines;
 //! - [`freediv`]: freeDiv's division-free attention and MPCFormer's replacements;
 //! - [`layers`]: the attention and feed-forward blocks built from them;
+//! - [`encoder`]: the secure encoder and its protocol suites;
 //! - [`testing`]: property tests for any protocol.
 
 pub mod blocks;
 pub mod bumblebee;
+pub mod encoder;
 pub mod error;
 pub mod freediv;
 pub mod harness;

@@ -16,6 +16,8 @@ use crate::bumblebee::linear::SipLinear;
 use std::sync::Arc;
 
 use crate::blocks::activation::AttentionFunction;
+use crate::encoder::Suite;
+use crate::encoder::layer::EncoderLayer;
 use crate::error::{HarnessError, ProtocolError};
 use crate::layers::attention::AttentionBlock;
 use crate::layers::ffn::FfnBlock;
@@ -28,6 +30,14 @@ use crate::{bumblebee, freediv, nimbus};
 /// tested to parse; a protocol whose set failed to load would be missing, which
 /// `every_protocol_builds` catches.)
 pub fn all() -> Vec<Box<dyn Protocol>> {
+    let mut all = primitives();
+    all.extend(blocks().into_iter().flatten());
+    all
+}
+
+/// The primitive protocols that blocks and suites are made of: everything but the attention,
+/// feed-forward and layer compositions.
+pub fn primitives() -> Vec<Box<dyn Protocol>> {
     let mut all: Vec<Box<dyn Protocol>> = vec![
         Box::new(ShareInput),
         Box::new(Reveal),
@@ -71,8 +81,26 @@ pub fn all() -> Vec<Box<dyn Protocol>> {
         freediv::quad_gelu().map(boxed),
     ];
     all.extend(activations.into_iter().flatten());
-    all.extend(blocks().into_iter().flatten());
     all
+}
+
+/// The primitive protocol registered as `name` (what a suite's GELU slot names).
+pub fn find_primitive(name: &str) -> Result<Box<dyn Protocol>, HarnessError> {
+    primitives().into_iter().find(|p| p.name() == name).ok_or_else(|| HarnessError::Unknown { name: name.into() })
+}
+
+/// The attention function registered as `name`, for the attention slot of blocks and suites.
+pub fn attention_function(name: &str) -> Option<Arc<dyn AttentionFunction>> {
+    let f: Arc<dyn AttentionFunction> = match name {
+        "nimbus.softmax" => Arc::new(nimbus::softmax().ok()?),
+        "nimbus.softmax_example" => Arc::new(nimbus::softmax_example().ok()?),
+        "bumblebee.softmax" => Arc::new(bumblebee::softmax()),
+        "freediv.softmax_freediv" => Arc::new(freediv::softmax_freediv()),
+        "freediv.quad2_freediv" => Arc::new(freediv::quad2_freediv()),
+        "mpcformer.quad2" => Arc::new(freediv::quad2_mpcformer()),
+        _ => return None,
+    };
+    Some(f)
 }
 
 /// The attention and feed-forward blocks, one per attention function and per suite.
@@ -81,6 +109,10 @@ fn blocks() -> Vec<Result<Box<dyn Protocol>, ProtocolError>> {
                      function: Result<Arc<dyn AttentionFunction>, ProtocolError>|
      -> Result<Box<dyn Protocol>, ProtocolError> {
         Ok(Box::new(AttentionBlock { name, function: function? }))
+    };
+    let layer = |name: &'static str, suite: &str| -> Result<Box<dyn Protocol>, ProtocolError> {
+        let suite = Suite::named(suite).map_err(|e| ProtocolError::Config { protocol: name, reason: e.to_string() })?;
+        Ok(Box::new(EncoderLayer::new(name, &suite)?))
     };
     let ffn = |name: &'static str,
                linear: LinearKind,
@@ -95,6 +127,10 @@ fn blocks() -> Vec<Result<Box<dyn Protocol>, ProtocolError>> {
         ffn("ffn.bumblebee", LinearKind::Sip, bumblebee::gelu().map(|g| Arc::new(g) as Arc<dyn Protocol>)),
         ffn("ffn.nimbus", LinearKind::Cop, nimbus::gelu().map(|g| Arc::new(g) as Arc<dyn Protocol>)),
         ffn("ffn.freediv", LinearKind::Sip, freediv::quad_gelu().map(|g| Arc::new(g) as Arc<dyn Protocol>)),
+        layer("layer.nimbus", "nimbus"),
+        layer("layer.bumblebee", "bumblebee"),
+        layer("layer.freediv_softmax", "freediv-softmax"),
+        layer("layer.freediv_2quad", "freediv-2quad"),
     ]
 }
 
@@ -118,7 +154,16 @@ mod tests {
         assert!(nimbus::softmax().is_ok() && nimbus::softmax_example().is_ok());
         assert!(freediv::quad_gelu().is_ok());
         assert!(blocks().iter().all(Result::is_ok));
-        assert_eq!(all().len(), 46);
+        assert_eq!(all().len(), 50);
+    }
+
+    #[test]
+    fn every_softmax_like_protocol_is_an_attention_function() {
+        for p in all() {
+            if p.activation() == Some(crate::protocol::Activation::Softmax) {
+                assert!(attention_function(p.name()).is_some(), "{}", p.name());
+            }
+        }
     }
 
     #[test]

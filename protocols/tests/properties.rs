@@ -87,6 +87,22 @@ fn quad2_attention_blocks_match_their_reference_at_64_bits_and_refuse_32() {
     }
 }
 
+/// A whole encoder layer per suite, with its real RLWE linear layers: ℓ = 64 only (a layer's
+/// LayerNorm and products overflow Z_2^32 at f = 13, which `inputs` refuses), few cases.
+#[test]
+fn encoder_layers_match_their_reference() {
+    for (name, seed) in [
+        ("layer.nimbus", 0xB10C_0030),
+        ("layer.bumblebee", 0xB10C_0031),
+        ("layer.freediv_softmax", 0xB10C_0032),
+        ("layer.freediv_2quad", 0xB10C_0033),
+    ] {
+        rings(name, &[3, 64, 64], seed, &[Ring::Z64], 4);
+        let p = registry::find(name).unwrap();
+        assert!(p.inputs(&[3, 64, 64], dyad_sim::FixedPoint::default_for(Ring::Z32)).is_err());
+    }
+}
+
 /// The feed-forward blocks run real RLWE linear layers: fewer cases.
 #[test]
 fn ffn_blocks_match_their_reference() {
@@ -142,6 +158,10 @@ fn every_registered_block_has_a_property_test() {
         "ffn.bumblebee",
         "ffn.nimbus",
         "ffn.freediv",
+        "layer.nimbus",
+        "layer.bumblebee",
+        "layer.freediv_softmax",
+        "layer.freediv_2quad",
     ];
     // The RLWE linear layers have their own shape-varying property tests in tests/linear.rs.
     let elsewhere = ["nimbus.linear", "bumblebee.linear"];

@@ -109,6 +109,24 @@ impl Ring {
     pub fn random<R: Rng + ?Sized>(self, rng: &mut R) -> u64 {
         rng.random::<u64>() & self.mask()
     }
+
+    /// `n` uniformly random elements. Narrow rings take several elements from each 64-bit draw
+    /// (a 2-bit ring, 32 per draw), which makes the dealer's bulk randomness cheap.
+    pub fn random_vec<R: Rng + ?Sized>(self, n: usize, rng: &mut R) -> Vec<u64> {
+        let per = (64 / self.bits) as usize;
+        if per <= 1 {
+            return (0..n).map(|_| self.random(rng)).collect();
+        }
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let mut word = rng.random::<u64>();
+            for _ in 0..per.min(n - out.len()) {
+                out.push(word & self.mask());
+                word >>= self.bits;
+            }
+        }
+        out
+    }
 }
 
 impl TryFrom<u32> for Ring {

@@ -50,7 +50,12 @@ impl RingTensor {
 
     /// Uniformly random elements.
     pub fn random<R: Rng + ?Sized>(ring: Ring, shape: &[usize], rng: &mut R) -> Self {
-        RingTensor { ring, data: ArrayD::from_shape_simple_fn(IxDyn(shape), || ring.random(rng)) }
+        let n = shape.iter().product();
+        let values = ring.random_vec(n, rng);
+        RingTensor {
+            ring,
+            data: ArrayD::from_shape_vec(IxDyn(shape), values).unwrap_or_else(|_| ArrayD::zeros(IxDyn(shape))),
+        }
     }
 
     /// The ring.

@@ -38,6 +38,14 @@ pub struct FitSpec {
     pub left: Vec<f64>,
     /// Candidate right breakpoints (GELU only: above which the output is x).
     pub right: Vec<f64>,
+    /// Fitted segments between the fixed outer pieces (1 or 2); with 2, the inner breakpoint is
+    /// searched on a 0.1 grid between the outer ones, and the outer grids are thinned to 0.1.
+    #[serde(default = "one")]
+    pub segments: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl FitSpec {
@@ -50,8 +58,12 @@ impl FitSpec {
                 .collect()
         };
         match target {
-            Target::Gelu => FitSpec { target, degree, continuous, left: grid(-5.0, -0.5), right: grid(0.0, 5.0) },
-            Target::Exp => FitSpec { target, degree, continuous, left: grid(-12.0, -1.0), right: Vec::new() },
+            Target::Gelu => {
+                FitSpec { target, degree, continuous, left: grid(-5.0, -0.5), right: grid(0.0, 5.0), segments: 1 }
+            }
+            Target::Exp => {
+                FitSpec { target, degree, continuous, left: grid(-12.0, -1.0), right: Vec::new(), segments: 1 }
+            }
         }
     }
 }
@@ -65,6 +77,9 @@ pub enum FitError {
     /// Degree outside 1..=6.
     #[error("degree {0} is outside 1..=6")]
     Degree(usize),
+    /// Only one or two fitted segments are supported.
+    #[error("{0} fitted segments: only 1 or 2 are supported")]
+    Segments(usize),
     /// Every candidate was degenerate (too few points in a segment).
     #[error("no breakpoint candidate leaves enough points to fit a degree-{0} piece")]
     NoCandidate(usize),
@@ -171,21 +186,49 @@ struct Targeted {
     y: f64,
 }
 
-fn candidate(spec: &FitSpec, points: &[Targeted], left: f64, right: Option<f64>) -> Option<Piecewise> {
+fn fit_segment(
+    spec: &FitSpec,
+    points: &[Targeted],
+    lo: f64,
+    hi: Option<f64>,
+    constraints: &[(f64, f64)],
+) -> Option<Polynomial> {
     let inside: Vec<(f64, f64, f64)> =
-        points.iter().filter(|p| p.x >= left && right.is_none_or(|r| p.x < r)).map(|p| (p.x, p.w, p.y)).collect();
-    let mut constraints = Vec::new();
-    if spec.continuous {
-        constraints.push((left, 0.0));
-        if let Some(r) = right {
-            constraints.push((r, r));
+        points.iter().filter(|p| p.x >= lo && hi.is_none_or(|h| p.x < h)).map(|p| (p.x, p.w, p.y)).collect();
+    constrained_least_squares(&inside, spec.degree, constraints)
+}
+
+/// The piecewise candidate for outer breakpoints `left` and `right` (GELU) and an optional inner
+/// one; continuity, when asked for, holds at the outer breakpoints.
+fn candidate(
+    spec: &FitSpec,
+    points: &[Targeted],
+    left: f64,
+    inner: Option<f64>,
+    right: Option<f64>,
+) -> Option<Piecewise> {
+    let first_c: Vec<(f64, f64)> = if spec.continuous { vec![(left, 0.0)] } else { vec![] };
+    let last_c: Vec<(f64, f64)> = match (spec.continuous, right) {
+        (true, Some(r)) => vec![(r, r)],
+        _ => vec![],
+    };
+    let mut breaks = vec![left];
+    let mut pieces = vec![Polynomial::new(&[0.0])];
+    match inner {
+        None => {
+            let both: Vec<(f64, f64)> = first_c.iter().chain(&last_c).copied().collect();
+            pieces.push(fit_segment(spec, points, left, right, &both)?);
+        }
+        Some(m) => {
+            pieces.push(fit_segment(spec, points, left, Some(m), &first_c)?);
+            breaks.push(m);
+            pieces.push(fit_segment(spec, points, m, right, &last_c)?);
         }
     }
-    let poly = constrained_least_squares(&inside, spec.degree, &constraints)?;
-    let (breaks, pieces) = match right {
-        Some(r) => (vec![left, r], vec![Polynomial::new(&[0.0]), poly, Polynomial::new(&[0.0, 1.0])]),
-        None => (vec![left], vec![Polynomial::new(&[0.0]), poly]),
-    };
+    if let Some(r) = right {
+        breaks.push(r);
+        pieces.push(Polynomial::new(&[0.0, 1.0]));
+    }
     Piecewise::new(breaks, pieces).ok()
 }
 
@@ -201,19 +244,39 @@ pub fn fit(spec: &FitSpec, points: &[WeightedPoint]) -> Result<Fit, FitError> {
         Target::Gelu => spec.right.iter().copied().map(Some).collect(),
         Target::Exp => vec![None],
     };
+    if !(1..=2).contains(&spec.segments) {
+        return Err(FitError::Segments(spec.segments));
+    }
     let targeted: Vec<Targeted> =
         points.iter().map(|p| Targeted { x: p.x, w: p.w, y: spec.target.ideal(p.x) }).collect();
     let total: f64 = targeted.iter().map(|p| p.w).sum();
+    let thin = |v: &[f64]| -> Vec<f64> {
+        if spec.segments == 2 { v.iter().step_by(2).copied().collect() } else { v.to_vec() }
+    };
+    let lefts = thin(&spec.left);
+    let rights: Vec<Option<f64>> = rights.iter().copied().step_by(if spec.segments == 2 { 2 } else { 1 }).collect();
     let mut best: Option<Fit> = None;
-    for &left in &spec.left {
+    for &left in &lefts {
         for &right in &rights {
             if right.is_some_and(|r| r <= left) {
                 continue;
             }
-            let Some(pw) = candidate(spec, &targeted, left, right) else { continue };
-            let err = (targeted.iter().map(|p| p.w * (pw.eval(p.x) - p.y).powi(2)).sum::<f64>() / total).sqrt();
-            if err.is_finite() && best.as_ref().is_none_or(|b| err < b.weighted_rms) {
-                best = Some(Fit { piecewise: pw, weighted_rms: err });
+            let inners: Vec<Option<f64>> = if spec.segments == 2 {
+                let hi = right.unwrap_or(0.0);
+                (1..)
+                    .map(|i| ((left + 0.1 * f64::from(i)) * 100.0).round() / 100.0)
+                    .take_while(|m| *m < hi - 1e-9)
+                    .map(Some)
+                    .collect()
+            } else {
+                vec![None]
+            };
+            for inner in inners {
+                let Some(pw) = candidate(spec, &targeted, left, inner, right) else { continue };
+                let err = (targeted.iter().map(|p| p.w * (pw.eval(p.x) - p.y).powi(2)).sum::<f64>() / total).sqrt();
+                if err.is_finite() && best.as_ref().is_none_or(|b| err < b.weighted_rms) {
+                    best = Some(Fit { piecewise: pw, weighted_rms: err });
+                }
             }
         }
     }

@@ -111,6 +111,33 @@ pub enum SipState {
     Client(SecretKey),
 }
 
+/// The server's weight blocks Ŵ[b0][b1] for layout `l`, in NTT form: computation only, which
+/// the server redoes when a query's length calls for another layout.
+pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Vec<RnsPoly> {
+    let values = w.to_vec();
+    let (nb0, nb1) = (l.m.div_ceil(l.d0), l.n.div_ceil(l.d1));
+    let mut weights = Vec::with_capacity(nb0 * nb1);
+    for b0 in 0..nb0 {
+        for b1 in 0..nb1 {
+            let mut coeffs = vec![0u64; ctx.n()];
+            for r in 0..l.d0.min(l.m - b0 * l.d0) {
+                for j in 0..l.d1.min(l.n - b1 * l.d1) {
+                    coeffs[r * l.d1 + l.d1 - 1 - j] = values[(b1 * l.d1 + j) * l.m + b0 * l.d0 + r];
+                }
+            }
+            let mut poly = RnsPoly::zero(ctx.n(), ctx.top_level());
+            for (c, &v) in coeffs.iter().enumerate() {
+                for (i, r) in lift(ctx, v, ctx.top_level()).into_iter().enumerate() {
+                    poly.limb_mut(i)[c] = r;
+                }
+            }
+            poly.to_ntt(ctx);
+            weights.push(poly);
+        }
+    }
+    weights
+}
+
 /// Setup: the client sends its public key; the server encodes W.
 pub fn setup(
     p: &mut Party,
@@ -142,27 +169,7 @@ pub fn setup(
                 let b = poly_from_bytes(ctx, low, &bytes[..pk_len]).map_err(rlwe)?;
                 let mut seed = [0u8; 32];
                 seed.copy_from_slice(&bytes[pk_len..]);
-                let values = w.to_vec();
-                let (nb0, nb1) = (l.m.div_ceil(l.d0), l.n.div_ceil(l.d1));
-                let mut weights = Vec::with_capacity(nb0 * nb1);
-                for b0 in 0..nb0 {
-                    for b1 in 0..nb1 {
-                        let mut coeffs = vec![0u64; ctx.n()];
-                        for r in 0..l.d0.min(l.m - b0 * l.d0) {
-                            for j in 0..l.d1.min(l.n - b1 * l.d1) {
-                                coeffs[r * l.d1 + l.d1 - 1 - j] = values[(b1 * l.d1 + j) * l.m + b0 * l.d0 + r];
-                            }
-                        }
-                        let mut poly = RnsPoly::zero(ctx.n(), ctx.top_level());
-                        for (c, &v) in coeffs.iter().enumerate() {
-                            for (i, r) in lift(ctx, v, ctx.top_level()).into_iter().enumerate() {
-                                poly.limb_mut(i)[c] = r;
-                            }
-                        }
-                        poly.to_ntt(ctx);
-                        weights.push(poly);
-                    }
-                }
+                let weights = encode_weights(ctx, l, w);
                 Ok(SipState::Server { pk: PublicKey { b, seed }, weights })
             }
         })

@@ -103,12 +103,12 @@ impl CorrelationProvider for Dealer {
         let msg_ring = Ring::new(spec.msg_bits)?;
         let choice_ring = Ring::new(spec.choice_bits)?;
         let arity = spec.arity();
-        let messages: Vec<u64> = (0..spec.count * arity).map(|_| msg_ring.random(&mut rng)).collect();
+        let messages = msg_ring.random_vec(spec.count * arity, &mut rng);
         if self.role == spec.sender {
             link.meter_mut().on_dealer(wire::packed_len(messages.len(), spec.msg_bits));
             return Ok(RandomOts::Sender { messages });
         }
-        let choices: Vec<u64> = (0..spec.count).map(|_| choice_ring.random(&mut rng)).collect();
+        let choices = choice_ring.random_vec(spec.count, &mut rng);
         let chosen = choices
             .iter()
             .zip(messages.chunks(arity))

@@ -1,0 +1,92 @@
+//! `dyad e2e`: secure inference of the whole MiniLM on real sentences with a protocol suite.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use dyad_audit::e2e::{E2eSpec, render, run};
+use dyad_protocols::encoder::Suite;
+use dyad_protocols::layers::linear::LinearKind;
+use dyad_sim::{FixedPoint, Ring};
+use dyad_verify::bert::{Model, Tokenizer};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{CliError, Format, Trunc, emit, parse_ring};
+
+/// Which linear layers to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LinearChoice {
+    /// The suite's own RLWE protocol (COP for nimbus, SIP otherwise): real homomorphic encryption.
+    He,
+    /// Matrix triples from the trusted dealer: the same ±1-ULP products, fast enough for hundreds
+    /// of sentences.
+    Dealer,
+}
+
+/// Arguments of `dyad e2e`.
+#[derive(Debug, clap::Args)]
+pub struct E2eArgs {
+    /// Suite: nimbus, bumblebee, freediv-softmax, freediv-2quad, plaintext-fixed, or a YAML file.
+    #[arg(long, default_value = "nimbus")]
+    suite: String,
+    /// Test sentences to run securely.
+    #[arg(long, default_value_t = 20)]
+    sentences: usize,
+    /// Training sentences for the sentiment probe (plaintext).
+    #[arg(long, default_value_t = 1000)]
+    train: usize,
+    /// Linear layers.
+    #[arg(long, value_enum, default_value_t = LinearChoice::Dealer)]
+    linear: LinearChoice,
+    /// Ring width ℓ.
+    #[arg(long, default_value_t = 64, value_parser = parse_ring)]
+    ring: u32,
+    /// Truncation after products.
+    #[arg(long, value_enum, default_value_t = Trunc::OneBit)]
+    trunc: Trunc,
+    /// Seed of the sentence split and the simulations.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The fetched model (see vectors/fetch.sh).
+    #[arg(long, default_value_os_t = dyad_vectors::model_dir())]
+    model: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+fn usage(e: impl std::fmt::Display) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+/// Runs `dyad e2e`.
+pub fn run_e2e(args: E2eArgs) -> Result<ExitCode, CliError> {
+    let suite = Suite::named(&args.suite).map_err(usage)?;
+    let ring = Ring::new(args.ring).map_err(usage)?;
+    let model =
+        Model::load(&args.model).map_err(|e| usage(format!("{e} (run `bash vectors/fetch.sh` to fetch the model)")))?;
+    let tok = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(usage)?;
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).map_err(usage)?;
+    let spec = E2eSpec {
+        suite,
+        linear: match args.linear {
+            LinearChoice::He => None,
+            LinearChoice::Dealer => Some(LinearKind::Dealer),
+        },
+        sentences: args.sentences,
+        train: args.train,
+        fixed: FixedPoint::default_for(ring),
+        trunc: args.trunc.into(),
+        seed: args.seed,
+    };
+    let bar = ProgressBar::new(args.sentences as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} sentences {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = run(&model, &tok, &snippets, &spec, &mut |done, _| bar.set_position(done as u64))
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    bar.finish_and_clear();
+    emit(args.format, &report, || render(&report))?;
+    Ok(ExitCode::SUCCESS)
+}

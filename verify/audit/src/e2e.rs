@@ -1,0 +1,392 @@
+//! The secure MiniLM end to end: sentences from the vaderSentiment snippets through the whole
+//! encoder under 2PC with a chosen suite, against the plaintext float64 model.
+//!
+//! Reported: the cost per layer and in total (setup once, online per sentence); the error of
+//! every layer's hidden states; the cosine similarity of the mean-pooled final embeddings; and a
+//! logistic-regression sentiment probe (label: sign of the mean rating, |rating| ≥ 0.5) trained
+//! on plaintext embeddings of a training split and asked about plaintext and secure embeddings
+//! of a disjoint test split.
+
+use dyad_protocols::blocks::share::share_input;
+use dyad_protocols::encoder::{Encoder, EncoderWeights, PartyState, Precision, Suite, reference};
+use dyad_protocols::layers::linear::LinearKind;
+use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
+use dyad_sim::{Counts, FixedPoint, Phase, Role, RunError, Share, SimConfig, simulate};
+use dyad_vectors::Snippet;
+use dyad_verify::bert::{BertError, Model, Tokenizer};
+use ndarray::{Array1, Array2, Axis};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::probe::Probe;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct E2eSpec {
+    /// The suite.
+    pub suite: Suite,
+    /// Overrides the suite's linear protocol (the dealer, for runs over many sentences).
+    pub linear: Option<LinearKind>,
+    /// Test sentences run securely.
+    pub sentences: usize,
+    /// Training sentences for the probe (plaintext only).
+    pub train: usize,
+    /// The fixed-point format.
+    pub fixed: FixedPoint,
+    /// The truncation.
+    pub trunc: TruncMode,
+    /// Seeds the sentence split and the simulations.
+    pub seed: u64,
+}
+
+/// Why the run stopped.
+#[derive(Debug, Error)]
+pub enum E2eError {
+    /// The model or tokenizer failed.
+    #[error(transparent)]
+    Bert(#[from] BertError),
+    /// The suite's protocols could not be set up.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// A secure run failed.
+    #[error("{what}: {source}")]
+    Run {
+        /// What was running.
+        what: String,
+        /// The failure.
+        source: Box<RunError<ProtocolError>>,
+    },
+    /// Too few snippets qualify.
+    #[error("only {available} snippets have |rating| ≥ 0.5 and at most 128 tokens; {wanted} were asked for")]
+    Sentences {
+        /// Qualifying snippets.
+        available: usize,
+        /// Test plus training sentences asked for.
+        wanted: usize,
+    },
+}
+
+/// The error of one layer's hidden states against the plaintext model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerError {
+    /// The layer.
+    pub layer: usize,
+    /// Largest absolute error over every test sentence.
+    pub max_abs: f64,
+    /// Mean absolute error.
+    pub mean_abs: f64,
+}
+
+/// Cosine similarity of pooled embeddings, secure against plaintext.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CosineStats {
+    /// Smallest over the test sentences.
+    pub min: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// The probe's agreement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeStats {
+    /// Training sentences.
+    pub train: usize,
+    /// Test sentences.
+    pub test: usize,
+    /// Accuracy on plaintext embeddings of the test split.
+    pub accuracy_plaintext: f64,
+    /// Accuracy on secure embeddings of the test split.
+    pub accuracy_secure: f64,
+    /// Secure minus plaintext, in points.
+    pub difference_points: f64,
+    /// Fraction of test sentences whose predicted label changes.
+    pub flipped: f64,
+}
+
+/// Cost of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct E2eCost {
+    /// The one-time setup.
+    pub setup: Counts,
+    /// Online, summed over the test sentences.
+    pub online_total: Counts,
+    /// Online bytes per sentence, mean.
+    pub online_bytes_per_sentence: f64,
+    /// Online rounds per sentence, mean.
+    pub online_rounds_per_sentence: f64,
+    /// Online per layer, summed over the sentences.
+    pub per_layer: Vec<Counts>,
+    /// Offline material from the trusted dealer, summed (both parties).
+    pub dealer_bytes: u64,
+    /// Measured compute per sentence, mean (seconds, larger party).
+    pub compute_seconds_per_sentence: f64,
+}
+
+/// The end-to-end report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct E2eReport {
+    /// The suite.
+    pub suite: String,
+    /// The linear protocol used.
+    pub linear: LinearKind,
+    /// Whether the suite ran in the clear (plaintext-fixed).
+    pub reference: bool,
+    /// ℓ.
+    pub ring_bits: u32,
+    /// f.
+    pub frac_bits: u32,
+    /// Truncation.
+    pub trunc: TruncMode,
+    /// Per-layer hidden-state errors.
+    pub layers: Vec<LayerError>,
+    /// Pooled-embedding cosine.
+    pub cosine: CosineStats,
+    /// Sentiment probe.
+    pub probe: ProbeStats,
+    /// Cost.
+    pub cost: E2eCost,
+}
+
+struct Sentence {
+    ids: Vec<u32>,
+    label: bool,
+}
+
+fn pick(
+    snippets: &[Snippet],
+    tok: &Tokenizer,
+    seed: u64,
+    test: usize,
+    train: usize,
+) -> Result<(Vec<Sentence>, Vec<Sentence>), E2eError> {
+    let mut ok: Vec<Sentence> = snippets
+        .iter()
+        .filter(|s| s.rating.abs() >= 0.5)
+        .map(|s| Sentence { ids: tok.encode(&s.text), label: s.rating > 0.0 })
+        .filter(|s| s.ids.len() <= dyad_protocols::encoder::secure::MAX_TOKENS)
+        .collect();
+    if ok.len() < test + train {
+        return Err(E2eError::Sentences { available: ok.len(), wanted: test + train });
+    }
+    ok.shuffle(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+    let rest = ok.split_off(test);
+    Ok((ok, rest.into_iter().take(train).collect()))
+}
+
+fn pooled(h: &Array2<f64>) -> Vec<f64> {
+    h.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(h.ncols())).to_vec()
+}
+
+fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    dot / (na * nb).max(1e-300)
+}
+
+fn add(acc: &mut Counts, c: &Counts) {
+    acc.bytes_server_to_client += c.bytes_server_to_client;
+    acc.bytes_client_to_server += c.bytes_client_to_server;
+    acc.messages_server_to_client += c.messages_server_to_client;
+    acc.messages_client_to_server += c.messages_client_to_server;
+    acc.rounds += c.rounds;
+    acc.dealer_bytes_to_server += c.dealer_bytes_to_server;
+    acc.dealer_bytes_to_client += c.dealer_bytes_to_client;
+}
+
+fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
+    E2eError::Run { what: what.into(), source: Box::new(e) }
+}
+
+/// Runs the suite on `spec.sentences` test sentences and the probe on `spec.train` others.
+/// `progress(done, total)` is called after each secure sentence.
+pub fn run(
+    model: &Model,
+    tok: &Tokenizer,
+    snippets: &[Snippet],
+    spec: &E2eSpec,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<E2eReport, E2eError> {
+    let fx = spec.fixed;
+    let ring = fx.ring();
+    let prec = Precision { fixed: fx, trunc: spec.trunc };
+    let (test, train) = pick(snippets, tok, spec.seed, spec.sentences, spec.train)?;
+    let mut suite = spec.suite.clone();
+    if let Some(l) = spec.linear {
+        suite.linear = l;
+    }
+    let weights = EncoderWeights::from_model(model, fx)?;
+    let shape = ModelShape { seq: 0, ..weights.shape };
+    let layers = weights.layers.len();
+    let enc = Encoder::new(&suite, weights.eps)
+        .map_err(|e| ProtocolError::Config { protocol: "encoder", reason: e.to_string() })?;
+
+    let mut cost = E2eCost { per_layer: vec![Counts::default(); layers], ..E2eCost::default() };
+    let states: Option<(PartyState, PartyState)> = if suite.reference {
+        None
+    } else {
+        let out = simulate(
+            &SimConfig::with_seed(spec.seed),
+            |p| enc.setup(p, fx, Some(&weights), &shape, layers),
+            |p| enc.setup(p, fx, None, &shape, layers),
+        )
+        .map_err(|e| run_error("setup", e))?;
+        cost.setup = out.cost.phase_counts(Phase::Setup);
+        Some((out.server, out.client))
+    };
+
+    let hidden = shape.hidden;
+    let mut layer_err = vec![(0.0f64, 0.0f64, 0usize); layers];
+    let (mut secure_pooled, mut plain_pooled) = (Vec::new(), Vec::new());
+    let mut compute = 0.0;
+    for (i, s) in test.iter().enumerate() {
+        let trace = model.forward(&s.ids)?;
+        let k = s.ids.len();
+        let input = fx.encode_tensor(&trace.embeddings.clone().into_dyn()).map_err(ProtocolError::from)?;
+        let outputs = match &states {
+            None => reference::forward(&enc, fx, &weights, &input)?,
+            Some((server, client)) => {
+                let out = simulate(
+                    &SimConfig::with_seed(spec.seed.wrapping_add(1 + i as u64)),
+                    |p| {
+                        let x = p.scope("input", |p| share_input(p, Role::Client, None, ring, &[k, hidden]))?;
+                        enc.forward(p, prec, server, Some(&weights), &shape, &x)
+                    },
+                    |p| {
+                        let x = p.scope("input", |p| share_input(p, Role::Client, Some(&input), ring, &[k, hidden]))?;
+                        enc.forward(p, prec, client, None, &shape, &x)
+                    },
+                )
+                .map_err(|e| run_error(&format!("sentence {i}"), e))?;
+                let online = out.cost.phase_counts(Phase::Online);
+                add(&mut cost.online_total, &online);
+                cost.dealer_bytes += out.cost.total.dealer_bytes();
+                for (l, acc) in cost.per_layer.iter_mut().enumerate() {
+                    add(acc, &out.cost.label_counts(Phase::Online, &format!("layer{l}")));
+                }
+                compute += out.cost.compute.server_seconds.max(out.cost.compute.client_seconds);
+                out.server
+                    .iter()
+                    .zip(&out.client)
+                    .map(|(a, b)| Share::reconstruct(a, b))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(ProtocolError::from)?
+            }
+        };
+        let mut last = Vec::new();
+        for (l, (out, plain)) in outputs.iter().zip(&trace.layers).enumerate() {
+            let got = fx.decode_tensor(out);
+            for (a, b) in got.iter().zip(plain.output.iter()) {
+                let e = (a - b).abs();
+                layer_err[l].0 = layer_err[l].0.max(e);
+                layer_err[l].1 += e;
+                layer_err[l].2 += 1;
+            }
+            if l + 1 == layers {
+                last = got.into_dimensionality::<ndarray::Ix2>().map(|a| pooled(&a)).unwrap_or_default();
+            }
+        }
+        secure_pooled.push(last);
+        plain_pooled.push(trace.pooled.to_vec());
+        progress(i + 1, test.len());
+    }
+    let n = test.len().max(1) as f64;
+    cost.online_bytes_per_sentence = cost.online_total.bytes() as f64 / n;
+    cost.online_rounds_per_sentence = cost.online_total.rounds as f64 / n;
+    cost.compute_seconds_per_sentence = compute / n;
+
+    let cosines: Vec<f64> = secure_pooled.iter().zip(&plain_pooled).map(|(a, b)| cosine(a, b)).collect();
+    let cos = CosineStats {
+        min: cosines.iter().copied().fold(f64::INFINITY, f64::min),
+        mean: cosines.iter().sum::<f64>() / n,
+    };
+
+    let train_x: Vec<Vec<f64>> =
+        train.iter().map(|s| model.forward(&s.ids).map(|t| t.pooled.to_vec())).collect::<Result<_, _>>()?;
+    let train_y: Vec<bool> = train.iter().map(|s| s.label).collect();
+    let probe = Probe::train(&train_x, &train_y, 1e-3, 0.5, 300);
+    let test_y: Vec<bool> = test.iter().map(|s| s.label).collect();
+    let (acc_plain, acc_secure) = (probe.accuracy(&plain_pooled, &test_y), probe.accuracy(&secure_pooled, &test_y));
+    let flipped = secure_pooled.iter().zip(&plain_pooled).filter(|(a, b)| probe.predict(a) != probe.predict(b)).count()
+        as f64
+        / n;
+
+    Ok(E2eReport {
+        suite: suite.name.clone(),
+        linear: suite.linear,
+        reference: suite.reference,
+        ring_bits: ring.bits(),
+        frac_bits: fx.frac(),
+        trunc: spec.trunc,
+        layers: layer_err
+            .into_iter()
+            .enumerate()
+            .map(|(layer, (max, sum, count))| LayerError { layer, max_abs: max, mean_abs: sum / count.max(1) as f64 })
+            .collect(),
+        cosine: cos,
+        probe: ProbeStats {
+            train: train.len(),
+            test: test.len(),
+            accuracy_plaintext: acc_plain,
+            accuracy_secure: acc_secure,
+            difference_points: 100.0 * (acc_secure - acc_plain),
+            flipped,
+        },
+        cost,
+    })
+}
+
+/// The report as text.
+pub fn render(r: &E2eReport) -> String {
+    let mut out = format!(
+        "secure all-MiniLM-L6-v2, suite {} ({} linear{}), ring Z_2^{}, {} fraction bits, {} truncation\n\n",
+        r.suite,
+        r.linear.name(),
+        if r.reference { ", fixed-point reference in the clear" } else { "" },
+        r.ring_bits,
+        r.frac_bits,
+        r.trunc.name()
+    );
+    out.push_str("hidden-state error against the float64 model, per layer:\n");
+    for (l, c) in r.layers.iter().zip(r.cost.per_layer.iter().chain(std::iter::repeat(&Counts::default()))) {
+        out.push_str(&format!(
+            "  layer {}: max {:.3e}  mean {:.3e}   online {:.2} MB, {} rounds (all sentences)\n",
+            l.layer,
+            l.max_abs,
+            l.mean_abs,
+            c.bytes() as f64 / 1e6,
+            c.rounds
+        ));
+    }
+    out.push_str(&format!(
+        "\npooled-embedding cosine against plaintext: min {:.6}  mean {:.6}\n",
+        r.cosine.min, r.cosine.mean
+    ));
+    let p = &r.probe;
+    out.push_str(&format!(
+        "sentiment probe (trained on {} plaintext embeddings; {} test sentences): plaintext {:.1}%  secure {:.1}%  difference {:+.1} points  flipped {:.1}%\n",
+        p.train,
+        p.test,
+        100.0 * p.accuracy_plaintext,
+        100.0 * p.accuracy_secure,
+        p.difference_points,
+        100.0 * p.flipped
+    ));
+    let c = &r.cost;
+    out.push_str(&format!(
+        "\ncost: setup {:.2} MB once; online {:.2} MB and {:.0} rounds per sentence; compute {:.2} s per sentence (larger party)\n",
+        c.setup.bytes() as f64 / 1e6,
+        c.online_bytes_per_sentence / 1e6,
+        c.online_rounds_per_sentence,
+        c.compute_seconds_per_sentence
+    ));
+    if c.dealer_bytes > 0 {
+        out.push_str(&format!(
+            "correlated randomness from a trusted DEALER: {:.2} MB in all\n",
+            c.dealer_bytes as f64 / 1e6
+        ));
+    }
+    out
+}
