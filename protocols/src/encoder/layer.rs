@@ -64,7 +64,7 @@ fn weights_from(inputs: &[RingTensor], shape: ModelShape, eps: f64) -> Option<En
 fn float_linear(x: &Array2<f64>, w: &ArrayD<f64>, b: &ArrayD<f64>) -> Option<Array2<f64>> {
     let w = w.view().into_dimensionality::<Ix2>().ok()?;
     let b = b.view().into_dimensionality::<Ix1>().ok()?;
-    Some(x.dot(&w) + &b)
+    Some(x.dot(&w) + b)
 }
 
 fn float_norm(x: &Array2<f64>, g: &ArrayD<f64>, b: &ArrayD<f64>, eps: f64) -> Option<Array2<f64>> {
