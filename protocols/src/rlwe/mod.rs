@@ -11,6 +11,7 @@
 //! arithmetic.
 
 pub mod cipher;
+pub mod galois;
 pub mod kernel;
 pub mod keys;
 pub mod modulus;
