@@ -45,7 +45,7 @@ fn workspace() -> PathBuf {
 /// outside CI.
 fn inputs() -> Option<(PathBuf, Kat)> {
     let model = workspace().join("vectors/model");
-    let kat = workspace().join("../shared/kat/minilm-l6-reference.json");
+    let kat = workspace().join("vectors/kat/minilm-l6-reference.json");
     for (path, what) in [(model.join("model.safetensors"), "; run `bash vectors/fetch.sh` first"), (kat.clone(), "")] {
         if !path.exists() {
             let message = format!("SKIPPED: {} is absent{what}", path.display());
