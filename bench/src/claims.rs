@@ -47,7 +47,7 @@ pub fn claims() -> Vec<Claim> {
             &["bumblebee.linear"],
             2.9,
             12.5,
-            "our SIP returns its results without PackLWEs compression (more bytes than BumbleBee)",
+            "both over the same RLWE parameters; the SIP response is packed with Galois keys as in BumbleBee",
         ),
         c(
             "Nimbus (NeurIPS 2024)",

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use dyad_protocols::bumblebee::linear::SipLayout;
+use dyad_protocols::bumblebee::linear::{MAX_PACK, SipLayout};
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::nimbus::linear::{CopLayout, context};
 use dyad_protocols::{TruncMode, registry};
@@ -65,17 +65,39 @@ fn cop_sends_one_message_of_the_packed_responses_and_nothing_back() {
 }
 
 #[test]
-fn sip_sends_the_encrypted_input_and_gets_the_products_back() {
+fn sip_sends_the_encrypted_input_and_gets_packed_products_back() {
     let ctx = context(Ring::Z32).unwrap();
-    let (k, n, m) = (4, 10, 6);
-    let l = SipLayout::choose(&ctx, k, n, m);
+    let (k, n, m) = (5, 39, 69);
+    // ℓ = 32: N = 4096, primes of 59 and 37 bits. d1 = 64 inputs and d2 = 8 tokens per block
+    // leave d0 = 8 outputs; the 9 output blocks pack into one response (g = 16).
+    let l = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
+    assert_eq!((l.d0, l.d1, l.d2, l.pack, l.inputs(), l.outputs()), (8, 64, 8, 16, 1, 1));
     let spec = RunSpec { trunc: Some(TruncMode::Probabilistic), ..RunSpec::new(Ring::Z32, 9).with_dims(&[k, n, m]) };
     let r = harness::run(registry::find("bumblebee.linear").unwrap().as_ref(), &spec).unwrap().report;
+    assert!(r.passed, "{} ULP", r.error.vs_reference.max_ulp.unwrap_or(0));
+    // Online: one seeded input ciphertext (4096 × 96 bits + 32 bytes) and one response at
+    // Q′ = q0 (2 × 4096 × 59 bits).
     let online = r.cost.phase_counts(Phase::Online);
-    // ℓ = 32: N = 4096, primes of 59 and 37 bits. A seeded input ciphertext is 4096 × 96 bits
-    // + 32 bytes; a returned one is 2 × 4096 × 59 bits at Q′.
-    assert_eq!(online.bytes_client_to_server as usize, l.inputs() * (4096 * 96 / 8 + 32));
-    assert_eq!(online.bytes_server_to_client as usize, l.outputs() * (2 * 4096 * 59 / 8));
-    assert_eq!((online.messages(), online.rounds), (2, 2));
-    assert!(l.d0 * l.d1 * l.d2 <= 4096);
+    assert_eq!(
+        (online.bytes_client_to_server, online.bytes_server_to_client, online.messages(), online.rounds),
+        (4096 * 96 / 8 + 32, 2 * 4096 * 59 / 8, 2, 2)
+    );
+    // Setup: the public key (4096 × 59 bits + seed) and log2 64 = 6 Galois keys, each two 43-bit
+    // sub-digits of q0 (b at q0·q1: 4096 × 96 bits, + seed).
+    let setup = r.cost.phase_counts(Phase::Setup);
+    assert_eq!(
+        (setup.bytes_client_to_server, setup.bytes_server_to_client),
+        ((4096 * 59 / 8 + 32) + 6 * 2 * (4096 * 96 / 8 + 32), 0)
+    );
+}
+
+#[test]
+fn sip_packing_cuts_the_bert_base_response_by_the_packing_factor() {
+    let ctx = context(Ring::Z64).unwrap();
+    let packed = SipLayout::choose(&ctx, 128, 768, 768, MAX_PACK);
+    let unpacked = SipLayout::choose(&ctx, 128, 768, 768, 1);
+    // 64 output blocks of one column each per response: 12 responses instead of 768.
+    assert_eq!((packed.d0, packed.d1, packed.d2, packed.pack), (1, 64, 128, 64));
+    assert_eq!((packed.inputs(), packed.outputs()), (12, 12));
+    assert!(packed.bytes(&ctx) * 7 < unpacked.bytes(&ctx));
 }

@@ -7,17 +7,18 @@
 //! Ŵ(Y) = Σ W[j, r]·Y^(r·d1 + d1 − 1 − j), and the coefficient t·d0·d1 + r·d1 + d1 − 1 of X̂·Ŵ is
 //! Σ_j X[t, j]·W[j, r] (no wrap-around while d0·d1·d2 ≤ N).
 //!
-//! - **Setup**: the client sends its public key (for the server's re-randomisation); the server
+//! - **Setup**: the client sends its public key (for the server's re-randomisation) and the
+//!   Galois keys for packing up to [`MAX_PACK`] blocks, once for every layer; the server
 //!   transforms its weight blocks to the NTT domain (no traffic).
 //! - **Online**: the client sends ⌈n/d1⌉·⌈k/d2⌉ seeded ciphertexts; the server multiplies them by
-//!   the plaintext weights in the NTT domain and sums over input blocks, switches the modulus down,
-//!   re-randomises with a fresh encryption of zero, subtracts a uniform mask and returns
-//!   ⌈m/d0⌉·⌈k/d2⌉ ciphertexts; the client decrypts. Two messages, one each way.
-//! - (d0, d1, d2) are the powers of two that minimise the bytes sent.
-//!
-//! The responses are not compressed with PackLWEs and Galois keys as BumbleBee does: each returned
-//! ciphertext carries d0·d2 results out of N coefficients, so the server → client traffic is
-//! larger than BumbleBee's by up to d1. This is stated wherever the baseline's cost is reported.
+//!   the plaintext weights in the NTT domain, sums over input blocks, switches the modulus down
+//!   and multiplies by Y^−(d1−1), which puts every result at a multiple of d1. It then packs g
+//!   output blocks into one ciphertext ([`crate::rlwe::galois::pack_strided`], BumbleBee's
+//!   PackLWEs step: block j's results land at d1·i + j), re-randomises with a fresh encryption of
+//!   zero, subtracts a uniform mask and returns ⌈⌈m/d0⌉/g⌉·⌈k/d2⌉ ciphertexts; the client
+//!   decrypts. Two messages, one each way.
+//! - (d0, d1, d2, g) are the powers of two, g ≤ min(d1, [`MAX_PACK`]), that minimise the bytes
+//!   sent online.
 
 use dyad_sim::{Channel, FixedPoint, Party, Phase, RingTensor, Role, Share};
 use ndarray::ArrayD;
@@ -28,12 +29,16 @@ use crate::error::ProtocolError;
 use crate::nimbus::linear::{context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance};
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol};
 use crate::rlwe::cipher::{
-    Ciphertext, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
+    Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
 };
+use crate::rlwe::galois::{GaloisKeys, pack_strided, packing_elements};
 use crate::rlwe::keys::{PublicKey, SecretKey};
 use crate::rlwe::{RlweContext, RlweError, RnsPoly};
 
-/// Cheetah's block sizes and the ciphertext counts they give.
+/// The most output blocks packed into one response: log2 of it Galois keys go to the server.
+pub const MAX_PACK: usize = 64;
+
+/// Cheetah's block sizes, the packing factor and the ciphertext counts they give.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SipLayout {
     /// Tokens.
@@ -48,6 +53,8 @@ pub struct SipLayout {
     pub d1: usize,
     /// Tokens per block.
     pub d2: usize,
+    /// Output blocks packed into one response ciphertext.
+    pub pack: usize,
 }
 
 impl SipLayout {
@@ -56,19 +63,20 @@ impl SipLayout {
         self.n.div_ceil(self.d1) * self.k.div_ceil(self.d2)
     }
 
-    /// Ciphertexts the server returns: ⌈m/d0⌉·⌈k/d2⌉.
+    /// Ciphertexts the server returns: ⌈⌈m/d0⌉/g⌉·⌈k/d2⌉.
     pub fn outputs(&self) -> usize {
-        self.m.div_ceil(self.d0) * self.k.div_ceil(self.d2)
+        self.m.div_ceil(self.d0).div_ceil(self.pack) * self.k.div_ceil(self.d2)
     }
 
-    /// Bytes of both messages.
+    /// Bytes of both online messages.
     pub fn bytes(&self, ctx: &RlweContext) -> usize {
         self.inputs() * Ciphertext::wire_bytes(ctx, ctx.top_level(), true)
             + self.outputs() * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false)
     }
 
-    /// The powers of two with d0·d1·d2 ≤ N that minimise the bytes (ties: fewer ciphertexts).
-    pub fn choose(ctx: &RlweContext, k: usize, n: usize, m: usize) -> Self {
+    /// The powers of two with d0·d1·d2 ≤ N and g ≤ min(d1, `max_pack`, ⌈m/d0⌉ rounded up) that
+    /// minimise the online bytes (ties: fewer ciphertexts, then fewer Galois keys).
+    pub fn choose(ctx: &RlweContext, k: usize, n: usize, m: usize, max_pack: usize) -> Self {
         let big = ctx.n();
         let pow2 =
             |cap: usize| (0..=big.trailing_zeros()).map(|e| 1usize << e).filter(move |&d| d <= cap.next_power_of_two());
@@ -79,17 +87,17 @@ impl SipLayout {
                     if d0 * d1 * d2 > big {
                         continue;
                     }
-                    let l = SipLayout { k, n, m, d0, d1, d2 };
-                    let better = best.is_none_or(|b| {
-                        (l.bytes(ctx), l.inputs() + l.outputs()) < (b.bytes(ctx), b.inputs() + b.outputs())
-                    });
-                    if better {
+                    let pack = d1.min(max_pack.max(1)).min(m.div_ceil(d0).next_power_of_two());
+                    let pack = 1 << pack.ilog2();
+                    let l = SipLayout { k, n, m, d0, d1, d2, pack };
+                    let key = |l: &SipLayout| (l.bytes(ctx), l.inputs() + l.outputs(), l.pack);
+                    if best.is_none_or(|b| key(&l) < key(&b)) {
                         best = Some(l);
                     }
                 }
             }
         }
-        best.unwrap_or(SipLayout { k, n, m, d0: 1, d1: 1, d2: 1 })
+        best.unwrap_or(SipLayout { k, n, m, d0: 1, d1: 1, d2: 1, pack: 1 })
     }
 }
 
@@ -97,15 +105,15 @@ fn rlwe(e: RlweError) -> ProtocolError {
     ProtocolError::Config { protocol: "bumblebee.linear", reason: e.to_string() }
 }
 
-/// What each party keeps after the setup.
+/// The client's keys, set up once and used by every SIP layer and query.
 #[derive(Clone, Debug)]
-pub enum SipState {
-    /// The server: the client's public key and the weight blocks Ŵ[b0][b1] in NTT form.
+pub enum SipKeys {
+    /// The server: the client's public key (for re-randomising) and Galois keys (for packing).
     Server {
         /// The client's public key.
         pk: PublicKey,
-        /// Weight blocks, index b0·⌈n/d1⌉ + b1.
-        weights: Vec<RnsPoly>,
+        /// The client's Galois keys for packing up to [`MAX_PACK`] blocks.
+        galois: GaloisKeys,
     },
     /// The client's secret key.
     Client(SecretKey),
@@ -138,61 +146,65 @@ pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Vec<R
     weights
 }
 
-/// Setup: the client sends its public key; the server encodes W.
-pub fn setup(
-    p: &mut Party,
-    ctx: &RlweContext,
-    l: &SipLayout,
-    w: Option<&RingTensor>,
-) -> Result<SipState, ProtocolError> {
+/// The key setup: the client sends its public key and the Galois keys for packing up to
+/// [`MAX_PACK`] blocks, which serve every layout.
+pub fn keys(p: &mut Party, ctx: &RlweContext) -> Result<SipKeys, ProtocolError> {
     let low = ctx.top_level() - 1;
+    let elements = packing_elements(ctx.n(), MAX_PACK);
     p.in_phase(Phase::Setup, |p| {
         p.scope("keys", |p| match p.role() {
             Role::Client => {
                 let sk = SecretKey::generate(ctx, p.rng());
                 let pk = PublicKey::generate(ctx, &sk, low, p.rng());
+                let galois = GaloisKeys::generate(ctx, &sk, low, &elements, p.rng());
                 let mut msg = poly_to_bytes(ctx, &pk.b);
                 msg.extend_from_slice(&pk.seed);
+                msg.extend(galois.to_bytes(ctx));
                 p.send_bytes(msg)?;
-                Ok(SipState::Client(sk))
+                Ok(SipKeys::Client(sk))
             }
             Role::Server => {
-                let w = w.ok_or(ProtocolError::Config {
-                    protocol: "bumblebee.linear",
-                    reason: "the server holds W".into(),
-                })?;
                 let bytes = p.recv_bytes()?;
-                let pk_len = ctx.poly_bytes(low);
-                if bytes.len() != pk_len + 32 {
-                    return Err(rlwe(RlweError::Size { what: "public key", expected: pk_len + 32, got: bytes.len() }));
+                let pk_len = ctx.poly_bytes(low) + 32;
+                let expected = pk_len + GaloisKeys::wire_bytes(ctx, low, elements.len());
+                if bytes.len() != expected {
+                    return Err(rlwe(RlweError::Size { what: "public and Galois keys", expected, got: bytes.len() }));
                 }
-                let b = poly_from_bytes(ctx, low, &bytes[..pk_len]).map_err(rlwe)?;
+                let b = poly_from_bytes(ctx, low, &bytes[..pk_len - 32]).map_err(rlwe)?;
                 let mut seed = [0u8; 32];
-                seed.copy_from_slice(&bytes[pk_len..]);
-                let weights = encode_weights(ctx, l, w);
-                Ok(SipState::Server { pk: PublicKey { b, seed }, weights })
+                seed.copy_from_slice(&bytes[pk_len - 32..pk_len]);
+                let galois = GaloisKeys::from_bytes(ctx, low, &elements, &bytes[pk_len..]).map_err(rlwe)?;
+                Ok(SipKeys::Server { pk: PublicKey { b, seed }, galois })
             }
         })
     })
 }
 
-/// Online: shares of X·W at scale 2^(2f), shape `[k, m]`.
+/// Online: shares of X·W at scale 2^(2f), shape `[k, m]`. The server passes W and its blocks
+/// encoded for `l` ([`encode_weights`]).
 pub fn online(
     p: &mut Party,
     ctx: &RlweContext,
     l: &SipLayout,
-    state: &SipState,
-    w: Option<&RingTensor>,
+    keys: &SipKeys,
+    server: Option<(&RingTensor, &[RnsPoly])>,
     x: &Share,
 ) -> Result<Share, ProtocolError> {
     let ring = x.ring();
     let (k, n, m) = (l.k, l.n, l.m);
     let (nb0, nb1, nb2) = (m.div_ceil(l.d0), n.div_ceil(l.d1), k.div_ceil(l.d2));
+    let groups = nb0.div_ceil(l.pack);
     let top = ctx.top_level();
     let (in_len, out_len) = (Ciphertext::wire_bytes(ctx, top, true), Ciphertext::wire_bytes(ctx, top - 1, false));
-    let position = |t: usize, r: usize| t * l.d0 * l.d1 + r * l.d1 + l.d1 - 1;
-    match state {
-        SipState::Client(sk) => {
+    // Where output block b0's result (t, r) sits in its packed response.
+    let position = |b0: usize, t: usize, r: usize| l.d1 * (t * l.d0 + r) + b0 % l.pack;
+    // The (row, column) pairs of Y that output block b0 and token block b2 carry.
+    let cells = move |b0: usize, b2: usize| {
+        (0..l.d2.min(k - b2 * l.d2))
+            .flat_map(move |t| (0..l.d0.min(m - b0 * l.d0)).map(move |r| (t, r, (b2 * l.d2 + t) * m + b0 * l.d0 + r)))
+    };
+    match keys {
+        SipKeys::Client(sk) => {
             let xs = x.tensor().to_vec();
             let msg = p.scope("encrypt_input", |p| {
                 let mut msg = Vec::with_capacity(l.inputs() * in_len);
@@ -221,11 +233,11 @@ pub fn online(
             let mut share = vec![0u64; k * m];
             p.scope("decrypt", |_| -> Result<(), ProtocolError> {
                 for (idx, chunk) in bytes.chunks_exact(out_len).enumerate() {
-                    let (b0, b2) = (idx / nb2, idx % nb2);
+                    let (group, b2) = (idx / nb2, idx % nb2);
                     let plain = decrypt(ctx, sk, &Ciphertext::from_bytes(ctx, top - 1, false, chunk).map_err(rlwe)?);
-                    for t in 0..l.d2.min(k - b2 * l.d2) {
-                        for r in 0..l.d0.min(m - b0 * l.d0) {
-                            share[(b2 * l.d2 + t) * m + b0 * l.d0 + r] = plain[position(t, r)];
+                    for b0 in group * l.pack..nb0.min((group + 1) * l.pack) {
+                        for (t, r, i) in cells(b0, b2) {
+                            share[i] = plain[position(b0, t, r)];
                         }
                     }
                 }
@@ -233,9 +245,9 @@ pub fn online(
             })?;
             Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
         }
-        SipState::Server { pk, weights } => {
-            let w =
-                w.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
+        SipKeys::Server { pk, galois } => {
+            let (w, weights) = server
+                .ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
             let mut share = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
             let bytes = p.recv_bytes()?;
             if bytes.len() != l.inputs() * in_len {
@@ -257,34 +269,55 @@ pub fn online(
                     })
                     .collect::<Result<_, ProtocolError>>()
             })?;
-            let mut msg = Vec::with_capacity(l.outputs() * out_len);
-            p.scope("inner_product", |p| {
-                for b0 in 0..nb0 {
-                    for b2 in 0..nb2 {
-                        let terms0: Vec<(&RnsPoly, &RnsPoly)> =
-                            (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].0, &weights[b0 * nb1 + b1])).collect();
-                        let terms1: Vec<(&RnsPoly, &RnsPoly)> =
-                            (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].1, &weights[b0 * nb1 + b1])).collect();
-                        let mut acc0 = RnsPoly::dot(ctx, &terms0);
-                        let mut acc1 = RnsPoly::dot(ctx, &terms1);
-                        acc0.from_ntt(ctx);
-                        acc1.from_ntt(ctx);
-                        let mut ct = Ciphertext { c0: acc0, c1: crate::rlwe::Mask::Poly(acc1) };
-                        ct.mod_switch(ctx);
-                        ct.add_assign(ctx, &encrypt_zero_pk(ctx, pk, p.rng()));
-                        let rho = RnsPoly::uniform(ctx, top - 1, p.rng());
-                        ct.c0.sub_assign(ctx, &rho);
-                        let mine = decode_scaled(ctx, &rho);
-                        for t in 0..l.d2.min(k - b2 * l.d2) {
-                            for r in 0..l.d0.min(m - b0 * l.d0) {
-                                let i = (b2 * l.d2 + t) * m + b0 * l.d0 + r;
-                                share[i] = ring.add(share[i], mine[position(t, r)]);
-                            }
-                        }
-                        msg.extend(ct.to_bytes(ctx));
-                    }
+            // Y^−(d1−1) = Y^(2N − d1 + 1): moves each result to a multiple of d1.
+            let align = 2 * ctx.n() - (l.d1 - 1);
+            let product = |b0: usize, b2: usize| {
+                let terms0: Vec<(&RnsPoly, &RnsPoly)> =
+                    (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].0, &weights[b0 * nb1 + b1])).collect();
+                let terms1: Vec<(&RnsPoly, &RnsPoly)> =
+                    (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].1, &weights[b0 * nb1 + b1])).collect();
+                let mut acc0 = RnsPoly::dot(ctx, &terms0);
+                let mut acc1 = RnsPoly::dot(ctx, &terms1);
+                acc0.from_ntt(ctx);
+                acc1.from_ntt(ctx);
+                let mut ct = Ciphertext { c0: acc0, c1: Mask::Poly(acc1) };
+                ct.mod_switch(ctx);
+                ct.shifted(ctx, align)
+            };
+            let mut products = Vec::with_capacity(l.pack);
+            let mut responses = Vec::with_capacity(groups * nb2);
+            for group in 0..groups {
+                for b2 in 0..nb2 {
+                    p.scope("inner_product", |_| {
+                        products.clear();
+                        products.extend(
+                            (group * l.pack..(group + 1) * l.pack).map(|b0| (b0 < nb0).then(|| product(b0, b2))),
+                        );
+                    });
+                    let packed = p.scope("pack", |_| pack_strided(ctx, &products, galois)).map_err(rlwe)?;
+                    responses.push((group, b2, packed));
                 }
-            });
+            }
+            let mut msg = Vec::with_capacity(l.outputs() * out_len);
+            p.scope("mask", |p| -> Result<(), ProtocolError> {
+                for (group, b2, packed) in responses {
+                    let mut ct = packed.ok_or(ProtocolError::Config {
+                        protocol: "bumblebee.linear",
+                        reason: "an output group without blocks".into(),
+                    })?;
+                    ct.add_assign(ctx, &encrypt_zero_pk(ctx, pk, p.rng()));
+                    let rho = RnsPoly::uniform(ctx, top - 1, p.rng());
+                    ct.c0.sub_assign(ctx, &rho);
+                    let mine = decode_scaled(ctx, &rho);
+                    for b0 in group * l.pack..nb0.min((group + 1) * l.pack) {
+                        for (t, r, i) in cells(b0, b2) {
+                            share[i] = ring.add(share[i], mine[position(b0, t, r)]);
+                        }
+                    }
+                    msg.extend(ct.to_bytes(ctx));
+                }
+                Ok(())
+            })?;
             p.send_bytes(msg)?;
             Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
         }
@@ -311,9 +344,11 @@ pub fn linear(
         }
     };
     let ctx = context(x.ring())?;
-    let layout = SipLayout::choose(&ctx, k, n, m);
-    let state = setup(p, &ctx, &layout, w)?;
-    let y = online(p, &ctx, &layout, &state, w, x)?;
+    let layout = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
+    let keys = keys(p, &ctx)?;
+    let encoded =
+        p.in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(&ctx, &layout, w))));
+    let y = online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)?;
     truncate(p, &y, fx.frac(), trunc)
 }
 
@@ -329,7 +364,7 @@ impl Protocol for SipLinear {
         "Cheetah (USENIX Sec 2022) §3 / BumbleBee (NDSS 2025): server-side inner product over RLWE"
     }
     fn computes(&self) -> &'static str {
-        "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m); responses not PackLWEs-compressed"
+        "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m); responses packed with Galois keys"
     }
     fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
         vec![m.seq, m.hidden, m.hidden]

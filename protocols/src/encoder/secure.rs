@@ -14,7 +14,7 @@ use crate::blocks::matmul::matmul;
 use crate::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE};
 use crate::blocks::share::share_input;
 use crate::blocks::trunc::{TruncMode, truncate};
-use crate::bumblebee::linear::{self as sip, SipLayout, SipState};
+use crate::bumblebee::linear::{self as sip, SipKeys, SipLayout};
 use crate::error::ProtocolError;
 use crate::layers::attention::attention;
 use crate::layers::ffn::apply;
@@ -22,7 +22,7 @@ use crate::layers::linear::LinearKind;
 use crate::nimbus::linear::{self as cop, CopLayout, CopState};
 use crate::protocol::{Activation, Protocol};
 use crate::registry;
-use crate::rlwe::RlweContext;
+use crate::rlwe::{RlweContext, RnsPoly};
 
 /// The fixed-point format and truncation of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,8 +48,8 @@ pub const MAX_TOKENS: usize = 128;
 pub enum LinearState {
     /// Nimbus COP: the server's key, or the client's encrypted weights.
     Cop(CopState),
-    /// SIP: the layout (chosen for [`MAX_TOKENS`]) and the keys and encoded weights.
-    Sip(SipLayout, SipState),
+    /// SIP: the layout (chosen for [`MAX_TOKENS`]) and the server's weights encoded for it.
+    Sip(SipLayout, Option<Vec<RnsPoly>>),
     /// Dealer: this party's share of W.
     Dealer(Share),
 }
@@ -58,6 +58,7 @@ pub enum LinearState {
 #[derive(Clone, Debug)]
 pub struct PartyState {
     ctx: Option<RlweContext>,
+    sip: Option<SipKeys>,
     linears: Vec<Vec<LinearState>>,
     norms: Vec<[AffineShares; 2]>,
 }
@@ -129,6 +130,10 @@ impl Encoder {
             LinearKind::Cop | LinearKind::Sip => Some(cop::context(ring)?),
             LinearKind::Dealer => None,
         };
+        let sip = match (self.suite.linear, &ctx) {
+            (LinearKind::Sip, Some(c)) => Some(p.scope("sip", |p| sip::keys(p, c))?),
+            _ => None,
+        };
         let (h, f) = (shape.hidden, shape.ffn);
         let dims = [(h, h), (h, h), (h, h), (h, h), (h, f), (f, h)];
         let mut linears = Vec::with_capacity(layers);
@@ -144,8 +149,9 @@ impl Encoder {
                             LinearState::Cop(cop::setup(p, c, &CopLayout::new(c.n(), MAX_TOKENS, n, m), w)?)
                         }
                         (LinearKind::Sip, Some(c)) => {
-                            let l = SipLayout::choose(c, MAX_TOKENS, n, m);
-                            LinearState::Sip(l, sip::setup(p, c, &l, w)?)
+                            let l = SipLayout::choose(c, MAX_TOKENS, n, m, sip::MAX_PACK);
+                            let encoded = p.in_phase(Phase::Setup, |_| w.map(|w| sip::encode_weights(c, &l, w)));
+                            LinearState::Sip(l, encoded)
                         }
                         _ => LinearState::Dealer(
                             p.in_phase(Phase::Setup, |p| share_input(p, Role::Server, w, ring, &[n, m]))?,
@@ -163,7 +169,7 @@ impl Encoder {
                 p.scope(&format!("layer{layer}/ln2"), |p| norm(1, p))?,
             ]);
         }
-        Ok(PartyState { ctx, linears, norms })
+        Ok(PartyState { ctx, sip, linears, norms })
     }
 
     fn linear(
@@ -183,17 +189,22 @@ impl Encoder {
                 let raw = cop::online(p, c, &CopLayout::new(c.n(), k, n, m), s, w, x)?;
                 truncate(p, &raw, fx.frac(), trunc)?
             }
-            (LinearState::Sip(setup_layout, s), Some(c)) => {
+            (LinearState::Sip(setup_layout, encoded), Some(c)) => {
+                let keys = state.sip.as_ref().ok_or(ProtocolError::Config {
+                    protocol: "encoder",
+                    reason: "SIP layers without the SIP key setup".into(),
+                })?;
                 // Choose the layout for this sentence's length; the server re-encodes its weights
                 // for it (computation only) when it differs from the setup's.
-                let l = SipLayout::choose(c, k, n, m);
-                let reencoded = match (s, w) {
-                    (SipState::Server { pk, .. }, Some(w)) if (l.d0, l.d1) != (setup_layout.d0, setup_layout.d1) => {
-                        Some(SipState::Server { pk: pk.clone(), weights: sip::encode_weights(c, &l, w) })
+                let l = SipLayout::choose(c, k, n, m, sip::MAX_PACK);
+                let reencoded = match w {
+                    Some(w) if (l.d0, l.d1) != (setup_layout.d0, setup_layout.d1) => {
+                        Some(sip::encode_weights(c, &l, w))
                     }
                     _ => None,
                 };
-                let raw = sip::online(p, c, &l, reencoded.as_ref().unwrap_or(s), w, x)?;
+                let server = w.zip(reencoded.as_deref().or(encoded.as_deref()));
+                let raw = sip::online(p, c, &l, keys, server, x)?;
                 truncate(p, &raw, fx.frac(), trunc)?
             }
             (LinearState::Dealer(ws), _) => matmul(p, fx, x, ws, trunc)?,

@@ -90,7 +90,7 @@ impl Ciphertext {
         self.c1 = Mask::Poly(c1);
     }
 
-    /// X^k · self: multiplies the plaintext by X^k (a negacyclic shift).
+    /// X^k · self for 0 ≤ k < 2N: multiplies the plaintext by X^k (a negacyclic shift).
     pub fn shifted(&self, ctx: &RlweContext, k: usize) -> Ciphertext {
         Ciphertext { c0: self.c0.shifted(ctx, k), c1: Mask::Poly(self.c1_poly(ctx).shifted(ctx, k)) }
     }

@@ -57,7 +57,8 @@ pub struct GaloisKey {
 /// widest w with 2^w·2^11/P at most 2^−21 of Q′/2^ℓ.
 pub fn decomposition(ctx: &RlweContext, level: usize) -> (u32, Vec<(usize, u32)>) {
     let special = ctx.moduli()[level].bits();
-    let headroom: f64 = ctx.moduli()[..level].iter().map(|m| (m.value() as f64).log2()).sum::<f64>() - f64::from(ctx.params().plain_bits);
+    let headroom: f64 = ctx.moduli()[..level].iter().map(|m| (m.value() as f64).log2()).sum::<f64>()
+        - f64::from(ctx.params().plain_bits);
     let w = (f64::from(special) + headroom - 21.0).floor().clamp(8.0, 64.0) as u32;
     let mut parts = Vec::new();
     for (i, m) in ctx.moduli()[..level].iter().enumerate() {
@@ -86,7 +87,13 @@ pub fn packing_elements(n: usize, d: usize) -> Vec<usize> {
 
 impl GaloisKeys {
     /// Keys of `sk` for `elements`, switching ciphertexts at `level` (< the top level).
-    pub fn generate<R: Rng + ?Sized>(ctx: &RlweContext, sk: &SecretKey, level: usize, elements: &[usize], rng: &mut R) -> Self {
+    pub fn generate<R: Rng + ?Sized>(
+        ctx: &RlweContext,
+        sk: &SecretKey,
+        level: usize,
+        elements: &[usize],
+        rng: &mut R,
+    ) -> Self {
         let wide = level + 1;
         let mut s = sk.s_ntt.truncated(wide);
         s.from_ntt(ctx);
@@ -224,7 +231,12 @@ fn negated(ctx: &RlweContext, ct: &Ciphertext) -> Ciphertext {
     Ciphertext { c0, c1: Mask::Poly(c1) }
 }
 
-fn pack_level(ctx: &RlweContext, cts: &[Option<Ciphertext>], keys: &GaloisKeys, shift: usize) -> Result<Option<Ciphertext>, RlweError> {
+fn pack_level(
+    ctx: &RlweContext,
+    cts: &[Option<Ciphertext>],
+    keys: &GaloisKeys,
+    shift: usize,
+) -> Result<Option<Ciphertext>, RlweError> {
     if cts.len() <= 1 {
         return Ok(cts.first().cloned().flatten());
     }
@@ -251,7 +263,11 @@ fn pack_level(ctx: &RlweContext, cts: &[Option<Ciphertext>], keys: &GaloisKeys, 
 
 /// Σ_j X^j·T_d(c_j) for `cts.len()` = d a power of two (`None` stands for an encryption of 0),
 /// all at the keys' level, with useful coefficients at multiples of d.
-pub fn pack_strided(ctx: &RlweContext, cts: &[Option<Ciphertext>], keys: &GaloisKeys) -> Result<Option<Ciphertext>, RlweError> {
+pub fn pack_strided(
+    ctx: &RlweContext,
+    cts: &[Option<Ciphertext>],
+    keys: &GaloisKeys,
+) -> Result<Option<Ciphertext>, RlweError> {
     let d = cts.len() as u64;
     let scaled: Vec<Option<Ciphertext>> = cts
         .iter()
@@ -311,7 +327,11 @@ mod tests {
             for t in [0, 1, 100, n / d - 1] {
                 for j in 0..d {
                     let want = if j == 5 { 0 } else { plains[j][t * d] };
-                    assert!(ring.distance(packed[t * d + j], want) <= 1, "{ring}: slot {t}, ct {j}: {} vs {want}", packed[t * d + j]);
+                    assert!(
+                        ring.distance(packed[t * d + j], want) <= 1,
+                        "{ring}: slot {t}, ct {j}: {} vs {want}",
+                        packed[t * d + j]
+                    );
                 }
             }
             assert_eq!(keys.to_bytes(&ctx).len(), GaloisKeys::wire_bytes(&ctx, low, packing_elements(n, d).len()));

@@ -1,6 +1,7 @@
 //! A thin RLWE layer for the linear-layer protocols: RNS polynomials with NTT, the
 //! Cheetah/Nimbus plaintext encoding Δ = ⌊Q/2^ℓ⌋ for ℓ up to 64, seeded secret-key encryption,
-//! public-key encryptions of zero, scalar products, negacyclic shifts, the modulus switch,
+//! public-key encryptions of zero, scalar products, negacyclic shifts, the modulus switch, Galois
+//! automorphisms with key switching and the packing of strided results,
 //! decryption with rounding to Z_2^ℓ, and exact wire sizes.
 //!
 //! The ring arithmetic is written here rather than taken from `fhe-math` (fhe.rs): its `Poly`

@@ -218,7 +218,8 @@ impl RnsPoly {
         }
     }
 
-    /// X^k · self for 0 ≤ k < N (coefficient representation): a negacyclic shift.
+    /// X^k · self for 0 ≤ k < 2N (coefficient representation; X^N = −1): a negacyclic shift, so
+    /// X^(2N − s) is X^−s.
     pub fn shifted(&self, ctx: &RlweContext, k: usize) -> RnsPoly {
         debug_assert!(!self.ntt);
         let n = self.n;
@@ -228,7 +229,7 @@ impl RnsPoly {
             let src = self.limb(i);
             let dst = out.limb_mut(i);
             for (j, &c) in src.iter().enumerate() {
-                let t = j + k;
+                let t = (j + k) % (2 * n);
                 if t < n {
                     dst[t] = c;
                 } else {
