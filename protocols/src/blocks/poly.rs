@@ -3,11 +3,11 @@
 //!
 //! - **Horner**: y = a_d·x + a_{d−1}, then y ← y·x + a_i. The first product is by a public
 //!   constant; each later one is a secret product: d − 1 sequential Beaver rounds.
-//! - **Power basis, low depth**: x^2 … x^d, with every power in (2^(r−1), 2^r] computed in round r
-//!   as x^h·x^(i−h) (h = 2^(r−1)); ⌈log2 d⌉ Beaver rounds, then Σ a_i·x^i locally at scale 2^(2f)
-//!   and one truncation.
+//! - **Power basis, low depth**: the powers up to x^d that a non-zero coefficient needs, every
+//!   power in (2^(r−1), 2^r] computed in round r as x^h·x^(i−h) (h = 2^(r−1)); at most ⌈log2 d⌉
+//!   Beaver rounds, then Σ a_i·x^i locally at scale 2^(2f) and one truncation.
 //! - **Piecewise**: the k − 1 comparisons 1{x ≥ b_i} in one batched millionaires', the powers up to
-//!   the largest degree shared by all pieces, every piece combined locally, then
+//!   the largest degree that some piece needs, every piece combined locally, then
 //!   v_0 + Σ_i 1{x ≥ b_i}·(v_i − v_{i−1}) with one batched multiplexer. Each piece is evaluated on
 //!   every input; the telescoping sum keeps exactly the selected one, so a piece that overflows
 //!   the ring outside its segment does no harm.
@@ -58,29 +58,66 @@ pub fn horner(
     })
 }
 
-/// x^1 … x^d on shares (index 0 holds x), ⌈log2 d⌉ rounds of batched products.
+/// Which of x^0 … x^d the coefficient lists need (index i for x^i): x, the powers with a
+/// non-zero coefficient in some list and, recursively, the factors [`reference::power_split`]
+/// builds them from. PUMA's degree-6 GELU piece has no x^3 or x^5 term, so neither is computed.
+pub fn needed_powers(d: usize, lists: &[&[Coeff]]) -> Vec<bool> {
+    let mut need = vec![false; d + 1];
+    if d >= 1 {
+        need[1] = true;
+    }
+    for a in lists {
+        for (i, c) in a.iter().enumerate().skip(1).take(d) {
+            need[i] |= !matches!(c, Coeff::Int(0) | Coeff::Fixed(0));
+        }
+    }
+    for i in (2..=d).rev() {
+        if need[i] {
+            let (h, l) = reference::power_split(i);
+            need[h] = true;
+            need[l] = true;
+        }
+    }
+    need
+}
+
+/// The powers x^1 … x^d that `need` marks (entry i − 1 holds x^i, `None` where not needed):
+/// every needed power in (2^(r−1), 2^r] is computed in round r, one batched product per round.
 pub fn powers(
     p: &mut Party,
     fx: FixedPoint,
     x: &Share,
-    d: usize,
+    need: &[bool],
     mode: TruncMode,
-) -> Result<Vec<Share>, ProtocolError> {
+) -> Result<Vec<Option<Share>>, ProtocolError> {
+    let d = need.len().saturating_sub(1);
     p.scope("powers", |p| {
-        let mut pows = vec![x.clone()];
+        let mut pows: Vec<Option<Share>> = vec![Some(x.clone())];
         let mut lo = 2;
         while lo <= d {
             let hi = (2 * (lo - 1)).min(d);
+            let wanted: Vec<usize> = (lo..=hi).filter(|&i| need[i]).collect();
             let (mut left, mut right) = (Vec::new(), Vec::new());
-            for i in lo..=hi {
+            for &i in &wanted {
                 let (h, l) = reference::power_split(i);
-                left.push(&pows[h - 1]);
-                right.push(&pows[l - 1]);
+                let factor = |j: usize| {
+                    pows[j - 1].as_ref().ok_or(ProtocolError::Config {
+                        protocol: "poly.powers",
+                        reason: format!("x^{j} is needed for x^{i} but was not computed"),
+                    })
+                };
+                left.push(factor(h)?);
+                right.push(factor(l)?);
             }
-            let prod = mul_ring(p, &concat(&left)?, &concat(&right)?)?;
-            let prod = truncate(p, &prod, fx.frac(), mode)?;
-            let shapes = vec![x.shape().to_vec(); hi - lo + 1];
-            pows.extend(split(&prod, &shapes)?);
+            let mut computed = if wanted.is_empty() {
+                Vec::new()
+            } else {
+                let prod = mul_ring(p, &concat(&left)?, &concat(&right)?)?;
+                let prod = truncate(p, &prod, fx.frac(), mode)?;
+                split(&prod, &vec![x.shape().to_vec(); wanted.len()])?
+            }
+            .into_iter();
+            pows.extend(need[lo..=hi].iter().map(|&needed| if needed { computed.next() } else { None }));
             lo = hi + 1;
         }
         Ok(pows)
@@ -92,17 +129,23 @@ pub fn powers(
 fn accumulate(
     role: dyad_sim::Role,
     ring: Ring,
-    pows: &[Share],
+    pows: &[Option<Share>],
     a: &[Coeff],
 ) -> Result<(Option<Share>, Share), ProtocolError> {
-    let shape = pows.first().map(|s| s.shape().to_vec()).unwrap_or_default();
+    let shape = pows.iter().flatten().next().map(|s| s.shape().to_vec()).unwrap_or_default();
     let mut wide = Share::zeros(ring, &shape);
     let mut narrow = Share::zeros(ring, &shape);
-    for (pw, c) in pows.iter().zip(a.iter().skip(1)) {
+    for (i, (pw, c)) in pows.iter().zip(a.iter().skip(1)).enumerate() {
+        let pw = || {
+            pw.as_ref().ok_or(ProtocolError::Config {
+                protocol: "poly",
+                reason: format!("x^{} has a coefficient but was not computed", i + 1),
+            })
+        };
         match *c {
-            Coeff::Int(0) => {}
-            Coeff::Int(k) => narrow = narrow.add(&pw.scale(ring.from_signed(k)))?,
-            Coeff::Fixed(e) => wide = wide.add(&pw.scale(e))?,
+            Coeff::Int(0) | Coeff::Fixed(0) => {}
+            Coeff::Int(k) => narrow = narrow.add(&pw()?.scale(ring.from_signed(k)))?,
+            Coeff::Fixed(e) => wide = wide.add(&pw()?.scale(e))?,
         }
     }
     let a0 = match a.first() {
@@ -113,16 +156,16 @@ fn accumulate(
     Ok((reference::has_fraction(a).then_some(wide), narrow.add_scalar(role, a0)))
 }
 
-/// Σ a_i·x^i from precomputed powers (`pows[i − 1]` = x^i), with one truncation if any
-/// coefficient is not an integer.
+/// Σ a_i·x^i from precomputed powers (`pows[i − 1]` = x^i, `None` where a_i = 0), with one
+/// truncation if any coefficient is not an integer.
 pub fn combine(
     p: &mut Party,
     fx: FixedPoint,
-    pows: &[Share],
+    pows: &[Option<Share>],
     a: &[Coeff],
     mode: TruncMode,
 ) -> Result<Share, ProtocolError> {
-    let ring = pows.first().map_or(fx.ring(), |s| s.ring());
+    let ring = pows.iter().flatten().next().map_or(fx.ring(), |s| s.ring());
     let (wide, narrow) = accumulate(p.role(), ring, pows, a)?;
     match wide {
         Some(w) => Ok(truncate(p, &w, fx.frac(), mode)?.add(&narrow)?),
@@ -139,7 +182,7 @@ pub fn power_basis(
     mode: TruncMode,
 ) -> Result<Share, ProtocolError> {
     let a = reference::coeffs(fx, poly)?;
-    let pows = powers(p, fx, x, poly.degree(), mode)?;
+    let pows = powers(p, fx, x, &needed_powers(poly.degree(), &[&a]), mode)?;
     combine(p, fx, &pows, &a, mode)
 }
 
@@ -169,7 +212,8 @@ pub fn piecewise(
                 Ok(msb(p, &concat(&refs)?)?.add_scalar(p.role(), 1))
             })?)
         };
-        let pows = powers(p, fx, &flat, pw.max_degree().max(1), mode)?;
+        let lists: Vec<&[Coeff]> = coeffs.iter().map(Vec::as_slice).collect();
+        let pows = powers(p, fx, &flat, &needed_powers(pw.max_degree().max(1), &lists), mode)?;
         let parts: Vec<(Option<Share>, Share)> =
             coeffs.iter().map(|a| accumulate(p.role(), ring, &pows, a)).collect::<Result<_, _>>()?;
         // One batched truncation for every piece with real coefficients.

@@ -44,7 +44,7 @@ pub fn rsqrt(
         let xs = mul_ring(p, &flat, &norm)?;
         let xn = truncate(p, &xs, c.e, mode)?;
         let xx = square(p, fx, &xn, mode)?;
-        let mut y = combine(p, fx, &[xn.clone(), xx], &c.initial, mode)?;
+        let mut y = combine(p, fx, &[Some(xn.clone()), Some(xx)], &c.initial, mode)?;
         for _ in 0..iterations {
             let yy = square(p, fx, &y, mode)?;
             let h = mul(p, fx, &xn, &yy, mode)?;
