@@ -234,15 +234,19 @@ fn horner_is_one_truncation_then_sequential_products() {
 
 #[test]
 fn the_power_basis_batches_powers_by_round() {
-    // Same polynomial, n = 16, ℓ = 64, f = 18. It has no x³ or x⁵ term, so the powers it needs, x²,
-    // x⁴ = x²·x² and x⁶ = x⁴·x², take ⌈log2 6⌉ = 3 batches of 16 values, each a Beaver product then
-    // a truncation. Then Σ a_i·x^i at scale 2^(2f) (0.5, 0.36, −0.038 and 0.0018 are not integers)
-    // and one truncation of 16. Beaver of m values: 2·m·8 B each way; truncation of m: m/8 B up,
-    // m·2·18/8 B down.
-    let batch = |m: u64| sum(&[(16 * m, 16 * m, 1, 1), (m * 36 / 8, m / 8, 1, 1)]);
-    let want = sum(&[batch(16), batch(16), batch(16), (72, 2, 1, 1)]);
-    // Three products of 16 where Horner takes five, in 7 messages each way instead of 11.
-    assert_eq!(want, (1056, 776, 7, 7));
+    // Same polynomial, n = 16, ℓ = 64, f = 18. It has no x³ or x⁵ term, so the powers it needs take
+    // ⌈log2 6⌉ = 3 batches of 16 values, each one opening then a truncation: x² and x⁴ = x²·x² are
+    // squares (d only, 16·8 = 128 B each way), x⁶ = x⁴·x² a Beaver product (d and e, 256 B). Then
+    // Σ a_i·x^i at scale 2^(2f) (0.5, 0.36, −0.038 and 0.0018 are not integers) and one truncation
+    // of 16. Truncation of m: m/8 B up, m·2·18/8 B down.
+    let batch = |products: u64, squares: u64| {
+        let m = products + squares;
+        let opened = 8 * (2 * products + squares);
+        sum(&[(opened, opened, 1, 1), (m * 36 / 8, m / 8, 1, 1)])
+    };
+    let want = sum(&[batch(0, 16), batch(0, 16), batch(16, 0), (72, 2, 1, 1)]);
+    // Openings of 64 values where Horner opens 160, in 7 messages each way instead of 11.
+    assert_eq!(want, (800, 520, 7, 7));
     // Depths: batch 1 opening 1 (both); its truncation c 2, s 3; batch 2 (s 3, c 4), (c 4, s 5);
     // batch 3 (s 5, c 6), (c 6, s 7); the combination's truncation c 8, s 9. Nine.
     let c = online("poly.powers", Ring::Z64, TruncMode::OneBit, &[16]);
@@ -256,10 +260,15 @@ fn piecewise_compares_once_computes_powers_once_and_multiplexes_once() {
     // 1. 1{x ≥ b_i} for the 3 breaks in one 63-bit millionaires' of 24 values: 3 × (554, 121).
     let compare = times(3, (554, 121, 0, 0));
     let compare = (compare.0, compare.1, 2 + 4, 2 + 4);
-    // 2. The powers the pieces need, of 8 values: x² (8 values); x³ for the cubic and x⁴ (16);
-    //    x⁶ (8), but no x⁵. Each batch a Beaver product and a truncation (as poly.powers).
-    let batch = |m: u64| sum(&[(16 * m, 16 * m, 1, 1), (m * 36 / 8, m / 8, 1, 1)]);
-    let powers = sum(&[batch(8), batch(16), batch(8)]);
+    // 2. The powers the pieces need, of 8 values, but no x⁵: the square x²; x³ = x²·x for the cubic
+    //    (a Beaver product) and the square x⁴ in one opening; the product x⁶ = x⁴·x². Each batch
+    //    one opening (8 B per square value, 16 B per product value, each way) and a truncation.
+    let batch = |products: u64, squares: u64| {
+        let m = products + squares;
+        let opened = 8 * (2 * products + squares);
+        sum(&[(opened, opened, 1, 1), (m * 36 / 8, m / 8, 1, 1)])
+    };
+    let powers = sum(&[batch(0, 8), batch(8, 8), batch(8, 0)]);
     // 3. Two pieces have real coefficients (the cubic and the segment; 0 and x need none): one
     //    truncation of 16 values, 2 B up, 72 B down.
     let combine = (72, 2, 1, 1);
@@ -267,7 +276,7 @@ fn piecewise_compares_once_computes_powers_once_and_multiplexes_once() {
     //    24·2·64 bits = 384 B of answers each way.
     let mux = (3 + 384, 3 + 384, 2, 2);
     let want = sum(&[compare, powers, combine, mux]);
-    assert_eq!(want, (2777, 1268, 15, 15));
+    assert_eq!(want, (2649, 1140, 15, 15));
     // Depths: millionaires' 1–6, ending (s 5, c 6); powers (s 6, c 7), (c 7, s 8), (s 8, c 9),
     // (c 9, s 10), (s 10, c 11), (c 11, s 12); combination c 13, s 14; multiplexer offsets s 14,
     // c 15, answers c 15, s 16. Sixteen.
@@ -394,4 +403,151 @@ fn layernorm_is_mean_variance_rsqrt_and_two_products() {
     // (0, 0)); the two products 42–43 and 44–45. 6 + 34 + 4 = 44 rounds, depths 2–45.
     let c = cost.phase_counts(Phase::Online);
     assert_eq!(bytes_msgs_rounds(&c), with_rounds(want, 6 + RSQRT_8.1 + 4));
+}
+
+/// Bytes of `bits` bits on the wire: every message (and each of d and e in an opening, which
+/// `open_many` packs one tensor at a time) is rounded up to whole bytes on its own.
+fn wire(bits: u64) -> u64 {
+    bits.div_ceil(8)
+}
+
+/// The 63-bit millionaires' (the MSB's carry at ℓ = 64) of `m` values: 15 chunks of 4 bits and one
+/// of 3, so two leaf-OT batches each way (the client's choices, m·15·4 and m·3 bits; the server's
+/// answers, m·15·16·2 and m·8·2 bits), then the AND tree over 16 chunks with 16, 8, 4 and 1 ANDs
+/// per value per level (d and e, one bit each, packed separately). At m = 8 it is the drelu test's
+/// (554, 121), where every count is a multiple of 8 bits; at other m the roundings show.
+fn millionaires_63(m: u64) -> Flow {
+    let tree: u64 = [16, 8, 4, 1].iter().map(|a| 2 * wire(m * a)).sum();
+    (wire(m * 15 * 16 * 2) + wire(m * 8 * 2) + tree, wire(m * 15 * 4) + wire(m * 3) + tree, 2 + 4, 2 + 4)
+}
+
+/// The multiplexer on `m` values at ℓ = 64: per direction m offset bits and m·2·64 answer bits.
+fn mux_64(m: u64) -> Flow {
+    (wire(m) + wire(m * 128), wire(m) + wire(m * 128), 2, 2)
+}
+
+/// A one-bit truncation of `m` values by `k` bits: m choice bits up, m·2·k bits down.
+fn trunc_by(m: u64, k: u64) -> Flow {
+    (wire(m * 2 * k), wire(m), 1, 1)
+}
+
+/// A Beaver product of `m` values at ℓ = 64: d and e, 2·m·8 bytes each way.
+fn beaver_64(m: u64) -> Flow {
+    (16 * m, 16 * m, 1, 1)
+}
+
+#[test]
+fn the_helpers_reproduce_the_component_figures_at_eight_values() {
+    // The shared figures above, n = 8, ℓ = 64, f = 18.
+    assert_eq!(millionaires_63(8), (554, 121, 6, 6));
+    assert_eq!(mux_64(8), (129, 129, 2, 2));
+    assert_eq!(trunc_by(8, 18), (36, 1, 1, 1));
+    assert_eq!(beaver_64(8), (128, 128, 1, 1));
+    // Smaller and larger batches, by hand:
+    // m = 4: leaf 4·60·4 bits = 30 B and 4·3 bits → 2 B up, 4·60·32 bits = 240 B and 4·16 bits = 8 B
+    //   down; tree 64, 32, 16, 4 ANDs: d and e of 8, 4, 2 and 1 B (4 bits rounded up) = 30 B each way.
+    assert_eq!(millionaires_63(4), (248 + 30, 32 + 30, 6, 6));
+    // m = 2: leaf 15 B and 6 bits → 1 B up, 120 B and 4 B down; tree 32, 16, 8, 2 ANDs: d and e of
+    //   4, 2, 1 and 1 B (2 bits rounded up) = 16 B each way.
+    assert_eq!(millionaires_63(2), (124 + 16, 16 + 16, 6, 6));
+    // m = 34: leaf 34·60·4 bits = 255 B and 102 bits → 13 B up, 34·60·32 bits = 2040 B and 34·16
+    //   bits = 68 B down; tree 544, 272, 136, 34 ANDs: d and e of 68, 34, 17 and 5 B (34 bits
+    //   rounded up) = 248 B each way.
+    assert_eq!(millionaires_63(34), (2108 + 248, 268 + 248, 6, 6));
+    // Multiplexers of 4 and 2 values: the offsets round up to 1 B; 4·128 bits = 64 B, 2·128 = 32 B.
+    assert_eq!(mux_64(4), (65, 65, 2, 2));
+    assert_eq!(mux_64(2), (33, 33, 2, 2));
+}
+
+#[test]
+fn softmax_freediv_is_the_max_tree_the_exp_baseline_and_one_public_scaling() {
+    // freediv.softmax_freediv, 2 rows of n = 4 keys, ℓ = 64, f = 18: m = max(x) per row, d = x − m
+    // (local), e = exp(d) by the Taylor baseline on the 8 values, then e·κ with κ = 1/n public:
+    // a local product with enc(0.25) and one truncation of 8 values by f.
+    // 1. The max tree: level 1 compares 2 pairs per row (4 values: a millionaires' and a
+    //    multiplexer of 4), level 2 the remaining pair (2 values).
+    let level1 = sum(&[millionaires_63(4), mux_64(4)]);
+    let level2 = sum(&[millionaires_63(2), mux_64(2)]);
+    let max = sum(&[level1, level2]);
+    assert_eq!(max, (516, 192, 16, 16));
+    // 2. The exp baseline on 8 values: the bumblebee.exp figures (26 rounds from (0, 0)).
+    let exp = (1499, 771, 25, 25);
+    // 3. The scaling's truncation of 8 by f.
+    let scale = trunc_by(8, 18);
+    let want = sum(&[max, exp, scale]);
+    assert_eq!(want, (2051, 964, 42, 42));
+    // Depths: each max level is a millionaires' (4 AND levels, so it ends at (D − 1, D)) and a
+    // multiplexer: level 1 leaf c 1, s 2; ANDs (s 2, c 3), (s 4, c 3), (s 4, c 5), (s 6, c 5);
+    // offsets s 6, c 7; answers c 7, s 8, ending at (s 7, c 8). Level 2 starts from the client's
+    // clock 8: leaf 9, 10; ANDs up to 14; multiplexer 15–16, ending at (15, 16). The exp's
+    // comparison starts from the client's clock as from (0, 0): its 26 depths are 17–42, ending at
+    // (41, 42); the scaling's truncation c 43, s 44.
+    let c = online("freediv.softmax_freediv", Ring::Z64, TruncMode::OneBit, &[2, 4]);
+    assert_eq!(bytes_msgs_rounds(&c), with_rounds(want, 8 + 8 + 26 + 2));
+}
+
+#[test]
+fn quad2_freediv_is_a_square_and_two_truncations() {
+    // freediv.quad2_freediv, 2 rows of n = 4, ℓ = 64, f = 18: t = x + 5 (local), q = t² by a square
+    // pair (d only, 8·8 = 64 B each way) and a truncation by f (36 B down, 1 B up), then q·κ with
+    // κ = 1/(n·25) public: a local product and a second truncation of 8 by f. No comparison.
+    let square = sum(&[(64, 64, 1, 1), trunc_by(8, 18)]);
+    let want = sum(&[square, trunc_by(8, 18)]);
+    assert_eq!(want, (136, 66, 3, 3));
+    // Depths: the opening 1 (both); its truncation c 2, s 3; the scaling's truncation c 4, s 5.
+    let c = online("freediv.quad2_freediv", Ring::Z64, TruncMode::OneBit, &[2, 4]);
+    assert_eq!(bytes_msgs_rounds(&c), with_rounds(want, 5));
+}
+
+#[test]
+fn mpcformer_quad2_divides_by_the_row_sum_with_goldschmidt() {
+    // mpcformer.quad2, 2 rows of n = 4, ℓ = 64, f = 18: q = (x + 5)² as in quad2_freediv (square
+    // pair and truncation of 8), s = Σq per row (local, 2 values), r = 1/s by Goldschmidt with 2
+    // iterations, then q·r (r repeated along the row: a product of 8).
+    let square = sum(&[(64, 64, 1, 1), trunc_by(8, 18)]);
+    // The reciprocal's range is [2^−4, 2^(kmax+1)) with kmax = ⌈log2(n·(40 + 5)²)⌉ = ⌈log2 8100⌉ = 13:
+    // thresholds 2^k for k = −3…13, 17 of them.
+    // 1. 1{s ≥ 2^k}: one millionaires' of 17·2 = 34 values, then a B2A of 34 (34 bits → 5 B up,
+    //    34·2·64 bits = 544 B down).
+    let compare = millionaires_63(34);
+    let b2a = (544, 5, 1, 1);
+    // 2. s·F: a Beaver product of 2 (32 B each way), a truncation by kmax + 1 = 14 (2·2·14 bits =
+    //    7 B down, 2 bits → 1 B up).
+    let normalise = sum(&[beaver_64(2), trunc_by(2, 14)]);
+    // 3. e = 1 − x_n·r (a product of 2 and a truncation by f: 2·2·18 bits = 9 B down); iteration 1
+    //    batches r·(1 + e) and e·e, 4 values (64 B each way; 18 B down, 1 B up); iteration 2 is
+    //    r·(1 + e) alone, 2 values.
+    let mul2 = sum(&[beaver_64(2), trunc_by(2, 18)]);
+    let mul4 = sum(&[beaver_64(4), trunc_by(4, 18)]);
+    // 4. r·F: a Beaver product of 2 and a truncation by 14, as in 2.
+    let recip = sum(&[compare, b2a, normalise, mul2, mul4, mul2, normalise]);
+    assert_eq!(recip, (3142, 718, 17, 17));
+    // 5. q·r: a Beaver product of 8 (128 B each way) and a truncation of 8 by f.
+    let product = sum(&[beaver_64(8), trunc_by(8, 18)]);
+    let want = sum(&[square, recip, product]);
+    assert_eq!(want, (3406, 912, 21, 21));
+    // Depths: the square's opening 1 (both), its truncation c 2, s 3, ending at (s 2, c 3); the
+    // millionaires' from there as from (0, 0) shifted by 3: leaf 4, 5, AND levels 6–9, ending at
+    // (8, 9); B2A c 10, s 11; then five products with their truncations (s·F, e, iteration 1,
+    // iteration 2, r·F), 2 new depths each (the server's opening rides at the depth of its last
+    // answer), 12–21; q·r 22–23. Twenty-three: the recip test's 18 plus 3 before and 2 after.
+    let c = online("mpcformer.quad2", Ring::Z64, TruncMode::OneBit, &[2, 4]);
+    assert_eq!(bytes_msgs_rounds(&c), with_rounds(want, 3 + 18 + 2));
+    // The division is what freeDiv removes: the reciprocal and the product of 8 replace one
+    // truncation of 8, (3406 − 136, 912 − 66) bytes and 23 − 5 = 18 rounds.
+}
+
+#[test]
+fn quad_gelu_is_one_square_and_two_truncations() {
+    // freediv.quad_gelu, n = 8, ℓ = 64, f = 18: 0.125·x² + 0.25·x + 0.5, one piece and no
+    // breakpoints, so no comparison and no multiplexer. The power basis computes x² with a square
+    // pair (d only, 8·8 = 64 B each way) and a truncation by f (36 B down, 1 B up);
+    // both coefficients are real, so Σ a_i·x^i is summed at scale 2^(2f) and truncated once more.
+    let x2 = sum(&[(64, 64, 1, 1), trunc_by(8, 18)]);
+    let combine = trunc_by(8, 18);
+    let want = sum(&[x2, combine]);
+    assert_eq!(want, (136, 66, 3, 3));
+    // Depths: the opening 1 (both); its truncation c 2, s 3; the combination's truncation c 4, s 5.
+    let c = online("freediv.quad_gelu", Ring::Z64, TruncMode::OneBit, &[8]);
+    assert_eq!(bytes_msgs_rounds(&c), with_rounds(want, 5));
 }

@@ -46,6 +46,28 @@ pub fn square_ring(p: &mut Party, x: &Share) -> Result<Share, ProtocolError> {
     })
 }
 
+/// x² by a square pair and u·v by a Beaver triple in one opening (d = x − a, then u − b′ and
+/// v − c′ in the same message): the batch a power basis needs per round, where x^(2h) is a
+/// square and the other powers are products. Online: (|x| + 2|u|)·ℓ/8 bytes each way, one round.
+pub fn square_and_mul_ring(p: &mut Party, x: &Share, u: &Share, v: &Share) -> Result<(Share, Share), ProtocolError> {
+    if u.shape() != v.shape() {
+        return Err(
+            dyad_sim::TensorError::Shape { op: "mul", left: u.shape().to_vec(), right: v.shape().to_vec() }.into()
+        );
+    }
+    p.scope("square_and_beaver", |p| {
+        let s = p.squares(x.ring(), x.len())?;
+        let t = p.triples(u.ring(), u.len())?;
+        let (sa, saa) = (s.a.reshape(x.shape())?, s.aa.reshape(x.shape())?);
+        let (a, b, c) = (t.a.reshape(u.shape())?, t.b.reshape(u.shape())?, t.c.reshape(u.shape())?);
+        let opened = open_many(p, &[&x.sub(&sa)?, &u.sub(&a)?, &v.sub(&b)?])?;
+        let [ds, d, e] = take("square_and_mul", &opened)?;
+        let sq = saa.add(&sa.mul_public(ds)?.scale(2))?.add_public(p.role(), &ds.mul(ds)?)?;
+        let z = c.add(&b.mul_public(d)?)?.add(&a.mul_public(e)?)?;
+        Ok((sq, z.add_public(p.role(), &d.mul(e)?)?))
+    })
+}
+
 /// x·c for a public real c: the local product with enc(c), then truncation.
 pub fn scale_public(p: &mut Party, fx: FixedPoint, x: &Share, c: f64, mode: TruncMode) -> Result<Share, ProtocolError> {
     let z = x.scale(fx.encode(c)?);

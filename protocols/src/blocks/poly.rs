@@ -21,7 +21,7 @@ use dyad_verify::approx::{Piecewise, Polynomial};
 use dyad_verify::reference::poly::{self as reference, Coeff};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{mul, mul_ring, truncate};
+use crate::blocks::arith::{mul, mul_ring, square_and_mul_ring, square_ring, truncate};
 use crate::blocks::cmp::msb;
 use crate::blocks::select::mux;
 use crate::blocks::share::{concat, split};
@@ -96,25 +96,40 @@ pub fn powers(
         let mut lo = 2;
         while lo <= d {
             let hi = (2 * (lo - 1)).min(d);
+            // x^(2h) (h = lo − 1) is a square pair's job; the other powers are Beaver products.
             let wanted: Vec<usize> = (lo..=hi).filter(|&i| need[i]).collect();
-            let (mut left, mut right) = (Vec::new(), Vec::new());
+            let factor = |i: usize, j: usize| {
+                pows[j - 1].as_ref().ok_or(ProtocolError::Config {
+                    protocol: "poly.powers",
+                    reason: format!("x^{j} is needed for x^{i} but was not computed"),
+                })
+            };
+            let (mut left, mut right, mut square) = (Vec::new(), Vec::new(), None);
             for &i in &wanted {
-                let (h, l) = reference::power_split(i);
-                let factor = |j: usize| {
-                    pows[j - 1].as_ref().ok_or(ProtocolError::Config {
-                        protocol: "poly.powers",
-                        reason: format!("x^{j} is needed for x^{i} but was not computed"),
-                    })
-                };
-                left.push(factor(h)?);
-                right.push(factor(l)?);
+                match reference::power_split(i) {
+                    (h, l) if h == l => square = Some(factor(i, h)?),
+                    (h, l) => {
+                        left.push(factor(i, h)?);
+                        right.push(factor(i, l)?);
+                    }
+                }
             }
-            let mut computed = if wanted.is_empty() {
-                Vec::new()
-            } else {
-                let prod = mul_ring(p, &concat(&left)?, &concat(&right)?)?;
-                let prod = truncate(p, &prod, fx.frac(), mode)?;
-                split(&prod, &vec![x.shape().to_vec(); wanted.len()])?
+            let products = match (square, left.is_empty()) {
+                (None, true) => None,
+                (Some(s), true) => Some(square_ring(p, s)?),
+                (None, false) => Some(mul_ring(p, &concat(&left)?, &concat(&right)?)?),
+                (Some(s), false) => {
+                    // The square, x^(2(lo − 1)), is the round's highest power: it goes last.
+                    let (sq, prod) = square_and_mul_ring(p, s, &concat(&left)?, &concat(&right)?)?;
+                    Some(concat(&[&prod, &sq])?)
+                }
+            };
+            let mut computed = match products {
+                None => Vec::new(),
+                Some(prod) => {
+                    let prod = truncate(p, &prod, fx.frac(), mode)?;
+                    split(&prod, &vec![x.shape().to_vec(); wanted.len()])?
+                }
             }
             .into_iter();
             pows.extend(need[lo..=hi].iter().map(|&needed| if needed { computed.next() } else { None }));
