@@ -284,20 +284,34 @@ pub fn online(
                 ct.mod_switch(ctx);
                 ct.shifted(ctx, align)
             };
-            let mut products = Vec::with_capacity(l.pack);
-            let mut responses = Vec::with_capacity(groups * nb2);
-            for group in 0..groups {
-                for b2 in 0..nb2 {
-                    p.scope("inner_product", |_| {
-                        products.clear();
-                        products.extend(
-                            (group * l.pack..(group + 1) * l.pack).map(|b0| (b0 < nb0).then(|| product(b0, b2))),
-                        );
-                    });
-                    let packed = p.scope("pack", |_| pack_strided(ctx, &products, galois)).map_err(rlwe)?;
-                    responses.push((group, b2, packed));
-                }
-            }
+            // Each response is its group's inner products packed together; the responses are split
+            // between two threads.
+            let respond = |pairs: &[(usize, usize)]| -> Result<Vec<(usize, usize, Option<Ciphertext>)>, RlweError> {
+                pairs
+                    .iter()
+                    .map(|&(group, b2)| {
+                        let products: Vec<Option<Ciphertext>> = (group * l.pack..(group + 1) * l.pack)
+                            .map(|b0| (b0 < nb0).then(|| product(b0, b2)))
+                            .collect();
+                        Ok((group, b2, pack_strided(ctx, &products, galois)?))
+                    })
+                    .collect()
+            };
+            let pairs: Vec<(usize, usize)> = (0..groups).flat_map(|g| (0..nb2).map(move |b2| (g, b2))).collect();
+            let responses = p
+                .scope("inner_product_and_pack", |_| {
+                    let (first, second) = pairs.split_at(pairs.len() / 2);
+                    std::thread::scope(|scope| {
+                        let other = scope.spawn(|| respond(second));
+                        let mut mine = respond(first)?;
+                        match other.join() {
+                            Ok(theirs) => mine.extend(theirs?),
+                            Err(panic) => std::panic::resume_unwind(panic),
+                        }
+                        Ok(mine)
+                    })
+                })
+                .map_err(rlwe)?;
             let mut msg = Vec::with_capacity(l.outputs() * out_len);
             p.scope("mask", |p| -> Result<(), ProtocolError> {
                 for (group, b2, packed) in responses {

@@ -44,13 +44,20 @@ pub fn automorphism(ctx: &RlweContext, p: &RnsPoly, k: usize) -> RnsPoly {
     out
 }
 
-/// The key of one automorphism: per (digit, sub-digit), b (NTT form, level L′ + 1) and the seed
-/// of a.
+/// The key of one automorphism: per (digit, sub-digit), b and a in NTT form at level L′ + 1, and
+/// the seed a is expanded from (only the seed travels).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GaloisKey {
     /// The Galois element k.
     pub element: usize,
-    digits: Vec<(RnsPoly, [u8; 32])>,
+    digits: Vec<(RnsPoly, RnsPoly, [u8; 32])>,
+}
+
+/// a of a key digit, expanded from its seed, in NTT form.
+fn expand_ntt(ctx: &RlweContext, limbs: usize, seed: &[u8; 32]) -> RnsPoly {
+    let mut a = expand_seed(ctx, limbs, seed);
+    a.to_ntt(ctx);
+    a
 }
 
 /// The sub-digits (prime index, shift) a level's c1 is decomposed into, and their width: the
@@ -108,11 +115,10 @@ impl GaloisKeys {
                     .map(|&(i, shift)| {
                         let mut seed = [0u8; 32];
                         rng.fill_bytes(&mut seed);
-                        let mut a = expand_seed(ctx, wide, &seed);
-                        a.to_ntt(ctx);
+                        let a = expand_ntt(ctx, wide, &seed);
                         let mut s_ntt = s.clone();
                         s_ntt.to_ntt(ctx);
-                        let mut b = a;
+                        let mut b = a.clone();
                         b.mul_assign(ctx, &s_ntt);
                         b.from_ntt(ctx);
                         b.negate(ctx);
@@ -126,7 +132,7 @@ impl GaloisKeys {
                             *x = mi.add(*x, mi.mul(p_mod, y));
                         }
                         b.to_ntt(ctx);
-                        (b, seed)
+                        (b, a, seed)
                     })
                     .collect();
                 GaloisKey { element: k, digits }
@@ -144,7 +150,7 @@ impl GaloisKeys {
     pub fn to_bytes(&self, ctx: &RlweContext) -> Vec<u8> {
         let mut out = Vec::new();
         for key in &self.keys {
-            for (b, seed) in &key.digits {
+            for (b, _, seed) in &key.digits {
                 let mut coeff = b.clone();
                 coeff.from_ntt(ctx);
                 out.extend(poly_to_bytes(ctx, &coeff));
@@ -172,7 +178,7 @@ impl GaloisKeys {
                 b.to_ntt(ctx);
                 let mut seed = [0u8; 32];
                 seed.copy_from_slice(&chunk[step..]);
-                digits.push((b, seed));
+                digits.push((b, expand_ntt(ctx, level + 1, &seed), seed));
             }
             keys.push(GaloisKey { element: k, digits });
         }
@@ -200,7 +206,7 @@ pub fn apply(ctx: &RlweContext, ct: &Ciphertext, keys: &GaloisKeys, k: usize) ->
     acc1.to_ntt(ctx);
     let (w, parts) = decomposition(ctx, level);
     let mask = if w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
-    for ((i, shift), (b, seed)) in parts.into_iter().zip(&key.digits) {
+    for ((i, shift), (b, a, _)) in parts.into_iter().zip(&key.digits) {
         let digit = c1.limb(i);
         let mut d = RnsPoly::zero(ctx.n(), wide);
         for j in 0..wide {
@@ -210,10 +216,8 @@ pub fn apply(ctx: &RlweContext, ct: &Ciphertext, keys: &GaloisKeys, k: usize) ->
             }
         }
         d.to_ntt(ctx);
-        let mut a = expand_seed(ctx, wide, seed);
-        a.to_ntt(ctx);
         acc0.mul_add_assign(ctx, &d, b);
-        acc1.mul_add_assign(ctx, &d, &a);
+        acc1.mul_add_assign(ctx, &d, a);
     }
     acc0.from_ntt(ctx);
     acc1.from_ntt(ctx);
