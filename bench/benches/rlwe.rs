@@ -1,5 +1,6 @@
 //! The RLWE kernels: Nimbus's accumulation kernel (throughput in limb multiply-adds), NTT,
-//! encryption, decryption, and both linear protocols at 128×768·768×768.
+//! encryption, decryption, one Galois key switch and the packing of 64 responses (the SIP
+//! server's online work per returned ciphertext), and both linear protocols at 128×768·768×768.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmarks fail loudly by design
 
@@ -7,6 +8,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::registry;
 use dyad_protocols::rlwe::cipher::{decrypt, encrypt_sk};
+use dyad_protocols::rlwe::galois::{GaloisKeys, apply, pack_strided, packing_elements};
 use dyad_protocols::rlwe::kernel::{Scalars, accumulate};
 use dyad_protocols::rlwe::{RlweContext, RlweParams, RnsPoly, SecretKey};
 use dyad_sim::Ring;
@@ -39,6 +41,13 @@ fn kernel(c: &mut Criterion) {
             poly.from_ntt(&ctx);
         })
     });
+    let low = ctx.top_level() - 1;
+    let keys = GaloisKeys::generate(&ctx, &sk, low, &packing_elements(ctx.n(), 64), &mut rng);
+    let mut low_ct = ct.clone();
+    low_ct.mod_switch(&ctx);
+    group.bench_function("galois_key_switch", |b| b.iter(|| apply(&ctx, &low_ct, &keys, ctx.n() + 1)));
+    let cts = vec![Some(low_ct.clone()); 64];
+    group.bench_function("pack_64", |b| b.iter(|| pack_strided(&ctx, &cts, &keys)));
     for name in ["nimbus.linear", "bumblebee.linear"] {
         let p = registry::find(name).expect("registered");
         let spec = RunSpec::new(Ring::Z64, 0).with_dims(&[128, 768, 768]);
