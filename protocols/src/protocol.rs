@@ -196,12 +196,6 @@ pub trait Protocol: Send + Sync {
         None
     }
 
-    /// For row-wise attention functions: the score a masked key takes so that its output is 0
-    /// (−1000 for Softmax-like functions, −c for (x + c)²).
-    fn mask_value(&self) -> f64 {
-        -1000.0
-    }
-
     /// Where a piecewise approximation changes piece; the audit reports the jumps there.
     fn breakpoints(&self) -> Vec<f64> {
         Vec::new()

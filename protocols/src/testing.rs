@@ -5,10 +5,12 @@
 use dyad_sim::strategy::reals;
 use dyad_sim::testkit::config;
 use dyad_sim::{FixedPoint, Ring};
+use ndarray::ArrayD;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 
 use crate::blocks::trunc::TruncMode;
+use crate::error::ProtocolError;
 use crate::harness::{self, RunSpec};
 use crate::protocol::Protocol;
 
@@ -57,10 +59,43 @@ pub fn check_reference_against_ideal(
     seed: u64,
     cases: u32,
 ) -> Result<f64, String> {
+    let bound = p.ideal_tolerance(FixedPoint::default_for(ring));
+    check_reference_against_float(p, ring, dims, seed, cases, bound, "ideal", false, |v| p.ideal(v))
+}
+
+/// Checks the reference against the protocol's float approximation (the function it computes in
+/// the clear, for example (x + c)²/n for a replacement of Softmax) within `bound` per unit of
+/// magnitude, `|got − want| ≤ bound·max(1, |want|)` (a rounded public constant errs in
+/// proportion to what it scales): how far fixed point alone moves the reference. Returns the
+/// largest such relative error seen.
+pub fn check_reference_against_approximation(
+    p: &dyn Protocol,
+    ring: Ring,
+    dims: &[usize],
+    seed: u64,
+    cases: u32,
+    bound: f64,
+) -> Result<f64, String> {
+    check_reference_against_float(p, ring, dims, seed, cases, bound, "float approximation", true, |v| {
+        p.approximation(v)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_reference_against_float(
+    p: &dyn Protocol,
+    ring: Ring,
+    dims: &[usize],
+    seed: u64,
+    cases: u32,
+    bound: f64,
+    what: &str,
+    relative: bool,
+    float: impl Fn(&[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError>,
+) -> Result<f64, String> {
     let fixed = FixedPoint::default_for(ring);
     let specs = p.inputs(dims, fixed).map_err(|e| e.to_string())?;
     let inputs: Vec<_> = specs.iter().map(|s| reals(s.shape.clone(), s.range.0, s.range.1)).collect();
-    let bound = p.ideal_tolerance(fixed);
     let worst = std::cell::Cell::new(0.0f64);
     let mut runner = TestRunner::new(config(seed, cases));
     runner
@@ -73,12 +108,13 @@ pub fn check_reference_against_ideal(
             let decoded: Vec<_> = encoded.iter().map(|t| fixed.decode_tensor(t)).collect();
             let reference = p.reference(fixed, &encoded).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let got = harness::decode_output(p, fixed, &reference);
-            let want = p.ideal(&decoded).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let err = got.iter().zip(want.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let want = float(&decoded).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let scale = |b: f64| if relative { b.abs().max(1.0) } else { 1.0 };
+            let err = got.iter().zip(want.iter()).map(|(a, b)| (a - b).abs() / scale(*b)).fold(0.0, f64::max);
             worst.set(worst.get().max(err));
             prop_assert!(
                 err <= bound,
-                "{} at ℓ = {}: reference is {err:e} from the ideal, documented {bound:e}",
+                "{} at ℓ = {}: reference is {err:e} from the {what}, bound {bound:e}",
                 p.name(),
                 ring.bits()
             );

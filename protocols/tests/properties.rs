@@ -6,7 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use dyad_protocols::testing::{check_against_reference, check_reference_against_ideal};
+use dyad_protocols::testing::{
+    check_against_reference, check_reference_against_approximation, check_reference_against_ideal,
+};
 use dyad_protocols::{TruncMode, registry};
 use dyad_sim::Ring;
 
@@ -108,6 +110,30 @@ fn encoder_layers_match_their_reference() {
 fn ffn_blocks_match_their_reference() {
     for (name, seed) in [("ffn.bumblebee", 0xB10C_002A), ("ffn.nimbus", 0xB10C_002B), ("ffn.freediv", 0xB10C_002C)] {
         rings(name, &[3, 8, 12], seed, &[Ring::Z32, Ring::Z64], 12);
+    }
+}
+
+/// The freeDiv replacements are not approximations of Softmax or GELU, so their ideal bound is
+/// loose by nature; their references are held to the function they do compute instead. The
+/// bounds are in ULPs relative to max(1, |output|): the Taylor exp's eight squarings amplify the
+/// rounding of x/2^8; a public κ = 1/(25n) holds few significant bits; and the reciprocal of a
+/// row sum of (x + 5)² (up to n·45²) holds even fewer, which the product with (x + 5)² then
+/// scales back up.
+#[test]
+fn freediv_references_match_their_float_functions() {
+    // (ULPs at ℓ = 32, at ℓ = 64): the 64-bit domain reaches far larger scores.
+    for (name, dims, seed, ulps) in [
+        ("freediv.softmax_freediv", [2usize, 5], 0xB10C_0040u64, (64.0, 64.0)),
+        ("freediv.quad2_freediv", [2, 5], 0xB10C_0041, (8.0, 128.0)),
+        ("mpcformer.quad2", [2, 5], 0xB10C_0042, (16.0, 2048.0)),
+        ("freediv.quad_gelu", [6, 1], 0xB10C_0043, (2.0, 2.0)),
+    ] {
+        let p = registry::find(name).unwrap();
+        for (ring, ulps) in [(Ring::Z32, ulps.0), (Ring::Z64, ulps.1)] {
+            let bound = ulps * dyad_sim::FixedPoint::default_for(ring).ulp();
+            let worst = check_reference_against_approximation(p.as_ref(), ring, &dims, seed, 256, bound).unwrap();
+            println!("{name} at ℓ = {}: worst {worst:e} (bound {bound:e})", ring.bits());
+        }
     }
 }
 

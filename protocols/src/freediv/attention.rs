@@ -299,9 +299,6 @@ impl Protocol for Quad2 {
             None => 1.0,
         }
     }
-    fn mask_value(&self) -> f64 {
-        -self.c
-    }
     fn activation(&self) -> Option<Activation> {
         Some(Activation::Softmax)
     }

@@ -8,9 +8,13 @@
 //!   public constant, κ = 1/n for n keys by default (inferred). The exp is the blocks' Taylor
 //!   baseline by default (configurable).
 //! - `freediv.quad2_freediv`: A = (S + c)²·κ with c = 5 (MPCFormer's 2Quad) and κ = 1/(n·c²) by
-//!   default (inferred: the row sum of (S + c)² is n·c² when the scores are 0). Masked positions
-//!   are forced to 0 by setting their score to −c, a local operation on shares given the public
-//!   mask.
+//!   default (inferred: the row sum of (S + c)² is n·c² when the scores are 0).
+//!
+//! Rows are never padded in Dyad: a row holds one query's scores against a sentence's real keys
+//! (the encoder runs one sentence at a time; the audit makes one call per row length). So n is
+//! the number of unmasked keys, and no position needs masking. A padded batch would need a
+//! public mask: for 2Quad, setting a masked score to −c (a local operation on shares) forces its
+//! output to 0.
 //! - `freediv.quad_gelu`: 0.125·x² + 0.25·x + 0.5 in place of GELU (MPCFormer's Quad).
 //! - `mpcformer.quad2`: MPCFormer's 2Quad with the division, (S + c)²/Σ(S + c)², for comparison.
 //!

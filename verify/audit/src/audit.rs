@@ -9,9 +9,10 @@
 //!   weighted RMS error is over the bin centres weighted by their counts, i.e. the whole
 //!   recorded histogram.
 //! - **Softmax** protocols (and their replacements) run on the first `rows` recorded rows of
-//!   attention scores, padded to the longest with the protocol's masked score (−1000 for Softmax,
-//!   whose exp is then 0; −c for (x + c)²); errors are over the real positions, plus
-//!   KL(ideal ‖ secure) per row and each row's largest probability error.
+//!   attention scores, one call per row length (rows are a sentence's keys, never padded, so
+//!   every key is unmasked); errors are over all row entries, plus KL(ideal ‖ secure) per row
+//!   and each row's largest probability error. The cost is that of all calls: bytes and
+//!   messages add up, rounds are the most of any call (the calls are independent).
 //! - **LayerNorm** protocols run on the first `rows` rows of both LayerNorms' inputs with γ = 1 and
 //!   β = 0.
 //!
@@ -22,6 +23,8 @@ use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{Activation, HarnessError, Protocol, TruncMode};
 use dyad_sim::{FixedPoint, Phase};
 use dyad_vectors::{Kind, VectorSet, VectorsError};
+use std::collections::BTreeMap;
+
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -105,12 +108,14 @@ pub struct SoftmaxErrors {
     pub kl_max: f64,
     /// Largest absolute probability error of any row.
     pub row_max_abs: f64,
+    /// Mean over rows of each row's largest absolute probability error.
+    pub row_max_abs_mean: f64,
 }
 
-/// The cost of one audited call.
+/// The cost of one audited call (for row-wise protocols, of one call per row length).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallCost {
-    /// Elements (or row entries, padding included) in the call.
+    /// Elements (or row entries) in the call.
     pub elements: usize,
     /// Online bytes server → client.
     pub bytes_server_to_client: u64,
@@ -365,55 +370,64 @@ fn rowwise(
     layer: usize,
 ) -> Result<AuditEntry, AuditError> {
     let rows: Vec<Vec<f64>> = set.rows(kind, layer)?.into_iter().take(spec.rows).collect();
-    let width = rows.iter().map(Vec::len).max().unwrap_or(1);
-    let count = rows.len();
-    let mut flat = Vec::with_capacity(count * width);
+    let mut by_len: BTreeMap<usize, Vec<&[f64]>> = BTreeMap::new();
     for r in &rows {
-        flat.extend(r.iter().copied().chain(std::iter::repeat_n(p.mask_value(), width - r.len())));
+        by_len.entry(r.len()).or_default().push(r);
     }
-    let x = ArrayD::from_shape_vec(IxDyn(&[count, width]), flat).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0, 0])));
     let activation = p.activation().unwrap_or(Activation::Softmax);
-    let mut inputs = vec![x];
-    if activation == Activation::LayerNorm {
-        inputs.push(ArrayD::from_elem(IxDyn(&[width]), 1.0));
-        inputs.push(ArrayD::zeros(IxDyn(&[width])));
-    }
     let real: usize = rows.iter().map(Vec::len).sum();
-    let o = run_once(p, spec, layer, &[count, width], inputs, real)?;
-    // Keep the real positions of every row; for Softmax the ideal and approximation of a padded
-    // row equal those of the row (the padding's exp is 0), so they are compared in place.
     let (mut s, mut i, mut a) = (Vec::with_capacity(real), Vec::with_capacity(real), Vec::with_capacity(real));
     let mut sm = SoftmaxErrors::default();
+    let mut cost = CallCost::default();
+    let mut domain = (f64::NEG_INFINITY, f64::INFINITY);
     let ulp = spec.fixed.ulp();
-    for (r, row) in rows.iter().enumerate() {
-        let span = r * width..r * width + row.len();
-        s.extend_from_slice(&o.secure[span.clone()]);
-        i.extend_from_slice(&o.ideal[span.clone()]);
-        a.extend_from_slice(&o.approx[span.clone()]);
+    for (&width, group) in &by_len {
+        let count = group.len();
+        let flat: Vec<f64> = group.iter().flat_map(|r| r.iter().copied()).collect();
+        let x = ArrayD::from_shape_vec(IxDyn(&[count, width]), flat).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0, 0])));
+        let mut inputs = vec![x];
+        if activation == Activation::LayerNorm {
+            inputs.push(ArrayD::from_elem(IxDyn(&[width]), 1.0));
+            inputs.push(ArrayD::zeros(IxDyn(&[width])));
+        }
+        let o = run_once(p, spec, layer, &[count, width], inputs, count * width)?;
+        domain = o.domain;
+        cost.elements += o.cost.elements;
+        cost.bytes_server_to_client += o.cost.bytes_server_to_client;
+        cost.bytes_client_to_server += o.cost.bytes_client_to_server;
+        cost.messages += o.cost.messages;
+        cost.rounds = cost.rounds.max(o.cost.rounds);
+        cost.dealer |= o.cost.dealer;
+        s.extend_from_slice(&o.secure);
+        i.extend_from_slice(&o.ideal);
+        a.extend_from_slice(&o.approx);
         if activation == Activation::Softmax {
-            let kl: f64 = o.ideal[span.clone()]
-                .iter()
-                .zip(&o.secure[span.clone()])
-                .filter(|(pi, _)| **pi > 0.0)
-                .map(|(pi, qi)| pi * (pi / qi.max(ulp)).ln())
-                .sum();
-            sm.kl_mean += kl / count.max(1) as f64;
-            sm.kl_max = sm.kl_max.max(kl);
-            let row_err =
-                o.ideal[span.clone()].iter().zip(&o.secure[span]).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
-            sm.row_max_abs = sm.row_max_abs.max(row_err);
+            for (ideal, secure) in o.ideal.chunks(width).zip(o.secure.chunks(width)) {
+                let kl: f64 = ideal
+                    .iter()
+                    .zip(secure)
+                    .filter(|(pi, _)| **pi > 0.0)
+                    .map(|(pi, qi)| pi * (pi / qi.max(ulp)).ln())
+                    .sum();
+                sm.kl_mean += kl / rows.len().max(1) as f64;
+                sm.kl_max = sm.kl_max.max(kl);
+                let row_err = ideal.iter().zip(secure).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+                sm.row_max_abs = sm.row_max_abs.max(row_err);
+                sm.row_max_abs_mean += row_err / rows.len().max(1) as f64;
+            }
         }
     }
+    cost.bytes_per_element = (cost.bytes_server_to_client + cost.bytes_client_to_server) as f64 / real.max(1) as f64;
     Ok(AuditEntry {
         protocol: p.name().into(),
         activation,
         kind: kind.name().into(),
         layer,
         inputs: real,
-        outside_domain: outside(rows.iter().flatten().copied(), o.domain),
+        outside_domain: outside(rows.iter().flatten().copied(), domain),
         errors: ErrorSplit { total: errors(&s, &i), approximation: errors(&a, &i), fixed_point: errors(&s, &a) },
         softmax: (activation == Activation::Softmax).then_some(sm),
-        cost: o.cost,
+        cost,
         jump: None,
         note: p.audit_note().map(str::to_owned),
     })

@@ -25,7 +25,7 @@ fn columns(rows: &[Vec<String>]) -> String {
 }
 
 /// One line per protocol, layer and kind: total, approximation and fixed-point error; Softmax
-/// KL; bytes per element and rounds per call.
+/// KL and mean per-row largest error; bytes per element and rounds per call.
 pub fn table(r: &AuditReport) -> String {
     let mut out = format!(
         "accuracy audit on {} activations of {} sentences, ring Z_2^{}, {} fraction bits, {} truncation\n\
@@ -49,6 +49,7 @@ pub fn table(r: &AuditReport) -> String {
             "APPROX wRMS",
             "FIXED max",
             "KL mean",
+            "ROW max mean",
             "JUMP",
             "OUT-OF-DOMAIN",
             "B/ELEM",
@@ -71,6 +72,7 @@ pub fn table(r: &AuditReport) -> String {
             rms(&er.approximation),
             e(er.fixed_point.max_abs),
             x.softmax.as_ref().map_or_else(|| "-".into(), |s| e(s.kl_mean)),
+            x.softmax.as_ref().map_or_else(|| "-".into(), |s| e(s.row_max_abs_mean)),
             x.jump
                 .as_ref()
                 .filter(|j| j.size > 1e-6)
