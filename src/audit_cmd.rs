@@ -8,14 +8,15 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use dyad_audit::points::pooled_points;
 use dyad_audit::{AuditSpec, audit, plot, render};
-use dyad_protocols::registry;
+use dyad_protocols::Protocol;
+use dyad_protocols::registry::Registry;
 use dyad_sim::{FixedPoint, Ring};
 use dyad_vectors::{Kind, VectorSet};
 use dyad_verify::approx::{CoefficientSet, Target};
 use dyad_verify::fit::{FitSpec, fit, to_set, weighted_mean_abs, weighted_rms};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{CliError, Format, Trunc, emit, parse_ring};
+use crate::cli::{CliError, Format, Trunc, emit, parse_ring, with_coefficients};
 
 /// Arguments of `dyad audit`.
 #[derive(Debug, clap::Args)]
@@ -53,6 +54,10 @@ pub struct AuditArgs {
     /// Write an SVG per element-wise protocol and layer into this directory.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Also audit the protocols of a coefficient file (`coeffs.NAME`, and `coeffs.NAME.softmax`
+    /// for an exp set); repeatable.
+    #[arg(long = "coeffs")]
+    coeffs: Vec<PathBuf>,
 }
 
 fn usage(e: impl std::fmt::Display) -> CliError {
@@ -60,17 +65,22 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 }
 
 /// Runs `dyad audit`.
-pub fn run_audit(args: AuditArgs) -> Result<ExitCode, CliError> {
+pub fn run_audit(args: AuditArgs, registry: Registry) -> Result<ExitCode, CliError> {
     let ring = Ring::new(args.ring).map_err(usage)?;
     let fixed = match args.frac {
         Some(f) => FixedPoint::new(ring, f).map_err(usage)?,
         None => FixedPoint::default_for(ring),
     };
     let set = VectorSet::open(&args.vectors).map_err(usage)?;
-    let protocols = if args.protocols.is_empty() {
-        registry::all().into_iter().filter(|p| p.activation().is_some()).collect()
+    let builtin = registry.all().len();
+    let registry = with_coefficients(registry, &args.coeffs)?;
+    let all = registry.all();
+    let protocols: Vec<&dyn Protocol> = if args.protocols.is_empty() {
+        all.into_iter().filter(|p| p.activation().is_some()).collect()
     } else {
-        args.protocols.iter().map(|n| registry::find(n)).collect::<Result<Vec<_>, _>>().map_err(usage)?
+        let mut chosen = registry.select(&args.protocols).map_err(usage)?;
+        chosen.extend(all.into_iter().skip(builtin).filter(|p| !args.protocols.iter().any(|n| n == p.name())));
+        chosen
     };
     if let Some(p) = protocols.iter().find(|p| p.activation().is_none()) {
         return Err(usage(format!("{} has no activation kind to audit", p.name())));
@@ -120,15 +130,17 @@ pub struct FitArgs {
     /// What to fit.
     #[arg(long, value_enum)]
     function: FitFunction,
-    /// Degree of the fitted piece (default 2 for GELU, 3 for exp).
-    #[arg(long)]
-    degree: Option<usize>,
-    /// Make the fitted piece meet the outer pieces at the breakpoints.
+    /// Degree of each fitted segment, comma-separated (`2,3` fits two segments); one degree is
+    /// used for every segment (default 2 for GELU, 3 for exp).
+    #[arg(long, value_delimiter = ',')]
+    degree: Option<Vec<usize>>,
+    /// Make the pieces meet at every breakpoint.
     #[arg(long)]
     continuous: bool,
-    /// Fitted segments between the outer pieces (1 or 2).
-    #[arg(long, default_value_t = 1)]
-    segments: usize,
+    /// Fitted segments between the outer pieces (1 or 2); given both, `--degree` must list one
+    /// degree or one per segment.
+    #[arg(long)]
+    segments: Option<usize>,
     /// The recorded vector set.
     #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
     vectors: PathBuf,
@@ -152,17 +164,21 @@ pub fn run_fit(args: FitArgs) -> Result<ExitCode, CliError> {
         FitFunction::Exp => (Target::Exp, Kind::SoftmaxInput, 3, "nimbus-exp-example"),
     };
     let points = pooled_points(&set, kind, &layers).map_err(usage)?;
-    let spec = FitSpec {
-        segments: args.segments,
-        ..FitSpec::default_for(target, args.degree.unwrap_or(default_degree), args.continuous)
+    let degrees = match (args.degree.clone().unwrap_or_else(|| vec![default_degree]), args.segments) {
+        (d, None) => d,
+        (d, Some(n)) if d.len() == 1 => vec![d[0]; n],
+        (d, Some(n)) if d.len() == n => d,
+        (d, Some(n)) => {
+            return Err(CliError::Usage(format!("--degree lists {} degrees for --segments {n}", d.len())));
+        }
     };
+    let spec = FitSpec::default_for(target, &degrees, args.continuous);
     let fitted = fit(&spec, &points).map_err(usage)?;
     let name = args.name.clone().unwrap_or_else(|| format!("nimbus-{}-fitted", target.name()));
     let source = format!(
-        "dyad fit --function {} --degree {} --segments {}{} on {} ({} sentences, layers {:?}), recorded histograms pooled",
+        "`dyad fit --function {} --degree {}{}`, on {} ({} sentences, layers {:?}), recorded histograms pooled",
         target.name(),
-        spec.degree,
-        spec.segments,
+        spec.degrees.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
         if spec.continuous { " --continuous" } else { "" },
         set.manifest().model.name,
         set.manifest().sentences.ids.len(),
@@ -181,10 +197,13 @@ pub fn run_fit(args: FitArgs) -> Result<ExitCode, CliError> {
         weighted_rms(&reference, target, &points),
         weighted_mean_abs(&reference, target, &points)
     );
-    let text = format!(
+    let mut text = format!(
         "# Fitted by Dyad's distribution-aware fitter; regenerate with the command in `source`.\n{}",
         out.to_yaml()
     );
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
     match &args.out {
         Some(path) => std::fs::write(path, text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?,
         None => std::io::stdout().write_all(text.as_bytes()).map_err(|e| CliError::Failed(e.to_string()))?,

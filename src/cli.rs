@@ -1,4 +1,14 @@
-//! Subcommands and their dispatch.
+//! The `dyad` command line: its subcommands and their dispatch. [`main`] is the `dyad` binary;
+//! [`main_with`] is the same command line with a user's own protocols registered beside the
+//! built-in ones, so that `dyad list`, `run`, `audit`, `cost` and `regress` reach them:
+//!
+//! ```no_run
+//! # use dyad::protocols::Protocol;
+//! # fn my_protocols() -> Vec<Box<dyn Protocol>> { Vec::new() }
+//! fn main() -> std::process::ExitCode {
+//!     dyad::cli::main_with(my_protocols())
+//! }
+//! ```
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,8 +16,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_protocols::{HarnessError, TruncMode, registry};
+use dyad_protocols::registry::{Registry, from_coefficients};
+use dyad_protocols::{HarnessError, Protocol, TruncMode};
 use dyad_sim::{FixedPoint, Ring};
+use dyad_verify::approx::CoefficientSet;
 use thiserror::Error;
 
 use crate::input;
@@ -72,6 +84,10 @@ struct RunArgs {
     /// A JSON or YAML file of inputs: `inputs: [{shape: [...], data: [...]}, ...]`.
     #[arg(long)]
     input: Option<PathBuf>,
+    /// Register the protocols of a coefficient file (`coeffs.NAME`, and `coeffs.NAME.softmax`
+    /// for an exp set); repeatable.
+    #[arg(long = "coeffs")]
+    coeffs: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -171,11 +187,40 @@ pub(crate) fn emit<T: serde::Serialize>(
     std::io::stdout().write_all(text.as_bytes()).map_err(|e| CliError::Failed(format!("cannot write to stdout: {e}")))
 }
 
-/// Runs a parsed command line.
-pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+/// The `dyad` binary: parses the arguments, runs the command, prints any error and returns
+/// its exit code.
+pub fn main() -> ExitCode {
+    main_with(Vec::new())
+}
+
+/// [`main`] with `extra` protocols registered after the built-in ones.
+pub fn main_with(extra: Vec<Box<dyn Protocol>>) -> ExitCode {
+    let args = Cli::parse();
+    match Registry::builtin().with(extra).map_err(CliError::from).and_then(|r| dispatch(args, r)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dyad: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// `registry` with the protocols of every coefficient file in `files` added.
+pub(crate) fn with_coefficients(registry: Registry, files: &[PathBuf]) -> Result<Registry, CliError> {
+    let mut extra = Vec::new();
+    for f in files {
+        let set = CoefficientSet::load(f).map_err(|e| CliError::Usage(e.to_string()))?;
+        extra.extend(from_coefficients(set).map_err(|e| CliError::Usage(format!("{}: {e}", f.display())))?);
+    }
+    Ok(registry.with(extra)?)
+}
+
+/// Runs a parsed command line against `registry`.
+fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::List { format } => {
-            let entries: Vec<table::ListEntry> = registry::all()
+            let entries: Vec<table::ListEntry> = registry
+                .all()
                 .iter()
                 .map(|p| table::ListEntry {
                     name: p.name().into(),
@@ -186,18 +231,19 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             emit(format, &entries, || table::list(&entries))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(args, registry),
         Command::Vectors(args) => crate::vectors_cmd::run(args),
-        Command::Audit(args) => crate::audit_cmd::run_audit(args),
+        Command::Audit(args) => crate::audit_cmd::run_audit(args, registry),
         Command::Fit(args) => crate::audit_cmd::run_fit(args),
-        Command::Cost(args) => crate::cost_cmd::run_cost(args),
+        Command::Cost(args) => crate::cost_cmd::run_cost(args, &registry),
         Command::E2e(args) => crate::e2e_cmd::run_e2e(args),
-        Command::Regress(args) => crate::cost_cmd::run_regress(args),
+        Command::Regress(args) => crate::cost_cmd::run_regress(args, &registry),
     }
 }
 
-fn run(args: RunArgs) -> Result<ExitCode, CliError> {
-    let protocol = registry::find(&args.protocol)?;
+fn run(args: RunArgs, registry: Registry) -> Result<ExitCode, CliError> {
+    let registry = with_coefficients(registry, &args.coeffs)?;
+    let protocol = registry.find(&args.protocol)?;
     let ring = Ring::new(args.ring).map_err(|e| CliError::Usage(e.to_string()))?;
     let fixed = match args.frac {
         Some(f) => FixedPoint::new(ring, f).map_err(|e| CliError::Usage(e.to_string()))?,
@@ -212,7 +258,7 @@ fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     if let Some(path) = &args.input {
         spec.inputs = Some(input::load(path).map_err(|e| CliError::Usage(e.to_string()))?);
     }
-    let checked = harness::run(protocol.as_ref(), &spec)?;
+    let checked = harness::run(protocol, &spec)?;
     let report = &checked.report;
     emit(args.format, report, || table::run_report(report))?;
     Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })

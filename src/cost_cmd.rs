@@ -9,7 +9,8 @@ use dyad_bench::cost::{CostSpec, ProtocolCost, ShapeSet, measure};
 use dyad_bench::network::Profile;
 use dyad_bench::regress::{self, Diff};
 use dyad_bench::render;
-use dyad_protocols::{ModelShape, TruncMode, registry};
+use dyad_protocols::registry::Registry;
+use dyad_protocols::{ModelShape, TruncMode};
 use dyad_sim::{FixedPoint, Ring};
 use serde::Serialize;
 
@@ -59,7 +60,7 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 }
 
 /// Runs `dyad cost`.
-pub fn run_cost(args: CostArgs) -> Result<ExitCode, CliError> {
+pub fn run_cost(args: CostArgs, registry: &Registry) -> Result<ExitCode, CliError> {
     let shapes = ShapeSet::named(&args.shapes).map_err(usage)?;
     let ring = Ring::new(args.ring).map_err(usage)?;
     let mut profiles = vec![Profile::lan(), Profile::wan()];
@@ -76,11 +77,7 @@ pub fn run_cost(args: CostArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
-    let protocols = if names.is_empty() {
-        registry::all()
-    } else {
-        names.iter().map(|n| registry::find(n)).collect::<Result<Vec<_>, _>>().map_err(usage)?
-    };
+    let protocols = if names.is_empty() { registry.all() } else { registry.select(&names).map_err(usage)? };
     let spec = CostSpec {
         fixed: FixedPoint::default_for(ring),
         trunc: args.trunc.into(),
@@ -90,9 +87,7 @@ pub fn run_cost(args: CostArgs) -> Result<ExitCode, CliError> {
     let mut costs = Vec::with_capacity(protocols.len());
     for p in &protocols {
         eprintln!("measuring {} at {:?}", p.name(), p.model_dims(&shapes.shape));
-        costs.push(
-            measure(p.as_ref(), &shapes.shape, &spec).map_err(|e| CliError::Failed(format!("{}: {e}", p.name())))?,
-        );
+        costs.push(measure(*p, &shapes.shape, &spec).map_err(|e| CliError::Failed(format!("{}: {e}", p.name())))?);
     }
     let checks = if args.claims { check(&costs) } else { Vec::new() };
     let out =
@@ -135,8 +130,8 @@ pub fn default_baseline() -> PathBuf {
 }
 
 /// Runs `dyad regress`: exit 1 when a count grew.
-pub fn run_regress(args: RegressArgs) -> Result<ExitCode, CliError> {
-    let now = regress::compute(&registry::all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit)
+pub fn run_regress(args: RegressArgs, registry: &Registry) -> Result<ExitCode, CliError> {
+    let now = regress::compute(&registry.all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit)
         .map_err(|e| CliError::Failed(e.to_string()))?;
     if args.update {
         std::fs::write(&args.baseline, regress::to_yaml(&now))

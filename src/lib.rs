@@ -1,5 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+mod audit_cmd;
+pub mod cli;
+mod cost_cmd;
+mod e2e_cmd;
+mod input;
+mod table;
+mod vectors_cmd;
+
 pub use dyad_protocols as protocols;
 pub use dyad_sim as sim;
 pub use dyad_verify as verify;

@@ -53,7 +53,7 @@ pub const ALL: &str = "(all)";
 
 /// Measures every protocol's exact counts at `shape`.
 pub fn compute(
-    protocols: &[Box<dyn Protocol>],
+    protocols: &[&dyn Protocol],
     shape: ModelShape,
     ring: Ring,
     trunc: TruncMode,
@@ -61,7 +61,7 @@ pub fn compute(
     let spec = CostSpec { fixed: FixedPoint::default_for(ring), trunc, seed: 0, profiles: Vec::new() };
     let mut out = BTreeMap::new();
     for p in protocols {
-        let c = measure(p.as_ref(), &shape, &spec)
+        let c = measure(*p, &shape, &spec)
             .map_err(|e| RegressError::Run { protocol: p.name().into(), reason: e.to_string() })?;
         let mut phases: ProtocolCounts = BTreeMap::new();
         for ph in &c.cost.phases {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use dyad_bench::regress::{ALL, compare, compute, load};
+use dyad_protocols::registry::Registry;
 use dyad_protocols::{ModelShape, TruncMode, registry};
 use dyad_sim::Ring;
 
@@ -13,7 +14,7 @@ fn baseline_path() -> std::path::PathBuf {
 #[test]
 fn the_committed_baseline_covers_every_protocol_and_matches() {
     let baseline = load(&baseline_path()).unwrap();
-    let now = compute(&registry::all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit).unwrap();
+    let now = compute(&Registry::builtin().all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit).unwrap();
     let diff = compare(&baseline, &now);
     assert!(diff.passed(), "{diff:?}");
     assert!(diff.new.is_empty() && diff.gone.is_empty(), "baseline out of date: {diff:?}; run `dyad regress --update`");

@@ -72,6 +72,12 @@ pub enum HarnessError {
         /// The name asked for.
         name: String,
     },
+    /// A protocol added to a registry under a name it already holds.
+    #[error("a protocol named {name:?} is already registered")]
+    Duplicate {
+        /// The name.
+        name: String,
+    },
     /// Wrong number of inputs supplied.
     #[error("{protocol} takes {expected} inputs, {got} were given")]
     InputCount {

@@ -15,7 +15,9 @@ use crate::blocks::trunc::{TruncMode, Truncation};
 use crate::bumblebee::linear::SipLinear;
 use std::sync::Arc;
 
-use crate::blocks::activation::AttentionFunction;
+use dyad_verify::approx::{CoefficientSet, Target};
+
+use crate::blocks::activation::{AttentionFunction, ExpMethod, PiecewiseActivation, Softmax};
 use crate::encoder::Suite;
 use crate::encoder::layer::EncoderLayer;
 use crate::error::{HarnessError, ProtocolError};
@@ -143,9 +145,83 @@ pub fn find(name: &str) -> Result<Box<dyn Protocol>, HarnessError> {
     all().into_iter().find(|p| p.name() == name).ok_or_else(|| HarnessError::Unknown { name: name.into() })
 }
 
+/// What the command line looks protocols up in: the built-in protocols, then any a user adds (a
+/// protocol of their own, or those of a coefficient file, see [`from_coefficients`]).
+pub struct Registry {
+    protocols: Vec<Box<dyn Protocol>>,
+}
+
+impl Registry {
+    /// The built-in protocols.
+    pub fn builtin() -> Self {
+        Registry { protocols: all() }
+    }
+
+    /// Adds `extra` after the built-in protocols; an error if a name is taken.
+    pub fn with(mut self, extra: impl IntoIterator<Item = Box<dyn Protocol>>) -> Result<Self, HarnessError> {
+        for p in extra {
+            if self.protocols.iter().any(|q| q.name() == p.name()) {
+                return Err(HarnessError::Duplicate { name: p.name().into() });
+            }
+            self.protocols.push(p);
+        }
+        Ok(self)
+    }
+
+    /// Every protocol, in listing order.
+    pub fn all(&self) -> Vec<&dyn Protocol> {
+        self.protocols.iter().map(AsRef::as_ref).collect()
+    }
+
+    /// The protocol named `name`.
+    pub fn find(&self, name: &str) -> Result<&dyn Protocol, HarnessError> {
+        self.protocols
+            .iter()
+            .find(|p| p.name() == name)
+            .map(AsRef::as_ref)
+            .ok_or_else(|| HarnessError::Unknown { name: name.into() })
+    }
+
+    /// The protocols named in `names`, in that order.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&dyn Protocol>, HarnessError> {
+        names.iter().map(|n| self.find(n)).collect()
+    }
+}
+
+/// The protocols of a coefficient file, named after its set: for a GELU set, `coeffs.NAME` (the
+/// piecewise GELU); for an exp set, `coeffs.NAME` (the exp on x − max) and `coeffs.NAME.softmax`
+/// (Softmax with that exp and one reciprocal per row, as Nimbus). Any set can so be audited, run
+/// and costed against any other without a rebuild. The names are leaked, once per set loaded,
+/// because protocol names are `&'static` (a process loads a handful of files).
+pub fn from_coefficients(set: CoefficientSet) -> Result<Vec<Box<dyn Protocol>>, ProtocolError> {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let base = leak(format!("coeffs.{}", set.name.to_ascii_lowercase().replace(['-', ' '], "_")));
+    const PAPER: &str = "a coefficient file (dyad fit, or written by hand)";
+    match set.function {
+        Target::Gelu => {
+            let gelu = PiecewiseActivation::new(base, PAPER, "GELU as the file's piecewise polynomial", set)?;
+            Ok(vec![Box::new(gelu)])
+        }
+        Target::Exp => {
+            let pw = set.piecewise().map_err(|e| ProtocolError::Config { protocol: base, reason: e.to_string() })?;
+            let exp =
+                PiecewiseActivation::new(base, PAPER, "exp(x) for x ≤ 0 as the file's piecewise polynomial", set)?;
+            let softmax = Softmax {
+                name: leak(format!("{base}.softmax")),
+                paper: PAPER,
+                computes: "Softmax: x − max, the file's exp, one Goldschmidt reciprocal per row",
+                exp: ExpMethod::Piecewise(pw),
+                recip_iterations: 2,
+            };
+            Ok(vec![Box::new(exp), Box::new(softmax)])
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Activation;
 
     #[test]
     fn every_protocol_builds() {
@@ -158,9 +234,23 @@ mod tests {
     }
 
     #[test]
+    fn a_registry_takes_user_protocols_and_coefficient_files_but_refuses_a_taken_name() {
+        let exp = CoefficientSet::builtin("nimbus-exp-example").unwrap();
+        let extra = from_coefficients(exp).unwrap();
+        let names: Vec<&str> = extra.iter().map(|p| p.name()).collect();
+        assert_eq!(names, ["coeffs.nimbus_exp_example", "coeffs.nimbus_exp_example.softmax"]);
+        let registry = Registry::builtin().with(extra).unwrap();
+        assert_eq!(registry.all().len(), all().len() + 2);
+        assert_eq!(registry.find("coeffs.nimbus_exp_example.softmax").unwrap().activation(), Some(Activation::Softmax));
+        let taken = Registry::builtin().with(vec![boxed(Mul)]).err().unwrap();
+        assert!(matches!(taken, HarnessError::Duplicate { ref name } if name == "mul"), "{taken}");
+        assert!(matches!(registry.select(&["mul".into(), "nope".into()]), Err(HarnessError::Unknown { .. })));
+    }
+
+    #[test]
     fn every_softmax_like_protocol_is_an_attention_function() {
         for p in all() {
-            if p.activation() == Some(crate::protocol::Activation::Softmax) {
+            if p.activation() == Some(Activation::Softmax) {
                 assert!(attention_function(p.name()).is_some(), "{}", p.name());
             }
         }

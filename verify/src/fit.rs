@@ -3,10 +3,11 @@
 //! interval.
 //!
 //! The inputs are weighted points (bin centres and counts of the recorded histograms). For each
-//! candidate set of breakpoints on a grid, every fitted piece is the weighted least-squares
-//! polynomial of its segment, optionally constrained to meet its neighbours at the breakpoints
-//! (solved exactly through the KKT system of the equality-constrained problem); the candidate
-//! with the smallest weighted squared error over all points wins.
+//! candidate set of breakpoints on a grid, the fitted pieces (each of its own degree) are the
+//! joint weighted least-squares polynomials of their segments, optionally constrained to meet
+//! each other and the fixed outer pieces at every breakpoint (solved exactly through the KKT
+//! system of the equality-constrained problem); the candidate with the smallest weighted squared
+//! error over all points wins.
 //!
 //! Shapes follow the Nimbus examples: GELU is 0 | p(x) | x with two breakpoints, exp on x − max
 //! is 0 | p(x) with one.
@@ -30,40 +31,31 @@ pub struct WeightedPoint {
 pub struct FitSpec {
     /// The target function.
     pub target: Target,
-    /// Degree of the fitted piece (2 or 3 in Nimbus).
-    pub degree: usize,
-    /// Require the fitted piece to meet the fixed pieces at the breakpoints.
+    /// The degree of each fitted segment between the fixed outer pieces (2 or 3 in Nimbus), one
+    /// or two segments; with two, the inner breakpoint is searched on a 0.1 grid between the
+    /// outer ones, and the outer grids are thinned to 0.1.
+    pub degrees: Vec<usize>,
+    /// Require the pieces to meet at every breakpoint.
     pub continuous: bool,
     /// Candidate left breakpoints (GELU: below which the output is 0; exp: below which it is 0).
     pub left: Vec<f64>,
     /// Candidate right breakpoints (GELU only: above which the output is x).
     pub right: Vec<f64>,
-    /// Fitted segments between the fixed outer pieces (1 or 2); with 2, the inner breakpoint is
-    /// searched on a 0.1 grid between the outer ones, and the outer grids are thinned to 0.1.
-    #[serde(default = "one")]
-    pub segments: usize,
-}
-
-fn one() -> usize {
-    1
 }
 
 impl FitSpec {
-    /// The default search: GELU left breakpoints in [−5, −0.5], right in [0, 5]; exp left in
-    /// [−12, −1]; steps of 0.05.
-    pub fn default_for(target: Target, degree: usize, continuous: bool) -> Self {
+    /// The default search for fitted segments of `degrees`: GELU left breakpoints in [−5, −0.5],
+    /// right in [0, 5]; exp left in [−12, −1]; steps of 0.05.
+    pub fn default_for(target: Target, degrees: &[usize], continuous: bool) -> Self {
+        let degrees = degrees.to_vec();
         let grid = |lo: f64, hi: f64| -> Vec<f64> {
             (0..=((hi - lo) / 0.05).round() as usize)
                 .map(|i| ((lo + 0.05 * i as f64) * 100.0).round() / 100.0)
                 .collect()
         };
         match target {
-            Target::Gelu => {
-                FitSpec { target, degree, continuous, left: grid(-5.0, -0.5), right: grid(0.0, 5.0), segments: 1 }
-            }
-            Target::Exp => {
-                FitSpec { target, degree, continuous, left: grid(-12.0, -1.0), right: Vec::new(), segments: 1 }
-            }
+            Target::Gelu => FitSpec { target, degrees, continuous, left: grid(-5.0, -0.5), right: grid(0.0, 5.0) },
+            Target::Exp => FitSpec { target, degrees, continuous, left: grid(-12.0, -1.0), right: Vec::new() },
         }
     }
 }
@@ -81,8 +73,8 @@ pub enum FitError {
     #[error("{0} fitted segments: only 1 or 2 are supported")]
     Segments(usize),
     /// Every candidate was degenerate (too few points in a segment).
-    #[error("no breakpoint candidate leaves enough points to fit a degree-{0} piece")]
-    NoCandidate(usize),
+    #[error("no breakpoint candidate leaves enough points to fit pieces of degrees {0:?}")]
+    NoCandidate(Vec<usize>),
 }
 
 /// The outcome of a fit.
@@ -122,40 +114,58 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     Some(x)
 }
 
-/// Weighted least squares of degree `d` on `points` (x, w, y), subject to p(c_x) = c_y for each
-/// constraint.
-pub fn constrained_least_squares(
-    points: &[(f64, f64, f64)],
-    d: usize,
-    constraints: &[(f64, f64)],
-) -> Option<Polynomial> {
-    let k = d + 1;
-    let c = constraints.len();
-    if points.len() < k.saturating_sub(c) || c > k {
-        return None;
-    }
-    let mut a = vec![vec![0.0; k + c]; k + c];
-    let mut rhs = vec![0.0; k + c];
-    for &(x, w, y) in points {
-        let powers: Vec<f64> = (0..k).map(|i| x.powi(i as i32)).collect();
-        for i in 0..k {
-            rhs[i] += 2.0 * w * powers[i] * y;
-            for j in 0..k {
-                a[i][j] += 2.0 * w * powers[i] * powers[j];
+/// A linear condition on the pieces of a joint fit: Σ sign·p_segment(x) = value over its terms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    /// (segment, x, sign) terms.
+    pub terms: Vec<(usize, f64, f64)>,
+    /// The value the sum must take.
+    pub value: f64,
+}
+
+/// The points of one segment of a joint fit, (x, w, y) each, and the degree of its polynomial.
+pub type Segment<'a> = (&'a [(f64, f64, f64)], usize);
+
+/// Weighted least squares of several polynomials at once: segment `s` has degree `degrees[s]`
+/// and is fitted to its own points (x, w, y), all subject to `conditions` (continuity between
+/// neighbours, a value at a breakpoint). Solved exactly through the KKT system of the
+/// equality-constrained problem; `None` when it is singular (too few points for a degree).
+pub fn joint_least_squares(segments: &[Segment<'_>], conditions: &[Condition]) -> Option<Vec<Polynomial>> {
+    let offsets: Vec<usize> = segments
+        .iter()
+        .scan(0, |o, (_, d)| {
+            let at = *o;
+            *o += d + 1;
+            Some(at)
+        })
+        .collect();
+    let k: usize = segments.iter().map(|(_, d)| d + 1).sum();
+    let n = k + conditions.len();
+    let mut a = vec![vec![0.0; n]; n];
+    let mut rhs = vec![0.0; n];
+    for ((points, d), &o) in segments.iter().zip(&offsets) {
+        for &(x, w, y) in points.iter() {
+            let powers: Vec<f64> = (0..=*d).map(|i| x.powi(i as i32)).collect();
+            for i in 0..=*d {
+                rhs[o + i] += 2.0 * w * powers[i] * y;
+                for j in 0..=*d {
+                    a[o + i][o + j] += 2.0 * w * powers[i] * powers[j];
+                }
             }
         }
     }
-    for (r, &(cx, cy)) in constraints.iter().enumerate() {
-        for (i, row) in a.iter_mut().enumerate().take(k) {
-            row[k + r] = cx.powi(i as i32);
+    for (r, c) in conditions.iter().enumerate() {
+        for &(seg, x, sign) in &c.terms {
+            let (o, d) = (*offsets.get(seg)?, segments.get(seg)?.1);
+            for i in 0..=d {
+                a[o + i][k + r] += sign * x.powi(i as i32);
+                a[k + r][o + i] += sign * x.powi(i as i32);
+            }
         }
-        for (i, cell) in a[k + r].iter_mut().enumerate().take(k) {
-            *cell = cx.powi(i as i32);
-        }
-        rhs[k + r] = cy;
+        rhs[k + r] = c.value;
     }
     let sol = solve(a, rhs)?;
-    Some(Polynomial::new(&sol[..k]))
+    Some(segments.iter().zip(&offsets).map(|((_, d), &o)| Polynomial::new(&sol[o..=o + d])).collect())
 }
 
 /// Weighted RMS error of `pw` against `target` over `points`.
@@ -186,20 +196,9 @@ struct Targeted {
     y: f64,
 }
 
-fn fit_segment(
-    spec: &FitSpec,
-    points: &[Targeted],
-    lo: f64,
-    hi: Option<f64>,
-    constraints: &[(f64, f64)],
-) -> Option<Polynomial> {
-    let inside: Vec<(f64, f64, f64)> =
-        points.iter().filter(|p| p.x >= lo && hi.is_none_or(|h| p.x < h)).map(|p| (p.x, p.w, p.y)).collect();
-    constrained_least_squares(&inside, spec.degree, constraints)
-}
-
 /// The piecewise candidate for outer breakpoints `left` and `right` (GELU) and an optional inner
-/// one; continuity, when asked for, holds at the outer breakpoints.
+/// one. With continuity asked for, the fitted pieces meet the fixed outer pieces and each other
+/// at every breakpoint.
 fn candidate(
     spec: &FitSpec,
     points: &[Targeted],
@@ -207,24 +206,34 @@ fn candidate(
     inner: Option<f64>,
     right: Option<f64>,
 ) -> Option<Piecewise> {
-    let first_c: Vec<(f64, f64)> = if spec.continuous { vec![(left, 0.0)] } else { vec![] };
-    let last_c: Vec<(f64, f64)> = match (spec.continuous, right) {
-        (true, Some(r)) => vec![(r, r)],
-        _ => vec![],
-    };
-    let mut breaks = vec![left];
-    let mut pieces = vec![Polynomial::new(&[0.0])];
-    match inner {
-        None => {
-            let both: Vec<(f64, f64)> = first_c.iter().chain(&last_c).copied().collect();
-            pieces.push(fit_segment(spec, points, left, right, &both)?);
+    let mut edges = vec![left];
+    edges.extend(inner);
+    let fitted = edges.len();
+    let inside: Vec<Vec<(f64, f64, f64)>> = (0..fitted)
+        .map(|s| {
+            let lo = edges[s];
+            let hi = edges.get(s + 1).copied().or(right);
+            points.iter().filter(|p| p.x >= lo && hi.is_none_or(|h| p.x < h)).map(|p| (p.x, p.w, p.y)).collect()
+        })
+        .collect();
+    let segments: Vec<Segment<'_>> = inside.iter().zip(&spec.degrees).map(|(pts, &d)| (pts.as_slice(), d)).collect();
+    let mut conditions = Vec::new();
+    if spec.continuous {
+        conditions.push(Condition { terms: vec![(0, left, 1.0)], value: 0.0 });
+        for (s, &m) in edges.iter().enumerate().skip(1) {
+            conditions.push(Condition { terms: vec![(s - 1, m, 1.0), (s, m, -1.0)], value: 0.0 });
         }
-        Some(m) => {
-            pieces.push(fit_segment(spec, points, left, Some(m), &first_c)?);
-            breaks.push(m);
-            pieces.push(fit_segment(spec, points, m, right, &last_c)?);
+        if let Some(r) = right {
+            conditions.push(Condition { terms: vec![(fitted - 1, r, 1.0)], value: r });
         }
     }
+    // Each piece needs enough of its own points for its free coefficients.
+    if segments.iter().any(|(pts, d)| pts.len() <= *d) {
+        return None;
+    }
+    let mut pieces = vec![Polynomial::new(&[0.0])];
+    pieces.extend(joint_least_squares(&segments, &conditions)?);
+    let mut breaks = edges;
     if let Some(r) = right {
         breaks.push(r);
         pieces.push(Polynomial::new(&[0.0, 1.0]));
@@ -237,31 +246,31 @@ pub fn fit(spec: &FitSpec, points: &[WeightedPoint]) -> Result<Fit, FitError> {
     if points.is_empty() || points.iter().map(|p| p.w).sum::<f64>() <= 0.0 {
         return Err(FitError::Empty);
     }
-    if !(1..=6).contains(&spec.degree) {
-        return Err(FitError::Degree(spec.degree));
+    if let Some(&d) = spec.degrees.iter().find(|d| !(1..=6).contains(*d)) {
+        return Err(FitError::Degree(d));
     }
     let rights: Vec<Option<f64>> = match spec.target {
         Target::Gelu => spec.right.iter().copied().map(Some).collect(),
         Target::Exp => vec![None],
     };
-    if !(1..=2).contains(&spec.segments) {
-        return Err(FitError::Segments(spec.segments));
-    }
+    let two = match spec.degrees.len() {
+        1 => false,
+        2 => true,
+        n => return Err(FitError::Segments(n)),
+    };
     let targeted: Vec<Targeted> =
         points.iter().map(|p| Targeted { x: p.x, w: p.w, y: spec.target.ideal(p.x) }).collect();
     let total: f64 = targeted.iter().map(|p| p.w).sum();
-    let thin = |v: &[f64]| -> Vec<f64> {
-        if spec.segments == 2 { v.iter().step_by(2).copied().collect() } else { v.to_vec() }
-    };
+    let thin = |v: &[f64]| -> Vec<f64> { if two { v.iter().step_by(2).copied().collect() } else { v.to_vec() } };
     let lefts = thin(&spec.left);
-    let rights: Vec<Option<f64>> = rights.iter().copied().step_by(if spec.segments == 2 { 2 } else { 1 }).collect();
+    let rights: Vec<Option<f64>> = rights.iter().copied().step_by(if two { 2 } else { 1 }).collect();
     let mut best: Option<Fit> = None;
     for &left in &lefts {
         for &right in &rights {
             if right.is_some_and(|r| r <= left) {
                 continue;
             }
-            let inners: Vec<Option<f64>> = if spec.segments == 2 {
+            let inners: Vec<Option<f64>> = if two {
                 let hi = right.unwrap_or(0.0);
                 (1..)
                     .map(|i| ((left + 0.1 * f64::from(i)) * 100.0).round() / 100.0)
@@ -280,7 +289,7 @@ pub fn fit(spec: &FitSpec, points: &[WeightedPoint]) -> Result<Fit, FitError> {
             }
         }
     }
-    best.ok_or(FitError::NoCandidate(spec.degree))
+    best.ok_or_else(|| FitError::NoCandidate(spec.degrees.clone()))
 }
 
 /// Wraps a fit as a named coefficient set.
@@ -307,32 +316,75 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn least_squares_recovers_a_polynomial_exactly_and_honours_constraints() {
-        let pts: Vec<(f64, f64, f64)> =
-            (0..50).map(|i| i as f64 / 10.0).map(|x| (x, 1.0, 1.0 - 2.0 * x + 0.5 * x * x)).collect();
-        let p = constrained_least_squares(&pts, 2, &[]).unwrap();
-        for (got, want) in p.coeffs.iter().zip([1.0, -2.0, 0.5]) {
-            assert!((got - want).abs() < 1e-9);
+    fn continuous_everywhere(pw: &Piecewise) {
+        for &b in &pw.breaks {
+            let jump = (pw.eval(b - 1e-9) - pw.eval(b)).abs();
+            assert!(jump < 1e-6, "jumps by {jump:e} at {b} ({:?})", pw.breaks);
         }
-        let q = constrained_least_squares(&pts, 2, &[(0.0, 3.0)]).unwrap();
-        assert!((q.eval(0.0) - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn joint_least_squares_recovers_polynomials_and_honours_conditions() {
+        let quad = |x: f64| 1.0 - 2.0 * x + 0.5 * x * x;
+        let cubic = |x: f64| 0.25 * x * x * x - x;
+        let left: Vec<(f64, f64, f64)> = (0..50).map(|i| i as f64 / 10.0).map(|x| (x, 1.0, quad(x))).collect();
+        let right: Vec<(f64, f64, f64)> = (50..100).map(|i| i as f64 / 10.0).map(|x| (x, 1.0, cubic(x))).collect();
+        let free = joint_least_squares(&[(&left, 2), (&right, 3)], &[]).unwrap();
+        for (got, want) in free[0].coeffs.iter().zip([1.0, -2.0, 0.5]) {
+            assert!((got - want).abs() < 1e-9, "{:?}", free[0].coeffs);
+        }
+        for (got, want) in free[1].coeffs.iter().zip([0.0, -1.0, 0.0, 0.25]) {
+            assert!((got - want).abs() < 1e-6, "{:?}", free[1].coeffs);
+        }
+        let pinned =
+            joint_least_squares(&[(&left, 2)], &[Condition { terms: vec![(0, 0.0, 1.0)], value: 3.0 }]).unwrap();
+        assert!((pinned[0].eval(0.0) - 3.0).abs() < 1e-9);
+        let meet = Condition { terms: vec![(0, 5.0, 1.0), (1, 5.0, -1.0)], value: 0.0 };
+        let joined = joint_least_squares(&[(&left, 2), (&right, 3)], &[meet]).unwrap();
+        assert!((joined[0].eval(5.0) - joined[1].eval(5.0)).abs() < 1e-9);
     }
 
     #[test]
     fn a_distribution_weighted_fit_beats_the_example_where_the_mass_is() {
         let points = gaussian_points(-0.5, 1.0);
-        let f = fit(&FitSpec::default_for(Target::Gelu, 2, false), &points).unwrap();
+        let f = fit(&FitSpec::default_for(Target::Gelu, &[2], false), &points).unwrap();
         let example = CoefficientSet::builtin("nimbus-gelu-example").unwrap().piecewise().unwrap();
         assert!(f.weighted_rms < weighted_rms(&example, Target::Gelu, &points), "{} vs example", f.weighted_rms);
-        let c = fit(&FitSpec::default_for(Target::Gelu, 2, true), &points).unwrap();
-        let b = c.piecewise.breaks.clone();
-        assert!((c.piecewise.eval(b[1] - 1e-12) - c.piecewise.eval(b[1])).abs() < 1e-6, "continuous at {}", b[1]);
         let e = fit(
-            &FitSpec::default_for(Target::Exp, 3, false),
+            &FitSpec::default_for(Target::Exp, &[3], false),
             &gaussian_points(-3.0, 2.0).into_iter().filter(|p| p.x <= 0.0).collect::<Vec<_>>(),
         )
         .unwrap();
         assert!(e.weighted_rms < 0.05);
+    }
+
+    #[test]
+    fn continuous_fits_meet_at_every_breakpoint_with_one_or_two_segments() {
+        let gelu = gaussian_points(-0.5, 1.0);
+        let exp: Vec<WeightedPoint> = gaussian_points(-3.0, 2.0).into_iter().filter(|p| p.x <= 0.0).collect();
+        for (target, points, degrees) in [
+            (Target::Gelu, &gelu, vec![2]),
+            (Target::Gelu, &gelu, vec![2, 3]),
+            (Target::Exp, &exp, vec![3]),
+            (Target::Exp, &exp, vec![2, 2]),
+        ] {
+            let free = fit(&FitSpec::default_for(target, &degrees, false), points).unwrap();
+            let c = fit(&FitSpec::default_for(target, &degrees, true), points).unwrap();
+            assert_eq!(c.piecewise.pieces.len(), degrees.len() + 1 + usize::from(target == Target::Gelu));
+            for (piece, d) in c.piecewise.pieces[1..].iter().zip(&degrees) {
+                assert!(piece.degree() <= *d);
+            }
+            continuous_everywhere(&c.piecewise);
+            // Constraints can only cost accuracy.
+            assert!(c.weighted_rms >= free.weighted_rms - 1e-12, "{target:?} {degrees:?}");
+        }
+    }
+
+    #[test]
+    fn bad_specs_are_typed_errors() {
+        let points = gaussian_points(0.0, 1.0);
+        assert_eq!(fit(&FitSpec::default_for(Target::Gelu, &[7], false), &points), Err(FitError::Degree(7)));
+        assert_eq!(fit(&FitSpec::default_for(Target::Gelu, &[2, 2, 2], false), &points), Err(FitError::Segments(3)));
+        assert_eq!(fit(&FitSpec::default_for(Target::Gelu, &[2], false), &[]), Err(FitError::Empty));
     }
 }

@@ -437,7 +437,7 @@ fn rowwise(
 /// and the number of steps (protocol × layer × kind).
 pub fn audit(
     set: &VectorSet,
-    protocols: &[Box<dyn Protocol>],
+    protocols: &[&dyn Protocol],
     spec: &AuditSpec,
     progress: &mut dyn FnMut(usize, &str),
 ) -> Result<(AuditReport, Vec<PlotData>), AuditError> {
@@ -450,7 +450,7 @@ pub fn audit(
         }
         None => (0..set.layers()).collect(),
     };
-    let audited: Vec<&Box<dyn Protocol>> = protocols.iter().filter(|p| p.activation().is_some()).collect();
+    let audited: Vec<&dyn Protocol> = protocols.iter().copied().filter(|p| p.activation().is_some()).collect();
     let steps: usize =
         audited.iter().map(|p| kind_of(p.activation().unwrap_or(Activation::Gelu)).len() * layers.len()).sum();
     let mut entries = Vec::new();
@@ -462,13 +462,11 @@ pub fn audit(
                 progress(steps, &format!("{} layer {layer} {kind}", p.name()));
                 match activation {
                     Activation::Gelu | Activation::Exp => {
-                        let (e, plot) = elementwise(p.as_ref(), set, spec, kind, layer)?;
+                        let (e, plot) = elementwise(p, set, spec, kind, layer)?;
                         entries.push(e);
                         plots.push(plot);
                     }
-                    Activation::Softmax | Activation::LayerNorm => {
-                        entries.push(rowwise(p.as_ref(), set, spec, kind, layer)?)
-                    }
+                    Activation::Softmax | Activation::LayerNorm => entries.push(rowwise(p, set, spec, kind, layer)?),
                 }
             }
         }

@@ -4,7 +4,8 @@
 
 use dyad_audit::points::{binned, split_samples};
 use dyad_audit::{AuditSpec, audit};
-use dyad_protocols::{TruncMode, registry};
+use dyad_protocols::TruncMode;
+use dyad_protocols::registry::Registry;
 use dyad_sim::{FixedPoint, Ring};
 use dyad_vectors::{Kind, VectorSet, bundled_dir};
 use dyad_verify::approx::{CoefficientSet, Target};
@@ -23,7 +24,7 @@ fn fitting_on_half_the_samples_beats_the_public_example_on_the_other_half() {
         (Target::Exp, Kind::SoftmaxInput, 3, "nimbus-exp-example"),
     ] {
         let (train, test) = split_samples(&set, kind, &layers).unwrap();
-        let fitted = fit(&FitSpec::default_for(target, degree, true), &binned(&train, 0.01)).unwrap();
+        let fitted = fit(&FitSpec::default_for(target, &[degree], true), &binned(&train, 0.01)).unwrap();
         let held_back = binned(&test, 0.01);
         let ours = weighted_rms(&fitted.piecewise, target, &held_back);
         let theirs = weighted_rms(&CoefficientSet::builtin(example).unwrap().piecewise().unwrap(), target, &held_back);
@@ -34,7 +35,8 @@ fn fitting_on_half_the_samples_beats_the_public_example_on_the_other_half() {
 #[test]
 fn the_audit_covers_every_activation_protocol_and_shows_the_example_jump() {
     let set = set();
-    let protocols = registry::all();
+    let registry = Registry::builtin();
+    let protocols = registry.all();
     let spec = AuditSpec {
         fixed: FixedPoint::default_for(Ring::Z64),
         trunc: TruncMode::OneBit,

@@ -1,0 +1,195 @@
+//! `dyad audit`, `fit`, `cost`, `regress --update` and `e2e` through the binary: their documented
+//! report fields, and coefficient files loaded at run time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn dyad(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dyad")).args(args).output().expect("the binary runs")
+}
+
+fn json(o: &Output) -> Value {
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dyad-commands-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn audit_json_has_the_documented_fields_and_labels_freediv_before_distillation() {
+    let plots = scratch("plots");
+    let v = json(&dyad(&[
+        "audit",
+        "--layers",
+        "0",
+        "--samples",
+        "256",
+        "--rows",
+        "8",
+        "--protocol",
+        "nimbus.gelu_example",
+        "--protocol",
+        "freediv.softmax_freediv",
+        "--format",
+        "json",
+        "--plot",
+        plots.to_str().unwrap(),
+    ]));
+    for field in ["model", "sentences", "ring_bits", "frac_bits", "trunc", "seed", "entries"] {
+        assert!(v.get(field).is_some(), "no {field} in {v}");
+    }
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    let gelu = &entries[0];
+    assert_eq!(gelu["protocol"], "nimbus.gelu_example");
+    assert_eq!(gelu["jump"]["at"], 0.5);
+    for part in ["total", "approximation", "fixed_point"] {
+        assert!(gelu["errors"][part]["weighted_rms"].as_f64().unwrap() > 0.0, "{part}");
+    }
+    let freediv = &entries[1];
+    assert_eq!(freediv["note"], "before distillation");
+    let sm = &freediv["softmax"];
+    assert!(sm["kl_mean"].as_f64().unwrap() > 0.0 && sm["row_max_abs_mean"].as_f64().unwrap() > 0.0);
+    assert!(sm["row_max_abs"].as_f64().unwrap() >= sm["row_max_abs_mean"].as_f64().unwrap());
+    assert!(freediv["cost"]["dealer"].as_bool().unwrap());
+    let svg = std::fs::read_to_string(plots.join("nimbus.gelu_example.layer0.svg")).unwrap();
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{}", &svg[..svg.len().min(80)]);
+}
+
+#[test]
+fn a_fitted_coefficient_file_is_audited_and_run_without_a_rebuild() {
+    let dir = scratch("fit");
+    let file = dir.join("mine.yaml");
+    let o = dyad(&[
+        "fit",
+        "--function",
+        "exp",
+        "--degree",
+        "2",
+        "--continuous",
+        "--layers",
+        "0",
+        "--name",
+        "mine",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("name: mine") && text.contains("function: exp"), "{text}");
+    let v = json(&dyad(&[
+        "audit",
+        "--layers",
+        "0",
+        "--samples",
+        "256",
+        "--rows",
+        "4",
+        "--protocol",
+        "nimbus.exp_example",
+        "--coeffs",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let names: Vec<&str> = v["entries"].as_array().unwrap().iter().map(|e| e["protocol"].as_str().unwrap()).collect();
+    assert_eq!(names, ["nimbus.exp_example", "coeffs.mine", "coeffs.mine.softmax"]);
+    let o = dyad(&["run", "coeffs.mine.softmax", "--coeffs", file.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(json(&o)["passed"], true);
+    let o = dyad(&["fit", "--function", "gelu", "--degree", "2,3", "--segments", "3"]);
+    assert_eq!(o.status.code(), Some(2));
+    let broken = dir.join("broken.yaml");
+    std::fs::write(&broken, "name: x\nfunction: gelu\nsource: s\nbreaks: [1.0]\npieces: [{coeffs: [0.0]}]\n").unwrap();
+    let o = dyad(&["audit", "--coeffs", broken.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("broken.yaml"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn cost_reads_shape_and_profile_files_and_checks_claims() {
+    let dir = scratch("cost");
+    let shapes = dir.join("tiny.yaml");
+    std::fs::write(&shapes, "name: tiny\nshape: {seq: 4, hidden: 16, heads: 2, ffn: 32}\n").unwrap();
+    let profiles = dir.join("profiles.yaml");
+    std::fs::write(&profiles, "- {name: slow, bandwidth_bits_per_second: 1.0e6, latency_seconds: 0.1}\n").unwrap();
+    let v = json(&dyad(&[
+        "cost",
+        "mul",
+        "nimbus.gelu",
+        "--shapes",
+        shapes.to_str().unwrap(),
+        "--profiles",
+        profiles.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(v["shape_set"]["name"], "tiny");
+    assert_eq!(v["shape_set"]["shape"]["ffn"], 32);
+    let names: Vec<&str> = v["profiles"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["lan", "wan", "slow"]);
+    let mul = &v["costs"][0];
+    assert_eq!(mul["protocol"], "mul");
+    assert_eq!(mul["passed"], true);
+    // `mul` runs on seq × hidden elements; the slow profile charges its rounds and bytes.
+    assert_eq!(mul["dims"], serde_json::json!([4, 16]));
+    let online = mul["cost"]["phases"].as_array().unwrap().iter().find(|p| p["phase"] == "online").unwrap();
+    let c = &online["counts"];
+    let bytes = c["bytes_server_to_client"].as_f64().unwrap() + c["bytes_client_to_server"].as_f64().unwrap();
+    let slow = mul["estimates"].as_array().unwrap().iter().find(|e| e["profile"] == "slow").unwrap();
+    let network = c["rounds"].as_f64().unwrap() * 0.1 + bytes * 8.0 / 1.0e6;
+    assert!(slow["online_seconds"].as_f64().unwrap() >= network, "{slow} below the network time {network}");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "name: bad\nshape: {seq: 4, hidden: 15, heads: 2, ffn: 32}\n").unwrap();
+    assert_eq!(dyad(&["cost", "mul", "--shapes", bad.to_str().unwrap()]).status.code(), Some(2));
+}
+
+#[test]
+fn regress_update_writes_a_baseline_that_then_matches() {
+    let path = scratch("update").join("baseline.yaml");
+    let o = dyad(&["regress", "--update", "--baseline", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let written = std::fs::read_to_string(&path).unwrap();
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/baseline.yaml")).unwrap();
+    assert_eq!(written, committed, "the committed baseline is not what --update writes");
+    let v = json(&dyad(&["regress", "--baseline", path.to_str().unwrap(), "--format", "json"]));
+    for field in ["increases", "decreases", "new", "gone"] {
+        assert_eq!(v[field], serde_json::json!([]), "{field}");
+    }
+}
+
+fn model_present() -> bool {
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/model/model.safetensors");
+    if weights.exists() {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "{} is absent: CI must fetch it", weights.display());
+    eprintln!("SKIPPED: {} is absent; run `bash vectors/fetch.sh` first", weights.display());
+    false
+}
+
+#[test]
+fn e2e_json_has_the_documented_fields() {
+    if !model_present() {
+        return;
+    }
+    let v = json(&dyad(&["e2e", "--suite", "nimbus", "--sentences", "2", "--train", "40", "--format", "json"]));
+    for field in
+        ["suite", "linear", "reference", "ring_bits", "frac_bits", "trunc", "layers", "cosine", "probe", "cost"]
+    {
+        assert!(v.get(field).is_some(), "no {field} in {v}");
+    }
+    assert_eq!(v["linear"], "dealer");
+    assert_eq!(v["layers"].as_array().unwrap().len(), 6);
+    assert!(v["cosine"]["min"].as_f64().unwrap() > 0.999, "{}", v["cosine"]);
+    assert_eq!(v["probe"]["test"], 2);
+    let o = dyad(&["e2e", "--suite", "no-such-suite", "--sentences", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+}
