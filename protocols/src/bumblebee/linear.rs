@@ -26,7 +26,9 @@ use ndarray::ArrayD;
 use crate::blocks::arith::truncate;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
-use crate::nimbus::linear::{context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance};
+use crate::nimbus::linear::{
+    check_weights, context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance,
+};
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol};
 use crate::rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
@@ -120,8 +122,10 @@ pub enum SipKeys {
 }
 
 /// The server's weight blocks Ŵ[b0][b1] for layout `l`, in NTT form: computation only, which
-/// the server redoes when a query's length calls for another layout.
-pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Vec<RnsPoly> {
+/// the server redoes when a query's length calls for another layout. An error for weights
+/// beyond the encoding's bound ([`RlweContext::weight_bound`]).
+pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Result<Vec<RnsPoly>, ProtocolError> {
+    check_weights("bumblebee.linear", ctx, w)?;
     let values = w.to_vec();
     let (nb0, nb1) = (l.m.div_ceil(l.d0), l.n.div_ceil(l.d1));
     let mut weights = Vec::with_capacity(nb0 * nb1);
@@ -143,7 +147,7 @@ pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Vec<R
             weights.push(poly);
         }
     }
-    weights
+    Ok(weights)
 }
 
 /// The key setup: the client sends its public key and the Galois keys for packing up to
@@ -360,8 +364,9 @@ pub fn linear(
     let ctx = context(x.ring())?;
     let layout = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
     let keys = keys(p, &ctx)?;
-    let encoded =
-        p.in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(&ctx, &layout, w))));
+    let encoded = p
+        .in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(&ctx, &layout, w))))
+        .transpose()?;
     let y = online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)?;
     truncate(p, &y, fx.frac(), trunc)
 }

@@ -150,7 +150,8 @@ impl Encoder {
                         }
                         (LinearKind::Sip, Some(c)) => {
                             let l = SipLayout::choose(c, MAX_TOKENS, n, m, sip::MAX_PACK);
-                            let encoded = p.in_phase(Phase::Setup, |_| w.map(|w| sip::encode_weights(c, &l, w)));
+                            let encoded =
+                                p.in_phase(Phase::Setup, |_| w.map(|w| sip::encode_weights(c, &l, w))).transpose()?;
                             LinearState::Sip(l, encoded)
                         }
                         _ => LinearState::Dealer(
@@ -199,7 +200,7 @@ impl Encoder {
                 let l = SipLayout::choose(c, k, n, m, sip::MAX_PACK);
                 let reencoded = match w {
                     Some(w) if (l.d0, l.d1) != (setup_layout.d0, setup_layout.d1) => {
-                        Some(sip::encode_weights(c, &l, w))
+                        Some(sip::encode_weights(c, &l, w)?)
                     }
                     _ => None,
                 };

@@ -85,6 +85,25 @@ fn rlwe(e: RlweError) -> ProtocolError {
     ProtocolError::Config { protocol: "nimbus.linear", reason: e.to_string() }
 }
 
+/// Refuses weights whose products would not decode within ±1 ([`RlweContext::weight_bound`]
+/// for `w`'s n inputs): the server, which holds W, checks before encrypting or encoding it.
+pub(crate) fn check_weights(protocol: &'static str, ctx: &RlweContext, w: &RingTensor) -> Result<(), ProtocolError> {
+    let bound = ctx.weight_bound(w.shape().first().copied().unwrap_or(1));
+    let ring = w.ring();
+    match w.to_vec().iter().position(|&v| ring.signed(v).unsigned_abs() > bound) {
+        None => Ok(()),
+        Some(i) => Err(ProtocolError::Input {
+            protocol,
+            index: 1,
+            expected: format!(
+                "weights of magnitude at most {bound} in ring units for {} inputs (the RLWE encoding's bound), W element {i} is {}",
+                w.shape().first().copied().unwrap_or(1),
+                ring.signed(w.to_vec()[i])
+            ),
+        }),
+    }
+}
+
 /// The RLWE context for a ring.
 pub fn context(ring: Ring) -> Result<RlweContext, ProtocolError> {
     RlweContext::new(RlweParams::for_ring(ring)).map_err(|e| rlwe(e.into()))
@@ -102,6 +121,7 @@ pub fn setup(
             Role::Server => {
                 let w =
                     w.ok_or(ProtocolError::Config { protocol: "nimbus.linear", reason: "the server holds W".into() })?;
+                check_weights("nimbus.linear", ctx, w)?;
                 let sk = SecretKey::generate(ctx, p.rng());
                 let pk = PublicKey::generate(ctx, &sk, ctx.top_level() - 1, p.rng());
                 let mut msg = poly_to_bytes(ctx, &pk.b);

@@ -202,6 +202,24 @@ impl RlweContext {
         v % self.q(level)
     }
 
+    /// The largest plaintext weight |w| (centred, in ring units) that a product Σ_{j<n} w_j·x_j
+    /// over plaintexts x_j of any ring value decodes within ±1. With Δ = ⌊Q/2^ℓ⌋ and
+    /// r = Q mod 2^ℓ, Δ·P decodes to P − r·P/Q; keeping |r·P/Q| ≤ 1/4 for
+    /// |P| ≤ n·|w|·2^(ℓ−1) leaves the rest of the half-unit for the noise. At ℓ = 64 this
+    /// allows weights far above any fixed-point model's (about 2^41/n); a ring-uniform W would
+    /// decode 2^20 or more off.
+    pub fn weight_bound(&self, n: usize) -> u64 {
+        let ell = self.params.plain_bits;
+        let q = &self.q_level[self.q_level.len() - 1];
+        let r = q % (BigUint::from(1u32) << ell);
+        let half = 1u64 << (ell - 1);
+        if r == BigUint::from(0u32) {
+            return half;
+        }
+        let bound = q / ((r * BigUint::from(n.max(1))) << (ell + 1));
+        u64::try_from(&bound).map_or(half, |b| b.min(half))
+    }
+
     /// Bytes of one polynomial at `level` on the wire: every residue at its prime's bit width.
     pub fn poly_bytes(&self, level: usize) -> usize {
         self.moduli[..level].iter().map(|m| dyad_sim::wire::packed_len(self.n(), m.bits())).sum()
@@ -222,6 +240,17 @@ mod tests {
         }
         let ctx = RlweContext::new(RlweParams::for_ring(Ring::Z64)).unwrap();
         assert!((ctx.log_q() - 163.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn the_weight_bound_covers_fixed_point_weights_and_shrinks_with_n() {
+        for (ring, f) in [(Ring::Z64, 18), (Ring::Z32, 13)] {
+            let ctx = RlweContext::new(RlweParams::for_ring(ring)).unwrap();
+            // BERT-base's widest layer, 3072 inputs: weights of magnitude 16 at scale 2^f.
+            assert!(ctx.weight_bound(3072) >= 16 << f, "{ring}: {}", ctx.weight_bound(3072));
+            assert!(ctx.weight_bound(2) > ctx.weight_bound(3072));
+            assert!(ctx.weight_bound(1) <= 1 << (ring.bits() - 1));
+        }
     }
 
     #[test]
