@@ -168,7 +168,7 @@ impl CliError {
 impl From<HarnessError> for CliError {
     fn from(e: HarnessError) -> Self {
         match e {
-            HarnessError::Run(_) => CliError::Failed(e.to_string()),
+            HarnessError::Run(_) | HarnessError::Inconsistent { .. } => CliError::Failed(e.to_string()),
             _ => CliError::Usage(e.to_string()),
         }
     }
@@ -195,12 +195,29 @@ pub fn main() -> ExitCode {
 
 /// [`main`] with `extra` protocols registered after the built-in ones.
 pub fn main_with(extra: Vec<Box<dyn Protocol>>) -> ExitCode {
-    let args = Cli::parse();
-    match Registry::builtin().with(extra).map_err(CliError::from).and_then(|r| dispatch(args, r)) {
-        Ok(code) => code,
+    ExitCode::from(run_args(std::env::args_os(), extra))
+}
+
+/// The command line `args` (the program name first) with `extra` protocols registered: what
+/// [`main_with`] runs, callable in-process (a test of a user's protocol, say). Prints what the
+/// binary prints and returns its exit code: 0 success, 1 a failed check, 2 bad usage or input.
+pub fn run_args<I, T>(args: I, extra: Vec<Box<dyn Protocol>>) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match Registry::builtin().with(extra).map_err(CliError::from).and_then(|r| dispatch(cli, r)) {
+        Ok(code) => u8::from(code != ExitCode::SUCCESS),
         Err(e) => {
             eprintln!("dyad: {e}");
-            ExitCode::from(e.exit_code())
+            e.exit_code()
         }
     }
 }

@@ -200,10 +200,11 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
         |party| party.scope(name, |party| p.run(party, &server)),
         |party| party.scope(name, |party| p.run(party, &client)),
     )?;
-    let secure = Share::reconstruct(&out.server, &out.client).map_err(|e| HarnessError::Setup(e.into()))?;
-    let reference = p.reference(spec.fixed, &encoded)?;
+    let inconsistent = |source: crate::ProtocolError| HarnessError::Inconsistent { protocol: name.into(), source };
+    let secure = Share::reconstruct(&out.server, &out.client).map_err(|e| inconsistent(e.into()))?;
+    let reference = p.reference(spec.fixed, &encoded).map_err(inconsistent)?;
     if reference.shape() != secure.shape() || reference.ring() != secure.ring() {
-        return Err(HarnessError::Setup(crate::ProtocolError::Config {
+        return Err(inconsistent(crate::ProtocolError::Config {
             protocol: name,
             reason: format!(
                 "secure output {:?} and reference {:?} differ in shape or ring",
@@ -213,7 +214,13 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
         }));
     }
     let decoded_inputs: Vec<ArrayD<f64>> = encoded.iter().map(|t| spec.fixed.decode_tensor(t)).collect();
-    let ideal = p.ideal(&decoded_inputs)?;
+    let ideal = p.ideal(&decoded_inputs).map_err(inconsistent)?;
+    if ideal.shape() != secure.shape() {
+        return Err(inconsistent(crate::ProtocolError::Config {
+            protocol: name,
+            reason: format!("ideal {:?} and secure output {:?} differ in shape", ideal.shape(), secure.shape()),
+        }));
+    }
     let secure_real = decode_output(p, spec.fixed, &secure);
     let reference_real = decode_output(p, spec.fixed, &reference);
     let max_ulp = metrics::max_ulp(&secure, &reference);

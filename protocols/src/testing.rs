@@ -109,8 +109,17 @@ fn check_reference_against_float(
             let reference = p.reference(fixed, &encoded).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let got = harness::decode_output(p, fixed, &reference);
             let want = float(&decoded).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(got.shape(), want.shape(), "{}: reference and {} differ in shape", p.name(), what);
             let scale = |b: f64| if relative { b.abs().max(1.0) } else { 1.0 };
-            let err = got.iter().zip(want.iter()).map(|(a, b)| (a - b).abs() / scale(*b)).fold(0.0, f64::max);
+            // NaN is the worst error, not one that `f64::max` drops.
+            let err = got
+                .iter()
+                .zip(want.iter())
+                .map(|(a, b)| {
+                    let e = (a - b).abs() / scale(*b);
+                    if e.is_nan() { f64::INFINITY } else { e }
+                })
+                .fold(0.0, f64::max);
             worst.set(worst.get().max(err));
             prop_assert!(
                 err <= bound,

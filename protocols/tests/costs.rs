@@ -384,8 +384,8 @@ fn layernorm_is_mean_variance_rsqrt_and_two_products() {
     // Setup: the server shares γ and β, two messages of 4·8 = 32 B, both at depth 1.
     assert_eq!(bytes_msgs_rounds(&cost.phase_counts(Phase::Setup)), (64, 0, 2, 0, 1));
     // Online, n = 32 values, 8 rows:
-    // 1. mean: Σx·(1/d) locally, a truncation of 8 by f + 16 = 34 (1 B up, 8·2·34 bits = 68 B).
-    let trunc_rows = (68, 1, 1, 1);
+    // 1. mean: Σx·(1/d) locally, a truncation of 8 by f + 8 = 26 (1 B up, 8·2·26 bits = 52 B).
+    let trunc_rows = (52, 1, 1, 1);
     // 2. dev² by a square pair (32·8 = 256 B each way) and a truncation of 32 by f (4 B up,
     //    32·2·18 bits = 144 B down); the variance like the mean.
     let trunc_32 = (144, 4, 1, 1);
@@ -395,7 +395,7 @@ fn layernorm_is_mean_variance_rsqrt_and_two_products() {
     // 4. dev·rs and y·γ: each a Beaver product of 32 (512 B each way) and a truncation of 32.
     let mul32 = sum(&[(512, 512, 1, 1), trunc_32]);
     let want = sum(&[trunc_rows, square, trunc_rows, rsqrt, mul32, mul32]);
-    assert_eq!(want, (14484, 4539, 40, 40));
+    assert_eq!(want, (14452, 4539, 40, 40));
     // Depths: the client enters the online phase with clock 1 (it received γ and β at depth 1),
     // the server with 0, so everything sits one deeper than from (0, 0), and depth 1 has no online
     // message: the mean's truncation c 2, s 3; dev² (s 3, c 4) and its truncation (c 4, s 5); the

@@ -21,7 +21,8 @@ pub fn abs_error(got: &ArrayD<f64>, want: &ArrayD<f64>) -> ErrorStats {
     let n = got.len().max(1) as f64;
     let (mut max, mut sum) = (0.0f64, 0.0f64);
     for (a, b) in got.iter().zip(want.iter()) {
-        let e = (a - b).abs();
+        // A NaN on either side is an infinite error, which `f64::max` would otherwise drop.
+        let e = if a.is_nan() || b.is_nan() { f64::INFINITY } else { (a - b).abs() };
         max = max.max(e);
         sum += e;
     }
@@ -44,6 +45,8 @@ mod tests {
     fn statistics_are_hand_checked() {
         let s = abs_error(&arr1(&[1.0, 2.0, 4.0]).into_dyn(), &arr1(&[1.5, 2.0, 3.0]).into_dyn());
         assert_eq!((s.max_abs, s.mean_abs), (1.0, 0.5));
+        let nan = abs_error(&arr1(&[f64::NAN, 2.0]).into_dyn(), &arr1(&[1.0, 2.0]).into_dyn());
+        assert_eq!(nan.max_abs, f64::INFINITY);
         let r = Ring::Z32;
         let a = RingTensor::from_vec(r, &[2], vec![0, 5]).unwrap();
         let b = RingTensor::from_vec(r, &[2], vec![r.from_signed(-3), 5]).unwrap();

@@ -3,8 +3,13 @@
 //!
 //! Per row of d values: mean = Σx·(1/d); deviations x − mean; variance = Σ dev²·(1/d) + ε;
 //! y = dev·rsqrt(variance); out = γ·y + β. γ and β are the server's weights: it secret-shares
-//! them once in the setup phase, and the online products with them are Beaver products.
-//! The rsqrt covers variances in [2^−4, 2^13).
+//! them once in the setup phase, and the online products with them are Beaver products. The two
+//! per-row truncations of the mean and the variance are one-bit even when the run truncates
+//! probabilistically: their values reach 2^55, where probabilistic truncation would fail with
+//! probability 2^−9 per row.
+//! The rsqrt covers variances in [2^−4, 2^13) and saturates below (see [`crate::blocks::rsqrt`]):
+//! a near-constant row normalises to small values instead of being amplified, which recorded
+//! BERT rows never need (their variances start at 0.14).
 //!
 //! At ℓ = 32 and f = 13 every product must stay below 2^(ℓ−2), so deviations must be below 4 in
 //! magnitude: real BERT LayerNorm inputs (outliers above 200) need ℓ = 64.
@@ -65,10 +70,12 @@ pub fn layernorm(
     p.scope("layernorm", |p| {
         let inv_d = reference::inverse_of_width(fx, d)?;
         let shift = fx.frac() + reference::extra_bits(fx);
-        let mean = truncate(p, &sum_last(x)?.scale(inv_d), shift, mode)?;
+        let row_mode = if mode == TruncMode::Probabilistic { TruncMode::OneBit } else { mode };
+        let mean = truncate(p, &sum_last(x)?.scale(inv_d), shift, row_mode)?;
         let dev = x.sub(&repeat_last(&mean, d)?)?;
         let sq = square(p, fx, &dev, mode)?;
-        let var = truncate(p, &sum_last(&sq)?.scale(inv_d), shift, mode)?.add_scalar(p.role(), fx.encode(params.eps)?);
+        let var =
+            truncate(p, &sum_last(&sq)?.scale(inv_d), shift, row_mode)?.add_scalar(p.role(), fx.encode(params.eps)?);
         let rs = rsqrt(p, fx, &var, &params.range, params.iterations, mode)?;
         let y = mul(p, fx, &dev, &repeat_last(&rs, d)?, mode)?;
         let scaled = mul(p, fx, &y, &tile_rows(&affine.gamma, rows)?, mode)?;

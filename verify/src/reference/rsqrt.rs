@@ -79,6 +79,30 @@ pub fn rsqrt(
 mod tests {
     use super::*;
 
+    /// Below the range the output saturates: still within 1% down to 0.02 (the quadratic guess
+    /// and Newton steps cope with x_n down to 0.08), then rising monotonically to 17.27 at 0 (a
+    /// bounded value, never a wrap).
+    #[test]
+    fn below_the_range_the_output_saturates_smoothly() {
+        let range = ExponentRange { kmin: -4, kmax: 12 };
+        for ring in [Ring::Z64, Ring::Z32] {
+            let fx = FixedPoint::default_for(ring);
+            let xs: Vec<f64> = (0..=64).map(|i| 0.0625 * f64::from(i) / 64.0).collect();
+            let t = fx.encode_tensor(&ndarray::Array1::from(xs.clone()).into_dyn()).unwrap();
+            let y: Vec<f64> = fx.decode_tensor(&rsqrt(fx, &t, &range, 3).unwrap()).iter().copied().collect();
+            for (i, (&x, &v)) in xs.iter().zip(&y).enumerate() {
+                if x >= 0.02 {
+                    assert!((v * x.sqrt() - 1.0).abs() < 0.01, "{ring}: rsqrt({x}) = {v}");
+                } else {
+                    assert!((7.0..=17.3).contains(&v), "{ring}: rsqrt({x}) = {v}");
+                }
+                if i > 0 {
+                    assert!(v <= y[i - 1] + 4.0 * fx.ulp(), "{ring}: not monotone at {x}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn even_exponents_normalise_into_a_quarter_to_one() {
         for j in -6..14 {
