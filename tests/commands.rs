@@ -146,6 +146,17 @@ fn cost_reads_shape_and_profile_files_and_checks_claims() {
     let slow = mul["estimates"].as_array().unwrap().iter().find(|e| e["profile"] == "slow").unwrap();
     let network = c["rounds"].as_f64().unwrap() * 0.1 + bytes * 8.0 / 1.0e6;
     assert!(slow["online_seconds"].as_f64().unwrap() >= network, "{slow} below the network time {network}");
+    let v = json(&dyad(&["cost", "--claims", "--shapes", "ci", "--format", "json"]));
+    let claims = v["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 6, "every claim's protocols are measured");
+    for c in claims {
+        assert!(c["bytes_ratio"].as_f64().unwrap() > 0.0, "{c}");
+        let low = c["claim"]["low"].as_f64().unwrap();
+        for p in c["profiles"].as_array().unwrap() {
+            let ratio = p["time_ratio"].as_f64().unwrap();
+            assert!(ratio > 0.0 && p["reproduced"].as_bool().unwrap() == (ratio >= low), "{p}");
+        }
+    }
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, "name: bad\nshape: {seq: 4, hidden: 15, heads: 2, ffn: 32}\n").unwrap();
     assert_eq!(dyad(&["cost", "mul", "--shapes", bad.to_str().unwrap()]).status.code(), Some(2));

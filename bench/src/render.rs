@@ -39,6 +39,7 @@ pub fn costs(costs: &[ProtocolCost], labels: bool) -> String {
                 scopes.extend(ph.labels.iter().map(|l| (l.label.clone(), &l.counts, &l.compute)));
             }
             for (label, k, t) in scopes {
+                let whole = label == "(all)";
                 let mut row = vec![
                     c.protocol.clone(),
                     format!("{:?}", c.dims),
@@ -51,7 +52,8 @@ pub fn costs(costs: &[ProtocolCost], labels: bool) -> String {
                     format!("{:.3}", t.server_seconds),
                     format!("{:.3}", t.client_seconds),
                 ];
-                if ph.phase == dyad_sim::Phase::Online {
+                // The estimates are of the whole online phase: its (all) row only.
+                if ph.phase == dyad_sim::Phase::Online && whole {
                     row.extend(c.estimates.iter().map(|e| format!("{:.3}", e.online_seconds)));
                 }
                 rows.push(row);

@@ -107,6 +107,7 @@ fn encoder_layers_match_their_reference() {
         ("layer.freediv_2quad", 0xB10C_0033),
     ] {
         rings(name, &[3, 64, 64], seed, &[Ring::Z64], 4);
+        rings(name, &[3, 64, 64, 4], seed ^ 4, &[Ring::Z64], 1);
         let p = registry::find(name).unwrap();
         assert!(p.inputs(&[3, 64, 64], dyad_sim::FixedPoint::default_for(Ring::Z32)).is_err());
     }

@@ -3,7 +3,7 @@
 //! random weights, say) exactly as they measure blocks.
 
 use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Share};
-use ndarray::{Array2, ArrayD, Axis, Ix1, Ix2};
+use ndarray::{Array2, ArrayD, Axis, Ix1, Ix2, IxDyn};
 
 use super::reference;
 use super::secure::{Encoder, Precision};
@@ -35,20 +35,36 @@ pub fn heads_for(hidden: usize) -> usize {
 }
 
 fn shape_of(protocol: &'static str, dims: &[usize]) -> Result<ModelShape, ProtocolError> {
-    match dims {
-        [k, h, f] if *k > 0 && *h > 0 && *f > 0 && h % heads_for(*h) == 0 => {
-            Ok(ModelShape { seq: *k, hidden: *h, heads: heads_for(*h), ffn: *f })
-        }
-        _ => Err(ProtocolError::Dims {
+    let (k, h, f, heads) = match *dims {
+        [k, h, f] => (k, h, f, heads_for(h)),
+        [k, h, f, heads] => (k, h, f, heads),
+        _ => (0, 0, 0, 0),
+    };
+    if k > 0 && h > 0 && f > 0 && heads > 0 && h % heads == 0 {
+        Ok(ModelShape { seq: k, hidden: h, heads, ffn: f })
+    } else {
+        Err(ProtocolError::Dims {
             protocol,
             dims: dims.to_vec(),
-            expected: "seq,hidden,ffn (heads: hidden/64 from 768 up, hidden/32 below)".into(),
-        }),
+            expected: "seq,hidden,ffn[,heads] with heads dividing hidden (heads by default: hidden/64 from 768 \
+                       up, hidden/32 below)"
+                .into(),
+        })
     }
 }
 
+/// W_Q comes per head, `[hidden, heads, hidden/heads]` (the architecture is public): the head
+/// count a layer's inputs carry.
+fn heads_of(w_q: &[usize]) -> usize {
+    w_q.get(1).copied().unwrap_or(1)
+}
+
 fn weights_from(inputs: &[RingTensor], shape: ModelShape, eps: f64) -> Option<EncoderWeights> {
-    let t = |i: usize| inputs.get(i).cloned();
+    let h = shape.hidden;
+    let t = |i: usize| match i {
+        0 => inputs.first()?.reshape(&[h, h]).ok(),
+        _ => inputs.get(i).cloned(),
+    };
     let lin = |w: usize| Some(LinearWeights { w: t(w)?, b: t(w + 1)? });
     let norm = |g: usize| Some(NormWeights { gamma: t(g)?, beta: t(g + 1)? });
     Some(EncoderWeights {
@@ -92,9 +108,10 @@ impl EncoderLayer {
     fn float(&self, inputs: &[ArrayD<f64>], heads: usize, exact: bool) -> Option<ArrayD<f64>> {
         let x = inputs.first()?.view().into_dimensionality::<Ix2>().ok()?.to_owned();
         let w = |i: usize| inputs.get(i);
-        let (q, k, v) =
-            (float_linear(&x, w(1)?, w(2)?)?, float_linear(&x, w(3)?, w(4)?)?, float_linear(&x, w(5)?, w(6)?)?);
         let (s, h) = (x.nrows(), x.ncols());
+        let w_q = w(1)?.to_shape(IxDyn(&[h, h])).ok()?.to_owned();
+        let (q, k, v) =
+            (float_linear(&x, &w_q, w(2)?)?, float_linear(&x, w(3)?, w(4)?)?, float_linear(&x, w(5)?, w(6)?)?);
         let d = h / heads;
         let mut ctx = Array2::<f64>::zeros((s, h));
         for hd in 0..heads {
@@ -129,13 +146,13 @@ impl Protocol for EncoderLayer {
         "one BERT encoder layer with the suite of its name (see `dyad e2e`)"
     }
     fn computes(&self) -> &'static str {
-        "a whole encoder layer: QKV, attention, output, LayerNorm, FFN with GELU, LayerNorm (dims seq,hidden,ffn)"
+        "a whole encoder layer: QKV, attention, output, LayerNorm, FFN with GELU, LayerNorm (dims seq,hidden,ffn[,heads])"
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![4, 64, 64]
     }
     fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
-        vec![m.seq, m.hidden, m.ffn]
+        vec![m.seq, m.hidden, m.ffn, m.heads]
     }
     fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
         let m = shape_of(self.name, dims)?;
@@ -157,7 +174,8 @@ impl Protocol for EncoderLayer {
         let mut specs = vec![shared("x", &[m.seq, h], (-2.0, 2.0))];
         for (i, name) in WEIGHTS.iter().enumerate() {
             specs.push(match i {
-                0 | 2 | 4 | 6 => server(name, vec![h, h], (-bh, bh)),
+                0 => server(name, vec![h, m.heads, h / m.heads], (-bh, bh)),
+                2 | 4 | 6 => server(name, vec![h, h], (-bh, bh)),
                 10 => server(name, vec![h, f], (-bh, bh)),
                 12 => server(name, vec![f, h], (-bf, bf)),
                 8 | 14 => server(name, vec![h], (0.5, 1.5)),
@@ -173,7 +191,7 @@ impl Protocol for EncoderLayer {
         let shape = ModelShape {
             seq: x.shape().first().copied().unwrap_or(0),
             hidden,
-            heads: heads_for(hidden),
+            heads: heads_of(inputs.shape(self.name, 1)?),
             ffn: inputs.shape(self.name, 12)?.first().copied().unwrap_or(0),
         };
         let plain: Option<Vec<RingTensor>> =
@@ -190,7 +208,7 @@ impl Protocol for EncoderLayer {
         let shape = ModelShape {
             seq: x.shape()[0],
             hidden: h,
-            heads: heads_for(h),
+            heads: inputs.get(1).map_or(1, |w| heads_of(w.shape())),
             ffn: inputs.get(11).map_or(0, |t| t.shape()[1]),
         };
         let w = weights_from(&inputs[1..], shape, 1e-12).ok_or(ProtocolError::Input {
@@ -203,16 +221,14 @@ impl Protocol for EncoderLayer {
             .ok_or(ProtocolError::Config { protocol: self.name, reason: "no layer".into() })
     }
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-        let h = inputs.first().map_or(0, |x| x.shape()[1]);
-        self.float(inputs, heads_for(h), true).ok_or(ProtocolError::Input {
+        self.float(inputs, inputs.get(1).map_or(1, |w| heads_of(w.shape())), true).ok_or(ProtocolError::Input {
             protocol: self.name,
             index: 0,
             expected: "x and 16 weight tensors".into(),
         })
     }
     fn approximation(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-        let h = inputs.first().map_or(0, |x| x.shape()[1]);
-        self.float(inputs, heads_for(h), false).ok_or(ProtocolError::Input {
+        self.float(inputs, inputs.get(1).map_or(1, |w| heads_of(w.shape())), false).ok_or(ProtocolError::Input {
             protocol: self.name,
             index: 0,
             expected: "x and 16 weight tensors".into(),
