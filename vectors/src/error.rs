@@ -19,10 +19,13 @@ pub enum VectorsError {
         field: String,
     },
     /// A file could not be read or written.
-    #[error("{}: {action}: {source}", path.display())]
+    #[error("{}: {action} (named by {field}): {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
+        /// The manifest field that names it (`manifest`, `files[2].path`, `snippets`), or
+        /// `output` for what the recorder writes.
+        field: String,
         /// What was attempted.
         action: &'static str,
         /// What the operating system said.
@@ -52,10 +55,13 @@ pub enum VectorsError {
         actual: String,
     },
     /// A data file is not a valid safetensors file.
-    #[error("{}: not a safetensors file: {message}", path.display())]
+    #[error("{}: not a safetensors file (named by {field}): {message}", path.display())]
     Safetensors {
         /// The data file.
         path: PathBuf,
+        /// The manifest entry that names it (`files[2]`), or `output` when the recorder could
+        /// not write it.
+        field: String,
         /// The parser's message.
         message: String,
     },

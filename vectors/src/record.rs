@@ -323,6 +323,7 @@ impl Recorder {
         }
         std::fs::create_dir_all(dir).map_err(|source| VectorsError::Io {
             path: dir.into(),
+            field: "output".into(),
             action: "cannot create the directory",
             source,
         })?;
@@ -369,7 +370,12 @@ impl Recorder {
         let yaml = manifest.to_yaml(&path)?;
         // What is written must read back: the same checks as the loader's.
         Manifest::parse(&yaml, &path)?;
-        std::fs::write(&path, yaml).map_err(|source| VectorsError::Io { path, action: "cannot write", source })?;
+        std::fs::write(&path, yaml).map_err(|source| VectorsError::Io {
+            path,
+            field: "output".into(),
+            action: "cannot write",
+            source,
+        })?;
         Ok(manifest)
     }
 }
@@ -378,6 +384,11 @@ impl Recorder {
 fn write(dir: &Path, name: &str, tensors: &[(String, Tensor)]) -> Result<FileEntry, VectorsError> {
     let path = dir.join(name);
     let (bytes, entries) = serialize(tensors, &path)?;
-    std::fs::write(&path, &bytes).map_err(|source| VectorsError::Io { path, action: "cannot write", source })?;
+    std::fs::write(&path, &bytes).map_err(|source| VectorsError::Io {
+        path,
+        field: "output".into(),
+        action: "cannot write",
+        source,
+    })?;
     Ok(FileEntry { path: name.into(), sha256: sha256_hex(&bytes), bytes: bytes.len() as u64, tensors: entries })
 }

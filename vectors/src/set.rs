@@ -43,7 +43,7 @@ impl VectorSet {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => VectorsError::MissingFile { path: path.clone(), field: "manifest".into() },
-            _ => VectorsError::Io { path: path.clone(), action: "cannot read", source },
+            _ => VectorsError::Io { path: path.clone(), field: "manifest".into(), action: "cannot read", source },
         })?;
         let text = String::from_utf8(text).map_err(|e| VectorsError::Manifest {
             path: path.clone(),
@@ -240,7 +240,12 @@ impl VectorSet {
                     std::io::ErrorKind::NotFound => {
                         VectorsError::MissingFile { path: path.clone(), field: format!("files[{i}].path") }
                     }
-                    _ => VectorsError::Io { path: path.clone(), action: "cannot read", source },
+                    _ => VectorsError::Io {
+                        path: path.clone(),
+                        field: format!("files[{i}].path"),
+                        action: "cannot read",
+                        source,
+                    },
                 })?;
                 let actual = sha256_hex(&bytes);
                 if actual != entry.sha256 {

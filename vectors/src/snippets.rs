@@ -24,7 +24,7 @@ pub struct Snippet {
 pub fn read_snippets(path: &Path) -> Result<Vec<Snippet>, VectorsError> {
     let bytes = std::fs::read(path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => VectorsError::MissingFile { path: path.into(), field: "snippets".into() },
-        _ => VectorsError::Io { path: path.into(), action: "cannot read", source },
+        _ => VectorsError::Io { path: path.into(), field: "snippets".into(), action: "cannot read", source },
     })?;
     let text = String::from_utf8(bytes).map_err(|e| VectorsError::Snippets {
         path: path.into(),

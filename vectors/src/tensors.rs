@@ -71,7 +71,7 @@ pub(crate) fn serialize(
     let mut sorted: Vec<&(String, Tensor)> = tensors.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let bytes = safetensors::serialize(sorted.iter().map(|(n, t)| (n.as_str(), t)), None)
-        .map_err(|e| VectorsError::Safetensors { path: path.into(), message: e.to_string() })?;
+        .map_err(|e| VectorsError::Safetensors { path: path.into(), field: "output".into(), message: e.to_string() })?;
     Ok((bytes, sorted.iter().map(|(n, t)| t.entry(n)).collect()))
 }
 
@@ -91,8 +91,11 @@ impl<'a> DataFile<'a> {
         field: String,
         entries: &'a [TensorEntry],
     ) -> Result<DataFile<'a>, VectorsError> {
-        let tensors = SafeTensors::deserialize(bytes)
-            .map_err(|e| VectorsError::Safetensors { path: path.clone(), message: e.to_string() })?;
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| VectorsError::Safetensors {
+            path: path.clone(),
+            field: field.clone(),
+            message: e.to_string(),
+        })?;
         Ok(DataFile { path, field, entries, tensors })
     }
 

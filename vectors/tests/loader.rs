@@ -134,6 +134,81 @@ fn a_changed_byte_is_a_checksum_error_naming_the_file_and_field() {
     }
 }
 
+/// Rewrites data file `file` with `bytes` and makes the manifest's checksum and size follow.
+fn replace_file(dir: &Path, file: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(file), bytes).unwrap();
+    let mut m = read_manifest(dir);
+    let entry = m.files.iter_mut().find(|f| f.path == file).unwrap();
+    entry.sha256 = dyad_vectors::sha256_hex(bytes);
+    entry.bytes = bytes.len() as u64;
+    write_manifest(dir, &m);
+}
+
+#[test]
+fn a_file_that_is_not_safetensors_is_named_with_its_entry() {
+    let dir = fresh_dir("not-safetensors");
+    record_toy(&dir, 1);
+    replace_file(&dir, "layer0.safetensors", b"this is not a safetensors file");
+    let e = VectorSet::open(&dir).unwrap().verify().unwrap_err();
+    assert!(matches!(&e, VectorsError::Safetensors { field, .. } if field == "files[0]"), "{e:?}");
+    assert!(message(e).contains("layer0.safetensors"));
+}
+
+#[test]
+fn a_size_that_disagrees_with_the_manifest_names_the_bytes_field() {
+    let dir = fresh_dir("bytes");
+    record_toy(&dir, 1);
+    let mut m = read_manifest(&dir);
+    m.files[0].bytes += 1;
+    write_manifest(&dir, &m);
+    let e = VectorSet::open(&dir).unwrap().verify().unwrap_err();
+    assert!(matches!(&e, VectorsError::Manifest { field, .. } if field == "files[0].bytes"), "{e:?}");
+}
+
+#[test]
+fn an_unreadable_file_is_an_io_error_naming_its_field() {
+    let dir = fresh_dir("unreadable");
+    record_toy(&dir, 1);
+    let path = dir.join("layer0.safetensors");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let e = VectorSet::open(&dir).unwrap().verify().unwrap_err();
+    assert!(matches!(&e, VectorsError::Io { field, .. } if field == "files[0].path"), "{e:?}");
+    assert!(message(e).contains("layer0.safetensors"));
+}
+
+/// Data files with bytes changed, deleted or inserted (the manifest's checksum and size kept in
+/// step, so that the parser and the checks see them) never panic `verify` or a read.
+#[test]
+fn mutated_data_files_never_panic_the_loader() {
+    let dir = fresh_dir("data-fuzz");
+    record_toy(&dir, 1);
+    let good = std::fs::read(dir.join("layer0.safetensors")).unwrap();
+    let mut runner = proptest::test_runner::TestRunner::new(dyad_sim::testkit::config(0x5eed_0007, 256));
+    let edits = proptest::collection::vec((0..good.len(), 0u8..3, proptest::prelude::any::<u8>()), 1..4);
+    runner
+        .run(&edits, |edits| {
+            let mut bytes = good.clone();
+            for (at, op, byte) in edits {
+                let at = at.min(bytes.len().saturating_sub(1));
+                match op {
+                    0 => {
+                        bytes.remove(at);
+                    }
+                    1 => bytes[at] = byte,
+                    _ => bytes.insert(at, byte),
+                }
+            }
+            replace_file(&dir, "layer0.safetensors", &bytes);
+            let set = VectorSet::open(&dir).unwrap();
+            let _ = set.verify();
+            let _ = set.samples(Kind::GeluInput, 0);
+            let _ = set.rows(Kind::SoftmaxInput, 0);
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[test]
 fn a_tensor_of_another_shape_or_dtype_is_named() {
     let dir = fresh_dir("shape");
