@@ -145,6 +145,7 @@ fn cost_reads_shape_and_profile_files_and_checks_claims() {
     let bytes = c["bytes_server_to_client"].as_f64().unwrap() + c["bytes_client_to_server"].as_f64().unwrap();
     let slow = mul["estimates"].as_array().unwrap().iter().find(|e| e["profile"] == "slow").unwrap();
     let network = c["rounds"].as_f64().unwrap() * 0.1 + bytes * 8.0 / 1.0e6;
+    assert!((slow["network_seconds"].as_f64().unwrap() - network).abs() < 1e-9, "{slow}: network time {network}");
     assert!(slow["online_seconds"].as_f64().unwrap() >= network, "{slow} below the network time {network}");
     let v = json(&dyad(&["cost", "--claims", "--shapes", "ci", "--format", "json"]));
     let claims = v["claims"].as_array().unwrap();
@@ -155,6 +156,7 @@ fn cost_reads_shape_and_profile_files_and_checks_claims() {
         for p in c["profiles"].as_array().unwrap() {
             let ratio = p["time_ratio"].as_f64().unwrap();
             assert!(ratio > 0.0 && p["reproduced"].as_bool().unwrap() == (ratio >= low), "{p}");
+            assert!(p["network_ratio"].as_f64().unwrap() > 0.0, "{p}");
         }
     }
     let bad = dir.join("bad.yaml");

@@ -1,33 +1,83 @@
-//! The RLWE kernels: Nimbus's accumulation kernel (throughput in limb multiply-adds), NTT,
-//! encryption, decryption, one Galois key switch and the packing of 64 responses (the SIP
-//! server's online work per returned ciphertext), and both linear protocols at 128×768·768×768.
+//! The RLWE kernels: Nimbus's accumulation kernel (throughput in limb multiply-adds, with the
+//! weights of 64 inputs in cache and of a 768-input layer beyond it), NTT, encryption,
+//! decryption, one Galois key switch and the packing of 64 responses (the SIP server's online
+//! work per returned ciphertext), and both linear protocols at 128×768·768×768: the online phase
+//! alone (keys and weights set up once, outside the timing) and a whole checked run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmarks fail loudly by design
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::time::{Duration, Instant};
+
+use dyad_protocols::bumblebee::linear::{self as sip, SipLayout};
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_protocols::registry;
+use dyad_protocols::nimbus::linear::{self as cop, CopLayout};
 use dyad_protocols::rlwe::cipher::{decrypt, encrypt_sk};
 use dyad_protocols::rlwe::galois::{GaloisKeys, apply, pack_strided, packing_elements};
 use dyad_protocols::rlwe::kernel::{Scalars, accumulate};
 use dyad_protocols::rlwe::{RlweContext, RlweParams, RnsPoly, SecretKey};
-use dyad_sim::Ring;
-use rand::SeedableRng;
+use dyad_protocols::{ProtocolError, registry};
+use dyad_sim::{Party, Ring, RingTensor, Share, SimConfig, simulate};
+use rand::{RngExt, SeedableRng};
+
+/// Times `iters` online COP or SIP products of X [k, n] by the server's W [n, m], after one
+/// setup outside the timing; the slower party's time.
+fn online_only(name: &str, (k, n, m): (usize, usize, usize), iters: u64) -> Duration {
+    let ring = Ring::Z64;
+    let ctx = cop::context(ring).expect("parameters");
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
+    let x = RingTensor::random(ring, &[k, n], &mut rng);
+    let bound = ctx.weight_bound(n) as i64;
+    let w = RingTensor::from_vec(
+        ring,
+        &[n, m],
+        (0..n * m).map(|_| ring.from_signed(rng.random_range(-bound..=bound))).collect(),
+    )
+    .expect("shape");
+    let (xs, xc) = Share::split(&x, &mut rng);
+    let party = |p: &mut Party, w: Option<&RingTensor>, x: &Share| -> Result<Duration, ProtocolError> {
+        if name == "nimbus.linear" {
+            let layout = CopLayout::new(ctx.n(), k, n, m);
+            let state = cop::setup(p, &ctx, &layout, w)?;
+            let start = Instant::now();
+            for _ in 0..iters {
+                cop::online(p, &ctx, &layout, &state, w, x)?;
+            }
+            Ok(start.elapsed())
+        } else {
+            let layout = SipLayout::choose(&ctx, k, n, m, sip::MAX_PACK);
+            let keys = sip::keys(p, &ctx)?;
+            let encoded = w.map(|w| sip::encode_weights(&ctx, &layout, w)).transpose()?;
+            let start = Instant::now();
+            for _ in 0..iters {
+                sip::online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)?;
+            }
+            Ok(start.elapsed())
+        }
+    };
+    let out = simulate(&SimConfig::with_seed(3), |p| party(p, Some(&w), &xs), |p| party(p, None, &xc))
+        .expect("the layer runs");
+    out.server.max(out.client)
+}
 
 fn kernel(c: &mut Criterion) {
     let ctx = RlweContext::new(RlweParams::for_ring(Ring::Z64)).expect("parameters");
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    let (n, k) = (64, 128);
+    let k = 128;
     let limbs = ctx.top_level();
-    let weights: Vec<RnsPoly> = (0..n).map(|_| RnsPoly::uniform(&ctx, limbs, &mut rng)).collect();
-    let refs: Vec<&RnsPoly> = weights.iter().collect();
-    let scalars = Scalars::new(limbs, n, k, |j, t| {
-        ctx.moduli().iter().map(|m| m.reduce((j * 7919 + t * 104729) as u64 * 0x9e37_79b9)).collect()
-    });
     let mut group = c.benchmark_group("rlwe");
     group.sample_size(10);
-    group.throughput(Throughput::Elements((n * k * limbs * ctx.n()) as u64));
-    group.bench_function("cop_kernel_limb_macs", |b| b.iter(|| accumulate(&ctx, &refs, &scalars)));
+    for n in [64, 768] {
+        let weights: Vec<RnsPoly> = (0..n).map(|_| RnsPoly::uniform(&ctx, limbs, &mut rng)).collect();
+        let refs: Vec<&RnsPoly> = weights.iter().collect();
+        let scalars = Scalars::new(limbs, n, k, |j, t| {
+            ctx.moduli().iter().map(|m| m.reduce((j * 7919 + t * 104729) as u64 * 0x9e37_79b9)).collect()
+        });
+        group.throughput(Throughput::Elements((n * k * limbs * ctx.n()) as u64));
+        group.bench_with_input(BenchmarkId::new("cop_kernel_limb_macs", format!("{n}_inputs")), &n, |b, _| {
+            b.iter(|| accumulate(&ctx, &refs, &scalars))
+        });
+    }
     group.throughput(Throughput::Elements(1));
     let sk = SecretKey::generate(&ctx, &mut rng);
     let m: Vec<u64> = (0..ctx.n() as u64).collect();
@@ -49,9 +99,12 @@ fn kernel(c: &mut Criterion) {
     let cts = vec![Some(low_ct.clone()); 64];
     group.bench_function("pack_64", |b| b.iter(|| pack_strided(&ctx, &cts, &keys)));
     for name in ["nimbus.linear", "bumblebee.linear"] {
+        group.bench_function(BenchmarkId::new(format!("{name}_online"), "128x768x768"), |b| {
+            b.iter_custom(|iters| online_only(name, (128, 768, 768), iters))
+        });
         let p = registry::find(name).expect("registered");
         let spec = RunSpec::new(Ring::Z64, 0).with_dims(&[128, 768, 768]);
-        group.bench_with_input(BenchmarkId::new(name, "128x768x768"), &spec, |b, spec| {
+        group.bench_with_input(BenchmarkId::new(format!("{name}_checked_run"), "128x768x768"), &spec, |b, spec| {
             b.iter(|| harness::run(p.as_ref(), spec).map(|c| c.report.passed))
         });
     }

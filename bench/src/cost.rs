@@ -73,6 +73,9 @@ pub struct Estimate {
     pub profile: String,
     /// Seconds (online phase; setup and dealer material excluded).
     pub online_seconds: f64,
+    /// The network's share of it: rounds × latency + bytes / bandwidth, without compute (which
+    /// measures this implementation as much as the protocol).
+    pub network_seconds: f64,
 }
 
 /// How to measure.
@@ -106,6 +109,7 @@ pub fn measure(p: &dyn Protocol, shape: &ModelShape, spec: &CostSpec) -> Result<
             profile: pr.name.clone(),
             online_seconds: online
                 .map_or(0.0, |o| pr.estimate(&o.counts, o.compute.server_seconds, o.compute.client_seconds)),
+            network_seconds: online.map_or(0.0, |o| pr.estimate(&o.counts, 0.0, 0.0)),
         })
         .collect();
     Ok(ProtocolCost { protocol: p.name().into(), dims, passed: checked.report.passed, cost, estimates })

@@ -75,7 +75,7 @@ pub fn costs(costs: &[ProtocolCost], labels: bool) -> String {
 /// The claims view.
 pub fn claims(checks: &[ClaimCheck]) -> String {
     let mut rows = vec![
-        ["PAPER", "COMPARISON", "CLAIMED", "BYTES RATIO", "PROFILE", "TIME RATIO", "REPRODUCED"]
+        ["PAPER", "COMPARISON", "CLAIMED", "BYTES RATIO", "PROFILE", "TIME RATIO", "NETWORK RATIO", "REPRODUCED"]
             .map(String::from)
             .to_vec(),
     ];
@@ -93,6 +93,7 @@ pub fn claims(checks: &[ClaimCheck]) -> String {
                 format!("{:.2}×", c.bytes_ratio),
                 p.profile.clone(),
                 format!("{:.2}×", p.time_ratio),
+                format!("{:.2}×", p.network_ratio),
                 if p.reproduced { "yes" } else { "no" }.into(),
             ]);
         }
