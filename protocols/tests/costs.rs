@@ -551,3 +551,51 @@ fn quad_gelu_is_one_square_and_two_truncations() {
     let c = online("freediv.quad_gelu", Ring::Z64, TruncMode::OneBit, &[8]);
     assert_eq!(bytes_msgs_rounds(&c), with_rounds(want, 5));
 }
+
+#[test]
+fn attention_is_two_matrix_products_a_scaling_and_the_function() {
+    // attention.quad2_freediv, 2 heads, 4 tokens, d = 3, ℓ = 64, f = 18.
+    // 1. S = Q·Kᵀ by a matrix triple: D = Q − A and E = Kᵀ − B, 2·4·3 = 24 elements each, 8 B
+    //    apiece, in one message each way (384 B); the 2·4·4 = 32 products truncated by f.
+    let scores = sum(&[(384, 384, 1, 1), trunc_by(32, 18)]);
+    // 2. S/√3: a local product with the public constant and a truncation of 32.
+    let scale = trunc_by(32, 18);
+    // 3. (S + 5)²·κ on the 8 rows of 4: a square pair of 32 (256 B each way) and two truncations
+    //    (the quad2_freediv test at 32 values).
+    let function = sum(&[(256, 256, 1, 1), trunc_by(32, 18), trunc_by(32, 18)]);
+    // 4. A·V: D = A − A′ (32 elements) and E = V − B′ (24), 448 B each way; 2·4·3 = 24 outputs
+    //    truncated by f (24·36 bits = 108 B down, 3 B up).
+    let context = sum(&[(448, 448, 1, 1), trunc_by(24, 18)]);
+    let want = sum(&[scores, scale, function, context]);
+    assert_eq!(want, (1772, 1107, 8, 8));
+    // Depths: the scores' opening 1 (both), its truncation c 2, s 3; the scaling's truncation
+    // c 4, s 5; the square's opening s 5 (its clock is 4), c 6; its truncation c 6 (the client's
+    // clock is 5), s 7; κ's truncation c 8, s 9; the context's opening s 9, c 10 and its
+    // truncation c 10, s 11. Eleven distinct depths.
+    let c = online("attention.quad2_freediv", Ring::Z64, TruncMode::OneBit, &[2, 4, 3]);
+    assert_eq!(bytes_msgs_rounds(&c), with_rounds(want, 11));
+}
+
+#[test]
+fn a_feed_forward_block_is_two_linear_layers_around_its_gelu() {
+    // ffn.* at k = 3, h = 8, f = 12: X·W1 (3×8·8×12), the GELU on 3×12, then ·W2 (3×12·12×8).
+    // Bytes and messages are exactly those of the three protocols run alone; the linear layers'
+    // setup (weights, keys) is in the setup phase, as when they run alone.
+    for (block, linear, gelu) in [
+        ("ffn.nimbus", "nimbus.linear", "nimbus.gelu"),
+        ("ffn.bumblebee", "bumblebee.linear", "bumblebee.gelu"),
+        ("ffn.freediv", "bumblebee.linear", "freediv.quad_gelu"),
+    ] {
+        let parts = [
+            bytes_msgs_rounds(&online(linear, Ring::Z64, TruncMode::OneBit, &[3, 8, 12])),
+            bytes_msgs_rounds(&online(gelu, Ring::Z64, TruncMode::OneBit, &[3, 12])),
+            bytes_msgs_rounds(&online(linear, Ring::Z64, TruncMode::OneBit, &[3, 12, 8])),
+        ];
+        let want = sum(&parts.map(|p| (p.0, p.1, p.2, p.3)));
+        let got = bytes_msgs_rounds(&online(block, Ring::Z64, TruncMode::OneBit, &[3, 8, 12]));
+        assert_eq!((got.0, got.1, got.2, got.3), want, "{block}");
+        // Rounds can only be fewer than the parts' sum, where a part's first flight rides on the
+        // previous part's last.
+        assert!(got.4 <= parts.iter().map(|p| p.4).sum::<u64>(), "{block}: {} rounds", got.4);
+    }
+}
