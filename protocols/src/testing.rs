@@ -26,21 +26,39 @@ pub fn check_against_reference(
     seed: u64,
     cases: u32,
 ) -> Result<(), String> {
-    let fixed = FixedPoint::default_for(ring);
+    check_against_reference_at(p, FixedPoint::default_for(ring), trunc, dims, seed, cases)
+}
+
+/// [`check_against_reference`] in another fixed-point format (fewer fraction bits widen the
+/// domain of high-degree pieces at ℓ = 32, for example).
+pub fn check_against_reference_at(
+    p: &dyn Protocol,
+    fixed: FixedPoint,
+    trunc: TruncMode,
+    dims: &[usize],
+    seed: u64,
+    cases: u32,
+) -> Result<(), String> {
+    let ring = fixed.ring();
     let specs = p.inputs(dims, fixed).map_err(|e| e.to_string())?;
     let inputs: Vec<_> = specs.iter().map(|s| reals(s.shape.clone(), s.range.0, s.range.1)).collect();
     let mut runner = TestRunner::new(config(seed, cases));
     runner
         .run(&(inputs, any::<u64>()), |(values, run_seed)| {
-            let spec =
-                RunSpec { inputs: Some(values), trunc: Some(trunc), ..RunSpec::new(ring, run_seed).with_dims(dims) };
+            let spec = RunSpec {
+                fixed,
+                inputs: Some(values),
+                trunc: Some(trunc),
+                ..RunSpec::new(ring, run_seed).with_dims(dims)
+            };
             let checked = harness::run(p, &spec).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let r = &checked.report;
             prop_assert!(
                 r.passed,
-                "{} at ℓ = {} with {} truncation: {} ULP from the reference (tolerance {}), run seed {run_seed}",
+                "{} at ℓ = {}, f = {} with {} truncation: {} ULP from the reference (tolerance {}), run seed {run_seed}",
                 p.name(),
                 ring.bits(),
+                fixed.frac(),
                 trunc.name(),
                 r.error.vs_reference.max_ulp.unwrap_or(0),
                 r.tolerance_ulp

@@ -8,7 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use dyad_protocols::testing::{
-    check_against_reference, check_reference_against_approximation, check_reference_against_ideal,
+    check_against_reference, check_against_reference_at, check_reference_against_approximation,
+    check_reference_against_ideal,
 };
 use dyad_protocols::{TruncMode, registry};
 use dyad_sim::Ring;
@@ -164,6 +165,28 @@ fn layernorm_on_near_constant_rows_follows_its_saturating_reference() {
     let r = dyad_protocols::harness::run(p.as_ref(), &spec).unwrap().report;
     assert!(r.passed, "{} ULP from the reference", r.error.vs_reference.max_ulp.unwrap_or(0));
     assert!(r.error.vs_reference.max_abs < 1e-3);
+}
+
+/// At ℓ = 32 and f = 13 the high-degree pieces confine the domain to the middle piece (PUMA's
+/// degree 6 to |x| < 1.41); at SPU's ℓ = 32 default of f = 8 the domain reaches past every
+/// breakpoint, so segment selection itself is tested in the 32-bit ring.
+#[test]
+fn piecewise_activations_select_every_segment_at_32_bits() {
+    let fx = dyad_sim::FixedPoint::new(Ring::Z32, 8).unwrap();
+    for (i, name) in ["nimbus.gelu", "nimbus.gelu_example", "bumblebee.gelu", "nimbus.exp", "nimbus.exp_example"]
+        .into_iter()
+        .enumerate()
+    {
+        let p = registry::find(name).unwrap();
+        let (lo, hi) = p.inputs(&[64], fx).unwrap()[0].range;
+        assert!(!p.breakpoints().is_empty(), "{name} has no breakpoints");
+        for b in p.breakpoints() {
+            assert!(lo < b && b < hi, "{name}: breakpoint {b} outside the 32-bit domain [{lo}, {hi}]");
+        }
+        for trunc in [TruncMode::Faithful, TruncMode::OneBit] {
+            check_against_reference_at(p.as_ref(), fx, trunc, &[64], 0xB10C_0050 + i as u64, 64).unwrap();
+        }
+    }
 }
 
 #[test]
