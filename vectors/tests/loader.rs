@@ -185,20 +185,9 @@ fn mutated_data_files_never_panic_the_loader() {
     record_toy(&dir, 1);
     let good = std::fs::read(dir.join("layer0.safetensors")).unwrap();
     let mut runner = proptest::test_runner::TestRunner::new(dyad_sim::testkit::config(0x5eed_0007, 256));
-    let edits = proptest::collection::vec((0..good.len(), 0u8..3, proptest::prelude::any::<u8>()), 1..4);
     runner
-        .run(&edits, |edits| {
-            let mut bytes = good.clone();
-            for (at, op, byte) in edits {
-                let at = at.min(bytes.len().saturating_sub(1));
-                match op {
-                    0 => {
-                        bytes.remove(at);
-                    }
-                    1 => bytes[at] = byte,
-                    _ => bytes.insert(at, byte),
-                }
-            }
+        .run(&common::edits(good.len(), 4), |edits| {
+            let bytes = common::mutate(&good, &edits);
             replace_file(&dir, "layer0.safetensors", &bytes);
             let set = VectorSet::open(&dir).unwrap();
             let _ = set.verify();

@@ -44,20 +44,9 @@ fn mutated_manifests_never_panic() {
     let good = std::fs::read(&path).unwrap();
     assert!(assert_typed(Manifest::parse(std::str::from_utf8(&good).unwrap(), &path), &path));
     let mut runner = TestRunner::new(dyad_sim::testkit::config(0x5eed_0006, 2048));
-    let edits = prop::collection::vec((0..good.len(), 0u8..3, any::<u8>()), 1..6);
     runner
-        .run(&edits, |edits| {
-            let mut bytes = good.clone();
-            for (at, op, byte) in edits {
-                let at = at.min(bytes.len().saturating_sub(1));
-                match op {
-                    0 => {
-                        bytes.remove(at);
-                    }
-                    1 => bytes[at] = byte,
-                    _ => bytes.insert(at, byte),
-                }
-            }
+        .run(&common::edits(good.len(), 6), |edits| {
+            let bytes = common::mutate(&good, &edits);
             let text = String::from_utf8_lossy(&bytes);
             assert_typed(Manifest::parse(&text, &path), &path);
             Ok(())
