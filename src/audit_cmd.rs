@@ -3,7 +3,6 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::ValueEnum;
 use dyad_audit::points::pooled_points;
@@ -65,22 +64,20 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 }
 
 /// Runs `dyad audit`.
-pub fn run_audit(args: AuditArgs, registry: Registry) -> Result<ExitCode, CliError> {
+pub fn run_audit(args: AuditArgs, registry: Registry) -> Result<u8, CliError> {
     let ring = Ring::new(args.ring).map_err(usage)?;
     let fixed = match args.frac {
         Some(f) => FixedPoint::new(ring, f).map_err(usage)?,
         None => FixedPoint::default_for(ring),
     };
     let set = VectorSet::open(&args.vectors).map_err(usage)?;
-    let builtin = registry.all().len();
-    let registry = with_coefficients(registry, &args.coeffs)?;
-    let all = registry.all();
+    let (registry, from_files) = with_coefficients(registry, &args.coeffs)?;
     let protocols: Vec<&dyn Protocol> = if args.protocols.is_empty() {
-        all.into_iter().filter(|p| p.activation().is_some()).collect()
+        registry.all().into_iter().filter(|p| p.activation().is_some()).collect()
     } else {
-        let mut chosen = registry.select(&args.protocols).map_err(usage)?;
-        chosen.extend(all.into_iter().skip(builtin).filter(|p| !args.protocols.iter().any(|n| n == p.name())));
-        chosen
+        let mut names = args.protocols.clone();
+        names.extend(from_files.into_iter().filter(|f| !args.protocols.iter().any(|n| n == f)).map(String::from));
+        registry.select(&names).map_err(usage)?
     };
     if let Some(p) = protocols.iter().find(|p| p.activation().is_none()) {
         return Err(usage(format!("{} has no activation kind to audit", p.name())));
@@ -112,7 +109,7 @@ pub fn run_audit(args: AuditArgs, registry: Registry) -> Result<ExitCode, CliErr
         eprintln!("wrote {} plots to {}", paths.len(), dir.display());
     }
     emit(args.format, &report, || render::table(&report))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// The function to fit.
@@ -156,7 +153,7 @@ pub struct FitArgs {
 }
 
 /// Runs `dyad fit`.
-pub fn run_fit(args: FitArgs) -> Result<ExitCode, CliError> {
+pub fn run_fit(args: FitArgs) -> Result<u8, CliError> {
     let set = VectorSet::open(&args.vectors).map_err(usage)?;
     let layers = args.layers.clone().unwrap_or_else(|| (0..set.layers()).collect());
     let (target, kind, default_degree, example) = match args.function {
@@ -208,5 +205,5 @@ pub fn run_fit(args: FitArgs) -> Result<ExitCode, CliError> {
         Some(path) => std::fs::write(path, text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?,
         None => std::io::stdout().write_all(text.as_bytes()).map_err(|e| CliError::Failed(e.to_string()))?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -214,7 +214,7 @@ where
         }
     };
     match Registry::builtin().with(extra).map_err(CliError::from).and_then(|r| dispatch(cli, r)) {
-        Ok(code) => u8::from(code != ExitCode::SUCCESS),
+        Ok(code) => code,
         Err(e) => {
             eprintln!("dyad: {e}");
             e.exit_code()
@@ -222,18 +222,22 @@ where
     }
 }
 
-/// `registry` with the protocols of every coefficient file in `files` added.
-pub(crate) fn with_coefficients(registry: Registry, files: &[PathBuf]) -> Result<Registry, CliError> {
+/// `registry` with the protocols of every coefficient file in `files` added, and their names.
+pub(crate) fn with_coefficients(
+    registry: Registry,
+    files: &[PathBuf],
+) -> Result<(Registry, Vec<&'static str>), CliError> {
     let mut extra = Vec::new();
     for f in files {
         let set = CoefficientSet::load(f).map_err(|e| CliError::Usage(e.to_string()))?;
         extra.extend(from_coefficients(set).map_err(|e| CliError::Usage(format!("{}: {e}", f.display())))?);
     }
-    Ok(registry.with(extra)?)
+    let names = extra.iter().map(|p| p.name()).collect();
+    Ok((registry.with(extra)?, names))
 }
 
 /// Runs a parsed command line against `registry`.
-fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode, CliError> {
+fn dispatch(cli: Cli, registry: Registry) -> Result<u8, CliError> {
     match cli.command {
         Command::List { format } => {
             let entries: Vec<table::ListEntry> = registry
@@ -246,7 +250,7 @@ fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode, CliError> {
                 })
                 .collect();
             emit(format, &entries, || table::list(&entries))?;
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         Command::Run(args) => run(args, registry),
         Command::Vectors(args) => crate::vectors_cmd::run(args),
@@ -258,8 +262,8 @@ fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode, CliError> {
     }
 }
 
-fn run(args: RunArgs, registry: Registry) -> Result<ExitCode, CliError> {
-    let registry = with_coefficients(registry, &args.coeffs)?;
+fn run(args: RunArgs, registry: Registry) -> Result<u8, CliError> {
+    let (registry, _) = with_coefficients(registry, &args.coeffs)?;
     let protocol = registry.find(&args.protocol)?;
     let ring = Ring::new(args.ring).map_err(|e| CliError::Usage(e.to_string()))?;
     let fixed = match args.frac {
@@ -278,5 +282,5 @@ fn run(args: RunArgs, registry: Registry) -> Result<ExitCode, CliError> {
     let checked = harness::run(protocol, &spec)?;
     let report = &checked.report;
     emit(args.format, report, || table::run_report(report))?;
-    Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.passed { 0 } else { 1 })
 }

@@ -65,7 +65,11 @@ pub fn load(path: &Path) -> Result<Vec<ArrayD<f64>>, InputError> {
         .into_iter()
         .enumerate()
         .map(|(index, t)| {
-            let expected = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+            let expected =
+                t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| InputError::Parse {
+                    path: path.into(),
+                    reason: format!("inputs[{index}].shape {:?} has more elements than memory can address", t.shape),
+                })?;
             let got = t.data.len();
             ArrayD::from_shape_vec(IxDyn(&t.shape), t.data).map_err(|_| InputError::Size {
                 path: path.into(),

@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Subcommand;
@@ -75,7 +74,7 @@ struct RecordArgs {
 }
 
 /// Runs `dyad vectors …`.
-pub fn run(args: VectorsArgs) -> Result<ExitCode, CliError> {
+pub fn run(args: VectorsArgs) -> Result<u8, CliError> {
     match args.command {
         VectorsCommand::Record(args) => record(&args),
         VectorsCommand::List { dir, format } => list(&dir, format),
@@ -95,7 +94,7 @@ fn failed(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
 }
 
-fn record(args: &RecordArgs) -> Result<ExitCode, CliError> {
+fn record(args: &RecordArgs) -> Result<u8, CliError> {
     let start = Instant::now();
     let snippets = dyad_vectors::read_snippets(&args.snippets).map_err(usage)?;
     let snippets_bytes =
@@ -169,7 +168,7 @@ fn record(args: &RecordArgs) -> Result<ExitCode, CliError> {
         bytes as f64 / 1e6,
         args.out.display()
     ))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// The traces of the snippets at `positions`, computed by `threads` threads, in order.
@@ -209,7 +208,7 @@ fn run_batch(
     traces.into_iter().map(|t| t.ok_or_else(|| CliError::Failed("a worker thread panicked".into()))).collect()
 }
 
-fn list(dir: &Path, format: Format) -> Result<ExitCode, CliError> {
+fn list(dir: &Path, format: Format) -> Result<u8, CliError> {
     let set = VectorSet::open(dir).map_err(usage)?;
     let m = set.manifest();
     let text = match format {
@@ -218,7 +217,7 @@ fn list(dir: &Path, format: Format) -> Result<ExitCode, CliError> {
         Format::Yaml => serde_saphyr::to_string(m).map_err(failed)?,
     };
     out(&text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// The provenance, then one line per layer and kind.
@@ -269,7 +268,7 @@ fn table(m: &Manifest) -> String {
     t
 }
 
-fn verify(dir: &Path) -> Result<ExitCode, CliError> {
+fn verify(dir: &Path) -> Result<u8, CliError> {
     let set = VectorSet::open(dir).map_err(|e| match e {
         VectorsError::MissingFile { .. } | VectorsError::Io { .. } => usage(e),
         _ => failed(e),
@@ -282,5 +281,5 @@ fn verify(dir: &Path) -> Result<ExitCode, CliError> {
         v.bytes,
         dir.join(dyad_vectors::MANIFEST_FILE).display()
     ))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

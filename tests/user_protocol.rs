@@ -1,6 +1,6 @@
 //! A user's own protocol on the whole command line, in-process through `dyad::cli::run_args`:
 //! implementing `Protocol` is all it takes for `run`, `cost` and `regress` to reach it, and a
-//! protocol that misses its reference exits 1.
+//! protocol that misses its reference, or does not fit it at all, exits 1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -9,14 +9,28 @@ use dyad::protocols::{Holder, InputSpec, Inputs, Protocol, ProtocolError, TruncM
 use dyad::sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
-/// x², or x² + 1 ULP in its reference when `wrong`.
+/// What a test protocol's reference gets wrong.
+#[derive(Clone, Copy, PartialEq)]
+enum Fault {
+    None,
+    /// Off by 16 ULPs everywhere: far outside the tolerance.
+    Values,
+    /// One element short: not even the output's shape.
+    Shape,
+}
+
+/// x², with its reference as wrong as `fault` says.
 struct Square {
-    wrong: bool,
+    fault: Fault,
 }
 
 impl Protocol for Square {
     fn name(&self) -> &'static str {
-        if self.wrong { "user.square_wrong" } else { "user.square" }
+        match self.fault {
+            Fault::None => "user.square",
+            Fault::Values => "user.square_wrong",
+            Fault::Shape => "user.square_misshapen",
+        }
     }
     fn paper(&self) -> &'static str {
         "a user's test protocol"
@@ -37,8 +51,14 @@ impl Protocol for Square {
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let exact = dyad::verify::reference::arith::square(fx, &inputs[0]);
-        // Off by 16 ULPs everywhere: far outside the tolerance.
-        Ok(if self.wrong { exact.offset(16) } else { exact })
+        Ok(match self.fault {
+            Fault::None => exact,
+            Fault::Values => exact.offset(16),
+            Fault::Shape => {
+                let v = exact.to_vec();
+                RingTensor::from_vec(fx.ring(), &[v.len() - 1], v[1..].to_vec())?
+            }
+        })
     }
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         Ok(inputs[0].mapv(|v| v * v))
@@ -52,7 +72,7 @@ impl Protocol for Square {
 }
 
 fn users() -> Vec<Box<dyn Protocol>> {
-    vec![Box::new(Square { wrong: false }), Box::new(Square { wrong: true })]
+    [Fault::None, Fault::Values, Fault::Shape].map(|fault| Box::new(Square { fault }) as Box<dyn Protocol>).into()
 }
 
 fn dyad(args: &[&str]) -> u8 {
@@ -70,11 +90,12 @@ fn a_user_protocol_runs_and_costs_beside_the_built_in_ones() {
 #[test]
 fn a_protocol_that_misses_its_reference_exits_1_and_bad_usage_exits_2() {
     assert_eq!(dyad(&["run", "user.square_wrong"]), 1);
+    assert_eq!(dyad(&["run", "user.square_misshapen"]), 1, "a reference of another shape is the protocol's bug");
     assert_eq!(dyad(&["run", "user.nope"]), 2);
     assert_eq!(dyad(&["run", "user.square", "--ring", "48"]), 2);
     let taken = dyad::cli::run_args(
         ["dyad", "list"],
-        vec![Box::new(Square { wrong: false }), Box::new(Square { wrong: false })],
+        vec![Box::new(Square { fault: Fault::None }), Box::new(Square { fault: Fault::None })],
     );
     assert_eq!(taken, 2, "a name registered twice is refused");
 }

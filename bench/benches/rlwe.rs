@@ -27,7 +27,7 @@ fn online_only(name: &str, (k, n, m): (usize, usize, usize), iters: u64) -> Dura
     let ctx = cop::context(ring).expect("parameters");
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
     let x = RingTensor::random(ring, &[k, n], &mut rng);
-    let bound = ctx.weight_bound(n) as i64;
+    let bound = ctx.encoding_weight_bound(n) as i64;
     let w = RingTensor::from_vec(
         ring,
         &[n, m],

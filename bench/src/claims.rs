@@ -88,7 +88,7 @@ pub fn claims() -> Vec<Claim> {
         ),
         c(
             "freeDiv (JCRD 2024)",
-            "non-linear blocks only: Softmax freeDiv attention + Quad GeLU FFN vs Softmax attention + PUMA GELU FFN",
+            "attention block + FFN block: Softmax freeDiv attention + Quad GeLU FFN vs Softmax attention + PUMA GELU FFN",
             &["attention.softmax_freediv", "ffn.freediv"],
             &["attention.bumblebee", "ffn.bumblebee"],
             2.26,

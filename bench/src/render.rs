@@ -34,12 +34,11 @@ pub fn costs(costs: &[ProtocolCost], labels: bool) -> String {
     let mut rows = vec![head];
     for c in costs {
         for ph in &c.cost.phases {
-            let mut scopes = vec![("(all)".to_string(), &ph.counts, &ph.compute)];
+            let mut scopes = vec![(true, "(all)".to_string(), &ph.counts, &ph.compute)];
             if labels {
-                scopes.extend(ph.labels.iter().map(|l| (l.label.clone(), &l.counts, &l.compute)));
+                scopes.extend(ph.labels.iter().map(|l| (false, l.label.clone(), &l.counts, &l.compute)));
             }
-            for (label, k, t) in scopes {
-                let whole = label == "(all)";
+            for (whole, label, k, t) in scopes {
                 let mut row = vec![
                     c.protocol.clone(),
                     format!("{:?}", c.dims),

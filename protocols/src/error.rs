@@ -133,11 +133,11 @@ pub enum HarnessError {
     /// The protocol ran, but its output does not fit its own reference or ideal (a shape or
     /// ring mismatch, shares that do not reconstruct, a reference that fails on the inputs the
     /// protocol accepted): a bug in the protocol, not bad input.
-    #[error("{protocol}: inconsistent with its reference: {source}")]
+    #[error("{protocol}: inconsistent with its reference: {reason}")]
     Inconsistent {
         /// The protocol.
         protocol: String,
         /// What did not fit.
-        source: ProtocolError,
+        reason: String,
     },
 }

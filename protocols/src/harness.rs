@@ -200,26 +200,25 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
         |party| party.scope(name, |party| p.run(party, &server)),
         |party| party.scope(name, |party| p.run(party, &client)),
     )?;
-    let inconsistent = |source: crate::ProtocolError| HarnessError::Inconsistent { protocol: name.into(), source };
-    let secure = Share::reconstruct(&out.server, &out.client).map_err(|e| inconsistent(e.into()))?;
-    let reference = p.reference(spec.fixed, &encoded).map_err(inconsistent)?;
+    let inconsistent = |reason: String| HarnessError::Inconsistent { protocol: name.into(), reason };
+    let secure = Share::reconstruct(&out.server, &out.client)
+        .map_err(|e| inconsistent(format!("the output shares do not reconstruct: {e}")))?;
+    let reference = p.reference(spec.fixed, &encoded).map_err(|e| inconsistent(e.to_string()))?;
     if reference.shape() != secure.shape() || reference.ring() != secure.ring() {
-        return Err(inconsistent(crate::ProtocolError::Config {
-            protocol: name,
-            reason: format!(
-                "secure output {:?} and reference {:?} differ in shape or ring",
-                secure.shape(),
-                reference.shape()
-            ),
-        }));
+        return Err(inconsistent(format!(
+            "secure output {:?} and reference {:?} differ in shape or ring",
+            secure.shape(),
+            reference.shape()
+        )));
     }
     let decoded_inputs: Vec<ArrayD<f64>> = encoded.iter().map(|t| spec.fixed.decode_tensor(t)).collect();
-    let ideal = p.ideal(&decoded_inputs).map_err(inconsistent)?;
+    let ideal = p.ideal(&decoded_inputs).map_err(|e| inconsistent(e.to_string()))?;
     if ideal.shape() != secure.shape() {
-        return Err(inconsistent(crate::ProtocolError::Config {
-            protocol: name,
-            reason: format!("ideal {:?} and secure output {:?} differ in shape", ideal.shape(), secure.shape()),
-        }));
+        return Err(inconsistent(format!(
+            "ideal {:?} and secure output {:?} differ in shape",
+            ideal.shape(),
+            secure.shape()
+        )));
     }
     let secure_real = decode_output(p, spec.fixed, &secure);
     let reference_real = decode_output(p, spec.fixed, &reference);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use dyad_verify::approx::{CoefficientSet, Target};
 
-use crate::blocks::activation::{AttentionFunction, ExpMethod, PiecewiseActivation, Softmax};
+use crate::blocks::activation::{AttentionFunction, PiecewiseActivation};
 use crate::encoder::Suite;
 use crate::encoder::layer::EncoderLayer;
 use crate::error::{HarnessError, ProtocolError};
@@ -203,16 +203,14 @@ pub fn from_coefficients(set: CoefficientSet) -> Result<Vec<Box<dyn Protocol>>, 
             Ok(vec![Box::new(gelu)])
         }
         Target::Exp => {
-            let pw = set.piecewise().map_err(|e| ProtocolError::Config { protocol: base, reason: e.to_string() })?;
+            let softmax = nimbus::softmax_with(
+                leak(format!("{base}.softmax")),
+                PAPER,
+                "Softmax: x − max, the file's exp, one Goldschmidt reciprocal per row",
+                &set,
+            )?;
             let exp =
                 PiecewiseActivation::new(base, PAPER, "exp(x) for x ≤ 0 as the file's piecewise polynomial", set)?;
-            let softmax = Softmax {
-                name: leak(format!("{base}.softmax")),
-                paper: PAPER,
-                computes: "Softmax: x − max, the file's exp, one Goldschmidt reciprocal per row",
-                exp: ExpMethod::Piecewise(pw),
-                recip_iterations: 2,
-            };
             Ok(vec![Box::new(exp), Box::new(softmax)])
         }
     }

@@ -58,7 +58,7 @@ fn weights(ring: Ring, n: usize, m: usize, bound: u64, rng: &mut ChaCha20Rng) ->
 fn raw_error(layer: Layer, ring: Ring, (k, n, m): (usize, usize, usize), seed: u64) -> u64 {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let x = RingTensor::random(ring, &[k, n], &mut rng);
-    let w = weights(ring, n, m, context(ring).unwrap().weight_bound(n), &mut rng);
+    let w = weights(ring, n, m, context(ring).unwrap().encoding_weight_bound(n), &mut rng);
     let want = x.matmul(&w).unwrap();
     let (xs, xc) = Share::split(&x, &mut rng);
     let out = simulate(
@@ -99,7 +99,7 @@ fn weights_beyond_the_encoding_bound_are_refused() {
     for layer in [Layer::Cop, Layer::Sip] {
         let ring = Ring::Z64;
         let (k, n, m) = (2, 16, 8);
-        let bound = context(ring).unwrap().weight_bound(n);
+        let bound = context(ring).unwrap().encoding_weight_bound(n);
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let x = RingTensor::random(ring, &[k, n], &mut rng);
         let mut values = weights(ring, n, m, bound, &mut rng).to_vec();
@@ -117,9 +117,9 @@ fn weights_beyond_the_encoding_bound_are_refused() {
     }
 }
 
-/// The client's mask and re-randomisation are fresh per response and per query: two queries of
-/// the same X give different ciphertexts and client shares, and the three responses of one query
-/// differ from each other.
+/// The client's mask is fresh per response and per query: two queries of the same X give
+/// different client shares, and the three responses of one query (tokens 0–7, 8–15 and 16–19)
+/// have different masks.
 #[test]
 fn cop_responses_are_freshly_masked() {
     let ring = Ring::Z32;
@@ -127,7 +127,7 @@ fn cop_responses_are_freshly_masked() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let x = RingTensor::random(ring, &[k, n], &mut rng);
     let ctx = context(ring).unwrap();
-    let w = weights(ring, n, m, ctx.weight_bound(n), &mut rng);
+    let w = weights(ring, n, m, ctx.encoding_weight_bound(n), &mut rng);
     let (xs, xc) = Share::split(&x, &mut rng);
     let layout = CopLayout::new(ctx.n(), k, n, m);
     assert_eq!(layout.responses, 3);
@@ -155,7 +155,7 @@ fn cop_responses_are_freshly_masked() {
         let got = Share::reconstruct(s, c).unwrap();
         assert!(got.to_vec().iter().zip(want.to_vec()).all(|(&a, b)| ring.distance(a, b) <= 1));
     }
-    // Each response's mask covers its own k/3 tokens: no two responses share a mask.
+    // Response g's mask covers tokens 8g..8g+7: row 8g is its first coefficient block.
     let rows: Vec<Vec<u64>> = c1.tensor().to_vec().chunks(m).map(<[u64]>::to_vec).collect();
     assert!(rows[0] != rows[8] && rows[8] != rows[16], "responses share a mask");
 }

@@ -162,9 +162,25 @@ fn layernorm_on_near_constant_rows_follows_its_saturating_reference() {
         inputs: Some(inputs),
         ..dyad_protocols::harness::RunSpec::new(Ring::Z64, 5).with_dims(&[2, d])
     };
-    let r = dyad_protocols::harness::run(p.as_ref(), &spec).unwrap().report;
+    let checked = dyad_protocols::harness::run(p.as_ref(), &spec).unwrap();
+    let r = &checked.report;
     assert!(r.passed, "{} ULP from the reference", r.error.vs_reference.max_ulp.unwrap_or(0));
-    assert!(r.error.vs_reference.max_abs < 1e-3);
+    // The saturated rsqrt is 17.27 at 0 and a little more for a variance that truncation leaves
+    // a few ULPs below 0, at most 17.5: with γ = 1 and β = 0 no output exceeds 17.5 times the
+    // largest deviation from its row's mean (plus the products' few ULPs).
+    let fx = dyad_sim::FixedPoint::default_for(Ring::Z64);
+    let x = fx.decode_tensor(&checked.inputs[0]);
+    let dev = x
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let mean = row.sum() / row.len() as f64;
+            row.iter().fold(0.0f64, |m, v| m.max((v - mean).abs()))
+        })
+        .fold(0.0f64, f64::max);
+    let out = dyad_protocols::harness::decode_output(p.as_ref(), fx, &checked.secure);
+    let largest = out.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(largest <= 17.5 * dev + 8.0 * fx.ulp(), "saturated LayerNorm output {largest}, deviations {dev}");
 }
 
 /// At ℓ = 32 and f = 13 the high-degree pieces confine the domain to the middle piece (PUMA's

@@ -32,6 +32,17 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds `times` runs of `other`, every field (rounds too: the runs one after another).
+    pub fn add_times(&mut self, other: &Counts, times: u64) {
+        self.bytes_server_to_client += times * other.bytes_server_to_client;
+        self.bytes_client_to_server += times * other.bytes_client_to_server;
+        self.messages_server_to_client += times * other.messages_server_to_client;
+        self.messages_client_to_server += times * other.messages_client_to_server;
+        self.rounds += times * other.rounds;
+        self.dealer_bytes_to_server += times * other.dealer_bytes_to_server;
+        self.dealer_bytes_to_client += times * other.dealer_bytes_to_client;
+    }
+
     /// Bytes exchanged between the parties, both directions.
     pub fn bytes(&self) -> u64 {
         self.bytes_server_to_client + self.bytes_client_to_server

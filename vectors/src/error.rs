@@ -19,7 +19,7 @@ pub enum VectorsError {
         field: String,
     },
     /// A file could not be read or written.
-    #[error("{}: {action} (named by {field}): {source}", path.display())]
+    #[error("{}: {action} ({field}): {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -55,7 +55,7 @@ pub enum VectorsError {
         actual: String,
     },
     /// A data file is not a valid safetensors file.
-    #[error("{}: not a safetensors file (named by {field}): {message}", path.display())]
+    #[error("{}: not a safetensors file ({field}): {message}", path.display())]
     Safetensors {
         /// The data file.
         path: PathBuf,

@@ -9,8 +9,8 @@
 //! system of the equality-constrained problem); the candidate with the smallest weighted squared
 //! error over all points wins.
 //!
-//! Shapes follow the Nimbus examples: GELU is 0 | p(x) | x with two breakpoints, exp on x − max
-//! is 0 | p(x) with one.
+//! Shapes follow the Nimbus examples: GELU is 0 | fitted pieces | x, exp on x − max is
+//! 0 | fitted pieces, with one or two fitted pieces between the fixed outer ones.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

@@ -8,7 +8,8 @@
 //! leave about 1e-10. Finally 1/√x = y·2^(−K'/2), again an integer factor and a shift.
 //!
 //! Below 2^kmin the output saturates: at the default range it is within 1% of 1/√x down to
-//! 0.02, then rises monotonically to 17.27 at x = 0 (bounded; never a wrap). Above 2^(kmax+1) it
+//! 0.02, then rises monotonically to 17.27 at x = 0, a little more for the few-ULP negative
+//! values that truncating a zero variance can leave (bounded; never a wrap). Above 2^(kmax+1) it
 //! is garbage: the domain check of the harness refuses such inputs.
 
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};

@@ -123,7 +123,7 @@ pub enum SipKeys {
 
 /// The server's weight blocks Ŵ[b0][b1] for layout `l`, in NTT form: computation only, which
 /// the server redoes when a query's length calls for another layout. An error for weights
-/// beyond the encoding's bound ([`RlweContext::weight_bound`]).
+/// beyond the encoding's bound ([`RlweContext::encoding_weight_bound`]).
 pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Result<Vec<RnsPoly>, ProtocolError> {
     check_weights("bumblebee.linear", ctx, w)?;
     let values = w.to_vec();

@@ -55,8 +55,11 @@ fn shape_of(protocol: &'static str, dims: &[usize]) -> Result<ModelShape, Protoc
 
 /// W_Q comes per head, `[hidden, heads, hidden/heads]` (the architecture is public): the head
 /// count a layer's inputs carry.
-fn heads_of(w_q: &[usize]) -> usize {
-    w_q.get(1).copied().unwrap_or(1)
+fn heads_of(protocol: &'static str, w_q: Option<&[usize]>) -> Result<usize, ProtocolError> {
+    match w_q {
+        Some([_, heads, _]) if *heads > 0 => Ok(*heads),
+        _ => Err(ProtocolError::Input { protocol, index: 1, expected: "W_Q as [hidden, heads, hidden/heads]".into() }),
+    }
 }
 
 fn weights_from(inputs: &[RingTensor], shape: ModelShape, eps: f64) -> Option<EncoderWeights> {
@@ -191,7 +194,7 @@ impl Protocol for EncoderLayer {
         let shape = ModelShape {
             seq: x.shape().first().copied().unwrap_or(0),
             hidden,
-            heads: heads_of(inputs.shape(self.name, 1)?),
+            heads: heads_of(self.name, Some(inputs.shape(self.name, 1)?))?,
             ffn: inputs.shape(self.name, 12)?.first().copied().unwrap_or(0),
         };
         let plain: Option<Vec<RingTensor>> =
@@ -208,7 +211,7 @@ impl Protocol for EncoderLayer {
         let shape = ModelShape {
             seq: x.shape()[0],
             hidden: h,
-            heads: inputs.get(1).map_or(1, |w| heads_of(w.shape())),
+            heads: heads_of(self.name, inputs.get(1).map(RingTensor::shape))?,
             ffn: inputs.get(11).map_or(0, |t| t.shape()[1]),
         };
         let w = weights_from(&inputs[1..], shape, 1e-12).ok_or(ProtocolError::Input {
@@ -221,14 +224,14 @@ impl Protocol for EncoderLayer {
             .ok_or(ProtocolError::Config { protocol: self.name, reason: "no layer".into() })
     }
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-        self.float(inputs, inputs.get(1).map_or(1, |w| heads_of(w.shape())), true).ok_or(ProtocolError::Input {
+        self.float(inputs, heads_of(self.name, inputs.get(1).map(ArrayD::shape))?, true).ok_or(ProtocolError::Input {
             protocol: self.name,
             index: 0,
             expected: "x and 16 weight tensors".into(),
         })
     }
     fn approximation(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-        self.float(inputs, inputs.get(1).map_or(1, |w| heads_of(w.shape())), false).ok_or(ProtocolError::Input {
+        self.float(inputs, heads_of(self.name, inputs.get(1).map(ArrayD::shape))?, false).ok_or(ProtocolError::Input {
             protocol: self.name,
             index: 0,
             expected: "x and 16 weight tensors".into(),

@@ -85,20 +85,20 @@ fn rlwe(e: RlweError) -> ProtocolError {
     ProtocolError::Config { protocol: "nimbus.linear", reason: e.to_string() }
 }
 
-/// Refuses weights whose products would not decode within ±1 ([`RlweContext::weight_bound`]
+/// Refuses weights whose products would not decode within ±1 ([`RlweContext::encoding_weight_bound`]
 /// for `w`'s n inputs): the server, which holds W, checks before encrypting or encoding it.
 pub(crate) fn check_weights(protocol: &'static str, ctx: &RlweContext, w: &RingTensor) -> Result<(), ProtocolError> {
-    let bound = ctx.weight_bound(w.shape().first().copied().unwrap_or(1));
+    let n = w.shape().first().copied().unwrap_or(1);
+    let bound = ctx.encoding_weight_bound(n);
     let ring = w.ring();
-    match w.to_vec().iter().position(|&v| ring.signed(v).unsigned_abs() > bound) {
+    match w.data().iter().enumerate().find(|(_, v)| ring.signed(**v).unsigned_abs() > bound) {
         None => Ok(()),
-        Some(i) => Err(ProtocolError::Input {
+        Some((i, &v)) => Err(ProtocolError::Input {
             protocol,
             index: 1,
             expected: format!(
-                "weights of magnitude at most {bound} in ring units for {} inputs (the RLWE encoding's bound), W element {i} is {}",
-                w.shape().first().copied().unwrap_or(1),
-                ring.signed(w.to_vec()[i])
+                "weights of magnitude at most {bound} in ring units for {n} inputs (the RLWE encoding's bound), W element {i} is {}",
+                ring.signed(v)
             ),
         }),
     }

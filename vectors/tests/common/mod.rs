@@ -74,7 +74,7 @@ pub fn record_toy(dir: &Path, seed: u64) -> Manifest {
     recorder.finish(dir, source).unwrap()
 }
 
-/// Byte edits for fuzzing a file of `len` bytes: 1 to `most` of (position, delete | replace |
+/// Byte edits for fuzzing a file of `len` bytes: 1 to `most` − 1 of (position, delete | replace |
 /// insert, byte).
 pub fn edits(len: usize, most: usize) -> impl proptest::strategy::Strategy<Value = Vec<(usize, u8, u8)>> {
     proptest::collection::vec((0..len, 0u8..3, proptest::prelude::any::<u8>()), 1..most)

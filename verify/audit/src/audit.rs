@@ -131,6 +131,21 @@ pub struct CallCost {
     pub dealer: bool,
 }
 
+impl CallCost {
+    /// Adds an independent call that could run beside this one: elements, bytes and messages add
+    /// up, rounds are the larger.
+    fn merge(&mut self, other: &CallCost) {
+        self.elements += other.elements;
+        self.bytes_server_to_client += other.bytes_server_to_client;
+        self.bytes_client_to_server += other.bytes_client_to_server;
+        self.messages += other.messages;
+        self.rounds = self.rounds.max(other.rounds);
+        self.dealer |= other.dealer;
+        self.bytes_per_element =
+            (self.bytes_server_to_client + self.bytes_client_to_server) as f64 / self.elements.max(1) as f64;
+    }
+}
+
 /// One protocol on one layer's recorded activations.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -273,7 +288,6 @@ fn run_once(
     layer: usize,
     dims: &[usize],
     inputs: Vec<ArrayD<f64>>,
-    real: usize,
 ) -> Result<Outcome, AuditError> {
     let fail = |source: HarnessError| AuditError::Run { protocol: p.name().into(), layer, source: Box::new(source) };
     let specs = p.inputs(dims, spec.fixed).map_err(|e| fail(e.into()))?;
@@ -295,7 +309,7 @@ fn run_once(
         elements: secure.len(),
         bytes_server_to_client: online.bytes_server_to_client,
         bytes_client_to_server: online.bytes_client_to_server,
-        bytes_per_element: online.bytes() as f64 / real.max(1) as f64,
+        bytes_per_element: online.bytes() as f64 / secure.len().max(1) as f64,
         messages: online.messages(),
         rounds: online.rounds,
         dealer: checked.report.cost.dealer_used,
@@ -322,7 +336,7 @@ fn elementwise(
     values.extend(points.iter().map(|q| q.x));
     let n = values.len();
     let input = ArrayD::from_shape_vec(IxDyn(&[n]), values).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0])));
-    let o = run_once(p, spec, layer, &[n], vec![input], n)?;
+    let o = run_once(p, spec, layer, &[n], vec![input])?;
     let s = samples.len();
     let w: Vec<f64> = points.iter().map(|q| q.w).collect();
     let with_rms = |mut e: Errors, got: &[f64], want: &[f64]| {
@@ -352,10 +366,7 @@ fn elementwise(
         outside_domain: outside(samples.iter().copied(), o.domain),
         errors,
         softmax: None,
-        cost: CallCost {
-            bytes_per_element: (o.cost.bytes_server_to_client + o.cost.bytes_client_to_server) as f64 / n.max(1) as f64,
-            ..o.cost
-        },
+        cost: o.cost,
         jump: largest_jump(p),
         note: p.audit_note().map(str::to_owned),
     };
@@ -390,14 +401,9 @@ fn rowwise(
             inputs.push(ArrayD::from_elem(IxDyn(&[width]), 1.0));
             inputs.push(ArrayD::zeros(IxDyn(&[width])));
         }
-        let o = run_once(p, spec, layer, &[count, width], inputs, count * width)?;
+        let o = run_once(p, spec, layer, &[count, width], inputs)?;
         domain = o.domain;
-        cost.elements += o.cost.elements;
-        cost.bytes_server_to_client += o.cost.bytes_server_to_client;
-        cost.bytes_client_to_server += o.cost.bytes_client_to_server;
-        cost.messages += o.cost.messages;
-        cost.rounds = cost.rounds.max(o.cost.rounds);
-        cost.dealer |= o.cost.dealer;
+        cost.merge(&o.cost);
         s.extend_from_slice(&o.secure);
         i.extend_from_slice(&o.ideal);
         a.extend_from_slice(&o.approx);
@@ -417,7 +423,6 @@ fn rowwise(
             }
         }
     }
-    cost.bytes_per_element = (cost.bytes_server_to_client + cost.bytes_client_to_server) as f64 / real.max(1) as f64;
     Ok(AuditEntry {
         protocol: p.name().into(),
         activation,

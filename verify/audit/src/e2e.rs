@@ -186,16 +186,6 @@ fn cosine(a: &[f64], b: &[f64]) -> f64 {
     dot / (na * nb).max(1e-300)
 }
 
-fn add(acc: &mut Counts, c: &Counts) {
-    acc.bytes_server_to_client += c.bytes_server_to_client;
-    acc.bytes_client_to_server += c.bytes_client_to_server;
-    acc.messages_server_to_client += c.messages_server_to_client;
-    acc.messages_client_to_server += c.messages_client_to_server;
-    acc.rounds += c.rounds;
-    acc.dealer_bytes_to_server += c.dealer_bytes_to_server;
-    acc.dealer_bytes_to_client += c.dealer_bytes_to_client;
-}
-
 fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
     E2eError::Run { what: what.into(), source: Box::new(e) }
 }
@@ -261,10 +251,10 @@ pub fn run(
                 )
                 .map_err(|e| run_error(&format!("sentence {i}"), e))?;
                 let online = out.cost.phase_counts(Phase::Online);
-                add(&mut cost.online_total, &online);
+                cost.online_total.add_times(&online, 1);
                 cost.dealer_bytes += out.cost.total.dealer_bytes();
                 for (l, acc) in cost.per_layer.iter_mut().enumerate() {
-                    add(acc, &out.cost.label_counts(Phase::Online, &format!("layer{l}")));
+                    acc.add_times(&out.cost.label_counts(Phase::Online, &format!("layer{l}")), 1);
                 }
                 compute += out.cost.compute.server_seconds.max(out.cost.compute.client_seconds);
                 out.server

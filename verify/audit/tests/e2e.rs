@@ -50,13 +50,7 @@ fn every_suite_layer_costs_the_sum_of_its_blocks() {
             // The client's SIP keys serve every SIP layer: sent once.
             let setup_times = if p.name() == "bumblebee.linear" { 1 } else { times };
             for (acc, (c, t)) in want.iter_mut().zip([(&c_on, times), (&c_off, times), (&c_setup, setup_times)]) {
-                acc.bytes_server_to_client += t * c.bytes_server_to_client;
-                acc.bytes_client_to_server += t * c.bytes_client_to_server;
-                acc.messages_server_to_client += t * c.messages_server_to_client;
-                acc.messages_client_to_server += t * c.messages_client_to_server;
-                acc.dealer_bytes_to_server += t * c.dealer_bytes_to_server;
-                acc.dealer_bytes_to_client += t * c.dealer_bytes_to_client;
-                acc.rounds += t * c.rounds;
+                acc.add_times(c, t);
             }
         }
         let name = &suite.name;
