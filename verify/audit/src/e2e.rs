@@ -93,6 +93,8 @@ pub struct CosineStats {
 pub struct ProbeStats {
     /// Training sentences.
     pub train: usize,
+    /// The L2 penalty chosen on a validation split of them.
+    pub l2: f64,
     /// Test sentences.
     pub test: usize,
     /// Accuracy on plaintext embeddings of the test split.
@@ -189,6 +191,9 @@ fn cosine(a: &[f64], b: &[f64]) -> f64 {
 fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
     E2eError::Run { what: what.into(), source: Box::new(e) }
 }
+
+/// The probe's L2 penalties, one chosen on a validation split of the training sentences.
+pub const PROBE_PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
 
 /// Runs the suite on `spec.sentences` test sentences and the probe on `spec.train` others.
 /// `progress(done, total)` is called after each secure sentence.
@@ -296,7 +301,7 @@ pub fn run(
     let train_x: Vec<Vec<f64>> =
         train.iter().map(|s| model.forward(&s.ids).map(|t| t.pooled.to_vec())).collect::<Result<_, _>>()?;
     let train_y: Vec<bool> = train.iter().map(|s| s.label).collect();
-    let probe = Probe::train(&train_x, &train_y, 1e-3, 0.5, 300);
+    let (probe, l2) = Probe::train_validated(&train_x, &train_y, &PROBE_PENALTIES, 0.5, 300);
     let test_y: Vec<bool> = test.iter().map(|s| s.label).collect();
     let (acc_plain, acc_secure) = (probe.accuracy(&plain_pooled, &test_y), probe.accuracy(&secure_pooled, &test_y));
     let flipped = secure_pooled.iter().zip(&plain_pooled).filter(|(a, b)| probe.predict(a) != probe.predict(b)).count()
@@ -318,6 +323,7 @@ pub fn run(
         cosine: cos,
         probe: ProbeStats {
             train: train.len(),
+            l2,
             test: test.len(),
             accuracy_plaintext: acc_plain,
             accuracy_secure: acc_secure,
@@ -356,8 +362,9 @@ pub fn render(r: &E2eReport) -> String {
     ));
     let p = &r.probe;
     out.push_str(&format!(
-        "sentiment probe (trained on {} plaintext embeddings; {} test sentences): plaintext {:.1}%  secure {:.1}%  difference {:+.1} points  flipped {:.1}%\n",
+        "sentiment probe (trained on {} plaintext embeddings, L2 {:e}; {} test sentences): plaintext {:.1}%  secure {:.1}%  difference {:+.1} points  flipped {:.1}%\n",
         p.train,
+        p.l2,
         p.test,
         100.0 * p.accuracy_plaintext,
         100.0 * p.accuracy_secure,
