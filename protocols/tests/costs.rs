@@ -98,6 +98,10 @@ fn square_and_matmul_open_one_masked_operand_each() {
         bytes_msgs_rounds(&online("matmul", Ring::Z32, TruncMode::Probabilistic, &[3, 4, 5])),
         (128, 128, 1, 1, 1)
     );
+    // Its matrix triple, from the dealer to each party: shares of A [3,4], B [4,5] and C = A·B
+    // [3,5], 12 + 20 + 15 = 47 elements of 4 B, in one delivery each, all offline.
+    let offline = cost("matmul", Ring::Z32, TruncMode::Probabilistic, &[3, 4, 5]).phase_counts(Phase::Offline);
+    assert_eq!((offline.dealer_bytes_to_server, offline.dealer_bytes_to_client, offline.bytes()), (188, 188, 0));
 }
 
 #[test]
