@@ -183,6 +183,34 @@ fn layernorm_on_near_constant_rows_follows_its_saturating_reference() {
     assert!(largest <= 17.5 * dev + 8.0 * fx.ulp(), "saturated LayerNorm output {largest}, deviations {dev}");
 }
 
+/// Comparisons exactly at and one ULP either side of their boundaries (x = 0 for DReLU, x = c for
+/// x < c, x = y for x < y), which uniform draws almost never hit, against the plain indicator.
+#[test]
+fn comparisons_are_exact_at_their_boundaries() {
+    for ring in [Ring::Z32, Ring::Z64] {
+        let fx = dyad_sim::FixedPoint::default_for(ring);
+        let u = fx.ulp();
+        let around = |c: f64| vec![c - u, c, c + u, c - 2.0 * u, c + 2.0 * u];
+        let arr = |v: Vec<f64>| ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[v.len()]), v).unwrap();
+        let cases: [(&str, Vec<ndarray::ArrayD<f64>>, [f64; 5]); 3] = [
+            ("drelu", vec![arr(around(0.0))], [0.0, 1.0, 1.0, 0.0, 1.0]),
+            ("lt.public", vec![arr(around(0.5))], [1.0, 0.0, 0.0, 1.0, 0.0]),
+            ("lt", vec![arr(around(1.25)), arr(vec![1.25; 5])], [1.0, 0.0, 0.0, 1.0, 0.0]),
+        ];
+        for (name, inputs, want) in cases {
+            let p = registry::find(name).unwrap();
+            let spec = dyad_protocols::harness::RunSpec {
+                inputs: Some(inputs),
+                ..dyad_protocols::harness::RunSpec::new(ring, 13).with_dims(&[5])
+            };
+            let checked = dyad_protocols::harness::run(p.as_ref(), &spec).unwrap();
+            let got: Vec<f64> =
+                dyad_protocols::harness::decode_output(p.as_ref(), fx, &checked.secure).iter().copied().collect();
+            assert_eq!(got, want, "{name} at ℓ = {}", ring.bits());
+        }
+    }
+}
+
 /// LayerNorm's rsqrt on the variances recorded MiniLM/MPNet rows have, 0.1 to 3000 (which the
 /// uniform draws of the property test rarely reach at the low end): the secure output within
 /// 0.1% of 1/√x at both rings.
