@@ -192,8 +192,8 @@ fn comparisons_are_exact_at_their_boundaries() {
         let u = fx.ulp();
         let around = |c: f64| vec![c - u, c, c + u, c - 2.0 * u, c + 2.0 * u];
         let arr = |v: Vec<f64>| ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[v.len()]), v).unwrap();
-        let cases: [(&str, Vec<ndarray::ArrayD<f64>>, [f64; 5]); 3] = [
-            ("drelu", vec![arr(around(0.0))], [0.0, 1.0, 1.0, 0.0, 1.0]),
+        let cases = [
+            ("drelu", vec![arr(around(0.0))], [0.0f64, 1.0, 1.0, 0.0, 1.0]),
             ("lt.public", vec![arr(around(0.5))], [1.0, 0.0, 0.0, 1.0, 0.0]),
             ("lt", vec![arr(around(1.25)), arr(vec![1.25; 5])], [1.0, 0.0, 0.0, 1.0, 0.0]),
         ];
