@@ -9,26 +9,29 @@
 //!   baseline by default (configurable).
 //! - `freediv.quad2_freediv`: A = (S + c)²·κ with c = 5 (MPCFormer's 2Quad) and κ = 1/(n·c²) by
 //!   default (inferred: the row sum of (S + c)² is n·c² when the scores are 0).
+//! - `freediv.quad_gelu`: 0.125·x² + 0.25·x + 0.5 in place of GELU (MPCFormer's Quad).
+//! - `mpcformer.quad2`: MPCFormer's 2Quad with the division, (S + c)²/Σ(S + c)², for comparison.
+//!
+//! These replace the function rather than approximate it; the audit reports their error against
+//! the original Softmax or GELU, labelled as before distillation.
 //!
 //! Rows are never padded in Dyad: a row holds one query's scores against a sentence's real keys
 //! (the encoder runs one sentence at a time; the audit makes one call per row length). So n is
 //! the number of unmasked keys, and no position needs masking. A padded batch would need a
 //! public mask: for 2Quad, setting a masked score to −c (a local operation on shares) forces its
 //! output to 0.
-//! - `freediv.quad_gelu`: 0.125·x² + 0.25·x + 0.5 in place of GELU (MPCFormer's Quad).
-//! - `mpcformer.quad2`: MPCFormer's 2Quad with the division, (S + c)²/Σ(S + c)², for comparison.
-//!
-//! These replace the function rather than approximate it; the audit reports their error against
-//! the original Softmax or GELU, labelled as before distillation.
 
-pub mod attention;
+pub mod quad2;
+pub mod quad_gelu;
+pub mod rows;
+pub mod softmax_freediv;
 
-use dyad_verify::approx::CoefficientSet;
+use crate::blocks::activation::ExpMethod;
 
-use crate::blocks::activation::{ExpMethod, PiecewiseActivation};
-use crate::error::ProtocolError;
-
-pub use attention::{Quad2, RowScale, SoftmaxFreeDiv};
+pub use quad_gelu::quad_gelu;
+pub use quad2::Quad2;
+pub use rows::RowScale;
+pub use softmax_freediv::SoftmaxFreeDiv;
 
 /// The audit's caveat for every freeDiv replacement.
 pub const BEFORE_DISTILLATION: &str = "before distillation";
@@ -50,18 +53,4 @@ pub fn quad2_freediv() -> Quad2 {
 /// `mpcformer.quad2` with its defaults.
 pub fn quad2_mpcformer() -> Quad2 {
     Quad2::mpcformer(5.0)
-}
-
-/// `freediv.quad_gelu`: MPCFormer's Quad in place of GELU.
-pub fn quad_gelu() -> Result<PiecewiseActivation, ProtocolError> {
-    let set = CoefficientSet::builtin("mpcformer-quad-gelu")
-        .map_err(|e| ProtocolError::Config { protocol: "freediv.quad_gelu", reason: e.to_string() })?;
-    let mut p = PiecewiseActivation::new(
-        "freediv.quad_gelu",
-        "freeDiv (JCRD 2024) / MPCFormer (ICLR 2023): Quad GeLU replacement",
-        "0.125·x² + 0.25·x + 0.5 in place of GELU",
-        set,
-    )?;
-    p.note = Some(BEFORE_DISTILLATION);
-    Ok(p)
 }

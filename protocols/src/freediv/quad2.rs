@@ -1,5 +1,6 @@
-//! The division-free attention functions of freeDiv and MPCFormer's 2Quad (see the module
-//! docs of [`crate::freediv`] for what is inferred).
+//! 2Quad (MPCFormer, ICLR 2023): (S + c)² normalised per row, by its sum (MPCFormer) or, in
+//! freeDiv's division-free form (JCRD 2024; inferred, see [`crate::freediv`]), by a public
+//! constant.
 
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use dyad_verify::reference::Fx;
@@ -8,146 +9,18 @@ use dyad_verify::reference::recip::{GoldschmidtConsts, goldschmidt_scalar};
 use ndarray::{ArrayD, Axis};
 
 use super::BEFORE_DISTILLATION;
-use crate::blocks::activation::{AttentionFunction, ExpMethod, softmax_rows};
+use super::rows::{RowScale, row_len, rows_dims};
+use crate::blocks::activation::{AttentionFunction, softmax_rows};
 use crate::blocks::arith::{mul, scale_public, square};
-use crate::blocks::max::max_last;
 use crate::blocks::recip::goldschmidt;
 use crate::blocks::share::{repeat_last, sum_last};
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
-/// The public constant that replaces a row's normaliser.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum RowScale {
-    /// 1/n for rows of n keys.
-    InverseKeys,
-    /// 1/(n·c²) for rows of n keys (2Quad with shift c).
-    InverseKeysShift,
-    /// A fixed constant.
-    Constant(f64),
-}
-
-impl RowScale {
-    fn value(self, n: usize, c: f64) -> f64 {
-        match self {
-            RowScale::InverseKeys => 1.0 / n as f64,
-            RowScale::InverseKeysShift => 1.0 / (n as f64 * c * c),
-            RowScale::Constant(k) => k,
-        }
-    }
-}
-
-fn rows_dims(protocol: &'static str, dims: &[usize]) -> Result<usize, ProtocolError> {
-    match dims {
-        [rows, n] if *rows > 0 && *n > 0 => Ok(*n),
-        _ => Err(ProtocolError::Dims { protocol, dims: dims.to_vec(), expected: "rows,n".into() }),
-    }
-}
-
-fn row_len(x: &RingTensor) -> usize {
-    x.shape().last().copied().unwrap_or(1)
-}
-
 /// How far from −c scores may lie: (x + c)² at scale 2^(2f) must stay below 2^(ℓ−3) (capped at 40).
 fn reach(fx: FixedPoint) -> f64 {
     ((fx.ring().bits() as f64 - 3.0 - 2.0 * fx.frac() as f64) / 2.0).exp2().min(40.0)
-}
-
-/// Softmax freeDiv: exp(x − max)·κ.
-#[derive(Clone, Debug)]
-pub struct SoftmaxFreeDiv {
-    /// Registry name.
-    pub name: &'static str,
-    /// The exp.
-    pub exp: ExpMethod,
-    /// κ.
-    pub scale: RowScale,
-}
-
-impl AttentionFunction for SoftmaxFreeDiv {
-    fn rows(&self, p: &mut Party, fx: FixedPoint, x: &Share, trunc: TruncMode) -> Result<Share, ProtocolError> {
-        let n = x.shape().last().copied().unwrap_or(1);
-        p.scope("softmax_freediv", |p| {
-            let m = max_last(p, x)?;
-            let d = x.sub(&repeat_last(&m, n)?)?;
-            let e = self.exp.secure(p, fx, &d, trunc)?;
-            scale_public(p, fx, &e, self.scale.value(n, 0.0), trunc)
-        })
-    }
-    fn rows_reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
-        let n = row_len(x);
-        let (f, ring) = (Fx::new(fx), fx.ring());
-        let k = fx.encode(self.scale.value(n, 0.0))?;
-        let mut out = Vec::with_capacity(x.len());
-        for row in x.to_vec().chunks(n) {
-            let m = row.iter().copied().max_by_key(|&v| ring.signed(v)).unwrap_or(0);
-            let d = RingTensor::from_vec(ring, &[n], row.iter().map(|&v| f.sub(v, m)).collect())?;
-            out.extend(self.exp.reference(fx, &d)?.to_vec().into_iter().map(|e| f.mul(e, k)));
-        }
-        Ok(RingTensor::from_vec(ring, x.shape(), out)?)
-    }
-    fn rows_float(&self, x: &ArrayD<f64>) -> ArrayD<f64> {
-        let mut out = x.clone();
-        for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
-            let n = row.len();
-            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let k = self.scale.value(n, 0.0);
-            row.mapv_inplace(|v| self.exp.float(v - m) * k);
-        }
-        out
-    }
-}
-
-impl Protocol for SoftmaxFreeDiv {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn paper(&self) -> &'static str {
-        "freeDiv (JCRD 2024): Softmax freeDiv attention (inferred, see freediv docs)"
-    }
-    fn computes(&self) -> &'static str {
-        "exp(x − max)·κ per row, κ = 1/n: Softmax without the secret division"
-    }
-    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
-        vec![m.heads * m.seq, m.seq]
-    }
-    fn default_dims(&self) -> Vec<usize> {
-        vec![12, 128]
-    }
-    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
-        rows_dims(self.name, dims)?;
-        let half = self.exp.safe_span(fx) / 2.0;
-        Ok(vec![shared("x", dims, (-half, half))])
-    }
-    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        self.rows(p, inputs.fixed, inputs.share(self.name, 0)?, inputs.trunc)
-    }
-    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
-        let [x] = take(self.name, inputs)?;
-        self.rows_reference(fx, x)
-    }
-    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-        let [x] = take(self.name, inputs)?;
-        Ok(softmax_rows(x))
-    }
-    fn approximation(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-        let [x] = take(self.name, inputs)?;
-        Ok(self.rows_float(x))
-    }
-    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
-        trunc.tolerance(self.exp.tolerance() + 2)
-    }
-    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
-        // Not an approximation of Softmax: only the trivial bound holds (both lie in [0, 1]).
-        1.0
-    }
-    fn activation(&self) -> Option<Activation> {
-        Some(Activation::Softmax)
-    }
-    fn audit_note(&self) -> Option<&'static str> {
-        Some(BEFORE_DISTILLATION)
-    }
 }
 
 /// 2Quad: (x + c)² then either a public scale (freeDiv) or a division by the row sum
