@@ -113,19 +113,37 @@ impl Ring {
     /// `n` uniformly random elements. Narrow rings take several elements from each 64-bit draw
     /// (a 2-bit ring, 32 per draw), which makes the dealer's bulk randomness cheap.
     pub fn random_vec<R: Rng + ?Sized>(self, n: usize, rng: &mut R) -> Vec<u64> {
-        let per = (64 / self.bits) as usize;
-        if per <= 1 {
-            return (0..n).map(|_| self.random(rng)).collect();
+        let mut draws = self.random_draws(n, rng);
+        let per = self.per_draw();
+        if per == 1 {
+            draws.iter_mut().for_each(|w| *w &= self.mask());
+            return draws;
         }
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            let mut word = rng.random::<u64>();
-            for _ in 0..per.min(n - out.len()) {
-                out.push(word & self.mask());
-                word >>= self.bits;
+        let mut out = vec![0u64; n];
+        for (slots, &word) in out.chunks_mut(per).zip(&draws) {
+            for (k, slot) in slots.iter_mut().enumerate() {
+                *slot = (word >> (k as u32 * self.bits)) & self.mask();
             }
         }
         out
+    }
+
+    /// Elements taken from one 64-bit draw by [`Ring::random_vec`].
+    fn per_draw(self) -> usize {
+        (64 / self.bits).max(1) as usize
+    }
+
+    /// The 64-bit draws from which [`Ring::random_vec`] takes `n` elements, for a party that
+    /// needs only a few of them (see [`Ring::element_of_draws`]).
+    pub fn random_draws<R: Rng + ?Sized>(self, n: usize, rng: &mut R) -> Vec<u64> {
+        (0..n.div_ceil(self.per_draw())).map(|_| rng.random::<u64>()).collect()
+    }
+
+    /// Element `i` of what [`Ring::random_vec`] makes of `draws` (zero past the end).
+    pub fn element_of_draws(self, draws: &[u64], i: usize) -> u64 {
+        let per = self.per_draw();
+        let shift = (i % per) as u32 * self.bits;
+        draws.get(i / per).map_or(0, |w| w.checked_shr(shift).unwrap_or(0) & self.mask())
     }
 }
 
@@ -174,6 +192,19 @@ mod tests {
             prop_assert_eq!(r.mul(a, 1), a);
             prop_assert!(r.add(a, b) <= r.mask());
             prop_assert!(r.mul(a, b) <= r.mask());
+        }
+
+        #[test]
+        fn an_element_read_from_the_draws_is_the_one_random_vec_makes(bits in 1u32..=64, n in 0usize..300, seed: u64) {
+            use rand::SeedableRng;
+            let r = Ring::new(bits).unwrap();
+            let all = r.random_vec(n, &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+            let draws = r.random_draws(n, &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+            prop_assert_eq!(all.len(), n);
+            for (i, v) in all.iter().enumerate() {
+                prop_assert!(*v <= r.mask());
+                prop_assert_eq!(r.element_of_draws(&draws, i), *v);
+            }
         }
 
         #[test]

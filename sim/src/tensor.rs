@@ -90,7 +90,10 @@ impl RingTensor {
 
     /// The elements in logical (row-major) order.
     pub fn to_vec(&self) -> Vec<u64> {
-        self.data.iter().copied().collect()
+        match self.data.as_slice() {
+            Some(s) => s.to_vec(),
+            None => self.data.iter().copied().collect(),
+        }
     }
 
     /// The same elements under a new shape with the same number of elements.

@@ -21,29 +21,64 @@ pub fn pack(values: &[u64], width: u32) -> Vec<u8> {
         }
         return out;
     }
-    let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
-    let mut out = vec![0u8; packed_len(values.len(), width)];
-    let mut acc: u128 = 0;
-    let mut filled = 0u32;
-    let mut pos = 0usize;
-    for v in values {
-        acc |= ((v & mask) as u128) << filled;
-        filled += width;
-        while filled >= 8 {
-            if let Some(slot) = out.get_mut(pos) {
-                *slot = acc as u8;
-            }
-            pos += 1;
-            acc >>= 8;
-            filled -= 8;
+    let mut packer = Packer::new(values.len(), width);
+    for &v in values {
+        packer.push(v);
+    }
+    packer.finish()
+}
+
+/// Packs values one at a time into the same bit stream as [`pack`], so a sender can build a
+/// large message without first holding it as a `Vec<u64>`.
+#[derive(Debug)]
+pub struct Packer {
+    out: Vec<u8>,
+    mask: u64,
+    width: u32,
+    acc: u128,
+    filled: u32,
+}
+
+impl Packer {
+    /// A packer for `n` values of `width` bits (1..=64); `n` only sizes the buffer.
+    pub fn new(n: usize, width: u32) -> Self {
+        debug_assert!((1..=64).contains(&width));
+        let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+        Packer { out: Vec::with_capacity(packed_len(n, width)), mask, width, acc: 0, filled: 0 }
+    }
+
+    /// Appends the low `width` bits of `v`.
+    #[inline]
+    pub fn push(&mut self, v: u64) {
+        self.acc |= u128::from(v & self.mask) << self.filled;
+        self.filled += self.width;
+        while self.filled >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.filled -= 8;
         }
     }
-    if filled > 0
-        && let Some(slot) = out.get_mut(pos)
-    {
-        *slot = acc as u8;
+
+    /// The packed bytes, the last one zero-padded.
+    pub fn finish(mut self) -> Vec<u8> {
+        if self.filled > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
     }
-    out
+}
+
+/// The value at `index` of a stream of `width`-bit values packed by [`pack`], read without
+/// unpacking the rest; bits past the end of `bytes` read as zero.
+pub fn get(bytes: &[u8], index: usize, width: u32) -> u64 {
+    let bit = index * width as usize;
+    let (first, shift) = (bit / 8, (bit % 8) as u32);
+    let mut acc: u128 = 0;
+    for (k, b) in bytes.iter().skip(first).take((shift + width).div_ceil(8) as usize).enumerate() {
+        acc |= u128::from(*b) << (8 * k);
+    }
+    let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+    (acc >> shift) as u64 & mask
 }
 
 /// Unpacks `n` values of `width` bits; the byte count must be exactly [`packed_len`].
@@ -93,7 +128,10 @@ mod tests {
             let values: Vec<u64> = raw.iter().map(|v| v & mask).collect();
             let bytes = pack(&values, width);
             prop_assert_eq!(bytes.len(), packed_len(values.len(), width));
-            prop_assert_eq!(unpack(&bytes, values.len(), width).unwrap(), values);
+            prop_assert_eq!(unpack(&bytes, values.len(), width).unwrap(), values.clone());
+            for (i, v) in values.iter().enumerate() {
+                prop_assert_eq!(get(&bytes, i, width), *v);
+            }
         }
     }
 
