@@ -51,8 +51,9 @@ fn matrix_triples_multiply_batched_and_not() {
 
 #[test]
 fn random_ots_give_the_receiver_the_chosen_message_only() {
-    for sender in Role::BOTH {
-        let spec = OtSpec { sender, count: 200, choice_bits: 4, msg_bits: 2 };
+    // 2-bit messages pack 32 to a draw (the millionaires'); 33 and 64 bits take a draw each.
+    for (sender, msg_bits) in Role::BOTH.into_iter().flat_map(|r| [(r, 2), (r, 33), (r, 64)]) {
+        let spec = OtSpec { sender, count: 200, choice_bits: 4, msg_bits };
         let (s, c, _) = both(|p| p.random_ots(spec));
         let (send, recv) = match sender {
             Role::Server => (s, c),
@@ -62,11 +63,13 @@ fn random_ots_give_the_receiver_the_chosen_message_only() {
         let (choices, chosen) = recv.into_receiver().unwrap();
         assert_eq!(messages.len(), 200 * 16);
         for (i, (&ch, &m)) in choices.iter().zip(&chosen).enumerate() {
-            assert!(ch < 16 && m < 4);
+            assert!(ch < 16 && m <= Ring::new(msg_bits).unwrap().mask());
             assert_eq!(messages[i * 16 + ch as usize], m);
         }
         let distinct: std::collections::BTreeSet<_> = choices.iter().collect();
         assert_eq!(distinct.len(), 16, "choices are spread over all 16 values");
+        let distinct: std::collections::BTreeSet<_> = chosen.iter().collect();
+        assert!(distinct.len() > 1, "the chosen messages are not constant");
     }
 }
 

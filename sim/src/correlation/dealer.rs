@@ -44,15 +44,13 @@ impl Dealer {
         self.requests.push(request);
         rng
     }
+}
 
-    /// Splits `secret` and keeps this party's share.
-    fn mine(&self, secret: &RingTensor, rng: &mut ChaCha20Rng) -> Share {
-        let (s, c) = Share::split(secret, rng);
-        match self.role {
-            Role::Server => s,
-            Role::Client => c,
-        }
-    }
+/// The client's halves of a correlation: fresh randomness, drawn first from the request's stream.
+/// The server's halves are the secrets minus these, so only the server's dealer computes the
+/// secrets (a product, or a matrix product), and the client's draws nothing more.
+fn client_halves<const K: usize>(ring: Ring, shapes: [&[usize]; K], rng: &mut ChaCha20Rng) -> [Share; K] {
+    shapes.map(|shape| Share::new(RingTensor::random(ring, shape, rng)))
 }
 
 impl CorrelationProvider for Dealer {
@@ -62,32 +60,43 @@ impl CorrelationProvider for Dealer {
 
     fn triples(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<Triples, SimError> {
         let mut rng = self.next_rng(link, format!("triples {ring} n={n}"));
-        let a = RingTensor::random(ring, &[n], &mut rng);
-        let b = RingTensor::random(ring, &[n], &mut rng);
-        let c = a.mul(&b)?;
-        let out = Triples { a: self.mine(&a, &mut rng), b: self.mine(&b, &mut rng), c: self.mine(&c, &mut rng) };
         link.meter_mut().on_dealer(3 * ring.wire_bytes(n));
-        Ok(out)
+        let shape = [n];
+        let [a1, b1, c1] = client_halves(ring, [&shape, &shape, &shape], &mut rng);
+        if self.role == Role::Client {
+            return Ok(Triples { a: a1, b: b1, c: c1 });
+        }
+        let (a0, b0) = (RingTensor::random(ring, &shape, &mut rng), RingTensor::random(ring, &shape, &mut rng));
+        let c = a0.add(a1.tensor())?.mul(&b0.add(b1.tensor())?)?;
+        Ok(Triples { a: Share::new(a0), b: Share::new(b0), c: Share::new(c.sub(c1.tensor())?) })
     }
 
     fn squares(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<SquarePairs, SimError> {
         let mut rng = self.next_rng(link, format!("squares {ring} n={n}"));
-        let a = RingTensor::random(ring, &[n], &mut rng);
-        let aa = a.mul(&a)?;
-        let out = SquarePairs { a: self.mine(&a, &mut rng), aa: self.mine(&aa, &mut rng) };
         link.meter_mut().on_dealer(2 * ring.wire_bytes(n));
-        Ok(out)
+        let shape = [n];
+        let [a1, aa1] = client_halves(ring, [&shape, &shape], &mut rng);
+        if self.role == Role::Client {
+            return Ok(SquarePairs { a: a1, aa: aa1 });
+        }
+        let a0 = RingTensor::random(ring, &shape, &mut rng);
+        let a = a0.add(a1.tensor())?;
+        Ok(SquarePairs { a: Share::new(a0), aa: Share::new(a.mul(&a)?.sub(aa1.tensor())?) })
     }
 
     fn matrix_triple(&mut self, link: &mut Link, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
         let mut rng = self.next_rng(link, format!("matrix triple {ring} {dims:?}"));
-        let a = RingTensor::random(ring, &dims.a_shape(), &mut rng);
-        let b = RingTensor::random(ring, &dims.b_shape(), &mut rng);
-        let c = a.matmul(&b)?;
-        let bytes = ring.wire_bytes(a.len()) + ring.wire_bytes(b.len()) + ring.wire_bytes(c.len());
-        let out = MatrixTriple { a: self.mine(&a, &mut rng), b: self.mine(&b, &mut rng), c: self.mine(&c, &mut rng) };
+        let (a_shape, b_shape, c_shape) = (dims.a_shape(), dims.b_shape(), dims.c_shape());
+        let elements = |s: &[usize]| s.iter().product::<usize>();
+        let bytes = [&a_shape, &b_shape, &c_shape].iter().map(|s| ring.wire_bytes(elements(s))).sum();
         link.meter_mut().on_dealer(bytes);
-        Ok(out)
+        let [a1, b1, c1] = client_halves(ring, [&a_shape, &b_shape, &c_shape], &mut rng);
+        if self.role == Role::Client {
+            return Ok(MatrixTriple { a: a1, b: b1, c: c1 });
+        }
+        let (a0, b0) = (RingTensor::random(ring, &a_shape, &mut rng), RingTensor::random(ring, &b_shape, &mut rng));
+        let c = a0.add(a1.tensor())?.matmul(&b0.add(b1.tensor())?)?;
+        Ok(MatrixTriple { a: Share::new(a0), b: Share::new(b0), c: Share::new(c.sub(c1.tensor())?) })
     }
 
     fn random_ots(&mut self, link: &mut Link, spec: OtSpec) -> Result<RandomOts, SimError> {
@@ -103,16 +112,17 @@ impl CorrelationProvider for Dealer {
         let msg_ring = Ring::new(spec.msg_bits)?;
         let choice_ring = Ring::new(spec.choice_bits)?;
         let arity = spec.arity();
-        let messages = msg_ring.random_vec(spec.count * arity, &mut rng);
         if self.role == spec.sender {
+            let messages = msg_ring.random_vec(spec.count * arity, &mut rng);
             link.meter_mut().on_dealer(wire::packed_len(messages.len(), spec.msg_bits));
             return Ok(RandomOts::Sender { messages });
         }
+        let draws = msg_ring.random_draws(spec.count * arity, &mut rng);
         let choices = choice_ring.random_vec(spec.count, &mut rng);
         let chosen = choices
             .iter()
-            .zip(messages.chunks(arity))
-            .map(|(&c, row)| row.get(c as usize).copied().unwrap_or_default())
+            .enumerate()
+            .map(|(t, &c)| msg_ring.element_of_draws(&draws, t * arity + c as usize))
             .collect();
         link.meter_mut()
             .on_dealer(wire::packed_len(spec.count, spec.choice_bits) + wire::packed_len(spec.count, spec.msg_bits));
