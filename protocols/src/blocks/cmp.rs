@@ -21,11 +21,10 @@
 //! does not wrap, i.e. |x − c| < 2^(ℓ−1).
 
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Role, Share};
+use dyad_sim::{Channel, FixedPoint, Party, Ring, RingTensor, Role, Share, wire};
 use ndarray::ArrayD;
 use rand::RngExt;
 
-use crate::blocks::arith::mul_ring;
 use crate::blocks::convert::b2a;
 use crate::blocks::ot::{self, Side};
 use crate::blocks::trunc::TruncMode;
@@ -78,23 +77,25 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
                     .then(|| mine.iter().flat_map(|&v| js.iter().map(move |&j| chunk(v, j))).collect());
                 sides.push(ot::start(p, spec, choices)?);
             }
-            for ((w, js), side) in groups.iter().zip(sides) {
+            for ((_, js), side) in groups.iter().zip(sides) {
                 match side {
                     Side::Sender(s) => {
-                        let arity = 1u64 << w;
-                        let mut messages = Vec::with_capacity(n * js.len() * arity as usize);
-                        for (i, &v) in mine.iter().enumerate() {
+                        for i in 0..n {
                             for &j in js {
-                                let (l0, e0): (u64, u64) = (p.rng().random::<u64>() & 1, p.rng().random::<u64>() & 1);
-                                lt[i * q + j] = l0;
-                                eq[i * q + j] = e0;
-                                let a = chunk(v, j);
-                                messages.extend(
-                                    (0..arity).map(|k| (l0 ^ u64::from(a < k)) | ((e0 ^ u64::from(a == k)) << 1)),
-                                );
+                                lt[i * q + j] = p.rng().random::<u64>() & 1;
+                                eq[i * q + j] = p.rng().random::<u64>() & 1;
                             }
                         }
-                        s.respond(p, &messages)?;
+                        let per = js.len();
+                        let (lt, eq) = (&lt, &eq);
+                        s.respond_with(p, |t, row| {
+                            let (i, j) = (t / per, js.get(t % per).copied().unwrap_or_default());
+                            let a = mine.get(i).map_or(0, |&v| chunk(v, j));
+                            let (l0, e0) = (lt[i * q + j], eq[i * q + j]);
+                            for (k, m) in (0u64..).zip(row.iter_mut()) {
+                                *m = (l0 ^ u64::from(a < k)) | ((e0 ^ u64::from(a == k)) << 1);
+                            }
+                        })?;
                     }
                     Side::Receiver(r) => {
                         let got = r.finish(p)?;
@@ -112,6 +113,36 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
             Ok(())
         })?;
         and_tree(p, n, q, lt, eq)
+    })
+}
+
+/// x ∧ y on XOR shares of bits, one bit per word, by Boolean Beaver triples: the messages of
+/// [`crate::blocks::arith::mul_ring`] over Z_2 (d = x ⊕ a and e = y ⊕ b opened in one round), in
+/// one pass over the bits instead of a tensor per step.
+fn and_bits(p: &mut Party, x: &[u64], y: &[u64]) -> Result<Vec<u64>, ProtocolError> {
+    p.scope("beaver", |p| {
+        let n = x.len();
+        let t = p.triples(Ring::Z2, n)?;
+        let (a, b, c) = (t.a.tensor().to_vec(), t.b.tensor().to_vec(), t.c.tensor().to_vec());
+        let d: Vec<u64> = x.iter().zip(&a).map(|(x, a)| x ^ a).collect();
+        let e: Vec<u64> = y.iter().zip(&b).map(|(y, b)| y ^ b).collect();
+        let mut payload = wire::pack(&d, 1);
+        payload.extend(wire::pack(&e, 1));
+        p.send_bytes(payload)?;
+        let theirs = p.recv_bytes()?;
+        let half = wire::packed_len(n, 1);
+        if theirs.len() != 2 * half {
+            return Err(dyad_sim::ChannelError::Malformed { expected: 2 * half, got: theirs.len() }.into());
+        }
+        let (their_d, their_e) = theirs.split_at(half);
+        let (their_d, their_e) = (wire::unpack(their_d, n, 1)?, wire::unpack(their_e, n, 1)?);
+        let server = u64::from(p.role() == Role::Server);
+        Ok((0..n)
+            .map(|i| {
+                let (di, ei) = (d[i] ^ their_d[i], e[i] ^ their_e[i]);
+                c[i] ^ (di & b[i]) ^ (ei & a[i]) ^ (server & di & ei)
+            })
+            .collect())
     })
 }
 
@@ -134,7 +165,7 @@ fn and_tree(p: &mut Party, n: usize, mut q: usize, mut lt: Vec<u64>, mut eq: Vec
                     }
                 }
             }
-            let ands = mul_ring(p, &bits_share(left)?, &bits_share(right)?)?.into_tensor().to_vec();
+            let ands = and_bits(p, &left, &right)?;
             let per = if last { 1 } else { 2 };
             let (mut lt_next, mut eq_next) = (vec![0u64; n * q_next], vec![0u64; n * q_next]);
             for i in 0..n {

@@ -2,7 +2,7 @@
 //! as the attention products Q·Kᵀ and A·V need.
 
 use dyad_sim::correlation::MatDims;
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Party, RingTensor, Role, Share};
 use dyad_verify::reference;
 use ndarray::{ArrayD, Axis};
 
@@ -32,8 +32,12 @@ pub fn matmul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, Protoco
         let t = p.matrix_triple(x.ring(), dims)?;
         let opened = open_many(p, &[&x.sub(&t.a)?, &y.sub(&t.b)?])?;
         let [d, e] = take("matmul", &opened)?;
-        let z = t.c.add(&Share::new(d.matmul(t.b.tensor())?))?.add(&Share::new(t.a.tensor().matmul(e)?))?;
-        Ok(z.add_public(p.role(), &d.matmul(e)?)?)
+        // The server's d·e is folded into its d·(b + e): two local products per party, not three.
+        let d_times_b = match p.role() {
+            Role::Server => d.matmul(&t.b.tensor().add(e)?)?,
+            Role::Client => d.matmul(t.b.tensor())?,
+        };
+        Ok(Share::new(t.c.tensor().add(&d_times_b)?.add(&t.a.tensor().matmul(e)?)?))
     })
 }
 

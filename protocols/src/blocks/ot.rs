@@ -10,7 +10,7 @@
 //! so that OTs in both directions can share flights.
 
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{Channel, Party, Role};
+use dyad_sim::{Channel, ChannelError, Party, Role, wire};
 
 use crate::error::ProtocolError;
 
@@ -65,20 +65,32 @@ impl OtSender {
     /// Receives the offsets and sends the masked messages: `messages` holds N per instance,
     /// instance-major, each below 2^msg_bits.
     pub fn respond(self, p: &mut Party, messages: &[u64]) -> Result<(), ProtocolError> {
+        let arity = self.spec.arity();
+        if messages.len() != self.spec.count * arity {
+            return Err(config(format!("{} messages for {} OTs of arity {arity}", messages.len(), self.spec.count)));
+        }
+        self.respond_with(p, |t, row| {
+            row.copy_from_slice(messages.get(t * arity..(t + 1) * arity).unwrap_or_default());
+        })
+    }
+
+    /// [`OtSender::respond`] with the N messages of instance t written into `row` by
+    /// `messages(t, row)`, so that the N·count messages are packed as they are masked and never
+    /// held unpacked.
+    pub fn respond_with(self, p: &mut Party, mut messages: impl FnMut(usize, &mut [u64])) -> Result<(), ProtocolError> {
         let OtSpec { count, choice_bits, msg_bits, .. } = self.spec;
         let arity = self.spec.arity();
-        if messages.len() != count * arity {
-            return Err(config(format!("{} messages for {count} OTs of arity {arity}", messages.len())));
-        }
         let offsets = p.recv_packed(count, choice_bits)?;
-        let mut masked = Vec::with_capacity(messages.len());
-        for ((row, rot), e) in messages.chunks(arity).zip(self.rot.chunks(arity)).zip(&offsets) {
+        let mut masked = wire::Packer::new(count * arity, msg_bits);
+        let mut row = vec![0u64; arity];
+        for (t, (rot, e)) in self.rot.chunks_exact(arity).zip(&offsets).enumerate() {
+            messages(t, &mut row);
+            let e = *e as usize;
             for (i, m) in row.iter().enumerate() {
-                let j = (i + *e as usize) & (arity - 1);
-                masked.push(m ^ rot.get(j).copied().unwrap_or_default());
+                masked.push(m ^ rot[(i + e) & (arity - 1)]);
             }
         }
-        p.send_packed(&masked, msg_bits)?;
+        p.send_bytes(masked.finish())?;
         Ok(())
     }
 }
@@ -86,13 +98,19 @@ impl OtSender {
 impl OtReceiver {
     /// Receives the masked messages and returns the chosen message of each instance.
     pub fn finish(self, p: &mut Party) -> Result<Vec<u64>, ProtocolError> {
+        let OtSpec { count, msg_bits, .. } = self.spec;
         let arity = self.spec.arity();
-        let masked = p.recv_packed(self.spec.count * arity, self.spec.msg_bits)?;
-        Ok(masked
-            .chunks(arity)
-            .zip(&self.choices)
+        let masked = p.recv_bytes()?;
+        let expected = wire::packed_len(count * arity, msg_bits);
+        if masked.len() != expected {
+            return Err(ChannelError::Malformed { expected, got: masked.len() }.into());
+        }
+        Ok(self
+            .choices
+            .iter()
             .zip(&self.rot_messages)
-            .map(|((row, &x), r)| row.get(x as usize).copied().unwrap_or_default() ^ r)
+            .enumerate()
+            .map(|(t, (&x, r))| wire::get(&masked, t * arity + x as usize, msg_bits) ^ r)
             .collect())
     }
 }
