@@ -5,7 +5,7 @@
 //! x·y = c + d·b + e·a + d·e locally (the server adds d·e). Online cost for n elements:
 //! one message each way of 2n·ℓ/8 bytes, one round. The fixed-point product then truncates by f.
 
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Party, RingTensor, Role, Share};
 use dyad_verify::reference;
 use ndarray::ArrayD;
 
@@ -15,21 +15,36 @@ pub use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
 use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
 
-/// The ring product x·y, element-wise, by Beaver triples (no truncation).
+/// The ring product x·y, element-wise, by Beaver triples (no truncation). Over Z_2 this is the
+/// AND of XOR-shared bits. One pass over the elements on each side of the opening.
 pub fn mul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, ProtocolError> {
     if x.shape() != y.shape() {
         return Err(
             dyad_sim::TensorError::Shape { op: "mul", left: x.shape().to_vec(), right: y.shape().to_vec() }.into()
         );
     }
+    let ring = x.ring();
+    if y.ring() != ring {
+        return Err(dyad_sim::TensorError::Ring { op: "mul", left: ring, right: y.ring() }.into());
+    }
     p.scope("beaver", |p| {
-        let shape = x.shape().to_vec();
-        let t = p.triples(x.ring(), x.len())?;
-        let (a, b, c) = (t.a.reshape(&shape)?, t.b.reshape(&shape)?, t.c.reshape(&shape)?);
-        let opened = open_many(p, &[&x.sub(&a)?, &y.sub(&b)?])?;
+        let t = p.triples(ring, x.len())?;
+        let [a, b, c] = [&t.a, &t.b, &t.c].map(|s| s.tensor().to_vec());
+        let masked = |v: &Share, mask: &[u64]| -> Result<Share, ProtocolError> {
+            let values = v.tensor().to_vec().iter().zip(mask).map(|(&v, &m)| ring.sub(v, m)).collect();
+            Ok(Share::new(RingTensor::from_vec(ring, x.shape(), values)?))
+        };
+        let opened = open_many(p, &[&masked(x, &a)?, &masked(y, &b)?])?;
         let [d, e] = take("mul", &opened)?;
-        let z = c.add(&b.mul_public(d)?)?.add(&a.mul_public(e)?)?;
-        Ok(z.add_public(p.role(), &d.mul(e)?)?)
+        let (d, e) = (d.to_vec(), e.to_vec());
+        let server = p.role() == Role::Server;
+        let z = (0..a.len())
+            .map(|i| {
+                let z = ring.add(c[i], ring.add(ring.mul(d[i], b[i]), ring.mul(e[i], a[i])));
+                if server { ring.add(z, ring.mul(d[i], e[i])) } else { z }
+            })
+            .collect();
+        Ok(Share::new(RingTensor::from_vec(ring, x.shape(), z)?))
     })
 }
 

@@ -21,10 +21,11 @@
 //! does not wrap, i.e. |x − c| < 2^(ℓ−1).
 
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{Channel, FixedPoint, Party, Ring, RingTensor, Role, Share, wire};
+use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 use rand::RngExt;
 
+use crate::blocks::arith::mul_ring;
 use crate::blocks::convert::b2a;
 use crate::blocks::ot::{self, Side};
 use crate::blocks::trunc::TruncMode;
@@ -116,36 +117,6 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
     })
 }
 
-/// x ∧ y on XOR shares of bits, one bit per word, by Boolean Beaver triples: the messages of
-/// [`crate::blocks::arith::mul_ring`] over Z_2 (d = x ⊕ a and e = y ⊕ b opened in one round), in
-/// one pass over the bits instead of a tensor per step.
-fn and_bits(p: &mut Party, x: &[u64], y: &[u64]) -> Result<Vec<u64>, ProtocolError> {
-    p.scope("beaver", |p| {
-        let n = x.len();
-        let t = p.triples(Ring::Z2, n)?;
-        let (a, b, c) = (t.a.tensor().to_vec(), t.b.tensor().to_vec(), t.c.tensor().to_vec());
-        let d: Vec<u64> = x.iter().zip(&a).map(|(x, a)| x ^ a).collect();
-        let e: Vec<u64> = y.iter().zip(&b).map(|(y, b)| y ^ b).collect();
-        let mut payload = wire::pack(&d, 1);
-        payload.extend(wire::pack(&e, 1));
-        p.send_bytes(payload)?;
-        let theirs = p.recv_bytes()?;
-        let half = wire::packed_len(n, 1);
-        if theirs.len() != 2 * half {
-            return Err(dyad_sim::ChannelError::Malformed { expected: 2 * half, got: theirs.len() }.into());
-        }
-        let (their_d, their_e) = theirs.split_at(half);
-        let (their_d, their_e) = (wire::unpack(their_d, n, 1)?, wire::unpack(their_e, n, 1)?);
-        let server = u64::from(p.role() == Role::Server);
-        Ok((0..n)
-            .map(|i| {
-                let (di, ei) = (d[i] ^ their_d[i], e[i] ^ their_e[i]);
-                c[i] ^ (di & b[i]) ^ (ei & a[i]) ^ (server & di & ei)
-            })
-            .collect())
-    })
-}
-
 /// Combines per-chunk (lt, eq) shares, chunk 0 least significant, into the share of lt.
 fn and_tree(p: &mut Party, n: usize, mut q: usize, mut lt: Vec<u64>, mut eq: Vec<u64>) -> Result<Share, ProtocolError> {
     p.scope("and_tree", |p| {
@@ -165,7 +136,7 @@ fn and_tree(p: &mut Party, n: usize, mut q: usize, mut lt: Vec<u64>, mut eq: Vec
                     }
                 }
             }
-            let ands = and_bits(p, &left, &right)?;
+            let ands = mul_ring(p, &bits_share(left)?, &bits_share(right)?)?.into_tensor().to_vec();
             let per = if last { 1 } else { 2 };
             let (mut lt_next, mut eq_next) = (vec![0u64; n * q_next], vec![0u64; n * q_next]);
             for i in 0..n {
