@@ -138,6 +138,9 @@ pub struct FitArgs {
     /// degree or one per segment.
     #[arg(long)]
     segments: Option<usize>,
+    /// Reject candidates whose absolute error exceeds this at any recorded input.
+    #[arg(long)]
+    max_error: Option<f64>,
     /// The recorded vector set.
     #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
     vectors: PathBuf,
@@ -169,14 +172,15 @@ pub fn run_fit(args: FitArgs) -> Result<u8, CliError> {
             return Err(CliError::Usage(format!("--degree lists {} degrees for --segments {n}", d.len())));
         }
     };
-    let spec = FitSpec::default_for(target, &degrees, args.continuous);
+    let spec = FitSpec { max_error: args.max_error, ..FitSpec::default_for(target, &degrees, args.continuous) };
     let fitted = fit(&spec, &points).map_err(usage)?;
     let name = args.name.clone().unwrap_or_else(|| format!("nimbus-{}-fitted", target.name()));
     let source = format!(
-        "`dyad fit --function {} --degree {}{}`, on {} ({} sentences, layers {:?}), recorded histograms pooled",
+        "`dyad fit --function {} --degree {}{}{}`, on {} ({} sentences, layers {:?}), recorded histograms pooled",
         target.name(),
         spec.degrees.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
         if spec.continuous { " --continuous" } else { "" },
+        spec.max_error.map(|b| format!(" --max-error {b}")).unwrap_or_default(),
         set.manifest().model.name,
         set.manifest().sentences.ids.len(),
         layers
@@ -188,9 +192,11 @@ pub fn run_fit(args: FitArgs) -> Result<u8, CliError> {
         })
         .map_err(usage)?;
     eprintln!(
-        "{name}: weighted RMS {:.3e} (mean abs {:.3e}); {example}: weighted RMS {:.3e} (mean abs {:.3e}), over the pooled histograms",
+        "{name}: breaks {:?}, weighted RMS {:.3e} (mean abs {:.3e}, max {:.3e}); {example}: weighted RMS {:.3e} (mean abs {:.3e}), over the pooled histograms",
+        fitted.piecewise.breaks,
         fitted.weighted_rms,
         weighted_mean_abs(&fitted.piecewise, target, &points),
+        fitted.max_abs,
         weighted_rms(&reference, target, &points),
         weighted_mean_abs(&reference, target, &points)
     );

@@ -106,6 +106,26 @@ fn a_fitted_coefficient_file_is_audited_and_run_without_a_rebuild() {
     assert_eq!(json(&o)["passed"], true);
     let o = dyad(&["fit", "--function", "gelu", "--degree", "2,3", "--segments", "3"]);
     assert_eq!(o.status.code(), Some(2));
+    let o = dyad(&["fit", "--function", "exp", "--degree", "2", "--layers", "0", "--max-error", "1e-9"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("stays within 1e-9") && err.contains("closest reaches"), "{err}");
+    let bounded = dir.join("bounded.yaml");
+    let o = dyad(&[
+        "fit",
+        "--function",
+        "exp",
+        "--degree",
+        "2",
+        "--layers",
+        "0",
+        "--max-error",
+        "0.06",
+        "--out",
+        bounded.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(&bounded).unwrap().contains("--degree 2 --max-error 0.06`"));
     let broken = dir.join("broken.yaml");
     std::fs::write(&broken, "name: x\nfunction: gelu\nsource: s\nbreaks: [1.0]\npieces: [{coeffs: [0.0]}]\n").unwrap();
     let o = dyad(&["audit", "--coeffs", broken.to_str().unwrap()]);

@@ -7,7 +7,8 @@
 //! joint weighted least-squares polynomials of their segments, optionally constrained to meet
 //! each other and the fixed outer pieces at every breakpoint (solved exactly through the KKT
 //! system of the equality-constrained problem); the candidate with the smallest weighted squared
-//! error over all points wins.
+//! error over all points wins, among those whose largest error at any recorded input stays within
+//! an optional bound.
 //!
 //! Shapes follow the Nimbus examples: GELU is 0 | fitted pieces | x, exp on x − max is
 //! 0 | fitted pieces, with one or two fitted pieces between the fixed outer ones.
@@ -41,6 +42,10 @@ pub struct FitSpec {
     pub left: Vec<f64>,
     /// Candidate right breakpoints (GELU only: above which the output is x).
     pub right: Vec<f64>,
+    /// The largest absolute error allowed at any recorded input: candidates above it are
+    /// rejected. The weighted error alone lets a breakpoint sit where little mass lies but the
+    /// error is large, and a model's residual stream carries those tail errors on.
+    pub max_error: Option<f64>,
 }
 
 impl FitSpec {
@@ -54,8 +59,12 @@ impl FitSpec {
                 .collect()
         };
         match target {
-            Target::Gelu => FitSpec { target, degrees, continuous, left: grid(-5.0, -0.5), right: grid(0.0, 5.0) },
-            Target::Exp => FitSpec { target, degrees, continuous, left: grid(-12.0, -1.0), right: Vec::new() },
+            Target::Gelu => {
+                FitSpec { target, degrees, continuous, left: grid(-5.0, -0.5), right: grid(0.0, 5.0), max_error: None }
+            }
+            Target::Exp => {
+                FitSpec { target, degrees, continuous, left: grid(-12.0, -1.0), right: Vec::new(), max_error: None }
+            }
         }
     }
 }
@@ -75,6 +84,19 @@ pub enum FitError {
     /// Every candidate was degenerate (too few points in a segment).
     #[error("no breakpoint candidate leaves enough points to fit pieces of degrees {0:?}")]
     NoCandidate(Vec<usize>),
+    /// The error bound is not a positive number.
+    #[error("the error bound {0} is not a positive number")]
+    BadBound(f64),
+    /// No candidate stays within the error bound.
+    #[error("no candidate with pieces of degrees {degrees:?} stays within {bound:e} (the closest reaches {closest:e})")]
+    Unbounded {
+        /// The degrees asked for.
+        degrees: Vec<usize>,
+        /// The bound asked for.
+        bound: f64,
+        /// The smallest maximum error any candidate reached.
+        closest: f64,
+    },
 }
 
 /// The outcome of a fit.
@@ -84,6 +106,8 @@ pub struct Fit {
     pub piecewise: Piecewise,
     /// Its weighted RMS error over the points.
     pub weighted_rms: f64,
+    /// Its largest absolute error at any point of positive weight.
+    pub max_abs: f64,
 }
 
 /// Solves the square system a·x = b by Gaussian elimination with partial pivoting.
@@ -249,6 +273,9 @@ pub fn fit(spec: &FitSpec, points: &[WeightedPoint]) -> Result<Fit, FitError> {
     if let Some(&d) = spec.degrees.iter().find(|d| !(1..=6).contains(*d)) {
         return Err(FitError::Degree(d));
     }
+    if let Some(b) = spec.max_error.filter(|b| !(*b > 0.0 && b.is_finite())) {
+        return Err(FitError::BadBound(b));
+    }
     let rights: Vec<Option<f64>> = match spec.target {
         Target::Gelu => spec.right.iter().copied().map(Some).collect(),
         Target::Exp => vec![None],
@@ -265,6 +292,7 @@ pub fn fit(spec: &FitSpec, points: &[WeightedPoint]) -> Result<Fit, FitError> {
     let lefts = thin(&spec.left);
     let rights: Vec<Option<f64>> = rights.iter().copied().step_by(if two { 2 } else { 1 }).collect();
     let mut best: Option<Fit> = None;
+    let mut closest = f64::INFINITY;
     for &left in &lefts {
         for &right in &rights {
             if right.is_some_and(|r| r <= left) {
@@ -283,13 +311,20 @@ pub fn fit(spec: &FitSpec, points: &[WeightedPoint]) -> Result<Fit, FitError> {
             for inner in inners {
                 let Some(pw) = candidate(spec, &targeted, left, inner, right) else { continue };
                 let err = (targeted.iter().map(|p| p.w * (pw.eval(p.x) - p.y).powi(2)).sum::<f64>() / total).sqrt();
-                if err.is_finite() && best.as_ref().is_none_or(|b| err < b.weighted_rms) {
-                    best = Some(Fit { piecewise: pw, weighted_rms: err });
+                let max_abs =
+                    targeted.iter().filter(|p| p.w > 0.0).map(|p| (pw.eval(p.x) - p.y).abs()).fold(0.0, f64::max);
+                closest = closest.min(max_abs);
+                let within = spec.max_error.is_none_or(|b| max_abs <= b);
+                if err.is_finite() && within && best.as_ref().is_none_or(|b| err < b.weighted_rms) {
+                    best = Some(Fit { piecewise: pw, weighted_rms: err, max_abs });
                 }
             }
         }
     }
-    best.ok_or_else(|| FitError::NoCandidate(spec.degrees.clone()))
+    best.ok_or_else(|| match spec.max_error {
+        Some(bound) if closest.is_finite() => FitError::Unbounded { degrees: spec.degrees.clone(), bound, closest },
+        _ => FitError::NoCandidate(spec.degrees.clone()),
+    })
 }
 
 /// Wraps a fit as a named coefficient set.
@@ -381,10 +416,35 @@ mod tests {
     }
 
     #[test]
+    fn an_error_bound_trades_weighted_error_for_a_smaller_worst_case() {
+        let points = gaussian_points(-0.5, 1.0);
+        let free = fit(&FitSpec::default_for(Target::Gelu, &[2], true), &points).unwrap();
+        // A bound under the weighted optimum's own worst case forces another candidate.
+        let bound = 0.9 * free.max_abs;
+        let spec = FitSpec { max_error: Some(bound), ..FitSpec::default_for(Target::Gelu, &[2], true) };
+        let bounded = fit(&spec, &points).unwrap();
+        let worst =
+            points.iter().map(|p| (bounded.piecewise.eval(p.x) - Target::Gelu.ideal(p.x)).abs()).fold(0.0, f64::max);
+        assert!((worst - bounded.max_abs).abs() < 1e-12 && worst <= bound, "{worst:e} against the bound {bound:e}");
+        // The unbounded fit is the weighted optimum, so the bound can only cost weighted error.
+        assert!(bounded.weighted_rms > free.weighted_rms, "{} <= {}", bounded.weighted_rms, free.weighted_rms);
+        assert_ne!(bounded.piecewise.breaks, free.piecewise.breaks);
+        let spec = FitSpec { max_error: Some(1e-9), ..FitSpec::default_for(Target::Gelu, &[2], true) };
+        match fit(&spec, &points) {
+            Err(FitError::Unbounded { bound, closest, .. }) => assert!(bound == 1e-9 && closest > bound),
+            other => panic!("a bound no quadratic meets gave {other:?}"),
+        }
+    }
+
+    #[test]
     fn bad_specs_are_typed_errors() {
         let points = gaussian_points(0.0, 1.0);
         assert_eq!(fit(&FitSpec::default_for(Target::Gelu, &[7], false), &points), Err(FitError::Degree(7)));
         assert_eq!(fit(&FitSpec::default_for(Target::Gelu, &[2, 2, 2], false), &points), Err(FitError::Segments(3)));
         assert_eq!(fit(&FitSpec::default_for(Target::Gelu, &[2], false), &[]), Err(FitError::Empty));
+        for bad in [0.0, -1.0, f64::INFINITY] {
+            let spec = FitSpec { max_error: Some(bad), ..FitSpec::default_for(Target::Gelu, &[2], false) };
+            assert_eq!(fit(&spec, &points), Err(FitError::BadBound(bad)));
+        }
     }
 }

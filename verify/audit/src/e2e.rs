@@ -86,6 +86,47 @@ pub struct CosineStats {
     pub min: f64,
     /// Mean.
     pub mean: f64,
+    /// The 1st percentile (nearest rank).
+    pub p1: f64,
+    /// The median (nearest rank).
+    pub median: f64,
+    /// How many test sentences fall below 0.999, the target the Nimbus and BumbleBee suites are
+    /// held to.
+    pub below_0_999: usize,
+    /// The lowest few, lowest first, so a minimum can be traced to its sentence.
+    pub worst: Vec<WorstSentence>,
+}
+
+/// A test sentence and its pooled-embedding cosine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorstSentence {
+    /// Its snippet id (the first field of the snippets file).
+    pub id: u32,
+    /// Its cosine against plaintext.
+    pub cosine: f64,
+}
+
+/// How many of the lowest cosines the report names.
+const WORST: usize = 3;
+
+impl CosineStats {
+    /// The statistics of `cosines`, one per test sentence, with their snippet ids.
+    fn of(cosines: &[(u32, f64)]) -> Self {
+        let mut sorted = cosines.to_vec();
+        sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let rank = |q: f64| -> f64 {
+            let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+            sorted.get(i).map_or(f64::NAN, |c| c.1)
+        };
+        CosineStats {
+            min: sorted.first().map_or(f64::NAN, |c| c.1),
+            mean: sorted.iter().map(|c| c.1).sum::<f64>() / sorted.len().max(1) as f64,
+            p1: rank(0.01),
+            median: rank(0.5),
+            below_0_999: sorted.iter().filter(|c| c.1 < 0.999).count(),
+            worst: sorted.iter().take(WORST).map(|&(id, cosine)| WorstSentence { id, cosine }).collect(),
+        }
+    }
 }
 
 /// The probe's agreement.
@@ -152,6 +193,7 @@ pub struct E2eReport {
 }
 
 struct Sentence {
+    id: u32,
     ids: Vec<u32>,
     label: bool,
 }
@@ -166,7 +208,7 @@ fn pick(
     let mut ok: Vec<Sentence> = snippets
         .iter()
         .filter(|s| s.rating.abs() >= 0.5)
-        .map(|s| Sentence { ids: tok.encode(&s.text), label: s.rating > 0.0 })
+        .map(|s| Sentence { id: s.id, ids: tok.encode(&s.text), label: s.rating > 0.0 })
         .filter(|s| s.ids.len() <= dyad_protocols::encoder::secure::MAX_TOKENS)
         .collect();
     if ok.len() < test + train {
@@ -292,11 +334,9 @@ pub fn run(
     cost.online_rounds_per_sentence = cost.online_total.rounds as f64 / n;
     cost.compute_seconds_per_sentence = compute / n;
 
-    let cosines: Vec<f64> = secure_pooled.iter().zip(&plain_pooled).map(|(a, b)| cosine(a, b)).collect();
-    let cos = CosineStats {
-        min: cosines.iter().copied().fold(f64::INFINITY, f64::min),
-        mean: cosines.iter().sum::<f64>() / n,
-    };
+    let cosines: Vec<(u32, f64)> =
+        test.iter().zip(secure_pooled.iter().zip(&plain_pooled)).map(|(s, (a, b))| (s.id, cosine(a, b))).collect();
+    let cos = CosineStats::of(&cosines);
 
     let train_x: Vec<Vec<f64>> =
         train.iter().map(|s| model.forward(&s.ids).map(|t| t.pooled.to_vec())).collect::<Result<_, _>>()?;
@@ -357,8 +397,14 @@ pub fn render(r: &E2eReport) -> String {
         ));
     }
     out.push_str(&format!(
-        "\npooled-embedding cosine against plaintext: min {:.6}  mean {:.6}\n",
-        r.cosine.min, r.cosine.mean
+        "\npooled-embedding cosine against plaintext: min {:.6}  1st percentile {:.6}  median {:.6}  mean {:.6}; {} of {} below 0.999; lowest: {}\n",
+        r.cosine.min,
+        r.cosine.p1,
+        r.cosine.median,
+        r.cosine.mean,
+        r.cosine.below_0_999,
+        r.probe.test,
+        r.cosine.worst.iter().map(|w| format!("snippet {} ({:.6})", w.id, w.cosine)).collect::<Vec<_>>().join(", ")
     ));
     let p = &r.probe;
     out.push_str(&format!(
@@ -386,4 +432,28 @@ pub fn render(r: &E2eReport) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_statistics_rank_the_sentences_and_name_the_lowest() {
+        // 200 sentences, snippet ids 1..=200, cosine falling with the id: 200 is the lowest.
+        let c = |id: u32| 1.0 - f64::from(id) * 1e-5 - 5e-6;
+        let cosines: Vec<(u32, f64)> = (1..=200u32).rev().map(|id| (id, c(id))).collect();
+        let s = CosineStats::of(&cosines);
+        assert_eq!(s.min, c(200));
+        // Nearest rank: the 1st percentile of 200 is the 2nd lowest, the median the 100th.
+        assert_eq!(s.p1, c(199));
+        assert_eq!(s.median, c(101));
+        assert!((s.mean - (1.0 - 100.5e-5 - 5e-6)).abs() < 1e-12);
+        // Ids 100 to 200 fall below 0.999.
+        assert_eq!(s.below_0_999, 101);
+        let ids: Vec<u32> = s.worst.iter().map(|w| w.id).collect();
+        assert_eq!(ids, [200, 199, 198]);
+        let one = CosineStats::of(&[(7, 0.5)]);
+        assert_eq!((one.min, one.p1, one.median, one.below_0_999), (0.5, 0.5, 0.5, 1));
+    }
 }
