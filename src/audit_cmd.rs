@@ -138,7 +138,7 @@ pub struct FitArgs {
     /// degree or one per segment.
     #[arg(long)]
     segments: Option<usize>,
-    /// Reject candidates whose absolute error exceeds this at any recorded input.
+    /// Reject candidates whose absolute error exceeds this at any bin of the recorded histograms.
     #[arg(long)]
     max_error: Option<f64>,
     /// The recorded vector set.

@@ -7,8 +7,8 @@
 //! joint weighted least-squares polynomials of their segments, optionally constrained to meet
 //! each other and the fixed outer pieces at every breakpoint (solved exactly through the KKT
 //! system of the equality-constrained problem); the candidate with the smallest weighted squared
-//! error over all points wins, among those whose largest error at any recorded input stays within
-//! an optional bound.
+//! error over all points wins, among those whose largest error at any point of positive weight
+//! stays within an optional bound.
 //!
 //! Shapes follow the Nimbus examples: GELU is 0 | fitted pieces | x, exp on x − max is
 //! 0 | fitted pieces, with one or two fitted pieces between the fixed outer ones.
@@ -42,7 +42,7 @@ pub struct FitSpec {
     pub left: Vec<f64>,
     /// Candidate right breakpoints (GELU only: above which the output is x).
     pub right: Vec<f64>,
-    /// The largest absolute error allowed at any recorded input: candidates above it are
+    /// The largest absolute error allowed at any point of positive weight: candidates above it are
     /// rejected. The weighted error alone lets a breakpoint sit where little mass lies but the
     /// error is large, and a model's residual stream carries those tail errors on.
     pub max_error: Option<f64>,

@@ -5,8 +5,8 @@
 //! The non-linear protocols are the shared building blocks with Nimbus's coefficients, piecewise
 //! polynomials with secure segment selection: `nimbus.gelu` is 0 | low-degree pieces | x,
 //! `nimbus.exp` is 0 below a breakpoint and low-degree pieces above it, on x − max (the shipped
-//! fits have two quartic GELU pieces, within 0.02 of GELU at every recorded input, and two cubic
-//! exp pieces; the public examples one each). Quadratic GELU pieces, the paper's lowest degree,
+//! fits have two quartic GELU pieces, within 0.02 of GELU at every recorded histogram bin, two cubic
+//! exp pieces; the public examples one each). Quadratic GELU pieces, as in the public example,
 //! cost 13% less but leave the end-to-end embeddings below cosine 0.999 on some sentences;
 //! `nimbus.softmax` subtracts the row maximum, takes that exp, and multiplies by one Goldschmidt
 //! reciprocal per row (2 iterations, as SPU).
