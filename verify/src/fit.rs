@@ -43,8 +43,7 @@ pub struct FitSpec {
     /// Candidate right breakpoints (GELU only: above which the output is x).
     pub right: Vec<f64>,
     /// The largest absolute error allowed at any point of positive weight: candidates above it are
-    /// rejected. The weighted error alone lets a breakpoint sit where little mass lies but the
-    /// error is large, and a model's residual stream carries those tail errors on.
+    /// rejected, however small their weighted error.
     pub max_error: Option<f64>,
 }
 
@@ -310,9 +309,15 @@ pub fn fit(spec: &FitSpec, points: &[WeightedPoint]) -> Result<Fit, FitError> {
             };
             for inner in inners {
                 let Some(pw) = candidate(spec, &targeted, left, inner, right) else { continue };
-                let err = (targeted.iter().map(|p| p.w * (pw.eval(p.x) - p.y).powi(2)).sum::<f64>() / total).sqrt();
-                let max_abs =
-                    targeted.iter().filter(|p| p.w > 0.0).map(|p| (pw.eval(p.x) - p.y).abs()).fold(0.0, f64::max);
+                let (mut squared, mut max_abs) = (0.0, 0.0f64);
+                for p in &targeted {
+                    let e = pw.eval(p.x) - p.y;
+                    squared += p.w * e * e;
+                    if p.w > 0.0 {
+                        max_abs = max_abs.max(e.abs());
+                    }
+                }
+                let err = (squared / total).sqrt();
                 closest = closest.min(max_abs);
                 let within = spec.max_error.is_none_or(|b| max_abs <= b);
                 if err.is_finite() && within && best.as_ref().is_none_or(|b| err < b.weighted_rms) {

@@ -4,14 +4,14 @@
 //!
 //! The non-linear protocols are the shared building blocks with Nimbus's coefficients, piecewise
 //! polynomials with secure segment selection: `nimbus.gelu` is 0 | low-degree pieces | x,
-//! `nimbus.exp` is 0 below a breakpoint and low-degree pieces above it, on x − max (the shipped
-//! fits have two quartic GELU pieces, within 0.02 of GELU at every recorded histogram bin, two cubic
-//! exp pieces; the public examples one each). Quadratic GELU pieces, as in the public example,
-//! cost 13% less but leave the end-to-end embeddings below cosine 0.999 on some sentences;
+//! `nimbus.exp` is 0 below a breakpoint and low-degree pieces above it, on x − max;
 //! `nimbus.softmax` subtracts the row maximum, takes that exp, and multiplies by one Goldschmidt
 //! reciprocal per row (2 iterations, as SPU).
-//! The default coefficients are fitted by `dyad fit` on the recorded MiniLM activations; the
-//! public code's example coefficients are registered beside them (`*_example`).
+//! The default coefficients are fitted by `dyad fit` on the recorded MiniLM activations: two
+//! quartic GELU pieces (within 0.02 of GELU at every recorded histogram bin) and two cubic exp
+//! pieces. Quadratic GELU pieces, as in the public example, cost 13% less online but leave the
+//! end-to-end embeddings below cosine 0.999 on some sentences. The public code's example
+//! coefficients are registered beside them (`*_example`).
 
 pub mod linear;
 
