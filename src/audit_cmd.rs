@@ -5,14 +5,14 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use dyad_audit::points::pooled_points;
-use dyad_audit::{AuditSpec, audit, plot, render};
+use dyad_model::registry::Registry;
 use dyad_protocols::Protocol;
-use dyad_protocols::registry::Registry;
+use dyad_reference::approx::{CoefficientSet, Target};
 use dyad_sim::{FixedPoint, Ring};
 use dyad_vectors::{Kind, VectorSet};
-use dyad_verify::approx::{CoefficientSet, Target};
 use dyad_verify::fit::{FitSpec, fit, to_set, weighted_mean_abs, weighted_rms};
+use dyad_verify::points::pooled_points;
+use dyad_verify::{AuditSpec, audit, plot, render};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{CliError, Format, Trunc, emit, parse_ring, with_coefficients};
@@ -100,7 +100,7 @@ pub fn run_audit(args: AuditArgs, registry: Registry) -> Result<u8, CliError> {
         bar.inc(1);
     })
     .map_err(|e| match e {
-        dyad_audit::AuditError::Vectors(_) | dyad_audit::AuditError::Layer { .. } => usage(e),
+        dyad_verify::AuditError::Vectors(_) | dyad_verify::AuditError::Layer { .. } => usage(e),
         other => CliError::Failed(other.to_string()),
     })?;
     bar.finish_and_clear();
@@ -188,7 +188,8 @@ pub fn run_fit(args: FitArgs) -> Result<u8, CliError> {
     let out = to_set(&name, &source, target, &fitted);
     let reference = CoefficientSet::builtin(example)
         .and_then(|s| {
-            s.piecewise().map_err(|e| dyad_verify::approx::CoefficientError::Shape { file: example.into(), source: e })
+            s.piecewise()
+                .map_err(|e| dyad_reference::approx::CoefficientError::Shape { file: example.into(), source: e })
         })
         .map_err(usage)?;
     eprintln!(

@@ -15,11 +15,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use dyad_model::registry::{Registry, from_coefficients};
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_protocols::registry::{Registry, from_coefficients};
 use dyad_protocols::{HarnessError, Protocol, TruncMode};
+use dyad_reference::approx::CoefficientSet;
 use dyad_sim::{FixedPoint, Ring};
-use dyad_verify::approx::CoefficientSet;
 use thiserror::Error;
 
 use crate::input;

@@ -8,7 +8,7 @@ use dyad_bench::cost::{CostSpec, ProtocolCost, ShapeSet, measure};
 use dyad_bench::network::Profile;
 use dyad_bench::regress::{self, Diff};
 use dyad_bench::render;
-use dyad_protocols::registry::Registry;
+use dyad_model::registry::Registry;
 use dyad_protocols::{ModelShape, TruncMode};
 use dyad_sim::{FixedPoint, Ring};
 use serde::Serialize;

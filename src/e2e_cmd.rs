@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use dyad_audit::e2e::{E2eSpec, render, run};
-use dyad_protocols::encoder::Suite;
-use dyad_protocols::layers::linear::LinearKind;
+use dyad_model::bert::{Model, Tokenizer};
+use dyad_model::encoder::Suite;
+use dyad_model::layers::linear::LinearKind;
 use dyad_sim::{FixedPoint, Ring};
-use dyad_verify::bert::{Model, Tokenizer};
+use dyad_verify::e2e::{E2eSpec, render, run};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{CliError, Format, Trunc, emit, parse_ring};

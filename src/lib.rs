@@ -8,6 +8,10 @@ mod input;
 mod table;
 mod vectors_cmd;
 
+pub use dyad_model as model;
 pub use dyad_protocols as protocols;
+pub use dyad_reference as reference;
+pub use dyad_rlwe as rlwe;
 pub use dyad_sim as sim;
+pub use dyad_vectors as vectors;
 pub use dyad_verify as verify;

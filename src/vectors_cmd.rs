@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Subcommand;
+use dyad_model::bert::{Model, Tokenizer, Trace};
 use dyad_vectors::{
     DEFAULT_ROWS, DEFAULT_SAMPLES, Kind, LayerActivations, MODEL_NAME, MODEL_PACKAGE, Manifest, ModelInfo, RecordSpec,
     Recorder, SNIPPETS_SOURCE, SentenceSource, VectorSet, VectorsError,
 };
-use dyad_verify::bert::{Model, Tokenizer, Trace};
 
 use crate::cli::{CliError, Format};
 
@@ -110,7 +110,7 @@ fn record(args: &RecordArgs) -> Result<u8, CliError> {
     }
     let bytes = std::fs::read(&weights).map_err(|e| usage(format!("{}: cannot read: {e}", weights.display())))?;
     let weights_sha256 = dyad_vectors::sha256_hex(&bytes);
-    let config = dyad_verify::bert::Config::load(&args.model.join("config.json")).map_err(usage)?;
+    let config = dyad_model::bert::Config::load(&args.model.join("config.json")).map_err(usage)?;
     let model = Model::from_safetensors(config, &bytes, &weights).map_err(usage)?;
     drop(bytes);
     let tokenizer = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(usage)?;

@@ -50,7 +50,7 @@ impl Protocol for Square {
         truncate(p, &xx, inputs.fixed.frac(), inputs.trunc)
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
-        let exact = dyad::verify::reference::arith::square(fx, &inputs[0]);
+        let exact = dyad::reference::arith::square(fx, &inputs[0]);
         Ok(match self.fault {
             Fault::None => exact,
             Fault::Values => exact.offset(16),

@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmarks fail loudly by design
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use dyad_model::registry;
+use dyad_protocols::ModelShape;
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_protocols::{ModelShape, registry};
 use dyad_sim::Ring;
 
 fn protocols(c: &mut Criterion) {

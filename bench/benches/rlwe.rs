@@ -9,14 +9,15 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
 
+use dyad_model::registry;
+use dyad_protocols::ProtocolError;
 use dyad_protocols::bumblebee::linear::{self as sip, SipLayout};
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout};
-use dyad_protocols::rlwe::cipher::{decrypt, encrypt_sk};
-use dyad_protocols::rlwe::galois::{GaloisKeys, apply, pack_strided, packing_elements};
-use dyad_protocols::rlwe::kernel::{Scalars, accumulate};
-use dyad_protocols::rlwe::{RlweContext, RlweParams, RnsPoly, SecretKey};
-use dyad_protocols::{ProtocolError, registry};
+use dyad_rlwe::cipher::{decrypt, encrypt_sk};
+use dyad_rlwe::galois::{GaloisKeys, apply, pack_strided, packing_elements};
+use dyad_rlwe::kernel::{Scalars, accumulate};
+use dyad_rlwe::{RlweContext, RlweParams, RnsPoly, SecretKey};
 use dyad_sim::{Party, Ring, RingTensor, Share, SimConfig, simulate};
 use rand::{RngExt, SeedableRng};
 

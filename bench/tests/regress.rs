@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use dyad_bench::regress::{ALL, compare, compute, load};
-use dyad_protocols::registry::Registry;
-use dyad_protocols::{ModelShape, TruncMode, registry};
+use dyad_model::registry;
+use dyad_model::registry::Registry;
+use dyad_protocols::{ModelShape, TruncMode};
 use dyad_sim::Ring;
 
 fn baseline_path() -> std::path::PathBuf {

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
+use dyad_reference::metrics::{self, ErrorStats};
 use dyad_sim::{CostReport, FixedPoint, Ring, RingTensor, Share, SimConfig, simulate};
-use dyad_verify::metrics::{self, ErrorStats};
 use ndarray::{ArrayD, IxDyn};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;

@@ -216,7 +216,7 @@ pub trait Protocol: Send + Sync {
 }
 
 /// The dimensions of a protocol that works element-wise on one tensor of any shape.
-pub(crate) fn elementwise(protocol: &'static str, dims: &[usize]) -> Result<Vec<usize>, ProtocolError> {
+pub fn elementwise(protocol: &'static str, dims: &[usize]) -> Result<Vec<usize>, ProtocolError> {
     if dims.is_empty() || dims.contains(&0) {
         return Err(ProtocolError::Dims {
             protocol,
@@ -228,15 +228,12 @@ pub(crate) fn elementwise(protocol: &'static str, dims: &[usize]) -> Result<Vec<
 }
 
 /// A shared input spec.
-pub(crate) fn shared(name: &str, shape: &[usize], range: (f64, f64)) -> InputSpec {
+pub fn shared(name: &str, shape: &[usize], range: (f64, f64)) -> InputSpec {
     InputSpec { name: name.into(), shape: shape.to_vec(), holder: Holder::Shared, range }
 }
 
 /// The inputs as an array of exactly `N`, or an error naming the protocol.
-pub(crate) fn take<'a, T, const N: usize>(
-    protocol: &'static str,
-    inputs: &'a [T],
-) -> Result<&'a [T; N], ProtocolError> {
+pub fn take<'a, T, const N: usize>(protocol: &'static str, inputs: &'a [T]) -> Result<&'a [T; N], ProtocolError> {
     inputs.try_into().map_err(|_| ProtocolError::Input {
         protocol,
         index: inputs.len(),

@@ -38,7 +38,7 @@
 //!
 //! # Recording
 //!
-//! `dyad vectors record` runs the plaintext model of `dyad_verify::bert` on sentences chosen by
+//! `dyad vectors record` runs the plaintext model of `dyad_model::bert` on sentences chosen by
 //! [`select`] from [`read_snippets`] and feeds a [`Recorder`]. This crate does not depend on the
 //! model, so that the plaintext side may depend on it.
 

@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::approx::{CoefficientSet, Piecewise, Polynomial, Target};
+use dyad_reference::approx::{CoefficientSet, Piecewise, Polynomial, Target};
 
 /// A weighted sample of the input distribution.
 #[derive(Clone, Copy, Debug, PartialEq)]

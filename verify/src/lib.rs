@@ -1,19 +1,21 @@
-//! The plaintext side of Dyad: what secure protocols are checked against.
+//! Dyad's accuracy checks, on recorded activations and on real sentences:
 //!
-//! - [`reference`]: plaintext fixed-point references. Each runs the same fixed-point algorithm as
-//!   its protocol, in the clear, on ring elements; a protocol's output must lie within its
-//!   stated tolerance of its reference.
-//! - [`ideal`]: float64 ideal functions (exact erf-GELU, true exp, …); approximation error is
-//!   always measured against these.
-//! - [`approx`]: polynomial and piecewise approximations as data.
-//! - [`bert`]: a plaintext float64 BERT (all-MiniLM-L6-v2): its WordPiece tokenizer, its weights,
-//!   and a forward pass exposing every intermediate activation.
-//! - [`fit`]: distribution-aware fitting of piecewise polynomials (Nimbus §4.2).
-//! - [`metrics`]: error statistics.
+//! - [`audit`]: every protocol with an activation kind, run inside the simulator on the recorded
+//!   activations of a real BERT, layer by layer; rendered as a table ([`render`]) or SVG plots
+//!   ([`plot`]);
+//! - [`fit`]: distribution-aware fitting of piecewise polynomials (Nimbus §4.2), on the weighted
+//!   points of [`points`];
+//! - [`e2e`]: the secure MiniLM end to end, with its sentiment [`probe`].
+//!
+//! It may import `dyad-vectors`, `dyad-sim`, `dyad-reference`, `dyad-protocols` and `dyad-model`;
+//! only the cost report and the command line sit above it.
 
-pub mod approx;
-pub mod bert;
+pub mod audit;
+pub mod e2e;
 pub mod fit;
-pub mod ideal;
-pub mod metrics;
-pub mod reference;
+pub mod plot;
+pub mod points;
+pub mod probe;
+pub mod render;
+
+pub use audit::{AuditEntry, AuditError, AuditReport, AuditSpec, audit};

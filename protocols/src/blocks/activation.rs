@@ -7,13 +7,13 @@
 //! [2^−1, 2^(⌈log2 n⌉+1)) (SPU's 2 iterations); y = e·r. One reciprocal per row, as Nimbus and
 //! SPU's faster variant do, rather than a division per element.
 
+use dyad_reference::Fx;
+use dyad_reference::approx::{CoefficientSet, Piecewise, Target};
+use dyad_reference::exp as exp_reference;
+use dyad_reference::normalize::ExponentRange;
+use dyad_reference::poly as poly_reference;
+use dyad_reference::recip::{GoldschmidtConsts, goldschmidt_scalar};
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
-use dyad_verify::approx::{CoefficientSet, Piecewise, Target};
-use dyad_verify::reference::Fx;
-use dyad_verify::reference::exp as exp_reference;
-use dyad_verify::reference::normalize::ExponentRange;
-use dyad_verify::reference::poly as poly_reference;
-use dyad_verify::reference::recip::{GoldschmidtConsts, goldschmidt_scalar};
 use ndarray::{ArrayD, Axis};
 
 use crate::blocks::arith::mul;
@@ -254,7 +254,7 @@ pub trait AttentionFunction: Protocol {
 pub fn softmax_rows(x: &ArrayD<f64>) -> ArrayD<f64> {
     let mut out = x.clone();
     for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
-        let p = dyad_verify::ideal::softmax(&row.to_vec());
+        let p = dyad_reference::ideal::softmax(&row.to_vec());
         row.iter_mut().zip(p).for_each(|(v, q)| *v = q);
     }
     out

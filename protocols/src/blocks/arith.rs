@@ -5,8 +5,8 @@
 //! x·y = c + d·b + e·a + d·e locally (the server adds d·e). Online cost for n elements:
 //! one message each way of 2n·ℓ/8 bytes, one round. The fixed-point product then truncates by f.
 
+use dyad_reference as reference;
 use dyad_sim::{FixedPoint, Party, RingTensor, Role, Share};
-use dyad_verify::reference;
 use ndarray::ArrayD;
 
 use crate::blocks::share::{open, open_many};

@@ -8,8 +8,8 @@
 //! squarings that follow (y ≤ 1 on x ≤ 0): at most 2^(n+1) ULPs from the reference.
 //! Domain: x ≤ 0 (Softmax inputs after subtracting the row maximum); tested on [−80, 0].
 
+use dyad_reference::exp as reference;
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
-use dyad_verify::reference::exp as reference;
 use ndarray::ArrayD;
 
 use crate::blocks::arith::{square, truncate};

@@ -14,8 +14,8 @@
 //! At ℓ = 32 and f = 13 every product must stay below 2^(ℓ−2), so deviations must be below 4 in
 //! magnitude: real BERT LayerNorm inputs (outliers above 200) need ℓ = 64.
 
+use dyad_reference::layernorm::{self as reference, LayerNormParams};
 use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
-use dyad_verify::reference::layernorm::{self as reference, LayerNormParams};
 use ndarray::{ArrayD, Axis};
 
 use crate::blocks::arith::{mul, square, truncate};

@@ -1,9 +1,9 @@
 //! Secret × secret matrix products by matrix Beaver triples (Mohassel & Zhang, SecureML, §4.2),
 //! as the attention products Q·Kᵀ and A·V need.
 
+use dyad_reference as reference;
 use dyad_sim::correlation::MatDims;
 use dyad_sim::{FixedPoint, Party, RingTensor, Role, Share};
-use dyad_verify::reference;
 use ndarray::{ArrayD, Axis};
 
 use crate::blocks::arith::{product_bound, truncate};

@@ -1,10 +1,10 @@
 //! Normalisation by binary exponent on shares, for the reciprocal and rsqrt: all comparisons
 //! 1{x ≥ 2^k} in one batched millionaires', their B2A in one batch of OTs, then any step
 //! function of the exponent as a local linear combination (see
-//! [`dyad_verify::reference::normalize`]).
+//! [`dyad_reference::normalize`]).
 
+use dyad_reference::normalize::ExponentRange;
 use dyad_sim::{FixedPoint, Party, Share};
-use dyad_verify::reference::normalize::ExponentRange;
 
 use crate::blocks::cmp::msb;
 use crate::blocks::convert::b2a;

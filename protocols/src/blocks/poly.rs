@@ -16,9 +16,9 @@
 //! f = 13 a degree-6 piece is only safe for |x| < 1.4, which is why PUMA's GELU needs ℓ = 64.
 //! Rounds are reported by `dyad run poly.horner` and `dyad run poly.powers`.
 
+use dyad_reference::approx::{Piecewise, Polynomial};
+use dyad_reference::poly::{self as reference, Coeff};
 use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Share};
-use dyad_verify::approx::{Piecewise, Polynomial};
-use dyad_verify::reference::poly::{self as reference, Coeff};
 use ndarray::ArrayD;
 
 use crate::blocks::arith::{mul, mul_ring, square_and_mul_ring, square_ring, truncate};

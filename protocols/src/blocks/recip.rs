@@ -14,9 +14,9 @@
 //! keys. Below it the normalisation saturates and accuracy degrades; the harness refuses such
 //! inputs.
 
+use dyad_reference::normalize::ExponentRange;
+use dyad_reference::recip as reference;
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
-use dyad_verify::reference::normalize::ExponentRange;
-use dyad_verify::reference::recip as reference;
 use ndarray::ArrayD;
 
 use crate::blocks::arith::{mul, mul_ring, truncate};

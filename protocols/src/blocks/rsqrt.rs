@@ -12,9 +12,9 @@
 //! values that truncating a zero variance can leave (bounded; never a wrap). Above 2^(kmax+1) it
 //! is garbage: the domain check of the harness refuses such inputs.
 
+use dyad_reference::normalize::ExponentRange;
+use dyad_reference::rsqrt as reference;
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
-use dyad_verify::reference::normalize::ExponentRange;
-use dyad_verify::reference::rsqrt as reference;
 use ndarray::ArrayD;
 
 use crate::blocks::arith::{mul, mul_ring, square, truncate};

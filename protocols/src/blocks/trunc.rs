@@ -20,9 +20,9 @@
 //! c of the low k bits from a k-bit millionaires' (CrypTFlow2, CCS 2020, §5.2), converted to
 //! arithmetic in the same flight of OTs as the wrap.
 
+use dyad_reference::arith as reference;
 use dyad_sim::correlation::OtSpec;
 use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Role, Share};
-use dyad_verify::reference::arith as reference;
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 

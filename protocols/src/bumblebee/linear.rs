@@ -13,7 +13,7 @@
 //! - **Online**: the client sends ⌈n/d1⌉·⌈k/d2⌉ seeded ciphertexts; the server multiplies them by
 //!   the plaintext weights in the NTT domain, sums over input blocks, switches the modulus down
 //!   and multiplies by Y^−(d1−1), which puts every result at a multiple of d1. It then packs g
-//!   output blocks into one ciphertext ([`crate::rlwe::galois::pack_strided`], BumbleBee's
+//!   output blocks into one ciphertext ([`dyad_rlwe::galois::pack_strided`], BumbleBee's
 //!   PackLWEs step: block j's results land at d1·i + j), re-randomises with a fresh encryption of
 //!   zero, subtracts a uniform mask and returns ⌈⌈m/d0⌉/g⌉·⌈k/d2⌉ ciphertexts; the client
 //!   decrypts. Two messages, one each way.
@@ -30,12 +30,12 @@ use crate::nimbus::linear::{
     check_weights, context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance,
 };
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol};
-use crate::rlwe::cipher::{
+use dyad_rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
 };
-use crate::rlwe::galois::{GaloisKeys, pack_strided, packing_elements};
-use crate::rlwe::keys::{PublicKey, SecretKey};
-use crate::rlwe::{RlweContext, RlweError, RnsPoly};
+use dyad_rlwe::galois::{GaloisKeys, pack_strided, packing_elements};
+use dyad_rlwe::keys::{PublicKey, SecretKey};
+use dyad_rlwe::{RlweContext, RlweError, RnsPoly};
 
 /// The most output blocks packed into one response: log2 of it Galois keys go to the server.
 pub const MAX_PACK: usize = 64;

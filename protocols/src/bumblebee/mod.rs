@@ -9,7 +9,7 @@
 
 pub mod linear;
 
-use dyad_verify::approx::CoefficientSet;
+use dyad_reference::approx::CoefficientSet;
 
 use crate::blocks::activation::{ExpMethod, PiecewiseActivation, Softmax};
 use crate::error::ProtocolError;

@@ -2,10 +2,10 @@
 //! freeDiv's division-free form (JCRD 2024; inferred, see [`crate::freediv`]), by a public
 //! constant.
 
+use dyad_reference::Fx;
+use dyad_reference::normalize::ExponentRange;
+use dyad_reference::recip::{GoldschmidtConsts, goldschmidt_scalar};
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
-use dyad_verify::reference::Fx;
-use dyad_verify::reference::normalize::ExponentRange;
-use dyad_verify::reference::recip::{GoldschmidtConsts, goldschmidt_scalar};
 use ndarray::{ArrayD, Axis};
 
 use super::BEFORE_DISTILLATION;

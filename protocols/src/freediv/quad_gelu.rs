@@ -1,7 +1,7 @@
 //! Quad GeLU (MPCFormer, ICLR 2023; freeDiv's GeLU replacement): 0.125·x² + 0.25·x + 0.5 in
 //! place of GELU, a piecewise activation of one piece.
 
-use dyad_verify::approx::CoefficientSet;
+use dyad_reference::approx::CoefficientSet;
 
 use super::BEFORE_DISTILLATION;
 use crate::blocks::activation::PiecewiseActivation;

@@ -1,8 +1,8 @@
 //! Softmax freeDiv (freeDiv, JCRD 2024; inferred, see [`crate::freediv`]): exp(S − max) scaled
 //! by a public constant instead of divided by the secret row sum.
 
+use dyad_reference::Fx;
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
-use dyad_verify::reference::Fx;
 use ndarray::{ArrayD, Axis};
 
 use super::BEFORE_DISTILLATION;

@@ -20,22 +20,22 @@
 //! Online traffic: ⌈⌈m/d0⌉·k·d0/N⌉ ciphertexts at Q′, whatever n is. At BERT-base (k = 128,
 //! m = 768, N = 8192, d0 = 1024): 16 ciphertexts of 233,472 bytes, 3.7 MB.
 //!
-//! [`kernel`]: crate::rlwe::kernel
+//! [`kernel`]: dyad_rlwe::kernel
 
+use dyad_reference::arith as reference;
 use dyad_sim::{Channel, FixedPoint, Party, Phase, Ring, RingTensor, Role, Share};
-use dyad_verify::reference::arith as reference;
 use ndarray::ArrayD;
 
 use crate::blocks::arith::truncate;
 use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared, take};
-use crate::rlwe::cipher::{
+use dyad_rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
 };
-use crate::rlwe::kernel::{Scalars, accumulate};
-use crate::rlwe::keys::{PublicKey, SecretKey};
-use crate::rlwe::{RlweContext, RlweError, RlweParams, RnsPoly};
+use dyad_rlwe::kernel::{Scalars, accumulate};
+use dyad_rlwe::keys::{PublicKey, SecretKey};
+use dyad_rlwe::{RlweContext, RlweError, RlweParams, RnsPoly};
 
 /// How the outputs are laid out in ciphertexts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,268 @@
+//! The encoder under 2PC: one setup per model, then one forward pass per sentence.
+
+use std::sync::Arc;
+
+use dyad_reference::layernorm::LayerNormParams;
+use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
+
+use super::suite::{Suite, SuiteError};
+use super::weights::{EncoderWeights, slot};
+use super::{merge_heads, split_heads, tile_bias};
+use crate::layers::attention::attention;
+use crate::layers::ffn::apply;
+use crate::layers::linear::LinearKind;
+use crate::registry;
+use dyad_protocols::blocks::activation::AttentionFunction;
+use dyad_protocols::blocks::layernorm::{AffineShares, layernorm, share_affine};
+use dyad_protocols::blocks::matmul::matmul;
+use dyad_protocols::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE};
+use dyad_protocols::blocks::share::share_input;
+use dyad_protocols::blocks::trunc::{TruncMode, truncate};
+use dyad_protocols::bumblebee::linear::{self as sip, SipKeys, SipLayout};
+use dyad_protocols::error::ProtocolError;
+use dyad_protocols::nimbus::linear::{self as cop, CopLayout, CopState};
+use dyad_protocols::protocol::{Activation, Protocol};
+use dyad_rlwe::{RlweContext, RnsPoly};
+
+/// The fixed-point format and truncation of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Precision {
+    /// The format.
+    pub fixed: FixedPoint,
+    /// The truncation after products.
+    pub trunc: TruncMode,
+}
+
+/// One linear layer to apply: its state, the server's weights, its output width.
+struct LinearCall<'a> {
+    state: &'a LinearState,
+    weights: Option<&'a super::weights::LinearWeights>,
+    m: usize,
+}
+
+/// The longest sentence the SIP layouts are chosen for.
+pub const MAX_TOKENS: usize = 128;
+
+/// One linear layer's state after the setup.
+#[derive(Clone, Debug)]
+pub enum LinearState {
+    /// Nimbus COP: the server's key, or the client's encrypted weights.
+    Cop(CopState),
+    /// SIP: the layout (chosen for [`MAX_TOKENS`]) and the server's weights encoded for it.
+    Sip(SipLayout, Option<Vec<RnsPoly>>),
+    /// Dealer: this party's share of W.
+    Dealer(Share),
+}
+
+/// What one party keeps from the setup.
+#[derive(Clone, Debug)]
+pub struct PartyState {
+    ctx: Option<RlweContext>,
+    sip: Option<SipKeys>,
+    linears: Vec<Vec<LinearState>>,
+    norms: Vec<[AffineShares; 2]>,
+}
+
+/// An encoder with its suite's protocols resolved.
+#[derive(Clone)]
+pub struct Encoder {
+    /// The suite.
+    pub suite: Suite,
+    attention: Arc<dyn AttentionFunction>,
+    gelu: Arc<dyn Protocol>,
+    norm: LayerNormParams,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder").field("suite", &self.suite).finish_non_exhaustive()
+    }
+}
+
+impl Encoder {
+    /// Resolves the suite's slots to registered protocols.
+    pub fn new(suite: &Suite, eps: f64) -> Result<Self, SuiteError> {
+        let slot_err =
+            |slot: &'static str, reason: String| SuiteError::Slot { suite: suite.name.clone(), slot, reason };
+        let attention = registry::attention_function(&suite.attention).ok_or_else(|| {
+            slot_err("attention", format!("{:?} is not a registered attention function", suite.attention))
+        })?;
+        let gelu: Arc<dyn Protocol> =
+            Arc::from(registry::find_primitive(&suite.gelu).map_err(|e| slot_err("gelu", e.to_string()))?);
+        if gelu.activation() != Some(Activation::Gelu) {
+            return Err(slot_err("gelu", format!("{} is not a GELU", suite.gelu)));
+        }
+        Ok(Encoder {
+            suite: suite.clone(),
+            attention,
+            gelu,
+            norm: LayerNormParams { eps, range: DEFAULT_RANGE, iterations: DEFAULT_ITERATIONS },
+        })
+    }
+
+    /// The attention function.
+    pub fn attention(&self) -> &dyn AttentionFunction {
+        self.attention.as_ref()
+    }
+
+    /// The GELU.
+    pub fn gelu(&self) -> &dyn Protocol {
+        self.gelu.as_ref()
+    }
+
+    /// LayerNorm's parameters.
+    pub fn norm(&self) -> &LayerNormParams {
+        &self.norm
+    }
+
+    /// The setup, once per model: the linear layers' keys and weights (as the suite's linear
+    /// protocol needs them) and the LayerNorms' γ and β shared. `weights` is the server's.
+    pub fn setup(
+        &self,
+        p: &mut Party,
+        fx: FixedPoint,
+        weights: Option<&EncoderWeights>,
+        shape: &dyad_protocols::protocol::ModelShape,
+        layers: usize,
+    ) -> Result<PartyState, ProtocolError> {
+        let ring = fx.ring();
+        let ctx = match self.suite.linear {
+            LinearKind::Cop | LinearKind::Sip => Some(cop::context(ring)?),
+            LinearKind::Dealer => None,
+        };
+        let sip = match (self.suite.linear, &ctx) {
+            (LinearKind::Sip, Some(c)) => Some(p.scope("sip", |p| sip::keys(p, c))?),
+            _ => None,
+        };
+        let (h, f) = (shape.hidden, shape.ffn);
+        let dims = [(h, h), (h, h), (h, h), (h, h), (h, f), (f, h)];
+        let mut linears = Vec::with_capacity(layers);
+        let mut norms = Vec::with_capacity(layers);
+        for layer in 0..layers {
+            let lw = weights.and_then(|w| w.layers.get(layer));
+            let mut states = Vec::with_capacity(6);
+            for (i, &(n, m)) in dims.iter().enumerate() {
+                let w = lw.map(|l| &l.linears[i].w);
+                let state = p.scope(&format!("layer{layer}/linear{i}"), |p| -> Result<LinearState, ProtocolError> {
+                    Ok(match (self.suite.linear, &ctx) {
+                        (LinearKind::Cop, Some(c)) => {
+                            LinearState::Cop(cop::setup(p, c, &CopLayout::new(c.n(), MAX_TOKENS, n, m), w)?)
+                        }
+                        (LinearKind::Sip, Some(c)) => {
+                            let l = SipLayout::choose(c, MAX_TOKENS, n, m, sip::MAX_PACK);
+                            let encoded =
+                                p.in_phase(Phase::Setup, |_| w.map(|w| sip::encode_weights(c, &l, w))).transpose()?;
+                            LinearState::Sip(l, encoded)
+                        }
+                        _ => LinearState::Dealer(
+                            p.in_phase(Phase::Setup, |p| share_input(p, Role::Server, w, ring, &[n, m]))?,
+                        ),
+                    })
+                })?;
+                states.push(state);
+            }
+            linears.push(states);
+            let norm = |i: usize, p: &mut Party| {
+                share_affine(p, lw.map(|l| &l.norms[i].gamma), lw.map(|l| &l.norms[i].beta), ring, h)
+            };
+            norms.push([
+                p.scope(&format!("layer{layer}/ln1"), |p| norm(0, p))?,
+                p.scope(&format!("layer{layer}/ln2"), |p| norm(1, p))?,
+            ]);
+        }
+        Ok(PartyState { ctx, sip, linears, norms })
+    }
+
+    fn linear(
+        &self,
+        p: &mut Party,
+        state: &PartyState,
+        prec: Precision,
+        call: LinearCall<'_>,
+        x: &Share,
+    ) -> Result<Share, ProtocolError> {
+        let (fx, trunc, m) = (prec.fixed, prec.trunc, call.m);
+        let k = x.shape().first().copied().unwrap_or(0);
+        let n = x.shape().get(1).copied().unwrap_or(0);
+        let w = call.weights.map(|l| &l.w);
+        let y = match (call.state, &state.ctx) {
+            (LinearState::Cop(s), Some(c)) => {
+                let raw = cop::online(p, c, &CopLayout::new(c.n(), k, n, m), s, w, x)?;
+                truncate(p, &raw, fx.frac(), trunc)?
+            }
+            (LinearState::Sip(setup_layout, encoded), Some(c)) => {
+                let keys = state.sip.as_ref().ok_or(ProtocolError::Config {
+                    protocol: "encoder",
+                    reason: "SIP layers without the SIP key setup".into(),
+                })?;
+                // Choose the layout for this sentence's length; the server re-encodes its weights
+                // for it (computation only) when it differs from the setup's.
+                let l = SipLayout::choose(c, k, n, m, sip::MAX_PACK);
+                let reencoded = match w {
+                    Some(w) if (l.d0, l.d1) != (setup_layout.d0, setup_layout.d1) => {
+                        Some(sip::encode_weights(c, &l, w)?)
+                    }
+                    _ => None,
+                };
+                let server = w.zip(reencoded.as_deref().or(encoded.as_deref()));
+                let raw = sip::online(p, c, &l, keys, server, x)?;
+                truncate(p, &raw, fx.frac(), trunc)?
+            }
+            (LinearState::Dealer(ws), _) => matmul(p, fx, x, ws, trunc)?,
+            _ => {
+                return Err(ProtocolError::Config {
+                    protocol: "encoder",
+                    reason: "linear state and RLWE context do not match".into(),
+                });
+            }
+        };
+        match call.weights {
+            Some(l) => Ok(y.add_public(p.role(), &tile_bias(&l.b, k, fx.ring())?)?),
+            None => Ok(y.add_public(p.role(), &RingTensor::zeros(fx.ring(), &[k, m]))?),
+        }
+    }
+
+    /// One sentence: shares of every layer's output for the shared input `x` (`[k, hidden]`).
+    pub fn forward(
+        &self,
+        p: &mut Party,
+        prec: Precision,
+        state: &PartyState,
+        weights: Option<&EncoderWeights>,
+        shape: &dyad_protocols::protocol::ModelShape,
+        x: &Share,
+    ) -> Result<Vec<Share>, ProtocolError> {
+        let (h, f, heads) = (shape.hidden, shape.ffn, shape.heads);
+        let (fx, trunc) = (prec.fixed, prec.trunc);
+        let mut hidden = x.clone();
+        let mut outputs = Vec::with_capacity(state.linears.len());
+        for (layer, (lin, norms)) in state.linears.iter().zip(&state.norms).enumerate() {
+            let lw = weights.and_then(|w| w.layers.get(layer));
+            let call = |i: usize, m: usize| LinearCall { state: &lin[i], weights: lw.map(|l| &l.linears[i]), m };
+            hidden = p.scope(&format!("layer{layer}"), |p| -> Result<Share, ProtocolError> {
+                let q = p.scope("query", |p| self.linear(p, state, prec, call(slot::QUERY, h), &hidden))?;
+                let k = p.scope("key", |p| self.linear(p, state, prec, call(slot::KEY, h), &hidden))?;
+                let v = p.scope("value", |p| self.linear(p, state, prec, call(slot::VALUE, h), &hidden))?;
+                let ctx = attention(
+                    p,
+                    fx,
+                    trunc,
+                    self.attention.as_ref(),
+                    &split_heads(&q, heads)?,
+                    &split_heads(&k, heads)?,
+                    &split_heads(&v, heads)?,
+                )?;
+                let attn = p.scope("attention_output", |p| {
+                    self.linear(p, state, prec, call(slot::ATTENTION_OUT, h), &merge_heads(&ctx)?)
+                })?;
+                let h1 = p.scope("ln1", |p| layernorm(p, fx, &attn.add(&hidden)?, &norms[0], &self.norm, trunc))?;
+                let up = p.scope("ffn_up", |p| self.linear(p, state, prec, call(slot::UP, f), &h1))?;
+                let g = p.scope("gelu", |p| apply(p, self.gelu.as_ref(), fx, trunc, &up))?;
+                let down = p.scope("ffn_down", |p| self.linear(p, state, prec, call(slot::DOWN, h), &g))?;
+                p.scope("ln2", |p| layernorm(p, fx, &down.add(&h1)?, &norms[1], &self.norm, trunc))
+            })?;
+            outputs.push(hidden.clone());
+        }
+        Ok(outputs)
+    }
+}

@@ -1,0 +1,62 @@
+//! The linear-layer protocol of a suite: Nimbus's COP, the BumbleBee/Cheetah SIP, or matrix
+//! triples from the trusted dealer.
+//!
+//! The dealer variant secret-shares the server's weights once (setup) and multiplies with a
+//! matrix Beaver triple: the same ±1-ULP result as the HE protocols for a fraction of the
+//! simulation time, which keeps runs over hundreds of sentences feasible. Its cost is a
+//! dealer's, and reports say so.
+
+use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
+use serde::{Deserialize, Serialize};
+
+use dyad_protocols::blocks::matmul::matmul;
+use dyad_protocols::blocks::share::share_input;
+use dyad_protocols::blocks::trunc::TruncMode;
+use dyad_protocols::error::ProtocolError;
+use dyad_protocols::{bumblebee, nimbus};
+
+/// Which protocol computes X·W.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinearKind {
+    /// Nimbus's client-side outer product over RLWE.
+    Cop,
+    /// Cheetah/BumbleBee's server-side inner product over RLWE.
+    Sip,
+    /// Matrix triples from the dealer, on the server's secret-shared weights.
+    Dealer,
+}
+
+impl LinearKind {
+    /// The name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinearKind::Cop => "nimbus.linear",
+            LinearKind::Sip => "bumblebee.linear",
+            LinearKind::Dealer => "dealer.linear",
+        }
+    }
+}
+
+/// X·W for shared X (`[k, n]`) and the server's W (`[n, m]`; `None` on the client), truncated.
+pub fn linear(
+    p: &mut Party,
+    kind: LinearKind,
+    fx: FixedPoint,
+    trunc: TruncMode,
+    w: Option<&RingTensor>,
+    x: &Share,
+    m: usize,
+) -> Result<Share, ProtocolError> {
+    match kind {
+        LinearKind::Cop => nimbus::linear::linear(p, fx, trunc, w, x, m),
+        LinearKind::Sip => bumblebee::linear::linear(p, fx, trunc, w, x, m),
+        LinearKind::Dealer => {
+            let n = x.shape().get(1).copied().unwrap_or(0);
+            let ws = p.in_phase(Phase::Setup, |p| {
+                p.scope("share_weights", |p| share_input(p, Role::Server, w, x.ring(), &[n, m]))
+            })?;
+            p.scope("dealer.linear", |p| matmul(p, fx, x, &ws, trunc))
+        }
+    }
+}

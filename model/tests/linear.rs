@@ -1,0 +1,252 @@
+//! The RLWE linear layers against the plaintext ring product, over random shapes (including
+//! non-powers of two) at both rings, and their exact traffic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use dyad_model::registry;
+use dyad_protocols::bumblebee::linear::{self as sip, MAX_PACK, SipLayout};
+use dyad_protocols::harness::{self, RunSpec};
+use dyad_protocols::nimbus::linear::{self as cop, CopLayout, context};
+use dyad_protocols::{ProtocolError, TruncMode};
+use dyad_sim::testkit::config;
+use dyad_sim::{Party, Phase, Ring, RingTensor, Role, Share, SimConfig, simulate};
+use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+#[derive(Clone, Copy, Debug)]
+enum Layer {
+    Cop,
+    Sip,
+}
+
+/// Shares of X·W at scale 2^(2f), before any truncation, from the layer's setup and online
+/// steps alone.
+fn online_product(
+    layer: Layer,
+    p: &mut Party,
+    w: Option<&RingTensor>,
+    x: &Share,
+    m: usize,
+) -> Result<Share, ProtocolError> {
+    let (k, n) = (x.shape()[0], x.shape()[1]);
+    let ctx = context(x.ring())?;
+    match layer {
+        Layer::Cop => {
+            let layout = CopLayout::new(ctx.n(), k, n, m);
+            let state = cop::setup(p, &ctx, &layout, w)?;
+            cop::online(p, &ctx, &layout, &state, w, x)
+        }
+        Layer::Sip => {
+            let layout = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
+            let keys = sip::keys(p, &ctx)?;
+            let encoded = w.map(|w| sip::encode_weights(&ctx, &layout, w)).transpose()?;
+            sip::online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
+        }
+    }
+}
+
+/// Weights uniform in ±`bound` ring units.
+fn weights(ring: Ring, n: usize, m: usize, bound: u64, rng: &mut ChaCha20Rng) -> RingTensor {
+    let values = (0..n * m).map(|_| ring.from_signed(rng.random_range(-(bound as i64)..=bound as i64))).collect();
+    RingTensor::from_vec(ring, &[n, m], values).unwrap()
+}
+
+/// The largest distance in the ring between the reconstructed output and the plaintext ring
+/// product X·W (sim's own matmul), for X uniform over the whole ring and W uniform up to the
+/// encoding's bound.
+fn raw_error(layer: Layer, ring: Ring, (k, n, m): (usize, usize, usize), seed: u64) -> u64 {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let x = RingTensor::random(ring, &[k, n], &mut rng);
+    let w = weights(ring, n, m, context(ring).unwrap().encoding_weight_bound(n), &mut rng);
+    let want = x.matmul(&w).unwrap();
+    let (xs, xc) = Share::split(&x, &mut rng);
+    let out = simulate(
+        &SimConfig::with_seed(seed),
+        |p| online_product(layer, p, Some(&w), &xs, m),
+        |p| online_product(layer, p, None, &xc, m),
+    )
+    .unwrap();
+    assert_eq!(out.client.shape(), [k, m]);
+    let got = Share::reconstruct(&out.server, &out.client).unwrap();
+    got.to_vec().iter().zip(want.to_vec()).map(|(&a, b)| ring.distance(a, b)).max().unwrap()
+}
+
+/// ±1 LSB of the exact ring product, before truncation, at shapes that take every code path:
+/// several COP output blocks per response and several responses, m > N (two blocks of W's
+/// columns), several SIP input blocks summed and several token blocks.
+#[test]
+fn both_layers_are_within_one_lsb_of_the_ring_product_before_truncation() {
+    let cases = [
+        (Layer::Cop, Ring::Z32, (20, 100, 300)), // d0 = 512: 8 results per response, 3 responses
+        (Layer::Cop, Ring::Z32, (3, 100, 5000)), // m > N = 4096: 2 column blocks
+        (Layer::Cop, Ring::Z64, (9, 70, 1500)),  // d0 = 2048: 4 per response, 3 responses
+        (Layer::Sip, Ring::Z32, (5, 130, 69)),   // 3 input blocks of 64
+        (Layer::Sip, Ring::Z64, (20, 100, 300)),
+        (Layer::Sip, Ring::Z32, (130, 70, 10)), // more tokens than a block holds
+    ];
+    for (i, (layer, ring, dims)) in cases.into_iter().enumerate() {
+        let seed = 0x4c53_4200 + i as u64;
+        let err = raw_error(layer, ring, dims, seed);
+        assert!(err <= 1, "{layer:?} {dims:?} at ℓ = {}: {err} LSB from X·W (seed {seed:#x})", ring.bits());
+    }
+}
+
+/// Weights beyond the encoding's bound would decode far off: the server refuses them with a
+/// typed error naming the bound, and the client's pending receive fails instead of hanging.
+#[test]
+fn weights_beyond_the_encoding_bound_are_refused() {
+    for layer in [Layer::Cop, Layer::Sip] {
+        let ring = Ring::Z64;
+        let (k, n, m) = (2, 16, 8);
+        let bound = context(ring).unwrap().encoding_weight_bound(n);
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let x = RingTensor::random(ring, &[k, n], &mut rng);
+        let mut values = weights(ring, n, m, bound, &mut rng).to_vec();
+        values[5] = ring.from_signed(-(bound as i64) - 1);
+        let w = RingTensor::from_vec(ring, &[n, m], values).unwrap();
+        let (xs, xc) = Share::split(&x, &mut rng);
+        let err = simulate(
+            &SimConfig::with_seed(3),
+            |p| online_product(layer, p, Some(&w), &xs, m),
+            |p| online_product(layer, p, None, &xc, m),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&format!("at most {bound}")) && text.contains("element 5"), "{layer:?}: {text}");
+    }
+}
+
+/// The client's mask is fresh per response and per query: two queries of the same X give
+/// different client shares, and the three responses of one query (tokens 0–7, 8–15 and 16–19)
+/// have different masks.
+#[test]
+fn cop_responses_are_freshly_masked() {
+    let ring = Ring::Z32;
+    let (k, n, m) = (20, 8, 300);
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let x = RingTensor::random(ring, &[k, n], &mut rng);
+    let ctx = context(ring).unwrap();
+    let w = weights(ring, n, m, ctx.encoding_weight_bound(n), &mut rng);
+    let (xs, xc) = Share::split(&x, &mut rng);
+    let layout = CopLayout::new(ctx.n(), k, n, m);
+    assert_eq!(layout.responses, 3);
+    let out = simulate(
+        &SimConfig::with_seed(1),
+        |p| {
+            let state = cop::setup(p, &ctx, &layout, Some(&w))?;
+            let a = cop::online(p, &ctx, &layout, &state, Some(&w), &xs)?;
+            let b = cop::online(p, &ctx, &layout, &state, Some(&w), &xs)?;
+            Ok::<_, ProtocolError>((a, b))
+        },
+        |p| {
+            assert_eq!(p.role(), Role::Client);
+            let state = cop::setup(p, &ctx, &layout, None)?;
+            let a = cop::online(p, &ctx, &layout, &state, None, &xc)?;
+            let b = cop::online(p, &ctx, &layout, &state, None, &xc)?;
+            Ok((a, b))
+        },
+    )
+    .unwrap();
+    let (c1, c2) = &out.client;
+    assert_ne!(c1.tensor(), c2.tensor(), "the client's mask repeats across queries");
+    let want = x.matmul(&w).unwrap();
+    for (s, c) in [(&out.server.0, c1), (&out.server.1, c2)] {
+        let got = Share::reconstruct(s, c).unwrap();
+        assert!(got.to_vec().iter().zip(want.to_vec()).all(|(&a, b)| ring.distance(a, b) <= 1));
+    }
+    // Response g's mask covers tokens 8g..8g+7: row 8g is its first coefficient block.
+    let rows: Vec<Vec<u64>> = c1.tensor().to_vec().chunks(m).map(<[u64]>::to_vec).collect();
+    assert!(rows[0] != rows[8] && rows[8] != rows[16], "responses share a mask");
+}
+
+fn check_shapes(name: &str, ring: Ring, seed: u64) {
+    let p = registry::find(name).unwrap();
+    let mut runner = TestRunner::new(config(seed, 12));
+    runner
+        .run(&(1usize..6, 1usize..40, 1usize..70, any::<u64>()), |(k, n, m, s)| {
+            let spec = RunSpec::new(ring, s).with_dims(&[k, n, m]);
+            let checked = harness::run(p.as_ref(), &spec).unwrap();
+            let r = &checked.report;
+            prop_assert!(
+                r.passed,
+                "{name} {k}x{n}x{m} at ℓ = {}: {} ULP",
+                ring.bits(),
+                r.error.vs_reference.max_ulp.unwrap_or(0)
+            );
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn nimbus_cop_matches_the_ring_product_on_random_shapes() {
+    check_shapes("nimbus.linear", Ring::Z64, 0x434f_5064);
+    check_shapes("nimbus.linear", Ring::Z32, 0x434f_5032);
+}
+
+#[test]
+fn sip_matches_the_ring_product_on_random_shapes() {
+    check_shapes("bumblebee.linear", Ring::Z64, 0x5349_5064);
+    check_shapes("bumblebee.linear", Ring::Z32, 0x5349_5032);
+}
+
+#[test]
+fn cop_sends_one_message_of_the_packed_responses_and_nothing_back() {
+    let ctx = context(Ring::Z64).unwrap();
+    let (k, n, m) = (5, 20, 300);
+    // d0 = 512, one block; 8192/512 = 16 results per response: ⌈5/16⌉ = 1 response ciphertext at
+    // Q′ = q0·q1: 2 × 8192 × (59 + 55) bits = 233,472 bytes.
+    let l = CopLayout::new(ctx.n(), k, n, m);
+    assert_eq!((l.d0, l.responses), (512, 1));
+    let spec = RunSpec { trunc: Some(TruncMode::Probabilistic), ..RunSpec::new(Ring::Z64, 9).with_dims(&[k, n, m]) };
+    let r = harness::run(registry::find("nimbus.linear").unwrap().as_ref(), &spec).unwrap().report;
+    let online = r.cost.phase_counts(Phase::Online);
+    assert_eq!(
+        (online.bytes_client_to_server, online.bytes_server_to_client, online.messages(), online.rounds),
+        (233_472, 0, 1, 1)
+    );
+    // Setup: the public key (b at Q′ plus a 32-byte seed) and n seeded weight ciphertexts at Q
+    // (8192 × 163 bits + 32 bytes each).
+    let setup = r.cost.phase_counts(Phase::Setup);
+    assert_eq!(setup.bytes_server_to_client, (8192 * 114 / 8 + 32) + 20 * (8192 * 163 / 8 + 32));
+}
+
+#[test]
+fn sip_sends_the_encrypted_input_and_gets_packed_products_back() {
+    let ctx = context(Ring::Z32).unwrap();
+    let (k, n, m) = (5, 39, 69);
+    // ℓ = 32: N = 4096, primes of 59 and 37 bits. d1 = 64 inputs and d2 = 8 tokens per block
+    // leave d0 = 8 outputs; the 9 output blocks pack into one response (g = 16).
+    let l = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
+    assert_eq!((l.d0, l.d1, l.d2, l.pack, l.inputs(), l.outputs()), (8, 64, 8, 16, 1, 1));
+    let spec = RunSpec { trunc: Some(TruncMode::Probabilistic), ..RunSpec::new(Ring::Z32, 9).with_dims(&[k, n, m]) };
+    let r = harness::run(registry::find("bumblebee.linear").unwrap().as_ref(), &spec).unwrap().report;
+    assert!(r.passed, "{} ULP", r.error.vs_reference.max_ulp.unwrap_or(0));
+    // Online: one seeded input ciphertext (4096 × 96 bits + 32 bytes) and one response at
+    // Q′ = q0 (2 × 4096 × 59 bits).
+    let online = r.cost.phase_counts(Phase::Online);
+    assert_eq!(
+        (online.bytes_client_to_server, online.bytes_server_to_client, online.messages(), online.rounds),
+        (4096 * 96 / 8 + 32, 2 * 4096 * 59 / 8, 2, 2)
+    );
+    // Setup: the public key (4096 × 59 bits + seed) and log2 64 = 6 Galois keys, each two 43-bit
+    // sub-digits of q0 (b at q0·q1: 4096 × 96 bits, + seed).
+    let setup = r.cost.phase_counts(Phase::Setup);
+    assert_eq!(
+        (setup.bytes_client_to_server, setup.bytes_server_to_client),
+        ((4096 * 59 / 8 + 32) + 6 * 2 * (4096 * 96 / 8 + 32), 0)
+    );
+}
+
+#[test]
+fn sip_packing_cuts_the_bert_base_response_by_the_packing_factor() {
+    let ctx = context(Ring::Z64).unwrap();
+    let packed = SipLayout::choose(&ctx, 128, 768, 768, MAX_PACK);
+    let unpacked = SipLayout::choose(&ctx, 128, 768, 768, 1);
+    // 64 output blocks of one column each per response: 12 responses instead of 768.
+    assert_eq!((packed.d0, packed.d1, packed.d2, packed.pack), (1, 64, 128, 64));
+    assert_eq!((packed.inputs(), packed.outputs()), (12, 12));
+    assert!(packed.bytes(&ctx) * 7 < unpacked.bytes(&ctx));
+}

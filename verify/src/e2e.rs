@@ -1,0 +1,459 @@
+//! The secure MiniLM end to end: sentences from the vaderSentiment snippets through the whole
+//! encoder under 2PC with a chosen suite, against the plaintext float64 model.
+//!
+//! Reported: the cost per layer and in total (setup once, online per sentence); the error of
+//! every layer's hidden states; the cosine similarity of the mean-pooled final embeddings; and a
+//! logistic-regression sentiment probe (label: sign of the mean rating, |rating| ≥ 0.5) trained
+//! on plaintext embeddings of a training split and asked about plaintext and secure embeddings
+//! of a disjoint test split.
+
+use dyad_model::bert::{BertError, Model, Tokenizer};
+use dyad_model::encoder::{Encoder, EncoderWeights, PartyState, Precision, Suite, reference};
+use dyad_model::layers::linear::LinearKind;
+use dyad_protocols::blocks::share::share_input;
+use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
+use dyad_sim::{Counts, FixedPoint, Phase, Role, RunError, Share, SimConfig, simulate};
+use dyad_vectors::Snippet;
+use ndarray::{Array1, Array2, Axis};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::probe::Probe;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct E2eSpec {
+    /// The suite.
+    pub suite: Suite,
+    /// Overrides the suite's linear protocol (the dealer, for runs over many sentences).
+    pub linear: Option<LinearKind>,
+    /// Test sentences run securely.
+    pub sentences: usize,
+    /// Training sentences for the probe (plaintext only).
+    pub train: usize,
+    /// The fixed-point format.
+    pub fixed: FixedPoint,
+    /// The truncation.
+    pub trunc: TruncMode,
+    /// Seeds the sentence split and the simulations.
+    pub seed: u64,
+}
+
+/// Why the run stopped.
+#[derive(Debug, Error)]
+pub enum E2eError {
+    /// The model or tokenizer failed.
+    #[error(transparent)]
+    Bert(#[from] BertError),
+    /// The suite's protocols could not be set up.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// A secure run failed.
+    #[error("{what}: {source}")]
+    Run {
+        /// What was running.
+        what: String,
+        /// The failure.
+        source: Box<RunError<ProtocolError>>,
+    },
+    /// Too few snippets qualify.
+    #[error("only {available} snippets have |rating| ≥ 0.5 and at most 128 tokens; {wanted} were asked for")]
+    Sentences {
+        /// Qualifying snippets.
+        available: usize,
+        /// Test plus training sentences asked for.
+        wanted: usize,
+    },
+}
+
+/// The error of one layer's hidden states against the plaintext model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerError {
+    /// The layer.
+    pub layer: usize,
+    /// Largest absolute error over every test sentence.
+    pub max_abs: f64,
+    /// Mean absolute error.
+    pub mean_abs: f64,
+}
+
+/// Cosine similarity of pooled embeddings, secure against plaintext.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CosineStats {
+    /// Smallest over the test sentences.
+    pub min: f64,
+    /// Mean.
+    pub mean: f64,
+    /// The 1st percentile (nearest rank).
+    pub p1: f64,
+    /// The median (nearest rank).
+    pub median: f64,
+    /// How many test sentences fall below 0.999, the target the Nimbus and BumbleBee suites are
+    /// held to.
+    pub below_0_999: usize,
+    /// The lowest few, lowest first, so a minimum can be traced to its sentence.
+    pub worst: Vec<WorstSentence>,
+}
+
+/// A test sentence and its pooled-embedding cosine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorstSentence {
+    /// Its snippet id (the first field of the snippets file).
+    pub id: u32,
+    /// Its cosine against plaintext.
+    pub cosine: f64,
+}
+
+/// How many of the lowest cosines the report names.
+const WORST: usize = 3;
+
+impl CosineStats {
+    /// The statistics of `cosines`, one per test sentence, with their snippet ids.
+    fn of(cosines: &[(u32, f64)]) -> Self {
+        let mut sorted = cosines.to_vec();
+        sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let rank = |q: f64| -> f64 {
+            let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+            sorted.get(i).map_or(f64::NAN, |c| c.1)
+        };
+        CosineStats {
+            min: sorted.first().map_or(f64::NAN, |c| c.1),
+            mean: sorted.iter().map(|c| c.1).sum::<f64>() / sorted.len().max(1) as f64,
+            p1: rank(0.01),
+            median: rank(0.5),
+            below_0_999: sorted.iter().filter(|c| c.1 < 0.999).count(),
+            worst: sorted.iter().take(WORST).map(|&(id, cosine)| WorstSentence { id, cosine }).collect(),
+        }
+    }
+}
+
+/// The probe's agreement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeStats {
+    /// Training sentences.
+    pub train: usize,
+    /// The L2 penalty chosen on a validation split of them.
+    pub l2: f64,
+    /// Test sentences.
+    pub test: usize,
+    /// Accuracy on plaintext embeddings of the test split.
+    pub accuracy_plaintext: f64,
+    /// Accuracy on secure embeddings of the test split.
+    pub accuracy_secure: f64,
+    /// Secure minus plaintext, in points.
+    pub difference_points: f64,
+    /// Fraction of test sentences whose predicted label changes.
+    pub flipped: f64,
+}
+
+/// Cost of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct E2eCost {
+    /// The one-time setup.
+    pub setup: Counts,
+    /// Online, summed over the test sentences.
+    pub online_total: Counts,
+    /// Online bytes per sentence, mean.
+    pub online_bytes_per_sentence: f64,
+    /// Online rounds per sentence, mean.
+    pub online_rounds_per_sentence: f64,
+    /// Online per layer, summed over the sentences.
+    pub per_layer: Vec<Counts>,
+    /// Offline material from the trusted dealer, summed (both parties).
+    pub dealer_bytes: u64,
+    /// Measured compute per sentence, mean (seconds, larger party).
+    pub compute_seconds_per_sentence: f64,
+}
+
+/// The end-to-end report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct E2eReport {
+    /// The suite.
+    pub suite: String,
+    /// The linear protocol used.
+    pub linear: LinearKind,
+    /// Whether the suite ran in the clear (plaintext-fixed).
+    pub reference: bool,
+    /// ℓ.
+    pub ring_bits: u32,
+    /// f.
+    pub frac_bits: u32,
+    /// Truncation.
+    pub trunc: TruncMode,
+    /// Per-layer hidden-state errors.
+    pub layers: Vec<LayerError>,
+    /// Pooled-embedding cosine.
+    pub cosine: CosineStats,
+    /// Sentiment probe.
+    pub probe: ProbeStats,
+    /// Cost.
+    pub cost: E2eCost,
+}
+
+struct Sentence {
+    id: u32,
+    ids: Vec<u32>,
+    label: bool,
+}
+
+fn pick(
+    snippets: &[Snippet],
+    tok: &Tokenizer,
+    seed: u64,
+    test: usize,
+    train: usize,
+) -> Result<(Vec<Sentence>, Vec<Sentence>), E2eError> {
+    let mut ok: Vec<Sentence> = snippets
+        .iter()
+        .filter(|s| s.rating.abs() >= 0.5)
+        .map(|s| Sentence { id: s.id, ids: tok.encode(&s.text), label: s.rating > 0.0 })
+        .filter(|s| s.ids.len() <= dyad_model::encoder::secure::MAX_TOKENS)
+        .collect();
+    if ok.len() < test + train {
+        return Err(E2eError::Sentences { available: ok.len(), wanted: test + train });
+    }
+    ok.shuffle(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+    let rest = ok.split_off(test);
+    Ok((ok, rest.into_iter().take(train).collect()))
+}
+
+fn pooled(h: &Array2<f64>) -> Vec<f64> {
+    h.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(h.ncols())).to_vec()
+}
+
+fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    dot / (na * nb).max(1e-300)
+}
+
+fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
+    E2eError::Run { what: what.into(), source: Box::new(e) }
+}
+
+/// The probe's L2 penalties, one chosen on a validation split of the training sentences.
+pub const PROBE_PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
+
+/// Runs the suite on `spec.sentences` test sentences and the probe on `spec.train` others.
+/// `progress(done, total)` is called after each secure sentence.
+pub fn run(
+    model: &Model,
+    tok: &Tokenizer,
+    snippets: &[Snippet],
+    spec: &E2eSpec,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<E2eReport, E2eError> {
+    let fx = spec.fixed;
+    let ring = fx.ring();
+    let prec = Precision { fixed: fx, trunc: spec.trunc };
+    let (test, train) = pick(snippets, tok, spec.seed, spec.sentences, spec.train)?;
+    let mut suite = spec.suite.clone();
+    if let Some(l) = spec.linear {
+        suite.linear = l;
+    }
+    let weights = EncoderWeights::from_model(model, fx)?;
+    let shape = ModelShape { seq: 0, ..weights.shape };
+    let layers = weights.layers.len();
+    let enc = Encoder::new(&suite, weights.eps)
+        .map_err(|e| ProtocolError::Config { protocol: "encoder", reason: e.to_string() })?;
+
+    let mut cost = E2eCost { per_layer: vec![Counts::default(); layers], ..E2eCost::default() };
+    let states: Option<(PartyState, PartyState)> = if suite.reference {
+        None
+    } else {
+        let out = simulate(
+            &SimConfig::with_seed(spec.seed),
+            |p| enc.setup(p, fx, Some(&weights), &shape, layers),
+            |p| enc.setup(p, fx, None, &shape, layers),
+        )
+        .map_err(|e| run_error("setup", e))?;
+        cost.setup = out.cost.phase_counts(Phase::Setup);
+        Some((out.server, out.client))
+    };
+
+    let hidden = shape.hidden;
+    let mut layer_err = vec![(0.0f64, 0.0f64, 0usize); layers];
+    let (mut secure_pooled, mut plain_pooled) = (Vec::new(), Vec::new());
+    let mut compute = 0.0;
+    for (i, s) in test.iter().enumerate() {
+        let trace = model.forward(&s.ids)?;
+        let k = s.ids.len();
+        let input = fx.encode_tensor(&trace.embeddings.clone().into_dyn()).map_err(ProtocolError::from)?;
+        let outputs = match &states {
+            None => reference::forward(&enc, fx, &weights, &input)?,
+            Some((server, client)) => {
+                let out = simulate(
+                    &SimConfig::with_seed(spec.seed.wrapping_add(1 + i as u64)),
+                    |p| {
+                        let x = p.scope("input", |p| share_input(p, Role::Client, None, ring, &[k, hidden]))?;
+                        enc.forward(p, prec, server, Some(&weights), &shape, &x)
+                    },
+                    |p| {
+                        let x = p.scope("input", |p| share_input(p, Role::Client, Some(&input), ring, &[k, hidden]))?;
+                        enc.forward(p, prec, client, None, &shape, &x)
+                    },
+                )
+                .map_err(|e| run_error(&format!("sentence {i}"), e))?;
+                let online = out.cost.phase_counts(Phase::Online);
+                cost.online_total.add_times(&online, 1);
+                cost.dealer_bytes += out.cost.total.dealer_bytes();
+                for (l, acc) in cost.per_layer.iter_mut().enumerate() {
+                    acc.add_times(&out.cost.label_counts(Phase::Online, &format!("layer{l}")), 1);
+                }
+                compute += out.cost.compute.server_seconds.max(out.cost.compute.client_seconds);
+                out.server
+                    .iter()
+                    .zip(&out.client)
+                    .map(|(a, b)| Share::reconstruct(a, b))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(ProtocolError::from)?
+            }
+        };
+        let mut last = Vec::new();
+        for (l, (out, plain)) in outputs.iter().zip(&trace.layers).enumerate() {
+            let got = fx.decode_tensor(out);
+            for (a, b) in got.iter().zip(plain.output.iter()) {
+                let e = (a - b).abs();
+                layer_err[l].0 = layer_err[l].0.max(e);
+                layer_err[l].1 += e;
+                layer_err[l].2 += 1;
+            }
+            if l + 1 == layers {
+                last = got.into_dimensionality::<ndarray::Ix2>().map(|a| pooled(&a)).unwrap_or_default();
+            }
+        }
+        secure_pooled.push(last);
+        plain_pooled.push(trace.pooled.to_vec());
+        progress(i + 1, test.len());
+    }
+    let n = test.len().max(1) as f64;
+    cost.online_bytes_per_sentence = cost.online_total.bytes() as f64 / n;
+    cost.online_rounds_per_sentence = cost.online_total.rounds as f64 / n;
+    cost.compute_seconds_per_sentence = compute / n;
+
+    let cosines: Vec<(u32, f64)> =
+        test.iter().zip(secure_pooled.iter().zip(&plain_pooled)).map(|(s, (a, b))| (s.id, cosine(a, b))).collect();
+    let cos = CosineStats::of(&cosines);
+
+    let train_x: Vec<Vec<f64>> =
+        train.iter().map(|s| model.forward(&s.ids).map(|t| t.pooled.to_vec())).collect::<Result<_, _>>()?;
+    let train_y: Vec<bool> = train.iter().map(|s| s.label).collect();
+    let (probe, l2) = Probe::train_validated(&train_x, &train_y, &PROBE_PENALTIES, 0.5, 300);
+    let test_y: Vec<bool> = test.iter().map(|s| s.label).collect();
+    let (acc_plain, acc_secure) = (probe.accuracy(&plain_pooled, &test_y), probe.accuracy(&secure_pooled, &test_y));
+    let flipped = secure_pooled.iter().zip(&plain_pooled).filter(|(a, b)| probe.predict(a) != probe.predict(b)).count()
+        as f64
+        / n;
+
+    Ok(E2eReport {
+        suite: suite.name.clone(),
+        linear: suite.linear,
+        reference: suite.reference,
+        ring_bits: ring.bits(),
+        frac_bits: fx.frac(),
+        trunc: spec.trunc,
+        layers: layer_err
+            .into_iter()
+            .enumerate()
+            .map(|(layer, (max, sum, count))| LayerError { layer, max_abs: max, mean_abs: sum / count.max(1) as f64 })
+            .collect(),
+        cosine: cos,
+        probe: ProbeStats {
+            train: train.len(),
+            l2,
+            test: test.len(),
+            accuracy_plaintext: acc_plain,
+            accuracy_secure: acc_secure,
+            difference_points: 100.0 * (acc_secure - acc_plain),
+            flipped,
+        },
+        cost,
+    })
+}
+
+/// The report as text.
+pub fn render(r: &E2eReport) -> String {
+    let mut out = format!(
+        "secure all-MiniLM-L6-v2, suite {} ({} linear{}), ring Z_2^{}, {} fraction bits, {} truncation\n\n",
+        r.suite,
+        r.linear.name(),
+        if r.reference { ", fixed-point reference in the clear" } else { "" },
+        r.ring_bits,
+        r.frac_bits,
+        r.trunc.name()
+    );
+    out.push_str("hidden-state error against the float64 model, per layer:\n");
+    for (l, c) in r.layers.iter().zip(r.cost.per_layer.iter().chain(std::iter::repeat(&Counts::default()))) {
+        out.push_str(&format!(
+            "  layer {}: max {:.3e}  mean {:.3e}   online {:.2} MB, {} rounds (all sentences)\n",
+            l.layer,
+            l.max_abs,
+            l.mean_abs,
+            c.bytes() as f64 / 1e6,
+            c.rounds
+        ));
+    }
+    out.push_str(&format!(
+        "\npooled-embedding cosine against plaintext: min {:.6}  1st percentile {:.6}  median {:.6}  mean {:.6}; {} of {} below 0.999; lowest: {}\n",
+        r.cosine.min,
+        r.cosine.p1,
+        r.cosine.median,
+        r.cosine.mean,
+        r.cosine.below_0_999,
+        r.probe.test,
+        r.cosine.worst.iter().map(|w| format!("snippet {} ({:.6})", w.id, w.cosine)).collect::<Vec<_>>().join(", ")
+    ));
+    let p = &r.probe;
+    out.push_str(&format!(
+        "sentiment probe (trained on {} plaintext embeddings, L2 {:e}; {} test sentences): plaintext {:.1}%  secure {:.1}%  difference {:+.1} points  flipped {:.1}%\n",
+        p.train,
+        p.l2,
+        p.test,
+        100.0 * p.accuracy_plaintext,
+        100.0 * p.accuracy_secure,
+        p.difference_points,
+        100.0 * p.flipped
+    ));
+    let c = &r.cost;
+    out.push_str(&format!(
+        "\ncost: setup {:.2} MB once; online {:.2} MB and {:.0} rounds per sentence; compute {:.2} s per sentence (larger party)\n",
+        c.setup.bytes() as f64 / 1e6,
+        c.online_bytes_per_sentence / 1e6,
+        c.online_rounds_per_sentence,
+        c.compute_seconds_per_sentence
+    ));
+    if c.dealer_bytes > 0 {
+        out.push_str(&format!(
+            "correlated randomness from a trusted DEALER: {:.2} MB in all\n",
+            c.dealer_bytes as f64 / 1e6
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_statistics_rank_the_sentences_and_name_the_lowest() {
+        // 200 sentences, snippet ids 1..=200, cosine falling with the id: 200 is the lowest.
+        let c = |id: u32| 1.0 - f64::from(id) * 1e-5 - 5e-6;
+        let cosines: Vec<(u32, f64)> = (1..=200u32).rev().map(|id| (id, c(id))).collect();
+        let s = CosineStats::of(&cosines);
+        assert_eq!(s.min, c(200));
+        // Nearest rank: the 1st percentile of 200 is the 2nd lowest, the median the 100th.
+        assert_eq!(s.p1, c(199));
+        assert_eq!(s.median, c(101));
+        assert!((s.mean - (1.0 - 100.5e-5 - 5e-6)).abs() < 1e-12);
+        // Ids 100 to 200 fall below 0.999.
+        assert_eq!(s.below_0_999, 101);
+        let ids: Vec<u32> = s.worst.iter().map(|w| w.id).collect();
+        assert_eq!(ids, [200, 199, 198]);
+        let one = CosineStats::of(&[(7, 0.5)]);
+        assert_eq!((one.min, one.p1, one.median, one.below_0_999), (0.5, 0.5, 0.5, 1));
+    }
+}

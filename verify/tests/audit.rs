@@ -1,0 +1,116 @@
+//! The audit on the bundled vectors, and the fit against the public example on held-back data.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use dyad_model::bert::{Model, Tokenizer};
+use dyad_model::registry::Registry;
+use dyad_protocols::TruncMode;
+use dyad_reference::approx::{CoefficientSet, Target};
+use dyad_sim::{FixedPoint, Ring};
+use dyad_vectors::{Kind, VectorSet, bundled_dir};
+use dyad_verify::fit::{FitSpec, fit, weighted_rms};
+use dyad_verify::points::{binned, pooled_points, split_samples};
+use dyad_verify::{AuditSpec, audit};
+
+fn set() -> VectorSet {
+    VectorSet::open(&bundled_dir()).unwrap()
+}
+
+#[test]
+fn fitting_on_half_the_samples_beats_the_public_example_on_the_other_half_of_them() {
+    let set = set();
+    let layers: Vec<usize> = (0..set.layers()).collect();
+    for (target, kind, degree, example) in [
+        (Target::Gelu, Kind::GeluInput, 2, "nimbus-gelu-example"),
+        (Target::Exp, Kind::SoftmaxInput, 3, "nimbus-exp-example"),
+    ] {
+        let (train, test) = split_samples(&set, kind, &layers).unwrap();
+        let fitted = fit(&FitSpec::default_for(target, &[degree], true), &binned(&train, 0.01)).unwrap();
+        let held_back = binned(&test, 0.01);
+        let ours = weighted_rms(&fitted.piecewise, target, &held_back);
+        let theirs = weighted_rms(&CoefficientSet::builtin(example).unwrap().piecewise().unwrap(), target, &held_back);
+        assert!(ours < theirs, "{target:?}: fitted {ours:e} against example {theirs:e} on held-back samples");
+    }
+}
+
+/// Fitted on the 256 recorded sentences, tested on 48 snippets that were never recorded: the
+/// GELU inputs and the x − max of the attention scores that the plaintext model computes for
+/// them. Both a fresh fit and the shipped fitted set must beat the public example there. Needs
+/// the model (`vectors/fetch.sh`); under CI its absence is a failure.
+#[test]
+fn fitted_sets_beat_the_public_examples_on_sentences_never_recorded() {
+    let dir = dyad_vectors::model_dir();
+    if !dir.join("model.safetensors").exists() {
+        assert!(std::env::var_os("CI").is_none(), "CI must fetch the model (bash vectors/fetch.sh)");
+        eprintln!("SKIPPED: {} has no model; run `bash vectors/fetch.sh`", dir.display());
+        return;
+    }
+    let model = Model::load(&dir).unwrap();
+    let tok = Tokenizer::from_file(&dir.join("vocab.txt")).unwrap();
+    let set = set();
+    let recorded = &set.manifest().sentences.ids;
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    let (mut gelu, mut exp) = (Vec::new(), Vec::new());
+    for s in snippets.iter().filter(|s| !recorded.contains(&s.id)).take(48) {
+        let trace = model.forward(&tok.encode(&s.text)).unwrap();
+        for layer in &trace.layers {
+            gelu.extend(layer.gelu_input.iter().copied());
+            for row in layer.scores.rows() {
+                let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                exp.extend(row.iter().map(|v| v - max));
+            }
+        }
+    }
+    let layers: Vec<usize> = (0..set.layers()).collect();
+    for (target, kind, held, degree, shipped, example) in [
+        (Target::Gelu, Kind::GeluInput, &gelu, 2, "nimbus-gelu-fitted", "nimbus-gelu-example"),
+        (Target::Exp, Kind::SoftmaxInput, &exp, 3, "nimbus-exp-fitted", "nimbus-exp-example"),
+    ] {
+        let held_back = binned(held, 0.01);
+        let rms =
+            |name: &str| weighted_rms(&CoefficientSet::builtin(name).unwrap().piecewise().unwrap(), target, &held_back);
+        let fresh =
+            fit(&FitSpec::default_for(target, &[degree], true), &pooled_points(&set, kind, &layers).unwrap()).unwrap();
+        let (ours, theirs) = (weighted_rms(&fresh.piecewise, target, &held_back), rms(example));
+        assert!(ours < theirs, "{target:?}: a fresh fit {ours:e} against the example {theirs:e} on unseen sentences");
+        assert!(rms(shipped) < theirs, "{target:?}: {shipped} {:e} against the example {theirs:e}", rms(shipped));
+    }
+}
+
+#[test]
+fn the_audit_covers_every_activation_protocol_and_shows_the_example_jump() {
+    let set = set();
+    let registry = Registry::builtin();
+    let protocols = registry.all();
+    let spec = AuditSpec {
+        fixed: FixedPoint::default_for(Ring::Z64),
+        trunc: TruncMode::OneBit,
+        seed: 1,
+        samples: 512,
+        rows: 8,
+        layers: Some(vec![0]),
+    };
+    let (report, plots) = audit(&set, &protocols, &spec, &mut |_, _| {}).unwrap();
+    let audited: Vec<&str> = protocols.iter().filter(|p| p.activation().is_some()).map(|p| p.name()).collect();
+    for name in &audited {
+        assert!(report.entries.iter().any(|e| e.protocol == *name), "{name} missing from the audit");
+    }
+    let example = report.entries.iter().find(|e| e.protocol == "nimbus.gelu_example").unwrap();
+    let jump = example.jump.as_ref().unwrap();
+    assert_eq!(jump.at, 0.5);
+    assert!(jump.size > 0.25, "the example jumps by {} at 0.5", jump.size);
+    for e in &report.entries {
+        // The total error can never exceed approximation plus fixed-point error.
+        assert!(
+            e.errors.total.max_abs <= e.errors.approximation.max_abs + e.errors.fixed_point.max_abs + 1e-12,
+            "{}",
+            e.protocol
+        );
+        assert!(e.cost.bytes_per_element > 0.0 && e.cost.rounds > 0, "{} costs nothing?", e.protocol);
+    }
+    // At ℓ = 64 the fixed-point error of every GELU and exp is far below its approximation error.
+    for e in report.entries.iter().filter(|e| e.kind == "gelu_input") {
+        assert!(e.errors.fixed_point.max_abs < 1e-3, "{}: {}", e.protocol, e.errors.fixed_point.max_abs);
+    }
+    assert_eq!(plots.len(), report.entries.iter().filter(|e| e.errors.total.weighted_rms.is_some()).count());
+}

@@ -1,0 +1,153 @@
+//! The secure encoder: its cost is the sum of its blocks' costs, and on the real model it keeps
+//! the embeddings within the cosine bound (dealer and RLWE linear layers alike).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use dyad_model::bert::{Model, Tokenizer};
+use dyad_model::encoder::Suite;
+use dyad_model::encoder::layer::EncoderLayer;
+use dyad_model::layers::attention::AttentionBlock;
+use dyad_model::layers::linear::LinearKind;
+use dyad_model::registry;
+use dyad_protocols::harness::{self, RunSpec};
+use dyad_protocols::{Protocol, TruncMode};
+use dyad_sim::{Counts, FixedPoint, Phase, Ring};
+use dyad_verify::e2e::{E2eSpec, run};
+
+/// Online, offline and setup counts of one checked run.
+fn costs(p: &dyn Protocol, dims: &[usize]) -> [Counts; 3] {
+    let r = harness::run(p, &RunSpec::new(Ring::Z64, 3).with_dims(dims)).unwrap().report;
+    assert!(r.passed, "{} at {dims:?}", p.name());
+    [Phase::Online, Phase::Offline, Phase::Setup].map(|ph| r.cost.phase_counts(ph))
+}
+
+/// Every built-in suite with protocols: one layer (k = 3 tokens, hidden = ffn = 64, two heads of
+/// 32) costs exactly what its blocks cost, online and in dealer material: six linear layers,
+/// the attention block, two LayerNorms and the GELU; residual adds are free. Rounds can only be
+/// fewer, where blocks overlap.
+#[test]
+fn every_suite_layer_costs_the_sum_of_its_blocks() {
+    let suites: Vec<Suite> = Suite::builtins().unwrap().into_iter().filter(|s| !s.reference).collect();
+    assert_eq!(suites.len(), 4);
+    for suite in suites {
+        let layer = EncoderLayer::new("test.layer", &suite).unwrap();
+        let [on, off, setup] = costs(&layer, &[3, 64, 64, 2]);
+        let attention = AttentionBlock {
+            name: "test.attention",
+            function: registry::attention_function(&suite.attention).unwrap(),
+        };
+        let linear = registry::find(suite.linear.name()).unwrap();
+        let layernorm = registry::find("layernorm").unwrap();
+        let gelu = registry::find_primitive(&suite.gelu).unwrap();
+        let parts: [(&dyn Protocol, Vec<usize>, u64); 4] = [
+            (linear.as_ref(), vec![3, 64, 64], 6),
+            (&attention, vec![2, 3, 32], 1),
+            (layernorm.as_ref(), vec![3, 64], 2),
+            (gelu.as_ref(), vec![3, 64], 1),
+        ];
+        let mut want = [Counts::default(), Counts::default(), Counts::default()];
+        for (p, dims, times) in parts {
+            let [c_on, c_off, c_setup] = costs(p, &dims);
+            // The client's SIP keys serve every SIP layer: sent once.
+            let setup_times = if p.name() == "bumblebee.linear" { 1 } else { times };
+            for (acc, (c, t)) in want.iter_mut().zip([(&c_on, times), (&c_off, times), (&c_setup, setup_times)]) {
+                acc.add_times(c, t);
+            }
+        }
+        let name = &suite.name;
+        assert_eq!(
+            (on.bytes_server_to_client, on.bytes_client_to_server),
+            (want[0].bytes_server_to_client, want[0].bytes_client_to_server),
+            "{name}: online bytes"
+        );
+        assert_eq!(on.messages(), want[0].messages(), "{name}: online messages");
+        assert!(on.rounds <= want[0].rounds, "{name}: {} rounds, blocks alone {}", on.rounds, want[0].rounds);
+        assert_eq!(off.dealer_bytes(), want[1].dealer_bytes(), "{name}: dealer bytes");
+        assert_eq!(setup.bytes(), want[2].bytes(), "{name}: setup bytes");
+    }
+}
+
+/// The model, when `vectors/fetch.sh` has fetched it; under CI it must be there.
+fn model() -> Option<(Model, Tokenizer)> {
+    let dir = dyad_vectors::model_dir();
+    if !dir.join("model.safetensors").exists() {
+        assert!(std::env::var("CI").is_err(), "CI must fetch the model (bash vectors/fetch.sh)");
+        eprintln!("SKIPPED: {} has no model; run `bash vectors/fetch.sh`", dir.display());
+        return None;
+    }
+    Some((Model::load(&dir).unwrap(), Tokenizer::from_file(&dir.join("vocab.txt")).unwrap()))
+}
+
+fn spec(suite: &str, linear: Option<LinearKind>, sentences: usize) -> E2eSpec {
+    E2eSpec {
+        suite: Suite::named(suite).unwrap(),
+        linear,
+        sentences,
+        train: 40,
+        fixed: FixedPoint::default_for(Ring::Z64),
+        trunc: TruncMode::OneBit,
+        seed: 7,
+    }
+}
+
+#[test]
+fn the_nimbus_suite_keeps_pooled_embeddings_within_cosine_0_999() {
+    let Some((model, tok)) = model() else { return };
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    let r = run(&model, &tok, &snippets, &spec("nimbus", Some(LinearKind::Dealer), 3), &mut |_, _| {}).unwrap();
+    assert!(r.cosine.min >= 0.999, "cosine {:?}", r.cosine);
+    assert_eq!(r.layers.len(), 6);
+    assert!(r.cost.online_bytes_per_sentence > 0.0 && r.cost.dealer_bytes > 0);
+}
+
+/// Every built-in suite, the plaintext fixed-point reference among them, runs the whole 6-layer
+/// model to completion on a real sentence. The freeDiv suites replace functions without
+/// distillation: only their completion is asserted, not their accuracy.
+#[test]
+fn every_suite_runs_the_whole_model() {
+    let Some((model, tok)) = model() else { return };
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    for suite in Suite::builtins().unwrap() {
+        let spec = E2eSpec { train: 20, ..spec(&suite.name, Some(LinearKind::Dealer), 1) };
+        let r = run(&model, &tok, &snippets, &spec, &mut |_, _| {}).unwrap();
+        assert_eq!(r.layers.len(), 6, "{}", suite.name);
+        assert!(r.layers.iter().all(|l| l.max_abs.is_finite()) && r.cosine.min.is_finite(), "{}", suite.name);
+        if suite.reference {
+            assert_eq!(r.cost.online_total.bytes(), 0, "the reference suite runs no protocol");
+            assert!(r.cosine.min >= 0.999, "fixed point alone: {:?}", r.cosine);
+        } else {
+            assert!(r.cost.online_total.bytes() > 0, "{}", suite.name);
+        }
+    }
+}
+
+#[test]
+fn rlwe_and_dealer_linear_layers_stay_within_the_same_error_bound() {
+    let Some((mut model, tok)) = model() else { return };
+    // Two layers keep the encrypted weights (two layers of 3456 ciphertexts) and the run short.
+    model.layers.truncate(2);
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    let he = run(&model, &tok, &snippets, &spec("nimbus", None, 3), &mut |_, _| {}).unwrap();
+    let dealer = run(&model, &tok, &snippets, &spec("nimbus", Some(LinearKind::Dealer), 3), &mut |_, _| {}).unwrap();
+    assert_eq!(he.linear, LinearKind::Cop);
+    for (a, b) in he.layers.iter().zip(&dealer.layers) {
+        // The same approximation error of the float model, give or take the ±1-ULP products'
+        // different roundings: within 1% of each other, largest and mean error alike.
+        assert!(
+            (a.max_abs - b.max_abs).abs() <= 0.01 * b.max_abs,
+            "layer {}: HE {} dealer {}",
+            a.layer,
+            a.max_abs,
+            b.max_abs
+        );
+        assert!(
+            (a.mean_abs - b.mean_abs).abs() <= 0.01 * b.mean_abs,
+            "layer {}: HE {} dealer {}",
+            a.layer,
+            a.mean_abs,
+            b.mean_abs
+        );
+    }
+    assert!(he.cosine.min >= 0.999 && dealer.cosine.min >= 0.999, "{:?} {:?}", he.cosine, dealer.cosine);
+    assert!(he.cost.dealer_bytes < dealer.cost.dealer_bytes, "RLWE layers need no matrix triples");
+}
