@@ -15,7 +15,9 @@ use dyad_verify::points::pooled_points;
 use dyad_verify::{AuditSpec, audit, plot, render};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{CliError, Format, Trunc, emit, parse_ring, with_coefficients};
+use crate::args::{Format, Trunc, parse_ring};
+use crate::error::CliError;
+use crate::output::emit;
 
 /// Arguments of `dyad audit`.
 #[derive(Debug, clap::Args)]
@@ -53,30 +55,26 @@ pub struct AuditArgs {
     /// Write an SVG per element-wise protocol and layer into this directory.
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// Also audit the protocols of a coefficient file (`coeffs.NAME`, and `coeffs.NAME.softmax`
-    /// for an exp set); repeatable.
-    #[arg(long = "coeffs")]
-    coeffs: Vec<PathBuf>,
 }
 
 fn usage(e: impl std::fmt::Display) -> CliError {
     CliError::Usage(e.to_string())
 }
 
-/// Runs `dyad audit`.
-pub fn run_audit(args: AuditArgs, registry: Registry) -> Result<u8, CliError> {
+/// Runs `dyad audit`; the protocols of `--coeffs` files (`from_files`) are audited too when
+/// `--protocol` names others.
+pub fn run_audit(args: AuditArgs, registry: &Registry, from_files: &[&str]) -> Result<u8, CliError> {
     let ring = Ring::new(args.ring).map_err(usage)?;
     let fixed = match args.frac {
         Some(f) => FixedPoint::new(ring, f).map_err(usage)?,
         None => FixedPoint::default_for(ring),
     };
     let set = VectorSet::open(&args.vectors).map_err(usage)?;
-    let (registry, from_files) = with_coefficients(registry, &args.coeffs)?;
     let protocols: Vec<&dyn Protocol> = if args.protocols.is_empty() {
         registry.all().into_iter().filter(|p| p.activation().is_some()).collect()
     } else {
         let mut names = args.protocols.clone();
-        names.extend(from_files.into_iter().filter(|f| !args.protocols.iter().any(|n| n == f)).map(String::from));
+        names.extend(from_files.iter().filter(|f| !args.protocols.iter().any(|n| n == *f)).map(|f| (*f).to_owned()));
         registry.select(&names).map_err(usage)?
     };
     if let Some(p) = protocols.iter().find(|p| p.activation().is_none()) {

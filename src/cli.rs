@@ -10,25 +10,29 @@
 //! }
 //! ```
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use dyad_model::registry::{Registry, from_coefficients};
+use clap::{Parser, Subcommand};
+use dyad_model::registry::Registry;
+use dyad_protocols::Protocol;
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_protocols::{HarnessError, Protocol, TruncMode};
-use dyad_reference::approx::CoefficientSet;
 use dyad_sim::{FixedPoint, Ring};
-use thiserror::Error;
 
+use crate::args::{Dims, Format, Trunc, parse_dims, parse_ring, with_coefficients};
+use crate::error::CliError;
 use crate::input;
+use crate::output::emit;
 use crate::table;
 
 /// Checks secure two-party transformer-inference protocols: correctness, accuracy, cost.
 #[derive(Debug, Parser)]
 #[command(name = "dyad", version, about)]
 pub struct Cli {
+    /// Register the protocols of a coefficient file (`coeffs.NAME`, and `coeffs.NAME.softmax`
+    /// for an exp set) for this command; repeatable.
+    #[arg(long = "coeffs", global = true)]
+    coeffs: Vec<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -84,107 +88,9 @@ struct RunArgs {
     /// A JSON or YAML file of inputs: `inputs: [{shape: [...], data: [...]}, ...]`.
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Register the protocols of a coefficient file (`coeffs.NAME`, and `coeffs.NAME.softmax`
-    /// for an exp set); repeatable.
-    #[arg(long = "coeffs")]
-    coeffs: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-}
-
-/// Truncation after products.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Trunc {
-    /// SecureML's local truncation (±1 ULP, rarely garbage).
-    Prob,
-    /// Cheetah's truncation (±1 ULP, one OT per element).
-    OneBit,
-    /// Exact truncation (a millionaires' per element).
-    Faithful,
-}
-
-impl From<Trunc> for TruncMode {
-    fn from(t: Trunc) -> Self {
-        match t {
-            Trunc::Prob => TruncMode::Probabilistic,
-            Trunc::OneBit => TruncMode::OneBit,
-            Trunc::Faithful => TruncMode::Faithful,
-        }
-    }
-}
-
-/// How to print.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A human-readable table.
-    Table,
-    /// JSON (the stable report schema).
-    Json,
-    /// YAML (the same schema).
-    Yaml,
-}
-
-/// Dimensions as given on the command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dims(pub Vec<usize>);
-
-fn parse_dims(s: &str) -> Result<Dims, String> {
-    s.split(['x', ','])
-        .map(|d| d.trim().parse::<usize>().map_err(|_| format!("{s:?} is not a shape such as 128x768")))
-        .collect::<Result<_, _>>()
-        .map(Dims)
-}
-
-pub(crate) fn parse_ring(s: &str) -> Result<u32, String> {
-    match s {
-        "32" => Ok(32),
-        "64" => Ok(64),
-        _ => Err(format!("ring must be 32 or 64, got {s}")),
-    }
-}
-
-/// Why a command failed.
-#[derive(Debug, Error)]
-pub enum CliError {
-    /// Bad usage or input: exit code 2.
-    #[error("{0}")]
-    Usage(String),
-    /// The protocol failed while running: exit code 1.
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl CliError {
-    /// The process exit code.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Usage(_) => 2,
-            CliError::Failed(_) => 1,
-        }
-    }
-}
-
-impl From<HarnessError> for CliError {
-    fn from(e: HarnessError) -> Self {
-        match e {
-            HarnessError::Run(_) | HarnessError::Inconsistent { .. } => CliError::Failed(e.to_string()),
-            _ => CliError::Usage(e.to_string()),
-        }
-    }
-}
-
-pub(crate) fn emit<T: serde::Serialize>(
-    format: Format,
-    value: &T,
-    table: impl FnOnce() -> String,
-) -> Result<(), CliError> {
-    let text = match format {
-        Format::Table => table(),
-        Format::Json => serde_json::to_string_pretty(value).map_err(|e| CliError::Failed(e.to_string()))? + "\n",
-        Format::Yaml => serde_saphyr::to_string(value).map_err(|e| CliError::Failed(e.to_string()))?,
-    };
-    std::io::stdout().write_all(text.as_bytes()).map_err(|e| CliError::Failed(format!("cannot write to stdout: {e}")))
 }
 
 /// The `dyad` binary: parses the arguments, runs the command, prints any error and returns
@@ -213,7 +119,11 @@ where
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    match Registry::builtin().with(extra).map_err(CliError::from).and_then(|r| dispatch(cli, r)) {
+    let registry = Registry::builtin()
+        .map_err(|e| CliError::Failed(format!("a built-in protocol does not build: {e}")))
+        .and_then(|r| Ok(r.with(extra)?))
+        .and_then(|r| with_coefficients(r, &cli.coeffs));
+    match registry.and_then(|(registry, from_files)| dispatch(cli.command, &registry, &from_files)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("dyad: {e}");
@@ -222,23 +132,9 @@ where
     }
 }
 
-/// `registry` with the protocols of every coefficient file in `files` added, and their names.
-pub(crate) fn with_coefficients(
-    registry: Registry,
-    files: &[PathBuf],
-) -> Result<(Registry, Vec<&'static str>), CliError> {
-    let mut extra = Vec::new();
-    for f in files {
-        let set = CoefficientSet::load(f).map_err(|e| CliError::Usage(e.to_string()))?;
-        extra.extend(from_coefficients(set).map_err(|e| CliError::Usage(format!("{}: {e}", f.display())))?);
-    }
-    let names = extra.iter().map(|p| p.name()).collect();
-    Ok((registry.with(extra)?, names))
-}
-
-/// Runs a parsed command line against `registry`.
-fn dispatch(cli: Cli, registry: Registry) -> Result<u8, CliError> {
-    match cli.command {
+/// Runs a parsed command against `registry`, where `from_files` were loaded by `--coeffs`.
+fn dispatch(command: Command, registry: &Registry, from_files: &[&'static str]) -> Result<u8, CliError> {
+    match command {
         Command::List { format } => {
             let entries: Vec<table::ListEntry> = registry
                 .all()
@@ -254,16 +150,15 @@ fn dispatch(cli: Cli, registry: Registry) -> Result<u8, CliError> {
         }
         Command::Run(args) => run(args, registry),
         Command::Vectors(args) => crate::vectors_cmd::run(args),
-        Command::Audit(args) => crate::audit_cmd::run_audit(args, registry),
+        Command::Audit(args) => crate::audit_cmd::run_audit(args, registry, from_files),
         Command::Fit(args) => crate::audit_cmd::run_fit(args),
-        Command::Cost(args) => crate::cost_cmd::run_cost(args, &registry),
-        Command::E2e(args) => crate::e2e_cmd::run_e2e(args),
-        Command::Regress(args) => crate::cost_cmd::run_regress(args, &registry),
+        Command::Cost(args) => crate::cost_cmd::run_cost(args, registry),
+        Command::E2e(args) => crate::e2e_cmd::run_e2e(args, registry),
+        Command::Regress(args) => crate::cost_cmd::run_regress(args, registry),
     }
 }
 
-fn run(args: RunArgs, registry: Registry) -> Result<u8, CliError> {
-    let (registry, _) = with_coefficients(registry, &args.coeffs)?;
+fn run(args: RunArgs, registry: &Registry) -> Result<u8, CliError> {
     let protocol = registry.find(&args.protocol)?;
     let ring = Ring::new(args.ring).map_err(|e| CliError::Usage(e.to_string()))?;
     let fixed = match args.frac {

@@ -13,7 +13,9 @@ use dyad_protocols::{ModelShape, TruncMode};
 use dyad_sim::{FixedPoint, Ring};
 use serde::Serialize;
 
-use crate::cli::{CliError, Format, Trunc, emit, parse_ring};
+use crate::args::{Format, Trunc, parse_ring};
+use crate::error::CliError;
+use crate::output::emit;
 
 /// Arguments of `dyad cost`.
 #[derive(Debug, clap::Args)]

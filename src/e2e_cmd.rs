@@ -6,11 +6,14 @@ use clap::ValueEnum;
 use dyad_model::bert::{Model, Tokenizer};
 use dyad_model::encoder::Suite;
 use dyad_model::layers::linear::LinearKind;
+use dyad_model::registry::Registry;
 use dyad_sim::{FixedPoint, Ring};
 use dyad_verify::e2e::{E2eSpec, render, run};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{CliError, Format, Trunc, emit, parse_ring};
+use crate::args::{Format, Trunc, parse_ring};
+use crate::error::CliError;
+use crate::output::emit;
 
 /// Which linear layers to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -58,9 +61,10 @@ fn usage(e: impl std::fmt::Display) -> CliError {
     CliError::Usage(e.to_string())
 }
 
-/// Runs `dyad e2e`.
-pub fn run_e2e(args: E2eArgs) -> Result<u8, CliError> {
+/// Runs `dyad e2e`, the suite's slots filled from `registry`.
+pub fn run_e2e(args: E2eArgs, registry: &Registry) -> Result<u8, CliError> {
     let suite = Suite::named(&args.suite).map_err(usage)?;
+    suite.resolve(registry).map_err(usage)?;
     let ring = Ring::new(args.ring).map_err(usage)?;
     let model =
         Model::load(&args.model).map_err(|e| usage(format!("{e} (run `bash vectors/fetch.sh` to fetch the model)")))?;
@@ -83,7 +87,7 @@ pub fn run_e2e(args: E2eArgs) -> Result<u8, CliError> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} sentences {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report = run(&model, &tok, &snippets, &spec, &mut |done, _| bar.set_position(done as u64))
+    let report = run(&model, &tok, &snippets, &spec, registry, &mut |done, _| bar.set_position(done as u64))
         .map_err(|e| CliError::Failed(e.to_string()))?;
     bar.finish_and_clear();
     emit(args.format, &report, || render(&report))?;

@@ -1,10 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+mod args;
 mod audit_cmd;
 pub mod cli;
 mod cost_cmd;
 mod e2e_cmd;
+mod error;
 mod input;
+mod output;
 mod table;
 mod vectors_cmd;
 

@@ -12,7 +12,8 @@ use dyad_vectors::{
     Recorder, SNIPPETS_SOURCE, SentenceSource, VectorSet, VectorsError,
 };
 
-use crate::cli::{CliError, Format};
+use crate::args::Format;
+use crate::error::CliError;
 
 /// Arguments of `dyad vectors`.
 #[derive(Debug, clap::Args)]

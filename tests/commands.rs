@@ -226,3 +226,33 @@ fn e2e_json_has_the_documented_fields() {
     let o = dyad(&["e2e", "--suite", "no-such-suite", "--sentences", "1"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn e2e_runs_a_suite_that_names_protocols_of_coefficient_files() {
+    if !model_present() {
+        return;
+    }
+    let dir = scratch("e2e-coeffs");
+    let copy = |from: &str, name: &str| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/coeffs").join(from);
+        let text = std::fs::read_to_string(src).unwrap();
+        let (_, rest) = text.split_once("name: ").unwrap();
+        let (_, rest) = rest.split_once('\n').unwrap();
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(&path, format!("name: {name}\n{rest}")).unwrap();
+        path
+    };
+    let (exp, gelu) = (copy("nimbus-exp-fitted.yaml", "my-exp"), copy("nimbus-gelu-fitted.yaml", "my-gelu"));
+    let suite = dir.join("suite.yaml");
+    std::fs::write(&suite, "name: mine\nlinear: cop\nattention: coeffs.my_exp.softmax\ngelu: coeffs.my_gelu\n")
+        .unwrap();
+    let args = ["e2e", "--suite", suite.to_str().unwrap(), "--sentences", "1", "--train", "40", "--format", "json"];
+    let coeffs = ["--coeffs", exp.to_str().unwrap(), "--coeffs", gelu.to_str().unwrap()];
+    let v = json(&dyad(&[&args[..], &coeffs[..]].concat()));
+    assert_eq!(v["suite"], "mine");
+    assert!(v["cosine"]["min"].as_f64().unwrap() > 0.999, "{}", v["cosine"]);
+    let o = dyad(&args);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("attention") && err.contains("coeffs.my_exp.softmax"), "{err}");
+}

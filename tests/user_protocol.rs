@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use dyad::protocols::blocks::arith::{mul_ring, truncate};
+use dyad::protocols::blocks::beaver::mul_ring;
+
+use dyad::protocols::blocks::trunc::truncate;
 use dyad::protocols::{Holder, InputSpec, Inputs, Protocol, ProtocolError, TruncMode};
 use dyad::sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;

@@ -4,21 +4,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmarks fail loudly by design
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use dyad_model::registry;
+use dyad_model::registry::Registry;
 use dyad_protocols::ModelShape;
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_sim::Ring;
 
+/// The built-in protocols, built once for every test here.
+static REGISTRY: std::sync::LazyLock<Registry> =
+    std::sync::LazyLock::new(|| Registry::builtin().expect("the built-in protocols build"));
+
 fn protocols(c: &mut Criterion) {
     let mut group = c.benchmark_group("protocol");
     group.sample_size(10);
-    for p in registry::all() {
+    for p in REGISTRY.all() {
         let small = p.default_dims();
         let realistic = p.model_dims(&ModelShape::MINILM);
         for (label, dims) in [("small", small), ("minilm", realistic)] {
             let spec = RunSpec::new(Ring::Z64, 0).with_dims(&dims);
             group.bench_with_input(BenchmarkId::new(p.name(), label), &spec, |b, spec| {
-                b.iter(|| harness::run(p.as_ref(), spec).map(|c| c.report.passed))
+                b.iter(|| harness::run(p, spec).map(|c| c.report.passed))
             });
         }
     }

@@ -9,7 +9,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
 
-use dyad_model::registry;
+use dyad_model::registry::Registry;
 use dyad_protocols::ProtocolError;
 use dyad_protocols::bumblebee::linear::{self as sip, SipLayout};
 use dyad_protocols::harness::{self, RunSpec};
@@ -20,6 +20,10 @@ use dyad_rlwe::kernel::{Scalars, accumulate};
 use dyad_rlwe::{RlweContext, RlweParams, RnsPoly, SecretKey};
 use dyad_sim::{Party, Ring, RingTensor, Share, SimConfig, simulate};
 use rand::{RngExt, SeedableRng};
+
+/// The built-in protocols, built once for every test here.
+static REGISTRY: std::sync::LazyLock<Registry> =
+    std::sync::LazyLock::new(|| Registry::builtin().expect("the built-in protocols build"));
 
 /// Times `iters` online COP or SIP products of X [k, n] by the server's W [n, m], after one
 /// setup outside the timing; the slower party's time.
@@ -103,10 +107,10 @@ fn kernel(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new(format!("{name}_online"), "128x768x768"), |b| {
             b.iter_custom(|iters| online_only(name, (128, 768, 768), iters))
         });
-        let p = registry::find(name).expect("registered");
+        let p = REGISTRY.find(name).expect("registered");
         let spec = RunSpec::new(Ring::Z64, 0).with_dims(&[128, 768, 768]);
         group.bench_with_input(BenchmarkId::new(format!("{name}_checked_run"), "128x768x768"), &spec, |b, spec| {
-            b.iter(|| harness::run(p.as_ref(), spec).map(|c| c.report.passed))
+            b.iter(|| harness::run(p, spec).map(|c| c.report.passed))
         });
     }
     group.finish();

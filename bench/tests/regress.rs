@@ -3,10 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use dyad_bench::regress::{ALL, compare, compute, load};
-use dyad_model::registry;
 use dyad_model::registry::Registry;
 use dyad_protocols::{ModelShape, TruncMode};
 use dyad_sim::Ring;
+
+/// The built-in protocols, built once for every test here.
+static REGISTRY: std::sync::LazyLock<Registry> =
+    std::sync::LazyLock::new(|| Registry::builtin().expect("the built-in protocols build"));
 
 fn baseline_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baseline.yaml")
@@ -15,11 +18,11 @@ fn baseline_path() -> std::path::PathBuf {
 #[test]
 fn the_committed_baseline_covers_every_protocol_and_matches() {
     let baseline = load(&baseline_path()).unwrap();
-    let now = compute(&Registry::builtin().all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit).unwrap();
+    let now = compute(&REGISTRY.all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit).unwrap();
     let diff = compare(&baseline, &now);
     assert!(diff.passed(), "{diff:?}");
     assert!(diff.new.is_empty() && diff.gone.is_empty(), "baseline out of date: {diff:?}; run `dyad regress --update`");
-    for p in registry::all() {
+    for p in REGISTRY.all() {
         assert!(baseline.protocols.contains_key(p.name()), "{} missing from the baseline", p.name());
     }
 }

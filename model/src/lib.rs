@@ -4,12 +4,14 @@
 //!   weights, and a forward pass exposing every intermediate activation;
 //! - [`layers`]: the attention and feed-forward blocks, composed of registered protocols;
 //! - [`encoder`]: the secure encoder and its protocol suites (the YAML files in `suites/`);
-//! - [`registry`]: every protocol by its stable name, with the blocks and layers.
+//! - [`registry`]: every protocol by its stable name, built once and passed down;
+//! - [`builtin`]: the built-in protocols, blocks and layers, registered in listing order.
 //!
 //! It may import `dyad-sim`, `dyad-reference`, `dyad-rlwe` and `dyad-protocols`; the audit, the
 //! cost report and the command line sit above it.
 
 pub mod bert;
+pub mod builtin;
 pub mod encoder;
 pub mod layers;
 pub mod registry;

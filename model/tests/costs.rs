@@ -2,18 +2,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use dyad_model::registry;
+use dyad_model::registry::Registry;
 use dyad_protocols::TruncMode;
 use dyad_protocols::blocks::trunc::truncate_probabilistic;
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_sim::{CostReport, Counts, Phase, Ring, RingTensor, Role, Share};
 use rand::SeedableRng;
 
+/// The built-in protocols, built once for every test here.
+static REGISTRY: std::sync::LazyLock<Registry> =
+    std::sync::LazyLock::new(|| Registry::builtin().expect("the built-in protocols build"));
+
 /// The whole cost report of one checked run (every phase).
 fn cost(name: &str, ring: Ring, trunc: TruncMode, dims: &[usize]) -> CostReport {
-    let p = registry::find(name).unwrap();
+    let p = REGISTRY.find(name).unwrap();
     let spec = RunSpec { trunc: Some(trunc), ..RunSpec::new(ring, 1).with_dims(dims) };
-    let checked = harness::run(p.as_ref(), &spec).unwrap();
+    let checked = harness::run(p, &spec).unwrap();
     assert!(checked.report.passed, "{name} failed its check");
     checked.report.cost
 }

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use dyad_model::registry;
+use dyad_model::registry::Registry;
 use dyad_protocols::bumblebee::linear::{self as sip, MAX_PACK, SipLayout};
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout, context};
@@ -14,6 +14,10 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+
+/// The built-in protocols, built once for every test here.
+static REGISTRY: std::sync::LazyLock<Registry> =
+    std::sync::LazyLock::new(|| Registry::builtin().expect("the built-in protocols build"));
 
 #[derive(Clone, Copy, Debug)]
 enum Layer {
@@ -162,12 +166,12 @@ fn cop_responses_are_freshly_masked() {
 }
 
 fn check_shapes(name: &str, ring: Ring, seed: u64) {
-    let p = registry::find(name).unwrap();
+    let p = REGISTRY.find(name).unwrap();
     let mut runner = TestRunner::new(config(seed, 12));
     runner
         .run(&(1usize..6, 1usize..40, 1usize..70, any::<u64>()), |(k, n, m, s)| {
             let spec = RunSpec::new(ring, s).with_dims(&[k, n, m]);
-            let checked = harness::run(p.as_ref(), &spec).unwrap();
+            let checked = harness::run(p, &spec).unwrap();
             let r = &checked.report;
             prop_assert!(
                 r.passed,
@@ -201,7 +205,7 @@ fn cop_sends_one_message_of_the_packed_responses_and_nothing_back() {
     let l = CopLayout::new(ctx.n(), k, n, m);
     assert_eq!((l.d0, l.responses), (512, 1));
     let spec = RunSpec { trunc: Some(TruncMode::Probabilistic), ..RunSpec::new(Ring::Z64, 9).with_dims(&[k, n, m]) };
-    let r = harness::run(registry::find("nimbus.linear").unwrap().as_ref(), &spec).unwrap().report;
+    let r = harness::run(REGISTRY.find("nimbus.linear").unwrap(), &spec).unwrap().report;
     let online = r.cost.phase_counts(Phase::Online);
     assert_eq!(
         (online.bytes_client_to_server, online.bytes_server_to_client, online.messages(), online.rounds),
@@ -222,7 +226,7 @@ fn sip_sends_the_encrypted_input_and_gets_packed_products_back() {
     let l = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
     assert_eq!((l.d0, l.d1, l.d2, l.pack, l.inputs(), l.outputs()), (8, 64, 8, 16, 1, 1));
     let spec = RunSpec { trunc: Some(TruncMode::Probabilistic), ..RunSpec::new(Ring::Z32, 9).with_dims(&[k, n, m]) };
-    let r = harness::run(registry::find("bumblebee.linear").unwrap().as_ref(), &spec).unwrap().report;
+    let r = harness::run(REGISTRY.find("bumblebee.linear").unwrap(), &spec).unwrap().report;
     assert!(r.passed, "{} ULP", r.error.vs_reference.max_ulp.unwrap_or(0));
     // Online: one seeded input ciphertext (4096 × 96 bits + 32 bytes) and one response at
     // Q′ = q0 (2 × 4096 × 59 bits).

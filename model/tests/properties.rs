@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use dyad_model::registry;
+use dyad_model::registry::Registry;
 use dyad_protocols::TruncMode;
 use dyad_protocols::testing::{
     check_against_reference, check_against_reference_at, check_reference_against_approximation,
@@ -15,12 +15,16 @@ use dyad_protocols::testing::{
 };
 use dyad_sim::Ring;
 
+/// The built-in protocols, built once for every test here.
+static REGISTRY: std::sync::LazyLock<Registry> =
+    std::sync::LazyLock::new(|| Registry::builtin().expect("the built-in protocols build"));
+
 fn both_rings(name: &str, dims: &[usize], seed: u64) {
     rings(name, dims, seed, &[Ring::Z32, Ring::Z64], 256);
 }
 
 fn rings(name: &str, dims: &[usize], seed: u64, which: &[Ring], cases: u32) {
-    let p = registry::find(name).unwrap();
+    let p = REGISTRY.find(name).unwrap();
     for ring in which {
         // Probabilistic truncation fails with probability |x|/2^ℓ per element: at ℓ = 32 a
         // product at scale 2^(2f) = 2^26 makes that a few percent, so it is tested at ℓ = 64.
@@ -30,10 +34,9 @@ fn rings(name: &str, dims: &[usize], seed: u64, which: &[Ring], cases: u32) {
         };
         for trunc in modes {
             let case_seed = seed ^ u64::from(ring.bits()) ^ (trunc as u64) << 40;
-            check_against_reference(p.as_ref(), *ring, trunc, dims, case_seed, cases).unwrap();
+            check_against_reference(p, *ring, trunc, dims, case_seed, cases).unwrap();
         }
-        check_reference_against_ideal(p.as_ref(), *ring, dims, seed.rotate_left(17) ^ u64::from(ring.bits()), 64)
-            .unwrap();
+        check_reference_against_ideal(p, *ring, dims, seed.rotate_left(17) ^ u64::from(ring.bits()), 64).unwrap();
     }
 }
 
@@ -92,7 +95,7 @@ block!(attention_softmax_freediv_matches_reference, "attention.softmax_freediv",
 fn quad2_attention_blocks_match_their_reference_at_64_bits_and_refuse_32() {
     for (name, seed) in [("attention.quad2_freediv", 0xB10C_0028), ("attention.quad2", 0xB10C_0029)] {
         rings(name, &[2, 4, 3], seed, &[Ring::Z64], 256);
-        let p = registry::find(name).unwrap();
+        let p = REGISTRY.find(name).unwrap();
         let err = p.inputs(&[2, 4, 3], dyad_sim::FixedPoint::default_for(Ring::Z32)).unwrap_err();
         assert!(err.to_string().contains("use ℓ = 64"), "{err}");
     }
@@ -110,7 +113,7 @@ fn encoder_layers_match_their_reference() {
     ] {
         rings(name, &[3, 64, 64], seed, &[Ring::Z64], 4);
         rings(name, &[3, 64, 64, 4], seed ^ 4, &[Ring::Z64], 1);
-        let p = registry::find(name).unwrap();
+        let p = REGISTRY.find(name).unwrap();
         assert!(p.inputs(&[3, 64, 64], dyad_sim::FixedPoint::default_for(Ring::Z32)).is_err());
     }
 }
@@ -138,10 +141,10 @@ fn freediv_references_match_their_float_functions() {
         ("mpcformer.quad2", [2, 5], 0xB10C_0042, (16.0, 2048.0)),
         ("freediv.quad_gelu", [6, 1], 0xB10C_0043, (2.0, 2.0)),
     ] {
-        let p = registry::find(name).unwrap();
+        let p = REGISTRY.find(name).unwrap();
         for (ring, ulps) in [(Ring::Z32, ulps.0), (Ring::Z64, ulps.1)] {
             let bound = ulps * dyad_sim::FixedPoint::default_for(ring).ulp();
-            let worst = check_reference_against_approximation(p.as_ref(), ring, &dims, seed, 256, bound).unwrap();
+            let worst = check_reference_against_approximation(p, ring, &dims, seed, 256, bound).unwrap();
             println!("{name} at ℓ = {}: worst {worst:e} (bound {bound:e})", ring.bits());
         }
     }
@@ -151,7 +154,7 @@ fn freediv_references_match_their_float_functions() {
 /// still follows its reference there, and stays bounded.
 #[test]
 fn layernorm_on_near_constant_rows_follows_its_saturating_reference() {
-    let p = registry::find("layernorm").unwrap();
+    let p = REGISTRY.find("layernorm").unwrap();
     let d = 8;
     let x: Vec<f64> = (0..2 * d).map(|i| 3.0 + 1e-3 * f64::from(i as u8 % 3)).collect();
     let inputs = vec![
@@ -163,7 +166,7 @@ fn layernorm_on_near_constant_rows_follows_its_saturating_reference() {
         inputs: Some(inputs),
         ..dyad_protocols::harness::RunSpec::new(Ring::Z64, 5).with_dims(&[2, d])
     };
-    let checked = dyad_protocols::harness::run(p.as_ref(), &spec).unwrap();
+    let checked = dyad_protocols::harness::run(p, &spec).unwrap();
     let r = &checked.report;
     assert!(r.passed, "{} ULP from the reference", r.error.vs_reference.max_ulp.unwrap_or(0));
     // The saturated rsqrt is 17.27 at 0 and a little more for a variance that truncation leaves
@@ -179,7 +182,7 @@ fn layernorm_on_near_constant_rows_follows_its_saturating_reference() {
             row.iter().fold(0.0f64, |m, v| m.max((v - mean).abs()))
         })
         .fold(0.0f64, f64::max);
-    let out = dyad_protocols::harness::decode_output(p.as_ref(), fx, &checked.secure);
+    let out = dyad_protocols::harness::decode_output(p, fx, &checked.secure);
     let largest = out.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     assert!(largest <= 17.5 * dev + 8.0 * fx.ulp(), "saturated LayerNorm output {largest}, deviations {dev}");
 }
@@ -199,14 +202,14 @@ fn comparisons_are_exact_at_their_boundaries() {
             ("lt", vec![arr(around(1.25)), arr(vec![1.25; 5])], [1.0, 0.0, 0.0, 1.0, 0.0]),
         ];
         for (name, inputs, want) in cases {
-            let p = registry::find(name).unwrap();
+            let p = REGISTRY.find(name).unwrap();
             let spec = dyad_protocols::harness::RunSpec {
                 inputs: Some(inputs),
                 ..dyad_protocols::harness::RunSpec::new(ring, 13).with_dims(&[5])
             };
-            let checked = dyad_protocols::harness::run(p.as_ref(), &spec).unwrap();
+            let checked = dyad_protocols::harness::run(p, &spec).unwrap();
             let got: Vec<f64> =
-                dyad_protocols::harness::decode_output(p.as_ref(), fx, &checked.secure).iter().copied().collect();
+                dyad_protocols::harness::decode_output(p, fx, &checked.secure).iter().copied().collect();
             assert_eq!(got, want, "{name} at ℓ = {}", ring.bits());
         }
     }
@@ -217,7 +220,7 @@ fn comparisons_are_exact_at_their_boundaries() {
 /// 0.1% of 1/√x at both rings.
 #[test]
 fn rsqrt_covers_the_recorded_variances_from_a_tenth_to_three_thousand() {
-    let p = registry::find("rsqrt").unwrap();
+    let p = REGISTRY.find("rsqrt").unwrap();
     let xs = [0.1, 0.15, 0.3, 0.5, 1.0, 2.0, 10.0, 130.0, 1000.0, 3000.0];
     for ring in [Ring::Z32, Ring::Z64] {
         let input = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[xs.len()]), xs.to_vec()).unwrap();
@@ -225,10 +228,10 @@ fn rsqrt_covers_the_recorded_variances_from_a_tenth_to_three_thousand() {
             inputs: Some(vec![input]),
             ..dyad_protocols::harness::RunSpec::new(ring, 11).with_dims(&[xs.len()])
         };
-        let checked = dyad_protocols::harness::run(p.as_ref(), &spec).unwrap();
+        let checked = dyad_protocols::harness::run(p, &spec).unwrap();
         assert!(checked.report.passed, "ℓ = {}: not within tolerance of the reference", ring.bits());
         let fx = dyad_sim::FixedPoint::default_for(ring);
-        let got = dyad_protocols::harness::decode_output(p.as_ref(), fx, &checked.secure);
+        let got = dyad_protocols::harness::decode_output(p, fx, &checked.secure);
         for (x, y) in xs.iter().zip(got.iter()) {
             let want = 1.0 / x.sqrt();
             assert!(
@@ -250,14 +253,14 @@ fn piecewise_activations_select_every_segment_at_32_bits() {
         .into_iter()
         .enumerate()
     {
-        let p = registry::find(name).unwrap();
+        let p = REGISTRY.find(name).unwrap();
         let (lo, hi) = p.inputs(&[64], fx).unwrap()[0].range;
         assert!(!p.breakpoints().is_empty(), "{name} has no breakpoints");
         for b in p.breakpoints() {
             assert!(lo < b && b < hi, "{name}: breakpoint {b} outside the 32-bit domain [{lo}, {hi}]");
         }
         for trunc in [TruncMode::Faithful, TruncMode::OneBit] {
-            check_against_reference_at(p.as_ref(), fx, trunc, &[64], 0xB10C_0050 + i as u64, 64).unwrap();
+            check_against_reference_at(p, fx, trunc, &[64], 0xB10C_0050 + i as u64, 64).unwrap();
         }
     }
 }
@@ -316,7 +319,7 @@ fn every_registered_block_has_a_property_test() {
     ];
     // The RLWE linear layers have their own shape-varying property tests in tests/linear.rs.
     let elsewhere = ["nimbus.linear", "bumblebee.linear"];
-    for p in registry::all() {
+    for p in REGISTRY.all() {
         assert!(tested.contains(&p.name()) || elsewhere.contains(&p.name()), "{} has no property test", p.name());
     }
 }

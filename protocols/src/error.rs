@@ -72,6 +72,14 @@ pub enum HarnessError {
         /// The name asked for.
         name: String,
     },
+    /// A protocol of the wrong kind for where it was named (a GELU in an attention slot, say).
+    #[error("{name:?} is not {expected}")]
+    Kind {
+        /// The name given.
+        name: String,
+        /// What the slot takes.
+        expected: &'static str,
+    },
     /// A protocol added to a registry under a name it already holds.
     #[error("a protocol named {name:?} is already registered")]
     Duplicate {

@@ -14,8 +14,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::blocks::trunc::TruncMode;
 use crate::error::HarnessError;
+use crate::protocol::TruncMode;
 use crate::protocol::{Holder, Input, InputSpec, Inputs, OutputEncoding, Protocol};
 
 /// What to run.
@@ -190,7 +190,7 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
         server.push(a);
         client.push(b);
     }
-    let trunc = spec.trunc.unwrap_or(TruncMode::default_for(spec.fixed.ring()));
+    let trunc = spec.trunc.unwrap_or_default();
     let server = Inputs { fixed: spec.fixed, trunc, values: server };
     let client = Inputs { fixed: spec.fixed, trunc, values: client };
     let config = SimConfig { seed: spec.seed, recv_timeout: spec.recv_timeout, ..SimConfig::default() };

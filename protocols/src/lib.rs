@@ -20,6 +20,6 @@ pub mod nimbus;
 pub mod protocol;
 pub mod testing;
 
-pub use blocks::trunc::TruncMode;
 pub use error::{HarnessError, ProtocolError};
+pub use protocol::TruncMode;
 pub use protocol::{Activation, Holder, Input, InputSpec, Inputs, ModelShape, OutputEncoding, Protocol};

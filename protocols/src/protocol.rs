@@ -1,14 +1,13 @@
 //! The interface every protocol implements, and what it is given.
 //!
 //! Implementing [`Protocol`] is all it takes for a protocol (one of Dyad's or a user's) to be
-//! run by `dyad run`, checked by the [`harness`](crate::harness), property-tested with the
+//! run by `dyad run`, checked by the harness, property-tested with the
 //! strategies of [`dyad_sim::strategy`], audited and costed.
 
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
-use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 
 /// Who holds an input.
@@ -88,6 +87,40 @@ impl Inputs {
             Some(Input::Plain(t)) => Ok(t.shape()),
             Some(Input::Absent { shape }) => Ok(shape),
             None => Err(ProtocolError::Input { protocol, index, expected: "an input".into() }),
+        }
+    }
+}
+
+/// Which truncation a run uses after products.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TruncMode {
+    /// SecureML's local truncation: free, ±1 ULP, garbage with probability |x|/2^ℓ.
+    Probabilistic,
+    /// Cheetah's truncation: one OT per element, ±1 ULP, no large errors for |x| < 2^(ℓ−2). The
+    /// default at every ring.
+    #[default]
+    OneBit,
+    /// Exact ⌊x/2^k⌋ for |x| < 2^(ℓ−2).
+    Faithful,
+}
+
+impl TruncMode {
+    /// The tolerance of a computation whose error is `per_unit_error` ULPs when every truncation
+    /// may be off by one, and zero when every truncation is exact.
+    pub fn tolerance(self, per_unit_error: u64) -> u64 {
+        match self {
+            TruncMode::Faithful => 0,
+            TruncMode::Probabilistic | TruncMode::OneBit => per_unit_error,
+        }
+    }
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            TruncMode::Probabilistic => "probabilistic",
+            TruncMode::OneBit => "one-bit",
+            TruncMode::Faithful => "faithful",
         }
     }
 }

@@ -9,10 +9,10 @@ use ndarray::ArrayD;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 
-use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
 use crate::harness::{self, RunSpec};
 use crate::protocol::Protocol;
+use crate::protocol::TruncMode;
 
 /// Runs `cases` random cases of `p` at `dims` over `ring` (default format) with truncation
 /// `trunc`: inputs drawn from the protocol's documented domain by proptest, shares and

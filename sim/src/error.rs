@@ -5,18 +5,8 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::ring::Ring;
-use crate::share::Role;
-
-/// A ring of an unsupported width.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum RingError {
-    /// The width is outside 1..=64.
-    #[error("ring width must be between 1 and 64 bits, got {bits}")]
-    Width {
-        /// The width asked for.
-        bits: u32,
-    },
-}
+pub use crate::ring::RingError;
+use crate::role::Role;
 
 /// A value that cannot be represented in fixed point.
 #[derive(Debug, Clone, PartialEq, Error)]

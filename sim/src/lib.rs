@@ -1,7 +1,7 @@
 //! The two-party world of Dyad.
 //!
-//! - [`ring`], [`fixed`], [`tensor`], [`share`]: Z_2^ℓ, fixed point, ring tensors, additive
-//!   shares and the two [`Role`]s.
+//! - [`ring`], [`fixed`], [`tensor`], [`share`], [`role`]: Z_2^ℓ, fixed point, ring tensors,
+//!   additive shares and the two [`Role`]s.
 //! - [`channel`]: the [`Channel`] trait protocols talk through and the in-memory transport.
 //! - [`meter`] and [`report`]: exact bytes, messages and rounds per phase and label.
 //! - [`party`] and [`runner`]: a party's context and [`simulate`], which runs both parties.
@@ -18,6 +18,7 @@ pub mod meter;
 pub mod party;
 pub mod report;
 pub mod ring;
+pub mod role;
 pub mod runner;
 pub mod share;
 pub mod strategy;
@@ -35,6 +36,7 @@ pub use meter::Phase;
 pub use party::Party;
 pub use report::{CostReport, Counts};
 pub use ring::Ring;
+pub use role::Role;
 pub use runner::{RunError, SimConfig, SimOutput, simulate};
-pub use share::{Role, Share};
+pub use share::Share;
 pub use tensor::RingTensor;

@@ -27,8 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::{Channel, Frame, Transport};
 use crate::error::ChannelError;
-use crate::share::Role;
-
+use crate::role::Role;
 /// When traffic happens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

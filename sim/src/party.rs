@@ -11,8 +11,7 @@ use crate::correlation::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, Ran
 use crate::error::{ChannelError, SimError};
 use crate::meter::{Link, Phase, Tally, TallyKey};
 use crate::ring::Ring;
-use crate::share::Role;
-
+use crate::role::Role;
 /// One party inside a simulation.
 pub struct Party {
     link: Link,

@@ -10,8 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::meter::{Phase, Tally, TallyKey};
-use crate::share::Role;
-
+use crate::role::Role;
 /// Exact traffic of one scope.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {

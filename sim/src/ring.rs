@@ -6,8 +6,18 @@
 
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
-use crate::error::RingError;
+/// A ring of an unsupported width.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RingError {
+    /// The width is outside 1..=64.
+    #[error("ring width must be between 1 and 64 bits, got {bits}")]
+    Width {
+        /// The width asked for.
+        bits: u32,
+    },
+}
 
 /// The ring Z_2^ℓ for 1 ≤ ℓ ≤ 64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -17,8 +17,7 @@ use crate::correlation::CorrelationProvider;
 use crate::correlation::dealer::Dealer;
 use crate::party::{Party, PartyRecord};
 use crate::report::CostReport;
-use crate::share::Role;
-
+use crate::role::Role;
 /// Where correlated randomness comes from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Correlations {

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::VectorsError;
 use crate::kind::Kind;
 use crate::stats::{RowStats, Stats};
-use crate::tensors::DTYPES;
+
+/// The element types a vector set uses.
+pub(crate) const DTYPES: [&str; 4] = ["F32", "F64", "U32", "U64"];
 
 /// The format this crate reads and writes; the manifest's `format` field.
 pub const FORMAT: &str = "dyad-vectors/1";

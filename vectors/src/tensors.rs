@@ -14,9 +14,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The element types a vector set uses.
-pub(crate) const DTYPES: [&str; 4] = ["F32", "F64", "U32", "U64"];
-
 /// One tensor to write: little-endian bytes, an element type and a shape.
 pub(crate) struct Tensor {
     dtype: Dtype,

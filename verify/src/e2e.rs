@@ -10,6 +10,7 @@
 use dyad_model::bert::{BertError, Model, Tokenizer};
 use dyad_model::encoder::{Encoder, EncoderWeights, PartyState, Precision, Suite, reference};
 use dyad_model::layers::linear::LinearKind;
+use dyad_model::registry::Registry;
 use dyad_protocols::blocks::share::share_input;
 use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
 use dyad_sim::{Counts, FixedPoint, Phase, Role, RunError, Share, SimConfig, simulate};
@@ -237,13 +238,14 @@ fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
 /// The probe's L2 penalties, one chosen on a validation split of the training sentences.
 pub const PROBE_PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
 
-/// Runs the suite on `spec.sentences` test sentences and the probe on `spec.train` others.
-/// `progress(done, total)` is called after each secure sentence.
+/// Runs the suite, its slots filled from `registry`, on `spec.sentences` test sentences and the
+/// probe on `spec.train` others. `progress(done, total)` is called after each secure sentence.
 pub fn run(
     model: &Model,
     tok: &Tokenizer,
     snippets: &[Snippet],
     spec: &E2eSpec,
+    registry: &Registry,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<E2eReport, E2eError> {
     let fx = spec.fixed;
@@ -257,7 +259,7 @@ pub fn run(
     let weights = EncoderWeights::from_model(model, fx)?;
     let shape = ModelShape { seq: 0, ..weights.shape };
     let layers = weights.layers.len();
-    let enc = Encoder::new(&suite, weights.eps)
+    let enc = Encoder::new(&suite, weights.eps, registry)
         .map_err(|e| ProtocolError::Config { protocol: "encoder", reason: e.to_string() })?;
 
     let mut cost = E2eCost { per_layer: vec![Counts::default(); layers], ..E2eCost::default() };

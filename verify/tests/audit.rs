@@ -80,7 +80,7 @@ fn fitted_sets_beat_the_public_examples_on_sentences_never_recorded() {
 #[test]
 fn the_audit_covers_every_activation_protocol_and_shows_the_example_jump() {
     let set = set();
-    let registry = Registry::builtin();
+    let registry = Registry::builtin().unwrap();
     let protocols = registry.all();
     let spec = AuditSpec {
         fixed: FixedPoint::default_for(Ring::Z64),

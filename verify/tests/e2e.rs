@@ -8,11 +8,15 @@ use dyad_model::encoder::Suite;
 use dyad_model::encoder::layer::EncoderLayer;
 use dyad_model::layers::attention::AttentionBlock;
 use dyad_model::layers::linear::LinearKind;
-use dyad_model::registry;
+use dyad_model::registry::Registry;
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{Protocol, TruncMode};
 use dyad_sim::{Counts, FixedPoint, Phase, Ring};
 use dyad_verify::e2e::{E2eSpec, run};
+
+/// The built-in protocols, built once for every test here.
+static REGISTRY: std::sync::LazyLock<Registry> =
+    std::sync::LazyLock::new(|| Registry::builtin().expect("the built-in protocols build"));
 
 /// Online, offline and setup counts of one checked run.
 fn costs(p: &dyn Protocol, dims: &[usize]) -> [Counts; 3] {
@@ -30,19 +34,17 @@ fn every_suite_layer_costs_the_sum_of_its_blocks() {
     let suites: Vec<Suite> = Suite::builtins().unwrap().into_iter().filter(|s| !s.reference).collect();
     assert_eq!(suites.len(), 4);
     for suite in suites {
-        let layer = EncoderLayer::new("test.layer", &suite).unwrap();
+        let layer = EncoderLayer::new("test.layer", &suite, &REGISTRY).unwrap();
         let [on, off, setup] = costs(&layer, &[3, 64, 64, 2]);
-        let attention = AttentionBlock {
-            name: "test.attention",
-            function: registry::attention_function(&suite.attention).unwrap(),
-        };
-        let linear = registry::find(suite.linear.name()).unwrap();
-        let layernorm = registry::find("layernorm").unwrap();
-        let gelu = registry::find_primitive(&suite.gelu).unwrap();
+        let attention =
+            AttentionBlock { name: "test.attention", function: REGISTRY.attention(&suite.attention).unwrap() };
+        let linear = REGISTRY.find(suite.linear.name()).unwrap();
+        let layernorm = REGISTRY.find("layernorm").unwrap();
+        let gelu = REGISTRY.get(&suite.gelu).unwrap();
         let parts: [(&dyn Protocol, Vec<usize>, u64); 4] = [
-            (linear.as_ref(), vec![3, 64, 64], 6),
+            (linear, vec![3, 64, 64], 6),
             (&attention, vec![2, 3, 32], 1),
-            (layernorm.as_ref(), vec![3, 64], 2),
+            (layernorm, vec![3, 64], 2),
             (gelu.as_ref(), vec![3, 64], 1),
         ];
         let mut want = [Counts::default(), Counts::default(), Counts::default()];
@@ -94,7 +96,8 @@ fn spec(suite: &str, linear: Option<LinearKind>, sentences: usize) -> E2eSpec {
 fn the_nimbus_suite_keeps_pooled_embeddings_within_cosine_0_999() {
     let Some((model, tok)) = model() else { return };
     let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
-    let r = run(&model, &tok, &snippets, &spec("nimbus", Some(LinearKind::Dealer), 3), &mut |_, _| {}).unwrap();
+    let r =
+        run(&model, &tok, &snippets, &spec("nimbus", Some(LinearKind::Dealer), 3), &REGISTRY, &mut |_, _| {}).unwrap();
     assert!(r.cosine.min >= 0.999, "cosine {:?}", r.cosine);
     assert_eq!(r.layers.len(), 6);
     assert!(r.cost.online_bytes_per_sentence > 0.0 && r.cost.dealer_bytes > 0);
@@ -109,7 +112,7 @@ fn every_suite_runs_the_whole_model() {
     let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
     for suite in Suite::builtins().unwrap() {
         let spec = E2eSpec { train: 20, ..spec(&suite.name, Some(LinearKind::Dealer), 1) };
-        let r = run(&model, &tok, &snippets, &spec, &mut |_, _| {}).unwrap();
+        let r = run(&model, &tok, &snippets, &spec, &REGISTRY, &mut |_, _| {}).unwrap();
         assert_eq!(r.layers.len(), 6, "{}", suite.name);
         assert!(r.layers.iter().all(|l| l.max_abs.is_finite()) && r.cosine.min.is_finite(), "{}", suite.name);
         if suite.reference {
@@ -127,8 +130,9 @@ fn rlwe_and_dealer_linear_layers_stay_within_the_same_error_bound() {
     // Two layers keep the encrypted weights (two layers of 3456 ciphertexts) and the run short.
     model.layers.truncate(2);
     let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
-    let he = run(&model, &tok, &snippets, &spec("nimbus", None, 3), &mut |_, _| {}).unwrap();
-    let dealer = run(&model, &tok, &snippets, &spec("nimbus", Some(LinearKind::Dealer), 3), &mut |_, _| {}).unwrap();
+    let he = run(&model, &tok, &snippets, &spec("nimbus", None, 3), &REGISTRY, &mut |_, _| {}).unwrap();
+    let dealer =
+        run(&model, &tok, &snippets, &spec("nimbus", Some(LinearKind::Dealer), 3), &REGISTRY, &mut |_, _| {}).unwrap();
     assert_eq!(he.linear, LinearKind::Cop);
     for (a, b) in he.layers.iter().zip(&dealer.layers) {
         // The same approximation error of the float model, give or take the ±1-ULP products'

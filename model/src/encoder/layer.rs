@@ -9,7 +9,8 @@ use super::reference;
 use super::secure::{Encoder, Precision};
 use super::suite::Suite;
 use super::weights::{EncoderWeights, LayerWeights, LinearWeights, NormWeights};
-use dyad_protocols::blocks::trunc::TruncMode;
+use crate::registry::Registry;
+use dyad_protocols::TruncMode;
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::nimbus::linear::weight_bound;
 use dyad_protocols::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared};
@@ -100,10 +101,10 @@ fn float_norm(x: &Array2<f64>, g: &ArrayD<f64>, b: &ArrayD<f64>, eps: f64) -> Op
 }
 
 impl EncoderLayer {
-    /// The layer of `suite` (with LayerNorm ε = 1e-12).
-    pub fn new(name: &'static str, suite: &Suite) -> Result<Self, ProtocolError> {
-        let encoder =
-            Encoder::new(suite, 1e-12).map_err(|e| ProtocolError::Config { protocol: name, reason: e.to_string() })?;
+    /// The layer of `suite` (with LayerNorm ε = 1e-12), its slots filled from `registry`.
+    pub fn new(name: &'static str, suite: &Suite, registry: &Registry) -> Result<Self, ProtocolError> {
+        let encoder = Encoder::new(suite, 1e-12, registry)
+            .map_err(|e| ProtocolError::Config { protocol: name, reason: e.to_string() })?;
         Ok(EncoderLayer { name, encoder })
     }
 

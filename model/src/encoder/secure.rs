@@ -5,23 +5,24 @@ use std::sync::Arc;
 use dyad_reference::layernorm::LayerNormParams;
 use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
 
-use super::suite::{Suite, SuiteError};
+use super::suite::{Slots, Suite, SuiteError};
 use super::weights::{EncoderWeights, slot};
 use super::{merge_heads, split_heads, tile_bias};
 use crate::layers::attention::attention;
 use crate::layers::ffn::apply;
 use crate::layers::linear::LinearKind;
-use crate::registry;
+use crate::registry::Registry;
+use dyad_protocols::TruncMode;
 use dyad_protocols::blocks::activation::AttentionFunction;
 use dyad_protocols::blocks::layernorm::{AffineShares, layernorm, share_affine};
 use dyad_protocols::blocks::matmul::matmul;
 use dyad_protocols::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE};
 use dyad_protocols::blocks::share::share_input;
-use dyad_protocols::blocks::trunc::{TruncMode, truncate};
+use dyad_protocols::blocks::trunc::truncate;
 use dyad_protocols::bumblebee::linear::{self as sip, SipKeys, SipLayout};
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout, CopState};
-use dyad_protocols::protocol::{Activation, Protocol};
+use dyad_protocols::protocol::Protocol;
 use dyad_rlwe::{RlweContext, RnsPoly};
 
 /// The fixed-point format and truncation of a run.
@@ -80,18 +81,9 @@ impl std::fmt::Debug for Encoder {
 }
 
 impl Encoder {
-    /// Resolves the suite's slots to registered protocols.
-    pub fn new(suite: &Suite, eps: f64) -> Result<Self, SuiteError> {
-        let slot_err =
-            |slot: &'static str, reason: String| SuiteError::Slot { suite: suite.name.clone(), slot, reason };
-        let attention = registry::attention_function(&suite.attention).ok_or_else(|| {
-            slot_err("attention", format!("{:?} is not a registered attention function", suite.attention))
-        })?;
-        let gelu: Arc<dyn Protocol> =
-            Arc::from(registry::find_primitive(&suite.gelu).map_err(|e| slot_err("gelu", e.to_string()))?);
-        if gelu.activation() != Some(Activation::Gelu) {
-            return Err(slot_err("gelu", format!("{} is not a GELU", suite.gelu)));
-        }
+    /// Resolves the suite's slots to protocols of `registry`.
+    pub fn new(suite: &Suite, eps: f64, registry: &Registry) -> Result<Self, SuiteError> {
+        let Slots { attention, gelu } = suite.resolve(registry)?;
         Ok(Encoder {
             suite: suite.clone(),
             attention,

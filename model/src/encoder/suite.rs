@@ -1,9 +1,15 @@
 //! Protocol suites: which registered protocol fills each slot of an encoder layer, as YAML.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use dyad_protocols::blocks::activation::AttentionFunction;
+use dyad_protocols::protocol::{Activation, Protocol};
+
 use crate::layers::linear::LinearKind;
+use crate::registry::Registry;
 
 /// A suite.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,6 +25,15 @@ pub struct Suite {
     /// Run the fixed-point references in the clear instead of the protocols.
     #[serde(default)]
     pub reference: bool,
+}
+
+/// A suite's slots, filled with registered protocols.
+#[derive(Clone)]
+pub struct Slots {
+    /// The attention function.
+    pub attention: Arc<dyn AttentionFunction>,
+    /// The GELU (or its replacement).
+    pub gelu: Arc<dyn Protocol>,
 }
 
 /// A suite file that cannot be used.
@@ -70,6 +85,18 @@ impl Suite {
         }
         let text = std::fs::read_to_string(name).map_err(|e| SuiteError::Unknown(name.into(), e.to_string()))?;
         Self::from_yaml(&text, name)
+    }
+
+    /// The suite's attention function and GELU, resolved in `registry`; an error naming the slot
+    /// when a name is unknown or of the wrong kind.
+    pub fn resolve(&self, registry: &Registry) -> Result<Slots, SuiteError> {
+        let slot_err = |slot: &'static str, reason: String| SuiteError::Slot { suite: self.name.clone(), slot, reason };
+        let attention = registry.attention(&self.attention).map_err(|e| slot_err("attention", e.to_string()))?;
+        let gelu = registry.get(&self.gelu).map_err(|e| slot_err("gelu", e.to_string()))?;
+        if gelu.activation() != Some(Activation::Gelu) {
+            return Err(slot_err("gelu", format!("{} is not a GELU", self.gelu)));
+        }
+        Ok(Slots { attention, gelu })
     }
 
     /// Every built-in suite.

@@ -11,10 +11,10 @@ use dyad_reference::arith as reference;
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::{ArrayD, Axis, Ix3};
 
+use dyad_protocols::TruncMode;
 use dyad_protocols::blocks::activation::{AttentionFunction, softmax_rows};
 use dyad_protocols::blocks::arith::scale_public;
 use dyad_protocols::blocks::matmul::matmul;
-use dyad_protocols::blocks::trunc::TruncMode;
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
 

@@ -8,7 +8,7 @@ use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::{ArrayD, Ix2};
 
 use crate::layers::linear::{LinearKind, linear};
-use dyad_protocols::blocks::trunc::TruncMode;
+use dyad_protocols::TruncMode;
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::nimbus::linear::weight_bound;
 use dyad_protocols::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared, take};

@@ -9,9 +9,9 @@
 use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
 use serde::{Deserialize, Serialize};
 
+use dyad_protocols::TruncMode;
 use dyad_protocols::blocks::matmul::matmul;
 use dyad_protocols::blocks::share::share_input;
-use dyad_protocols::blocks::trunc::TruncMode;
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::{bumblebee, nimbus};
 

@@ -22,8 +22,8 @@ use crate::blocks::max::max_last;
 use crate::blocks::poly::{piecewise, poly_tolerance};
 use crate::blocks::recip::goldschmidt;
 use crate::blocks::share::{repeat_last, sum_last};
-use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 fn config(protocol: &'static str, reason: String) -> ProtocolError {

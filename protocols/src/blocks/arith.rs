@@ -1,87 +1,15 @@
-//! Multiplication by Beaver triples (Beaver, CRYPTO 1991) and addition.
-//!
-//! For x·y the parties hold a triple (a, b, c = a·b) from the correlation provider, open
-//! d = x − a and e = y − b together in one round, and compute
-//! x·y = c + d·b + e·a + d·e locally (the server adds d·e). Online cost for n elements:
-//! one message each way of 2n·ℓ/8 bytes, one round. The fixed-point product then truncates by f.
+//! Fixed-point arithmetic on shares: addition (local), products and squares (a ring product by
+//! [`beaver`](crate::blocks::beaver), then a truncation by f), and products with a public real.
 
 use dyad_reference as reference;
-use dyad_sim::{FixedPoint, Party, RingTensor, Role, Share};
+use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::share::{open, open_many};
-use crate::blocks::trunc::TruncMode;
-pub use crate::blocks::trunc::truncate;
+use crate::blocks::beaver::{mul_ring, square_ring};
+use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
-
-/// The ring product x·y, element-wise, by Beaver triples (no truncation). Over Z_2 this is the
-/// AND of XOR-shared bits. One pass over the elements on each side of the opening.
-pub fn mul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, ProtocolError> {
-    if x.shape() != y.shape() {
-        return Err(
-            dyad_sim::TensorError::Shape { op: "mul", left: x.shape().to_vec(), right: y.shape().to_vec() }.into()
-        );
-    }
-    let ring = x.ring();
-    if y.ring() != ring {
-        return Err(dyad_sim::TensorError::Ring { op: "mul", left: ring, right: y.ring() }.into());
-    }
-    p.scope("beaver", |p| {
-        let t = p.triples(ring, x.len())?;
-        let [a, b, c] = [&t.a, &t.b, &t.c].map(|s| s.tensor().to_vec());
-        let masked = |v: &Share, mask: &[u64]| -> Result<Share, ProtocolError> {
-            let values = v.tensor().to_vec().iter().zip(mask).map(|(&v, &m)| ring.sub(v, m)).collect();
-            Ok(Share::new(RingTensor::from_vec(ring, x.shape(), values)?))
-        };
-        let opened = open_many(p, &[&masked(x, &a)?, &masked(y, &b)?])?;
-        let [d, e] = take("mul", &opened)?;
-        let (d, e) = (d.to_vec(), e.to_vec());
-        let server = p.role() == Role::Server;
-        let z = (0..a.len())
-            .map(|i| {
-                let z = ring.add(c[i], ring.add(ring.mul(d[i], b[i]), ring.mul(e[i], a[i])));
-                if server { ring.add(z, ring.mul(d[i], e[i])) } else { z }
-            })
-            .collect();
-        Ok(Share::new(RingTensor::from_vec(ring, x.shape(), z)?))
-    })
-}
-
-/// The ring square x², element-wise, by square pairs (a, a²): open d = x − a, then
-/// x² = a² + 2·d·a + d². Online: n·ℓ/8 bytes each way, one round.
-pub fn square_ring(p: &mut Party, x: &Share) -> Result<Share, ProtocolError> {
-    p.scope("square", |p| {
-        let shape = x.shape().to_vec();
-        let s = p.squares(x.ring(), x.len())?;
-        let (a, aa) = (s.a.reshape(&shape)?, s.aa.reshape(&shape)?);
-        let d = open(p, &x.sub(&a)?)?;
-        let z = aa.add(&a.mul_public(&d)?.scale(2))?;
-        Ok(z.add_public(p.role(), &d.mul(&d)?)?)
-    })
-}
-
-/// x² by a square pair and u·v by a Beaver triple in one opening (d = x − a, then u − b′ and
-/// v − c′ in the same message): the batch a power basis needs per round, where x^(2h) is a
-/// square and the other powers are products. Online: (|x| + 2|u|)·ℓ/8 bytes each way, one round.
-pub fn square_and_mul_ring(p: &mut Party, x: &Share, u: &Share, v: &Share) -> Result<(Share, Share), ProtocolError> {
-    if u.shape() != v.shape() {
-        return Err(
-            dyad_sim::TensorError::Shape { op: "mul", left: u.shape().to_vec(), right: v.shape().to_vec() }.into()
-        );
-    }
-    p.scope("square_and_beaver", |p| {
-        let s = p.squares(x.ring(), x.len())?;
-        let t = p.triples(u.ring(), u.len())?;
-        let (sa, saa) = (s.a.reshape(x.shape())?, s.aa.reshape(x.shape())?);
-        let (a, b, c) = (t.a.reshape(u.shape())?, t.b.reshape(u.shape())?, t.c.reshape(u.shape())?);
-        let opened = open_many(p, &[&x.sub(&sa)?, &u.sub(&a)?, &v.sub(&b)?])?;
-        let [ds, d, e] = take("square_and_mul", &opened)?;
-        let sq = saa.add(&sa.mul_public(ds)?.scale(2))?.add_public(p.role(), &ds.mul(ds)?)?;
-        let z = c.add(&b.mul_public(d)?)?.add(&a.mul_public(e)?)?;
-        Ok((sq, z.add_public(p.role(), &d.mul(e)?)?))
-    })
-}
 
 /// x·c for a public real c: the local product with enc(c), then truncation.
 pub fn scale_public(p: &mut Party, fx: FixedPoint, x: &Share, c: f64, mode: TruncMode) -> Result<Share, ProtocolError> {

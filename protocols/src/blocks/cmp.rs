@@ -25,11 +25,11 @@ use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 use rand::RngExt;
 
-use crate::blocks::arith::mul_ring;
+use crate::blocks::beaver::mul_ring;
 use crate::blocks::convert::b2a;
 use crate::blocks::ot::{self, Side};
-use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, OutputEncoding, Protocol, elementwise, shared, take};
 
 /// The chunk width m: SPU's and CrypTFlow2's radix-4 default.

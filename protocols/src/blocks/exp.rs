@@ -12,11 +12,13 @@ use dyad_reference::exp as reference;
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{square, truncate};
+use crate::blocks::arith::square;
+
 use crate::blocks::cmp::lt_public;
 use crate::blocks::select::mux;
-use crate::blocks::trunc::TruncMode;
+use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 /// (1 + x/2^n)^(2^n) where x ≥ clip, 0 below.

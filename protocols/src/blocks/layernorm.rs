@@ -18,11 +18,13 @@ use dyad_reference::layernorm::{self as reference, LayerNormParams};
 use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
 use ndarray::{ArrayD, Axis};
 
-use crate::blocks::arith::{mul, square, truncate};
+use crate::blocks::arith::{mul, square};
+
 use crate::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE, rsqrt};
 use crate::blocks::share::{repeat_last, share_input, sum_last, tile_rows};
-use crate::blocks::trunc::TruncMode;
+use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{Holder, InputSpec, Inputs, Protocol, shared, take};
 
 /// The server's γ and β, secret-shared.

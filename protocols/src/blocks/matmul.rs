@@ -6,10 +6,12 @@ use dyad_sim::correlation::MatDims;
 use dyad_sim::{FixedPoint, Party, RingTensor, Role, Share};
 use ndarray::{ArrayD, Axis};
 
-use crate::blocks::arith::{product_bound, truncate};
+use crate::blocks::arith::product_bound;
+
 use crate::blocks::share::open_many;
-use crate::blocks::trunc::TruncMode;
+use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// The ring matrix product X·Y (`[m, k]·[k, n]`, or batched `[b, m, k]·[b, k, n]`) by a matrix

@@ -7,8 +7,8 @@ use ndarray::{ArrayD, Axis};
 
 use crate::blocks::cmp::drelu;
 use crate::blocks::select::mux;
-use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// The maximum of each row of `x` (`[.., n]` → `[..]`).

@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod arith;
+pub mod beaver;
 pub mod cmp;
 pub mod convert;
 pub mod exp;

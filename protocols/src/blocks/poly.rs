@@ -21,12 +21,16 @@ use dyad_reference::poly::{self as reference, Coeff};
 use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{mul, mul_ring, square_and_mul_ring, square_ring, truncate};
+use crate::blocks::arith::mul;
+
+use crate::blocks::beaver::{mul_ring, square_and_mul_ring, square_ring};
+
 use crate::blocks::cmp::msb;
 use crate::blocks::select::mux;
 use crate::blocks::share::{concat, split};
-use crate::blocks::trunc::TruncMode;
+use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 fn encode(fx: FixedPoint, p: &Polynomial) -> Result<Vec<u64>, ProtocolError> {

@@ -19,12 +19,16 @@ use dyad_reference::recip as reference;
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{mul, mul_ring, truncate};
+use crate::blocks::arith::mul;
+
+use crate::blocks::beaver::mul_ring;
+
 use crate::blocks::exp::exp_taylor;
 use crate::blocks::normalize::{exponent_bits, step};
 use crate::blocks::share::{concat, split};
-use crate::blocks::trunc::TruncMode;
+use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 /// Goldschmidt's reciprocal with SPU's normalisation.

@@ -17,11 +17,15 @@ use dyad_reference::rsqrt as reference;
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{mul, mul_ring, square, truncate};
+use crate::blocks::arith::{mul, square};
+
+use crate::blocks::beaver::mul_ring;
+
 use crate::blocks::normalize::{exponent_bits, step};
 use crate::blocks::poly::combine;
-use crate::blocks::trunc::TruncMode;
+use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
 
 /// The variances the LayerNorm rsqrt covers by default: [2^−4, 2^13).

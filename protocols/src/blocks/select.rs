@@ -12,8 +12,8 @@ use ndarray::ArrayD;
 
 use crate::blocks::cmp::drelu;
 use crate::blocks::ot::{self, Side, one_of_two};
-use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
 
 /// Share of b·x, for a Boolean share `b` and an arithmetic share `x` with the same number of

@@ -4,8 +4,8 @@
 use dyad_sim::{Channel, FixedPoint, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{Holder, InputSpec, Inputs, Protocol, elementwise, shared, take};
 
 /// Opens shares: both parties send theirs in one message and add the peer's. One round;

@@ -24,49 +24,11 @@ use dyad_reference::arith as reference;
 use dyad_sim::correlation::OtSpec;
 use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
-use serde::{Deserialize, Serialize};
 
 use crate::blocks::cmp::{DEFAULT_RADIX, millionaire};
 use crate::blocks::ot::{Side, one_of_two, start};
 use crate::error::ProtocolError;
-use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
-
-/// Which truncation a run uses after products.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TruncMode {
-    /// SecureML's local truncation: free, ±1 ULP, garbage with probability |x|/2^ℓ.
-    Probabilistic,
-    /// Cheetah's truncation: one OT per element, ±1 ULP, no large errors for |x| < 2^(ℓ−2).
-    OneBit,
-    /// Exact ⌊x/2^k⌋ for |x| < 2^(ℓ−2).
-    Faithful,
-}
-
-impl TruncMode {
-    /// The default: one-bit error at every ring.
-    pub fn default_for(_ring: Ring) -> Self {
-        TruncMode::OneBit
-    }
-
-    /// The tolerance of a computation whose error is `per_unit_error` ULPs when every truncation
-    /// may be off by one, and zero when every truncation is exact.
-    pub fn tolerance(self, per_unit_error: u64) -> u64 {
-        match self {
-            TruncMode::Faithful => 0,
-            TruncMode::Probabilistic | TruncMode::OneBit => per_unit_error,
-        }
-    }
-
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            TruncMode::Probabilistic => "probabilistic",
-            TruncMode::OneBit => "one-bit",
-            TruncMode::Faithful => "faithful",
-        }
-    }
-}
+use crate::protocol::{InputSpec, Inputs, Protocol, TruncMode, elementwise, shared, take};
 
 /// SecureML local truncation of `x` by `k` bits. No communication.
 pub fn truncate_probabilistic(role: Role, x: &Share, k: u32) -> Share {

@@ -23,12 +23,12 @@
 use dyad_sim::{Channel, FixedPoint, Party, Phase, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::truncate;
-use crate::blocks::trunc::TruncMode;
+use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
 use crate::nimbus::linear::{
     check_weights, context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance,
 };
+use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol};
 use dyad_rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,

@@ -14,8 +14,8 @@ use crate::blocks::activation::{AttentionFunction, softmax_rows};
 use crate::blocks::arith::{mul, scale_public, square};
 use crate::blocks::recip::goldschmidt;
 use crate::blocks::share::{repeat_last, sum_last};
-use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// How far from −c scores may lie: (x + c)² at scale 2^(2f) must stay below 2^(ℓ−3) (capped at 40).

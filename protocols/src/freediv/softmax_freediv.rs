@@ -11,8 +11,8 @@ use crate::blocks::activation::{AttentionFunction, ExpMethod, softmax_rows};
 use crate::blocks::arith::scale_public;
 use crate::blocks::max::max_last;
 use crate::blocks::share::repeat_last;
-use crate::blocks::trunc::TruncMode;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// Softmax freeDiv: exp(x − max)·κ.

@@ -26,9 +26,9 @@ use dyad_reference::arith as reference;
 use dyad_sim::{Channel, FixedPoint, Party, Phase, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::truncate;
-use crate::blocks::trunc::TruncMode;
+use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
+use crate::protocol::TruncMode;
 use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 use dyad_rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,

@@ -6,8 +6,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::{Frame, Transport};
 use crate::error::ChannelError;
-use crate::share::Role;
-
+use crate::role::Role;
 /// One end of an in-memory link.
 #[derive(Debug)]
 pub struct MemoryTransport {

@@ -13,7 +13,8 @@ use super::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, Squar
 use crate::error::{CorrelationError, SimError};
 use crate::meter::Link;
 use crate::ring::Ring;
-use crate::share::{Role, Share};
+use crate::role::Role;
+use crate::share::Share;
 use crate::tensor::RingTensor;
 use crate::wire;
 

@@ -11,8 +11,8 @@ pub mod dealer;
 use crate::error::{CorrelationError, SimError};
 use crate::meter::Link;
 use crate::ring::Ring;
-use crate::share::{Role, Share};
-
+use crate::role::Role;
+use crate::share::Share;
 /// Element-wise Beaver triples: shares of a, b and c = a·b, each of shape `[n]`. Over
 /// [`Ring::Z2`] these are AND triples.
 #[derive(Clone, Debug, PartialEq, Eq)]

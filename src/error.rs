@@ -1,0 +1,34 @@
+//! Why a command failed, and its exit code.
+
+use dyad_protocols::HarnessError;
+use thiserror::Error;
+
+/// Why a command failed.
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// Bad usage or input: exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The protocol failed while running: exit code 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+}
+
+impl From<HarnessError> for CliError {
+    fn from(e: HarnessError) -> Self {
+        match e {
+            HarnessError::Run(_) | HarnessError::Inconsistent { .. } => CliError::Failed(e.to_string()),
+            _ => CliError::Usage(e.to_string()),
+        }
+    }
+}
