@@ -34,11 +34,6 @@ impl RnsPoly {
         self.n
     }
 
-    /// True in NTT representation.
-    pub fn is_ntt(&self) -> bool {
-        self.ntt
-    }
-
     /// Limb i.
     pub fn limb(&self, i: usize) -> &[u64] {
         &self.data[i * self.n..(i + 1) * self.n]
@@ -52,11 +47,6 @@ impl RnsPoly {
     /// All limbs, contiguous.
     pub fn data(&self) -> &[u64] {
         &self.data
-    }
-
-    /// All limbs, mutably.
-    pub fn data_mut(&mut self) -> &mut [u64] {
-        &mut self.data
     }
 
     /// The first `limbs` limbs, in the same representation.

@@ -21,6 +21,7 @@
 
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{Activation, HarnessError, Protocol, TruncMode};
+use dyad_reference::metrics::{ErrorStats, abs_errors, weighted_rms};
 use dyad_sim::{FixedPoint, Phase};
 use dyad_vectors::{Kind, VectorSet, VectorsError};
 use std::collections::BTreeMap;
@@ -74,27 +75,15 @@ pub enum AuditError {
     },
 }
 
-/// Absolute errors of one comparison.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Errors {
-    /// Largest absolute error.
-    pub max_abs: f64,
-    /// Mean absolute error over the recorded samples (distribution-weighted).
-    pub mean_abs: f64,
-    /// RMS error over the recorded histogram, bins weighted by their counts (element-wise only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub weighted_rms: Option<f64>,
-}
-
 /// The error split.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorSplit {
     /// Secure output against the ideal.
-    pub total: Errors,
+    pub total: ErrorStats,
     /// Float approximation against the ideal.
-    pub approximation: Errors,
+    pub approximation: ErrorStats,
     /// Secure output against the float approximation.
-    pub fixed_point: Errors,
+    pub fixed_point: ErrorStats,
 }
 
 /// Softmax-specific errors. KL(ideal ‖ secure) takes secure probabilities below one ULP as one
@@ -236,26 +225,6 @@ pub struct AuditReport {
     pub entries: Vec<AuditEntry>,
 }
 
-fn errors(got: &[f64], want: &[f64]) -> Errors {
-    let n = got.len().max(1) as f64;
-    let (mut max, mut sum) = (0.0f64, 0.0);
-    for (a, b) in got.iter().zip(want) {
-        let e = (a - b).abs();
-        max = max.max(e);
-        sum += e;
-    }
-    Errors { max_abs: max, mean_abs: sum / n, weighted_rms: None }
-}
-
-fn weighted_rms(got: &[f64], want: &[f64], w: &[f64]) -> f64 {
-    let (mut s, mut t) = (0.0, 0.0);
-    for ((a, b), w) in got.iter().zip(want).zip(w) {
-        s += w * (a - b).powi(2);
-        t += w;
-    }
-    if t > 0.0 { (s / t).sqrt() } else { 0.0 }
-}
-
 fn kind_of(a: Activation) -> Vec<Kind> {
     match a {
         Activation::Gelu => vec![Kind::GeluInput],
@@ -339,14 +308,14 @@ fn elementwise(
     let o = run_once(p, spec, layer, &[n], vec![input])?;
     let s = samples.len();
     let w: Vec<f64> = points.iter().map(|q| q.w).collect();
-    let with_rms = |mut e: Errors, got: &[f64], want: &[f64]| {
-        e.weighted_rms = Some(weighted_rms(&got[s..], &want[s..], &w));
-        e
+    let split = |got: &[f64], want: &[f64]| ErrorStats {
+        weighted_rms: Some(weighted_rms(got[s..].iter().zip(&want[s..]).zip(&w).map(|((&g, &t), &w)| (g, t, w)))),
+        ..abs_errors(&got[..s], &want[..s])
     };
     let errors = ErrorSplit {
-        total: with_rms(errors(&o.secure[..s], &o.ideal[..s]), &o.secure, &o.ideal),
-        approximation: with_rms(errors(&o.approx[..s], &o.ideal[..s]), &o.approx, &o.ideal),
-        fixed_point: with_rms(errors(&o.secure[..s], &o.approx[..s]), &o.secure, &o.approx),
+        total: split(&o.secure, &o.ideal),
+        approximation: split(&o.approx, &o.ideal),
+        fixed_point: split(&o.secure, &o.approx),
     };
     let plot = PlotData {
         protocol: p.name().into(),
@@ -413,11 +382,11 @@ fn rowwise(
                     .iter()
                     .zip(secure)
                     .filter(|(pi, _)| **pi > 0.0)
-                    .map(|(pi, qi)| pi * (pi / qi.max(ulp)).ln())
+                    .map(|(pi, qi)| if qi.is_nan() { f64::INFINITY } else { pi * (pi / qi.max(ulp)).ln() })
                     .sum();
                 sm.kl_mean += kl / rows.len().max(1) as f64;
                 sm.kl_max = sm.kl_max.max(kl);
-                let row_err = ideal.iter().zip(secure).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+                let row_err = abs_errors(ideal, secure).max_abs;
                 sm.row_max_abs = sm.row_max_abs.max(row_err);
                 sm.row_max_abs_mean += row_err / rows.len().max(1) as f64;
             }
@@ -430,7 +399,11 @@ fn rowwise(
         layer,
         inputs: real,
         outside_domain: outside(rows.iter().flatten().copied(), domain),
-        errors: ErrorSplit { total: errors(&s, &i), approximation: errors(&a, &i), fixed_point: errors(&s, &a) },
+        errors: ErrorSplit {
+            total: abs_errors(&s, &i),
+            approximation: abs_errors(&a, &i),
+            fixed_point: abs_errors(&s, &a),
+        },
         softmax: (activation == Activation::Softmax).then_some(sm),
         cost,
         jump: None,

@@ -13,6 +13,7 @@ use dyad_model::layers::linear::LinearKind;
 use dyad_model::registry::Registry;
 use dyad_protocols::blocks::share::share_input;
 use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
+use dyad_reference::metrics::AbsErrors;
 use dyad_sim::{Counts, FixedPoint, Phase, Role, RunError, Share, SimConfig, simulate};
 use dyad_vectors::Snippet;
 use ndarray::{Array1, Array2, Axis};
@@ -277,7 +278,7 @@ pub fn run(
     };
 
     let hidden = shape.hidden;
-    let mut layer_err = vec![(0.0f64, 0.0f64, 0usize); layers];
+    let mut layer_err = vec![AbsErrors::default(); layers];
     let (mut secure_pooled, mut plain_pooled) = (Vec::new(), Vec::new());
     let mut compute = 0.0;
     for (i, s) in test.iter().enumerate() {
@@ -317,12 +318,7 @@ pub fn run(
         let mut last = Vec::new();
         for (l, (out, plain)) in outputs.iter().zip(&trace.layers).enumerate() {
             let got = fx.decode_tensor(out);
-            for (a, b) in got.iter().zip(plain.output.iter()) {
-                let e = (a - b).abs();
-                layer_err[l].0 = layer_err[l].0.max(e);
-                layer_err[l].1 += e;
-                layer_err[l].2 += 1;
-            }
+            layer_err[l].extend(got.iter(), plain.output.iter());
             if l + 1 == layers {
                 last = got.into_dimensionality::<ndarray::Ix2>().map(|a| pooled(&a)).unwrap_or_default();
             }
@@ -360,7 +356,7 @@ pub fn run(
         layers: layer_err
             .into_iter()
             .enumerate()
-            .map(|(layer, (max, sum, count))| LayerError { layer, max_abs: max, mean_abs: sum / count.max(1) as f64 })
+            .map(|(layer, e)| LayerError { layer, max_abs: e.max(), mean_abs: e.mean() })
             .collect(),
         cosine: cos,
         probe: ProbeStats {

@@ -1,4 +1,4 @@
-//! Distribution-aware fitting (Nimbus §4.2): choose breakpoints and low-degree polynomials that
+//! Distribution-aware fitting (Nimbus, NeurIPS 2024): choose breakpoints and low-degree polynomials that
 //! minimise the error weighted by the recorded input distribution, not a uniform error over an
 //! interval.
 //!
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use dyad_reference::approx::{CoefficientSet, Piecewise, Polynomial, Target};
+use dyad_reference::metrics;
 
 /// A weighted sample of the input distribution.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -193,23 +194,12 @@ pub fn joint_least_squares(segments: &[Segment<'_>], conditions: &[Condition]) -
 
 /// Weighted RMS error of `pw` against `target` over `points`.
 pub fn weighted_rms(pw: &Piecewise, target: Target, points: &[WeightedPoint]) -> f64 {
-    let (mut se, mut sw) = (0.0, 0.0);
-    for p in points {
-        let e = pw.eval(p.x) - target.ideal(p.x);
-        se += p.w * e * e;
-        sw += p.w;
-    }
-    if sw > 0.0 { (se / sw).sqrt() } else { 0.0 }
+    metrics::weighted_rms(points.iter().map(|p| (pw.eval(p.x), target.ideal(p.x), p.w)))
 }
 
 /// Weighted mean absolute error of `pw` against `target` over `points`.
 pub fn weighted_mean_abs(pw: &Piecewise, target: Target, points: &[WeightedPoint]) -> f64 {
-    let (mut s, mut sw) = (0.0, 0.0);
-    for p in points {
-        s += p.w * (pw.eval(p.x) - target.ideal(p.x)).abs();
-        sw += p.w;
-    }
-    if sw > 0.0 { s / sw } else { 0.0 }
+    metrics::weighted_mean_abs(points.iter().map(|p| (pw.eval(p.x), target.ideal(p.x), p.w)))
 }
 
 /// Points with their target values, computed once for the whole search.
@@ -286,7 +276,6 @@ pub fn fit(spec: &FitSpec, points: &[WeightedPoint]) -> Result<Fit, FitError> {
     };
     let targeted: Vec<Targeted> =
         points.iter().map(|p| Targeted { x: p.x, w: p.w, y: spec.target.ideal(p.x) }).collect();
-    let total: f64 = targeted.iter().map(|p| p.w).sum();
     let thin = |v: &[f64]| -> Vec<f64> { if two { v.iter().step_by(2).copied().collect() } else { v.to_vec() } };
     let lefts = thin(&spec.left);
     let rights: Vec<Option<f64>> = rights.iter().copied().step_by(if two { 2 } else { 1 }).collect();
@@ -309,15 +298,8 @@ pub fn fit(spec: &FitSpec, points: &[WeightedPoint]) -> Result<Fit, FitError> {
             };
             for inner in inners {
                 let Some(pw) = candidate(spec, &targeted, left, inner, right) else { continue };
-                let (mut squared, mut max_abs) = (0.0, 0.0f64);
-                for p in &targeted {
-                    let e = pw.eval(p.x) - p.y;
-                    squared += p.w * e * e;
-                    if p.w > 0.0 {
-                        max_abs = max_abs.max(e.abs());
-                    }
-                }
-                let err = (squared / total).sqrt();
+                let errors = metrics::weighted(targeted.iter().map(|p| (pw.eval(p.x), p.y, p.w)));
+                let (err, max_abs) = (errors.rms, errors.max_abs);
                 closest = closest.min(max_abs);
                 let within = spec.max_error.is_none_or(|b| max_abs <= b);
                 if err.is_finite() && within && best.as_ref().is_none_or(|b| err < b.weighted_rms) {

@@ -3,7 +3,7 @@
 //! - [`audit`]: every protocol with an activation kind, run inside the simulator on the recorded
 //!   activations of a real BERT, layer by layer; rendered as a table ([`render`]) or SVG plots
 //!   ([`plot`]);
-//! - [`fit`]: distribution-aware fitting of piecewise polynomials (Nimbus §4.2), on the weighted
+//! - [`fit`]: distribution-aware fitting of piecewise polynomials (after Nimbus), on the weighted
 //!   points of [`points`];
 //! - [`e2e`]: the secure MiniLM end to end, with its sentiment [`probe`].
 //!

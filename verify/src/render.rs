@@ -1,12 +1,14 @@
 //! The audit as a table.
 
-use crate::audit::{AuditReport, Errors};
+use dyad_reference::metrics::ErrorStats;
+
+use crate::audit::AuditReport;
 
 fn e(x: f64) -> String {
     format!("{x:.2e}")
 }
 
-fn rms(e: &Errors) -> String {
+fn rms(e: &ErrorStats) -> String {
     e.weighted_rms.map_or_else(|| "-".into(), |v| format!("{v:.2e}"))
 }
 

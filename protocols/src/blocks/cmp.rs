@@ -1,4 +1,4 @@
-//! Comparison by the OT-based millionaires' protocol (CrypTFlow2, Rathee et al., CCS 2020, §3;
+//! Comparison by the OT-based millionaires' protocol (CrypTFlow2, Rathee et al., CCS 2020, §3.1;
 //! as used by Cheetah and BumbleBee).
 //!
 //! **Millionaires.** The server holds a, the client b, both `bits`-bit. Both split their value into
@@ -90,7 +90,7 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
                         let per = js.len();
                         let (lt, eq) = (&lt, &eq);
                         s.respond_with(p, |t, row| {
-                            let (i, j) = (t / per, js.get(t % per).copied().unwrap_or_default());
+                            let (i, j) = (t / per, js[t % per]);
                             let a = mine.get(i).map_or(0, |&v| chunk(v, j));
                             let (l0, e0) = (lt[i * q + j], eq[i * q + j]);
                             for (k, m) in (0u64..).zip(row.iter_mut()) {
@@ -100,13 +100,13 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
                     }
                     Side::Receiver(r) => {
                         let got = r.finish(p)?;
-                        let mut it = got.into_iter();
-                        for i in 0..n {
-                            for &j in js {
-                                let m = it.next().unwrap_or_default();
-                                lt[i * q + j] = m & 1;
-                                eq[i * q + j] = m >> 1;
-                            }
+                        if got.len() != n * js.len() {
+                            return Err(inconsistent(format!("{} leaf messages for {n}×{}", got.len(), js.len())));
+                        }
+                        for (t, &m) in got.iter().enumerate() {
+                            let (i, j) = (t / js.len(), js[t % js.len()]);
+                            lt[i * q + j] = m & 1;
+                            eq[i * q + j] = m >> 1;
                         }
                     }
                 }
@@ -115,6 +115,11 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
         })?;
         and_tree(p, n, q, lt, eq)
     })
+}
+
+/// A count that does not add up inside the millionaires' protocol: a bug, never bad input.
+fn inconsistent(reason: String) -> ProtocolError {
+    ProtocolError::Config { protocol: "millionaire", reason }
 }
 
 /// Combines per-chunk (lt, eq) shares, chunk 0 least significant, into the share of lt.
@@ -138,14 +143,17 @@ fn and_tree(p: &mut Party, n: usize, mut q: usize, mut lt: Vec<u64>, mut eq: Vec
             }
             let ands = mul_ring(p, &bits_share(left)?, &bits_share(right)?)?.into_tensor().to_vec();
             let per = if last { 1 } else { 2 };
+            if ands.len() != n * pairs * per {
+                return Err(inconsistent(format!("{} AND outputs for {n}×{pairs}×{per}", ands.len())));
+            }
             let (mut lt_next, mut eq_next) = (vec![0u64; n * q_next], vec![0u64; n * q_next]);
             for i in 0..n {
                 for t in 0..pairs {
                     let base = (i * pairs + t) * per;
                     let hi = i * q + 2 * t + 1;
-                    lt_next[i * q_next + t] = lt[hi] ^ ands.get(base).copied().unwrap_or_default();
+                    lt_next[i * q_next + t] = lt[hi] ^ ands[base];
                     if !last {
-                        eq_next[i * q_next + t] = ands.get(base + 1).copied().unwrap_or_default();
+                        eq_next[i * q_next + t] = ands[base + 1];
                     }
                 }
                 if q % 2 == 1 {
@@ -213,7 +221,7 @@ impl Protocol for Drelu {
         "drelu"
     }
     fn paper(&self) -> &'static str {
-        "CrypTFlow2 (CCS 2020) §3–4: millionaires' with 1-out-of-2^m OT"
+        "CrypTFlow2 (CCS 2020) §3.1: millionaires' with 1-out-of-2^m OT"
     }
     fn computes(&self) -> &'static str {
         "1{x ≥ 0} as an arithmetic 0/1"

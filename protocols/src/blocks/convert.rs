@@ -1,5 +1,5 @@
 //! Products of values held by different parties, by 1-out-of-2 OT, and the Boolean-to-arithmetic
-//! conversion built on them (CrypTFlow2, CCS 2020, §5.2; Cheetah's B2A).
+//! conversion built on them (CrypTFlow2, Rathee et al., CCS 2020; Cheetah's B2A).
 //!
 //! For a value v known to the server and a bit b known to the client, the server offers
 //! (−r, v − r) and the client chooses b: the client gets b·v − r, the server keeps r. One
@@ -25,7 +25,12 @@ pub fn cross_products(p: &mut Party, mine: &[u64], ring: Ring) -> Result<Share, 
             transfer(p, spec, Some(&messages), None)?;
             r
         }
-        Role::Client => transfer(p, spec, None, Some(mine.iter().map(|b| b & 1).collect()))?.unwrap_or_default(),
+        Role::Client => {
+            transfer(p, spec, None, Some(mine.iter().map(|b| b & 1).collect()))?.ok_or(ProtocolError::Config {
+                protocol: "cross_products",
+                reason: "the OT receiver got no messages".into(),
+            })?
+        }
     };
     Ok(Share::new(RingTensor::from_vec(ring, &[n], out)?))
 }

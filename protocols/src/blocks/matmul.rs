@@ -1,4 +1,5 @@
-//! Secret × secret matrix products by matrix Beaver triples (Mohassel & Zhang, SecureML, §4.2),
+//! Secret × secret matrix products by matrix Beaver triples (Mohassel & Zhang, SecureML, S&P 2017,
+//! "Vectorization in the Shared Setting"),
 //! as the attention products Q·Kᵀ and A·V need.
 
 use dyad_reference as reference;
@@ -58,7 +59,7 @@ impl Protocol for MatMul {
         "matmul"
     }
     fn paper(&self) -> &'static str {
-        "matrix Beaver triples (SecureML, S&P 2017, §4.2)"
+        "matrix Beaver triples (SecureML, S&P 2017: vectorization in the shared setting)"
     }
     fn computes(&self) -> &'static str {
         "X·Y for shared X [b,m,k] and Y [b,k,n] (dims b,m,k,n or m,k,n)"

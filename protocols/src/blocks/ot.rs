@@ -6,7 +6,7 @@
 //! Y_i = M_i ⊕ R_{(i+e) mod N} for every i (N message-width strings); the receiver outputs
 //! Y_x ⊕ R_c = M_x. Two flights: receiver→sender, then sender→receiver.
 //!
-//! The steps are split ([`OtReceiver::start`], [`OtSender::respond`], [`OtReceiver::finish`])
+//! The steps are split ([`start`], [`OtSender::respond`], [`OtReceiver::finish`])
 //! so that OTs in both directions can share flights.
 
 use dyad_sim::correlation::OtSpec;
@@ -34,7 +34,7 @@ pub struct OtReceiver {
 }
 
 /// Requests a batch of random OTs (both parties must call this, in the same order) and
-/// returns this party's side: `Ok(Left)` for the sender, `Ok(Right)` for the receiver, which has
+/// returns this party's side: [`Side::Sender`] for the sender, [`Side::Receiver`] for the receiver, which has
 /// already sent its offsets for `choices` (ignored on the sender's side).
 pub fn start(p: &mut Party, spec: OtSpec, choices: Option<Vec<u64>>) -> Result<Side, ProtocolError> {
     let rot = p.random_ots(spec)?;
@@ -69,9 +69,8 @@ impl OtSender {
         if messages.len() != self.spec.count * arity {
             return Err(config(format!("{} messages for {} OTs of arity {arity}", messages.len(), self.spec.count)));
         }
-        self.respond_with(p, |t, row| {
-            row.copy_from_slice(messages.get(t * arity..(t + 1) * arity).unwrap_or_default());
-        })
+        // t < count, so the slice is in range: the length is checked above.
+        self.respond_with(p, |t, row| row.copy_from_slice(&messages[t * arity..(t + 1) * arity]))
     }
 
     /// [`OtSender::respond`] with the N messages of instance t written into `row` by

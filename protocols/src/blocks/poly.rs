@@ -12,8 +12,10 @@
 //!   every input; the telescoping sum keeps exactly the selected one, so a piece that overflows
 //!   the ring outside its segment does no harm.
 //!
-//! Every product must stay below 2^(ℓ−2) before truncation: |x|^d·2^(2f) < 2^(ℓ−2). At ℓ = 32 and
-//! f = 13 a degree-6 piece is only safe for |x| < 1.4, which is why PUMA's GELU needs ℓ = 64.
+//! Every product must stay below 2^(ℓ−2) before truncation (the truncations' domain), and
+//! [`degree_bound`] keeps one more bit for the sums of terms: |x|^d·2^(2f) < 2^(ℓ−3). At ℓ = 32
+//! and f = 13 a degree-6 piece is then only safe for |x| < 1.4, which is why PUMA's GELU needs
+//! ℓ = 64.
 //! Rounds are reported by `dyad run poly.horner` and `dyad run poly.powers`.
 
 use dyad_reference::approx::{Piecewise, Polynomial};
@@ -320,7 +322,7 @@ impl Protocol for PolyEval {
         }
     }
     fn paper(&self) -> &'static str {
-        "polynomial evaluation on shares (PUMA 2023 / BumbleBee 2024 use the power basis)"
+        "polynomial evaluation on shares (PUMA 2023 / BumbleBee NDSS 2025 use the power basis)"
     }
     fn computes(&self) -> &'static str {
         match self.schedule {
@@ -428,7 +430,7 @@ impl Protocol for PiecewiseEval {
         "poly.piecewise"
     }
     fn paper(&self) -> &'static str {
-        "piecewise polynomial with secure segment selection (PUMA 2023 §4)"
+        "piecewise polynomial with secure segment selection (PUMA 2023 §4.2)"
     }
     fn computes(&self) -> &'static str {
         "a piecewise polynomial (default PUMA's GELU), comparisons select the piece"

@@ -1,5 +1,5 @@
 //! The multiplexer: b·x for a Boolean-shared bit b and an arithmetic share x (CrypTFlow2,
-//! CCS 2020, §5.1), and select(b, x, y) = y + b·(x − y).
+//! Rathee et al., CCS 2020), and select(b, x, y) = y + b·(x − y).
 //!
 //! With b = b0 ⊕ b1 and x = x0 + x1, each party is the OT sender for its own share of x: the
 //! server offers ((b0 ⊕ c)·x0 − r0) for c ∈ {0, 1} and the client chooses c = b1, obtaining
@@ -67,7 +67,7 @@ impl Protocol for Relu {
         "relu"
     }
     fn paper(&self) -> &'static str {
-        "CrypTFlow2 (CCS 2020) §5.1: DReLU then multiplexer"
+        "CrypTFlow2 (CCS 2020): DReLU (§3) then multiplexer"
     }
     fn computes(&self) -> &'static str {
         "max(x, 0) = select(x ≥ 0, x, 0)"
@@ -110,7 +110,7 @@ impl Protocol for Select {
         "select"
     }
     fn paper(&self) -> &'static str {
-        "CrypTFlow2 (CCS 2020) §5.1: multiplexer"
+        "CrypTFlow2 (CCS 2020): multiplexer"
     }
     fn computes(&self) -> &'static str {
         "select(x ≥ y, x, y) = max(x, y)"

@@ -22,12 +22,13 @@ pub fn open_many(p: &mut Party, xs: &[&Share]) -> Result<Vec<RingTensor>, Protoc
         return Err(dyad_sim::ChannelError::Malformed { expected, got: bytes.len() }.into());
     }
     let mut out = Vec::with_capacity(xs.len());
-    let mut at = 0;
+    let mut rest = bytes.as_slice();
     for x in xs {
         let len = x.ring().wire_bytes(x.len());
-        let theirs = RingTensor::from_bytes(x.ring(), x.shape(), bytes.get(at..at + len).unwrap_or_default())?;
-        out.push(x.tensor().add(&theirs)?);
-        at += len;
+        let (theirs, tail) =
+            rest.split_at_checked(len).ok_or(dyad_sim::ChannelError::Malformed { expected, got: bytes.len() })?;
+        out.push(x.tensor().add(&RingTensor::from_bytes(x.ring(), x.shape(), theirs)?)?);
+        rest = tail;
     }
     Ok(out)
 }

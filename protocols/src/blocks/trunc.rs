@@ -1,6 +1,7 @@
 //! Truncation: dividing a shared fixed-point value by 2^k after a product. Three kinds.
 //!
-//! **Probabilistic** (SecureML, Mohassel & Zhang, S&P 2017, §4.1): purely local. The server
+//! **Probabilistic** (SecureML, Mohassel & Zhang, S&P 2017, "Arithmetic Operations on Shared
+//! Decimal Numbers"): purely local. The server
 //! shifts its share right, the client shifts the negation of its share and negates back. The
 //! result is ⌊x/2^k⌋ or ⌊x/2^k⌋ + 1, except when the two shares wrap around 2^ℓ differently,
 //! which happens with probability exactly |x|/2^ℓ (x read in ULPs of the 2^(2f) scale) for
@@ -9,15 +10,16 @@
 //! LayerNorm variance near 2^10 with 2^(2f) scaling, 2^−10. At ℓ = 32, f = 13 a product of two
 //! values near 1 (|x| ≈ 2^26) already fails with probability 2^−6. Never the default.
 //!
-//! **One-bit error** (Cheetah, Huang et al., USENIX Security 2022, §4.3; what SPU's cheetah
-//! backend and BumbleBee use): for |x| < 2^(ℓ−2), the biased x' = x + 2^(ℓ−2) is non-negative,
-//! so its wrap across 2^ℓ is w = msb(x0') ∨ msb(x1'), computable from the shares' top bits with
+//! **One-bit error** (Cheetah, Huang et al., USENIX Security 2022, eprint 2022/207; what SPU's
+//! cheetah backend and BumbleBee use): for |x| < 2^(ℓ−2), the biased x' = x + 2^(ℓ−2) is
+//! non-negative (the large positive bias that makes the MSB known is SecureQ8's, Dalskov,
+//! Escudero and Keller, PETS 2020, as SPU and OpenCheetah credit it), so its wrap across 2^ℓ is w = msb(x0') ∨ msb(x1'), computable from the shares' top bits with
 //! one 1-out-of-2 OT of k-bit messages. Then (x0' >> k) + (x1' >> k) − w·2^(ℓ−k) is ⌊x'/2^k⌋ or
 //! one less (the dropped carry of the low k bits): ±1 ULP, never garbage. Online per element:
 //! 1 bit client→server, 2k bits server→client, two rounds. The default at both rings.
 //!
 //! **Faithful**: exactly ⌊x/2^k⌋ for |x| < 2^(ℓ−2): the one-bit-error construction plus the carry
-//! c of the low k bits from a k-bit millionaires' (CrypTFlow2, CCS 2020, §5.2), converted to
+//! c of the low k bits from a k-bit millionaires' (CrypTFlow2, CCS 2020, §3.1), converted to
 //! arithmetic in the same flight of OTs as the wrap.
 
 use dyad_reference::arith as reference;
@@ -117,8 +119,9 @@ fn assemble(
 pub fn truncate_one_bit(p: &mut Party, x: &Share, k: u32) -> Result<Share, ProtocolError> {
     check_shift(x, k, "trunc.one_bit")?;
     let (shares, tops) = biased(p, x);
-    let products = cross_batches(p, &[(&tops, k)])?.pop().unwrap_or_default();
-    assemble(p, x, k, &shares, &tops, None, &products)
+    let batches = cross_batches(p, &[(&tops, k)])?;
+    let [products] = take("trunc.one_bit", &batches)?;
+    assemble(p, x, k, &shares, &tops, None, products)
 }
 
 /// Exact ⌊x/2^k⌋ for |x| < 2^(ℓ−2).
@@ -132,11 +135,11 @@ pub fn truncate_faithful(p: &mut Party, x: &Share, k: u32) -> Result<Share, Prot
         Role::Client => shares.iter().map(|v| v & low).collect(),
     };
     let carry_bits = millionaire(p, &mine, k, DEFAULT_RADIX)?.into_tensor().to_vec();
-    let mut products = cross_batches(p, &[(&carry_bits, ring.bits()), (&tops, k)])?.into_iter();
-    let (cc, tt) = (products.next().unwrap_or_default(), products.next().unwrap_or_default());
+    let batches = cross_batches(p, &[(&carry_bits, ring.bits()), (&tops, k)])?;
+    let [cc, tt] = take("trunc.faithful", &batches)?;
     // B2A of the carry: c = c0 + c1 − 2·c0·c1.
-    let carry: Vec<u64> = carry_bits.iter().zip(&cc).map(|(&c, &m)| ring.sub(c, ring.mul(2, m))).collect();
-    assemble(p, x, k, &shares, &tops, Some(&carry), &tt)
+    let carry: Vec<u64> = carry_bits.iter().zip(cc).map(|(&c, &m)| ring.sub(c, ring.mul(2, m))).collect();
+    assemble(p, x, k, &shares, &tops, Some(&carry), tt)
 }
 
 /// Truncates by `k` bits with `mode`, under the label `trunc`.
@@ -174,9 +177,9 @@ impl Protocol for Truncation {
     }
     fn paper(&self) -> &'static str {
         match self.mode {
-            TruncMode::Probabilistic => "SecureML (S&P 2017) §4.1",
-            TruncMode::OneBit => "Cheetah (USENIX Security 2022) §4.3: wrap from the top bits",
-            TruncMode::Faithful => "CrypTFlow2 (CCS 2020) §5.2 with Cheetah's wrap: wrap and carry",
+            TruncMode::Probabilistic => "SecureML (S&P 2017): local truncation",
+            TruncMode::OneBit => "Cheetah (USENIX Security 2022): wrap from the top bits",
+            TruncMode::Faithful => "CrypTFlow2 (CCS 2020) §3.1 carry with Cheetah's wrap",
         }
     }
     fn computes(&self) -> &'static str {

@@ -20,7 +20,7 @@ pub fn gelu() -> Result<PiecewiseActivation, ProtocolError> {
         .map_err(|e| ProtocolError::Config { protocol: "bumblebee.gelu", reason: e.to_string() })?;
     PiecewiseActivation::new(
         "bumblebee.gelu",
-        "PUMA (2023) §4 / BumbleBee (NDSS 2025): piecewise GELU",
+        "PUMA (2023) §4.2 / BumbleBee (NDSS 2025): piecewise GELU",
         "GELU as 0 | cubic | degree 6 | x (PUMA)",
         set,
     )

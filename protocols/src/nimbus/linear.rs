@@ -1,4 +1,5 @@
-//! `nimbus.linear`: the Client-side Outer Product (COP) linear layer of Nimbus (§4.1).
+//! `nimbus.linear`: the Client-side Outer Product (COP) linear layer of Nimbus (NeurIPS 2024, its
+//! Fig. 3 and Table 1).
 //!
 //! Y = X·W for X shared (k × n: tokens × inputs) and W the server's weights (n × m).
 //!
@@ -258,11 +259,6 @@ fn scatter(layout: &CopLayout, g: usize, coeffs: &[u64], mut put: impl FnMut(usi
     }
 }
 
-/// The public wire size of the online response.
-pub fn response_bytes(ctx: &RlweContext, layout: &CopLayout) -> usize {
-    layout.responses * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false)
-}
-
 /// The fixed-point layer: setup, online, then truncation by f.
 pub fn linear(
     p: &mut Party,
@@ -355,7 +351,7 @@ impl Protocol for NimbusLinear {
         "nimbus.linear"
     }
     fn paper(&self) -> &'static str {
-        "Nimbus (NeurIPS 2024) §4.1: client-side outer product over RLWE"
+        "Nimbus (NeurIPS 2024): client-side outer product over RLWE"
     }
     fn computes(&self) -> &'static str {
         "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m)"

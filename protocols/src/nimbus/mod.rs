@@ -1,6 +1,7 @@
-//! Nimbus (Li, Hong, Chen, Xu, Wang, NeurIPS 2024, arXiv 2411.15707; code: secretflow/spu,
-//! branch `nimbus`): client-side outer-product linear layers (§4.1) and distribution-aware
-//! low-degree non-linear layers (§4.2).
+//! Nimbus (Z. Li, K. Yang, J. Tan, W. Lu, H. Wu, X. Wang, Y. Yu, D. Zhao, Y. Zheng, M. Guo and
+//! J. Leng, NeurIPS 2024, arXiv 2411.15707; code: secretflow/spu,
+//! branch `nimbus`): client-side outer-product linear layers (its Fig. 3 and Table 1) and
+//! distribution-aware low-degree non-linear layers (its Fig. 4: the inputs' distributions).
 //!
 //! The non-linear protocols are the shared building blocks with Nimbus's coefficients, piecewise
 //! polynomials with secure segment selection: `nimbus.gelu` is 0 | low-degree pieces | x,
@@ -20,7 +21,7 @@ use dyad_reference::approx::CoefficientSet;
 use crate::blocks::activation::{ExpMethod, PiecewiseActivation, Softmax};
 use crate::error::ProtocolError;
 
-const PAPER: &str = "Nimbus (NeurIPS 2024) §4.2: distribution-aware low-degree approximation";
+const PAPER: &str = "Nimbus (NeurIPS 2024): distribution-aware low-degree approximation";
 
 fn set(name: &str) -> Result<CoefficientSet, ProtocolError> {
     CoefficientSet::builtin(name).map_err(|e| ProtocolError::Config { protocol: "nimbus", reason: e.to_string() })
