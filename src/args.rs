@@ -32,7 +32,7 @@ impl From<Trunc> for TruncMode {
 
 /// How to print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// A human-readable table.
     Table,
     /// JSON (the stable report schema).
@@ -43,7 +43,7 @@ pub enum Format {
 
 /// Dimensions as given on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dims(pub Vec<usize>);
+pub(crate) struct Dims(pub Vec<usize>);
 
 pub(crate) fn parse_dims(s: &str) -> Result<Dims, String> {
     s.split(['x', ','])

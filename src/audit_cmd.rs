@@ -21,7 +21,7 @@ use crate::output::emit;
 
 /// Arguments of `dyad audit`.
 #[derive(Debug, clap::Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// The recorded vector set.
     #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
     vectors: PathBuf,
@@ -63,7 +63,7 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 
 /// Runs `dyad audit`; the protocols of `--coeffs` files (`from_files`) are audited too when
 /// `--protocol` names others.
-pub fn run_audit(args: AuditArgs, registry: &Registry, from_files: &[&str]) -> Result<u8, CliError> {
+pub(crate) fn run_audit(args: AuditArgs, registry: &Registry, from_files: &[&str]) -> Result<u8, CliError> {
     let ring = Ring::new(args.ring).map_err(usage)?;
     let fixed = match args.frac {
         Some(f) => FixedPoint::new(ring, f).map_err(usage)?,
@@ -112,7 +112,7 @@ pub fn run_audit(args: AuditArgs, registry: &Registry, from_files: &[&str]) -> R
 
 /// The function to fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FitFunction {
+pub(crate) enum FitFunction {
     /// GELU, on the recorded GELU inputs: 0 | p(x) | x.
     Gelu,
     /// exp on x − max, on the recorded Softmax inputs: 0 | p(x).
@@ -121,7 +121,7 @@ pub enum FitFunction {
 
 /// Arguments of `dyad fit`.
 #[derive(Debug, clap::Args)]
-pub struct FitArgs {
+pub(crate) struct FitArgs {
     /// What to fit.
     #[arg(long, value_enum)]
     function: FitFunction,
@@ -154,7 +154,7 @@ pub struct FitArgs {
 }
 
 /// Runs `dyad fit`.
-pub fn run_fit(args: FitArgs) -> Result<u8, CliError> {
+pub(crate) fn run_fit(args: FitArgs) -> Result<u8, CliError> {
     let set = VectorSet::open(&args.vectors).map_err(usage)?;
     let layers = args.layers.clone().unwrap_or_else(|| (0..set.layers()).collect());
     let (target, kind, default_degree, example) = match args.function {

@@ -19,7 +19,7 @@ use crate::output::emit;
 
 /// Arguments of `dyad cost`.
 #[derive(Debug, clap::Args)]
-pub struct CostArgs {
+pub(crate) struct CostArgs {
     /// Protocols to measure (all when omitted, or those of the claims with --claims).
     protocols: Vec<String>,
     /// Shape set: bert-base, minilm, ci, or a YAML file {name, shape: {seq, hidden, heads, ffn}}.
@@ -61,7 +61,7 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 }
 
 /// Runs `dyad cost`.
-pub fn run_cost(args: CostArgs, registry: &Registry) -> Result<u8, CliError> {
+pub(crate) fn run_cost(args: CostArgs, registry: &Registry) -> Result<u8, CliError> {
     let shapes = ShapeSet::named(&args.shapes).map_err(usage)?;
     let ring = Ring::new(args.ring).map_err(usage)?;
     let mut profiles = vec![Profile::lan(), Profile::wan()];
@@ -113,7 +113,7 @@ pub fn run_cost(args: CostArgs, registry: &Registry) -> Result<u8, CliError> {
 
 /// Arguments of `dyad regress`.
 #[derive(Debug, clap::Args)]
-pub struct RegressArgs {
+pub(crate) struct RegressArgs {
     /// The committed baseline.
     #[arg(long, default_value_os_t = default_baseline())]
     baseline: PathBuf,
@@ -126,12 +126,12 @@ pub struct RegressArgs {
 }
 
 /// `bench/baseline.yaml` in this source tree.
-pub fn default_baseline() -> PathBuf {
+pub(crate) fn default_baseline() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench").join("baseline.yaml")
 }
 
 /// Runs `dyad regress`: exit 1 when a count grew.
-pub fn run_regress(args: RegressArgs, registry: &Registry) -> Result<u8, CliError> {
+pub(crate) fn run_regress(args: RegressArgs, registry: &Registry) -> Result<u8, CliError> {
     let now = regress::compute(&registry.all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit)
         .map_err(|e| CliError::Failed(e.to_string()))?;
     if args.update {

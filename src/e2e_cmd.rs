@@ -17,7 +17,7 @@ use crate::output::emit;
 
 /// Which linear layers to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LinearChoice {
+pub(crate) enum LinearChoice {
     /// The suite's own RLWE protocol (COP for nimbus, SIP otherwise): real homomorphic encryption.
     He,
     /// Matrix triples from the trusted dealer: the same ±1-ULP products, fast enough for hundreds
@@ -27,7 +27,7 @@ pub enum LinearChoice {
 
 /// Arguments of `dyad e2e`.
 #[derive(Debug, clap::Args)]
-pub struct E2eArgs {
+pub(crate) struct E2eArgs {
     /// Suite: nimbus, bumblebee, freediv-softmax, freediv-2quad, plaintext-fixed, or a YAML file.
     #[arg(long, default_value = "nimbus")]
     suite: String,
@@ -62,7 +62,7 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 }
 
 /// Runs `dyad e2e`, the suite's slots filled from `registry`.
-pub fn run_e2e(args: E2eArgs, registry: &Registry) -> Result<u8, CliError> {
+pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry) -> Result<u8, CliError> {
     let suite = Suite::named(&args.suite).map_err(usage)?;
     suite.resolve(registry).map_err(usage)?;
     let ring = Ring::new(args.ring).map_err(usage)?;

@@ -5,7 +5,7 @@ use thiserror::Error;
 
 /// Why a command failed.
 #[derive(Debug, Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     /// Bad usage or input: exit code 2.
     #[error("{0}")]
     Usage(String),
@@ -16,7 +16,7 @@ pub enum CliError {
 
 impl CliError {
     /// The process exit code.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
             CliError::Failed(_) => 1,

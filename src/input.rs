@@ -19,7 +19,7 @@ struct TensorEntry {
 
 /// A bad input file.
 #[derive(Debug, Error)]
-pub enum InputError {
+pub(crate) enum InputError {
     /// The file could not be read.
     #[error("{path}: cannot read: {source}")]
     Read {
@@ -53,7 +53,7 @@ pub enum InputError {
 }
 
 /// Loads the real tensors of an input file (JSON when it ends in `.json`, YAML otherwise).
-pub fn load(path: &Path) -> Result<Vec<ArrayD<f64>>, InputError> {
+pub(crate) fn load(path: &Path) -> Result<Vec<ArrayD<f64>>, InputError> {
     let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.into(), source })?;
     let parsed: InputFile = if path.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).map_err(|e| InputError::Parse { path: path.into(), reason: e.to_string() })?

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// One line of `dyad list`.
 #[derive(Debug, Serialize)]
-pub struct ListEntry {
+pub(crate) struct ListEntry {
     /// Stable name.
     pub name: String,
     /// Where it comes from.
@@ -16,7 +16,7 @@ pub struct ListEntry {
 }
 
 /// Left-aligned columns separated by two spaces.
-pub fn columns(rows: &[Vec<String>]) -> String {
+pub(crate) fn columns(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..rows.iter().map(Vec::len).max().unwrap_or(0))
         .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
         .collect();
@@ -30,14 +30,14 @@ pub fn columns(rows: &[Vec<String>]) -> String {
 }
 
 /// `dyad list`.
-pub fn list(entries: &[ListEntry]) -> String {
+pub(crate) fn list(entries: &[ListEntry]) -> String {
     let mut rows = vec![vec!["NAME".to_string(), "COMPUTES".into(), "FROM".into()]];
     rows.extend(entries.iter().map(|e| vec![e.name.clone(), e.computes.clone(), e.paper.clone()]));
     columns(&rows)
 }
 
 /// The cost report as a table: one row per phase and label.
-pub fn cost(c: &CostReport) -> String {
+pub(crate) fn cost(c: &CostReport) -> String {
     let mut rows = vec![
         [
             "PHASE",
@@ -80,7 +80,7 @@ pub fn cost(c: &CostReport) -> String {
 }
 
 /// `dyad run`.
-pub fn run_report(r: &RunReport) -> String {
+pub(crate) fn run_report(r: &RunReport) -> String {
     let e = &r.error;
     let mut out = format!(
         "protocol {}  shape {:?}  ring Z_2^{}  frac {}  truncation {}  seed {}\n",

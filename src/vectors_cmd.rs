@@ -17,7 +17,7 @@ use crate::error::CliError;
 
 /// Arguments of `dyad vectors`.
 #[derive(Debug, clap::Args)]
-pub struct VectorsArgs {
+pub(crate) struct VectorsArgs {
     #[command(subcommand)]
     command: VectorsCommand,
 }
@@ -75,7 +75,7 @@ struct RecordArgs {
 }
 
 /// Runs `dyad vectors …`.
-pub fn run(args: VectorsArgs) -> Result<u8, CliError> {
+pub(crate) fn run(args: VectorsArgs) -> Result<u8, CliError> {
     match args.command {
         VectorsCommand::Record(args) => record(&args),
         VectorsCommand::List { dir, format } => list(&dir, format),

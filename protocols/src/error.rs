@@ -1,5 +1,6 @@
 //! Errors of protocols and of the harness that runs them.
 
+use dyad_rlwe::RlweError;
 use dyad_sim::{ChannelError, FixedError, RunError, SimError, TensorError};
 use thiserror::Error;
 
@@ -29,6 +30,9 @@ pub enum ProtocolError {
         /// What was expected.
         expected: String,
     },
+    /// The RLWE layer refused its parameters or an operation.
+    #[error(transparent)]
+    Rlwe(#[from] RlweError),
     /// A parameter that does not fit the ring or the protocol.
     #[error("{protocol}: {reason}")]
     Config {
@@ -60,6 +64,15 @@ impl From<TensorError> for ProtocolError {
 impl From<FixedError> for ProtocolError {
     fn from(e: FixedError) -> Self {
         ProtocolError::Sim(e.into())
+    }
+}
+
+/// A message from the peer that the RLWE layer could not decode (`what` names it): a channel
+/// error, never a configuration error.
+pub fn from_peer(what: &'static str, e: RlweError) -> ProtocolError {
+    match e {
+        RlweError::Size { expected, got, .. } => ChannelError::Malformed { expected, got }.into(),
+        other => ChannelError::Invalid { what, reason: other.to_string() }.into(),
     }
 }
 
@@ -148,4 +161,26 @@ pub enum HarnessError {
         /// What did not fit.
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_message_the_rlwe_layer_cannot_decode_is_a_channel_error() {
+        let size = from_peer("COP response", RlweError::Size { what: "ciphertext", expected: 8, got: 7 });
+        assert_eq!(size, ProtocolError::Sim(SimError::Channel(ChannelError::Malformed { expected: 8, got: 7 })));
+        let residue = from_peer("SIP query", RlweError::Residue { limb: 1, value: 5 });
+        assert!(
+            matches!(&residue, ProtocolError::Sim(SimError::Channel(ChannelError::Invalid { what: "SIP query", .. }))),
+            "{residue:?}"
+        );
+        let params = dyad_rlwe::RlweContext::new(dyad_rlwe::RlweParams {
+            n: 3,
+            ..dyad_rlwe::RlweParams::for_ring(dyad_sim::Ring::Z64)
+        });
+        let local: ProtocolError = RlweError::from(params.err().unwrap()).into();
+        assert!(matches!(local, ProtocolError::Rlwe(RlweError::Params(_))), "{local:?}");
+    }
 }

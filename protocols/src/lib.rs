@@ -18,6 +18,7 @@ pub mod freediv;
 pub mod harness;
 pub mod nimbus;
 pub mod protocol;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::{HarnessError, ProtocolError};

@@ -2,7 +2,7 @@
 //!
 //! Implementing [`Protocol`] is all it takes for a protocol (one of Dyad's or a user's) to be
 //! run by `dyad run`, checked by the harness, property-tested with the
-//! strategies of [`dyad_sim::strategy`], audited and costed.
+//! strategies of `dyad_sim::strategy` (feature `testing`), audited and costed.
 
 use dyad_sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;

@@ -83,6 +83,15 @@ pub enum ChannelError {
         /// The party that was expected to send.
         peer: Role,
     },
+    /// A message of the right size whose content cannot be what the peer's protocol sends (an
+    /// unreduced residue in a ciphertext, say).
+    #[error("malformed {what} from the peer: {reason}")]
+    Invalid {
+        /// What was being decoded.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A message of the wrong size.
     #[error("malformed message: expected {expected} bytes, got {got}")]
     Malformed {

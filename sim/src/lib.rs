@@ -21,12 +21,14 @@ pub mod ring;
 pub mod role;
 pub mod runner;
 pub mod share;
+#[cfg(any(test, feature = "testing"))]
 pub mod strategy;
 pub mod tensor;
+#[cfg(any(test, feature = "testing"))]
 pub mod testkit;
 pub mod wire;
 
-#[cfg(feature = "quickcheck")]
+#[cfg(feature = "testing")]
 pub mod arbitrary;
 
 pub use channel::Channel;

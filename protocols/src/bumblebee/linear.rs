@@ -20,11 +20,11 @@
 //! - (d0, d1, d2, g) are the powers of two, g ≤ min(d1, [`MAX_PACK`]), that minimise the bytes
 //!   sent online.
 
-use dyad_sim::{Channel, FixedPoint, Party, Phase, RingTensor, Role, Share};
+use dyad_sim::{Channel, ChannelError, FixedPoint, Party, Phase, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
 use crate::blocks::trunc::truncate;
-use crate::error::ProtocolError;
+use crate::error::{ProtocolError, from_peer};
 use crate::nimbus::linear::{
     check_weights, context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance,
 };
@@ -103,10 +103,6 @@ impl SipLayout {
     }
 }
 
-fn rlwe(e: RlweError) -> ProtocolError {
-    ProtocolError::Config { protocol: "bumblebee.linear", reason: e.to_string() }
-}
-
 /// The client's keys, set up once and used by every SIP layer and query.
 #[derive(Clone, Debug)]
 pub enum SipKeys {
@@ -172,12 +168,13 @@ pub fn keys(p: &mut Party, ctx: &RlweContext) -> Result<SipKeys, ProtocolError> 
                 let pk_len = ctx.poly_bytes(low) + 32;
                 let expected = pk_len + GaloisKeys::wire_bytes(ctx, low, elements.len());
                 if bytes.len() != expected {
-                    return Err(rlwe(RlweError::Size { what: "public and Galois keys", expected, got: bytes.len() }));
+                    return Err(ChannelError::Malformed { expected, got: bytes.len() }.into());
                 }
-                let b = poly_from_bytes(ctx, low, &bytes[..pk_len - 32]).map_err(rlwe)?;
+                let b = poly_from_bytes(ctx, low, &bytes[..pk_len - 32]).map_err(|e| from_peer("public key", e))?;
                 let mut seed = [0u8; 32];
                 seed.copy_from_slice(&bytes[pk_len - 32..pk_len]);
-                let galois = GaloisKeys::from_bytes(ctx, low, &elements, &bytes[pk_len..]).map_err(rlwe)?;
+                let galois = GaloisKeys::from_bytes(ctx, low, &elements, &bytes[pk_len..])
+                    .map_err(|e| from_peer("Galois keys", e))?;
                 Ok(SipKeys::Server { pk: PublicKey { b, seed }, galois })
             }
         })
@@ -228,17 +225,15 @@ pub fn online(
             p.send_bytes(msg)?;
             let bytes = p.recv_bytes()?;
             if bytes.len() != l.outputs() * out_len {
-                return Err(rlwe(RlweError::Size {
-                    what: "SIP response",
-                    expected: l.outputs() * out_len,
-                    got: bytes.len(),
-                }));
+                return Err(ChannelError::Malformed { expected: l.outputs() * out_len, got: bytes.len() }.into());
             }
             let mut share = vec![0u64; k * m];
             p.scope("decrypt", |_| -> Result<(), ProtocolError> {
                 for (idx, chunk) in bytes.chunks_exact(out_len).enumerate() {
                     let (group, b2) = (idx / nb2, idx % nb2);
-                    let plain = decrypt(ctx, sk, &Ciphertext::from_bytes(ctx, top - 1, false, chunk).map_err(rlwe)?);
+                    let ct =
+                        Ciphertext::from_bytes(ctx, top - 1, false, chunk).map_err(|e| from_peer("SIP response", e))?;
+                    let plain = decrypt(ctx, sk, &ct);
                     for b0 in group * l.pack..nb0.min((group + 1) * l.pack) {
                         for (t, r, i) in cells(b0, b2) {
                             share[i] = plain[position(b0, t, r)];
@@ -255,17 +250,13 @@ pub fn online(
             let mut share = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
             let bytes = p.recv_bytes()?;
             if bytes.len() != l.inputs() * in_len {
-                return Err(rlwe(RlweError::Size {
-                    what: "SIP query",
-                    expected: l.inputs() * in_len,
-                    got: bytes.len(),
-                }));
+                return Err(ChannelError::Malformed { expected: l.inputs() * in_len, got: bytes.len() }.into());
             }
             let inputs: Vec<(RnsPoly, RnsPoly)> = p.scope("ntt_inputs", |_| {
                 bytes
                     .chunks_exact(in_len)
                     .map(|c| {
-                        let ct = Ciphertext::from_bytes(ctx, top, true, c).map_err(rlwe)?;
+                        let ct = Ciphertext::from_bytes(ctx, top, true, c).map_err(|e| from_peer("SIP query", e))?;
                         let (mut c0, mut c1) = (ct.c0.clone(), ct.c1_poly(ctx));
                         c0.to_ntt(ctx);
                         c1.to_ntt(ctx);
@@ -312,10 +303,10 @@ pub fn online(
                             Ok(theirs) => mine.extend(theirs?),
                             Err(panic) => std::panic::resume_unwind(panic),
                         }
-                        Ok(mine)
+                        Ok::<_, RlweError>(mine)
                     })
                 })
-                .map_err(rlwe)?;
+                .map_err(ProtocolError::from)?;
             let mut msg = Vec::with_capacity(l.outputs() * out_len);
             p.scope("mask", |p| -> Result<(), ProtocolError> {
                 for (group, b2, packed) in responses {

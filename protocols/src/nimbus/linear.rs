@@ -24,11 +24,11 @@
 //! [`kernel`]: dyad_rlwe::kernel
 
 use dyad_reference::arith as reference;
-use dyad_sim::{Channel, FixedPoint, Party, Phase, Ring, RingTensor, Role, Share};
+use dyad_sim::{Channel, ChannelError, FixedPoint, Party, Phase, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
 use crate::blocks::trunc::truncate;
-use crate::error::ProtocolError;
+use crate::error::{ProtocolError, from_peer};
 use crate::protocol::TruncMode;
 use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 use dyad_rlwe::cipher::{
@@ -82,10 +82,6 @@ pub enum CopState {
     },
 }
 
-fn rlwe(e: RlweError) -> ProtocolError {
-    ProtocolError::Config { protocol: "nimbus.linear", reason: e.to_string() }
-}
-
 /// Refuses weights whose products would not decode within ±1 ([`RlweContext::encoding_weight_bound`]
 /// for `w`'s n inputs): the server, which holds W, checks before encrypting or encoding it.
 pub(crate) fn check_weights(protocol: &'static str, ctx: &RlweContext, w: &RingTensor) -> Result<(), ProtocolError> {
@@ -107,7 +103,7 @@ pub(crate) fn check_weights(protocol: &'static str, ctx: &RlweContext, w: &RingT
 
 /// The RLWE context for a ring.
 pub fn context(ring: Ring) -> Result<RlweContext, ProtocolError> {
-    RlweContext::new(RlweParams::for_ring(ring)).map_err(|e| rlwe(e.into()))
+    RlweContext::new(RlweParams::for_ring(ring)).map_err(|e| RlweError::from(e).into())
 }
 
 /// Setup: the server encrypts W (`[n, m]`, its plaintext) and sends it with its public key.
@@ -146,16 +142,16 @@ pub fn setup(
                 let ct_len = Ciphertext::wire_bytes(ctx, ctx.top_level(), true);
                 let expected = pk_len + 32 + layout.n * layout.blocks * ct_len;
                 if bytes.len() != expected {
-                    return Err(rlwe(RlweError::Size { what: "weight message", expected, got: bytes.len() }));
+                    return Err(ChannelError::Malformed { expected, got: bytes.len() }.into());
                 }
-                let b = poly_from_bytes(ctx, low, &bytes[..pk_len]).map_err(rlwe)?;
+                let b = poly_from_bytes(ctx, low, &bytes[..pk_len]).map_err(|e| from_peer("public key", e))?;
                 let mut seed = [0u8; 32];
                 seed.copy_from_slice(&bytes[pk_len..pk_len + 32]);
                 let weights = bytes[pk_len + 32..]
                     .chunks_exact(ct_len)
                     .map(|c| Ciphertext::from_bytes(ctx, ctx.top_level(), true, c))
                     .collect::<Result<_, _>>()
-                    .map_err(rlwe)?;
+                    .map_err(|e| from_peer("encrypted weights", e))?;
                 Ok(CopState::Client { pk: PublicKey { b, seed }, weights })
             }
         })
@@ -183,11 +179,12 @@ pub fn online(
             let bytes = p.recv_bytes()?;
             let expected = layout.responses * ct_len;
             if bytes.len() != expected {
-                return Err(rlwe(RlweError::Size { what: "COP response", expected, got: bytes.len() }));
+                return Err(ChannelError::Malformed { expected, got: bytes.len() }.into());
             }
             p.scope("decrypt", |_| -> Result<(), ProtocolError> {
                 for (g, chunk) in bytes.chunks_exact(ct_len).enumerate() {
-                    let ct = Ciphertext::from_bytes(ctx, low, false, chunk).map_err(rlwe)?;
+                    let ct =
+                        Ciphertext::from_bytes(ctx, low, false, chunk).map_err(|e| from_peer("COP response", e))?;
                     scatter(layout, g, &decrypt(ctx, sk, &ct), |t, c, v| out[t * m + c] = ring.add(out[t * m + c], v));
                 }
                 Ok(())

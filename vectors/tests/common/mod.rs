@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 /// The toy model: 2 layers, hidden 8, 2 heads, intermediate 16.
-pub fn toy_model() -> ModelInfo {
+pub(crate) fn toy_model() -> ModelInfo {
     ModelInfo {
         name: "toy".into(),
         package: "none".into(),
@@ -23,10 +23,10 @@ pub fn toy_model() -> ModelInfo {
 }
 
 /// Token counts of the toy sentences.
-pub const LENGTHS: [usize; 5] = [3, 5, 4, 6, 2];
+pub(crate) const LENGTHS: [usize; 5] = [3, 5, 4, 6, 2];
 
 /// A fresh, empty directory under Cargo's temporary directory for integration tests.
-pub fn fresh_dir(name: &str) -> PathBuf {
+pub(crate) fn fresh_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dyad-vectors-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -39,7 +39,7 @@ fn uniform(rng: &mut ChaCha20Rng, scale: f64) -> f64 {
 
 /// Records the toy set into `dir` with recording seed `seed`; the activations themselves are
 /// always the same.
-pub fn record_toy(dir: &Path, seed: u64) -> Manifest {
+pub(crate) fn record_toy(dir: &Path, seed: u64) -> Manifest {
     let model = toy_model();
     let spec = RecordSpec { seed, samples: 50, rows: 7 };
     let mut recorder = Recorder::new(spec, model.clone()).unwrap();
@@ -76,12 +76,12 @@ pub fn record_toy(dir: &Path, seed: u64) -> Manifest {
 
 /// Byte edits for fuzzing a file of `len` bytes: 1 to `most` − 1 of (position, delete | replace |
 /// insert, byte).
-pub fn edits(len: usize, most: usize) -> impl proptest::strategy::Strategy<Value = Vec<(usize, u8, u8)>> {
+pub(crate) fn edits(len: usize, most: usize) -> impl proptest::strategy::Strategy<Value = Vec<(usize, u8, u8)>> {
     proptest::collection::vec((0..len, 0u8..3, proptest::prelude::any::<u8>()), 1..most)
 }
 
 /// `bytes` with `edits` applied in order (positions past the end clamp to the last byte).
-pub fn mutate(bytes: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+pub(crate) fn mutate(bytes: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
     let mut out = bytes.to_vec();
     for &(at, op, byte) in edits {
         let at = at.min(out.len().saturating_sub(1));
