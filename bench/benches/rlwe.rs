@@ -29,7 +29,7 @@ static REGISTRY: std::sync::LazyLock<Registry> =
 /// setup outside the timing; the slower party's time.
 fn online_only(name: &str, (k, n, m): (usize, usize, usize), iters: u64) -> Duration {
     let ring = Ring::Z64;
-    let ctx = cop::context(ring).expect("parameters");
+    let ctx = dyad_protocols::linear::context(ring).expect("parameters");
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
     let x = RingTensor::random(ring, &[k, n], &mut rng);
     let bound = ctx.encoding_weight_bound(n) as i64;

@@ -17,6 +17,7 @@ use dyad_protocols::blocks::share::{Reveal, ShareInput};
 use dyad_protocols::blocks::trunc::Truncation;
 use dyad_protocols::bumblebee::linear::SipLinear;
 use dyad_protocols::error::{HarnessError, ProtocolError};
+use dyad_protocols::linear::RlweLinear;
 use dyad_protocols::nimbus::linear::NimbusLinear;
 use dyad_protocols::protocol::{Protocol, TruncMode};
 use dyad_protocols::{bumblebee, freediv, nimbus};
@@ -61,8 +62,8 @@ impl Registry {
             Box::new(Reciprocal::new(Method::Newton)),
             Box::new(Rsqrt::default()),
             Box::new(LayerNorm::default()),
-            Box::new(NimbusLinear),
-            Box::new(SipLinear),
+            Box::new(RlweLinear(NimbusLinear)),
+            Box::new(RlweLinear(SipLinear)),
             Box::new(nimbus::gelu()?),
             Box::new(nimbus::gelu_example()?),
             Box::new(bumblebee::gelu()?),

@@ -6,7 +6,8 @@
 use dyad_model::registry::Registry;
 use dyad_protocols::bumblebee::linear::{self as sip, MAX_PACK, SipLayout};
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_protocols::nimbus::linear::{self as cop, CopLayout, context};
+use dyad_protocols::linear::context;
+use dyad_protocols::nimbus::linear::{self as cop, CopLayout};
 use dyad_protocols::{ProtocolError, TruncMode};
 use dyad_sim::testkit::config;
 use dyad_sim::{Party, Phase, Ring, RingTensor, Role, Share, SimConfig, simulate};

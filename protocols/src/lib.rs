@@ -3,6 +3,7 @@
 //! - [`protocol`]: the [`Protocol`] trait every protocol implements;
 //! - [`harness`]: runs a protocol in the simulator and checks it against its reference and ideal;
 //! - [`blocks`]: the two-party building blocks;
+//! - [`linear`]: what the two RLWE linear layers share (Nimbus's COP, the baselines' SIP);
 //! - [`nimbus`]: Nimbus's protocols;
 //! - [`bumblebee`]: the BumbleBee/Cheetah baselines;
 //! - [`freediv`]: freeDiv's division-free attention and MPCFormer's replacements;
@@ -16,6 +17,7 @@ pub mod bumblebee;
 pub mod error;
 pub mod freediv;
 pub mod harness;
+pub mod linear;
 pub mod nimbus;
 pub mod protocol;
 #[cfg(feature = "testing")]

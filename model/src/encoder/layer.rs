@@ -12,7 +12,7 @@ use super::weights::{EncoderWeights, LayerWeights, LinearWeights, NormWeights};
 use crate::registry::Registry;
 use dyad_protocols::TruncMode;
 use dyad_protocols::error::ProtocolError;
-use dyad_protocols::nimbus::linear::weight_bound;
+use dyad_protocols::linear::weight_bound;
 use dyad_protocols::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared};
 
 /// Names of the server's inputs after x, in order.

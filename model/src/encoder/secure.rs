@@ -119,7 +119,7 @@ impl Encoder {
     ) -> Result<PartyState, ProtocolError> {
         let ring = fx.ring();
         let ctx = match self.suite.linear {
-            LinearKind::Cop | LinearKind::Sip => Some(cop::context(ring)?),
+            LinearKind::Cop | LinearKind::Sip => Some(dyad_protocols::linear::context(ring)?),
             LinearKind::Dealer => None,
         };
         let sip = match (self.suite.linear, &ctx) {

@@ -10,7 +10,7 @@ use ndarray::{ArrayD, Ix2};
 use crate::layers::linear::{LinearKind, linear};
 use dyad_protocols::TruncMode;
 use dyad_protocols::error::ProtocolError;
-use dyad_protocols::nimbus::linear::weight_bound;
+use dyad_protocols::linear::{self as rlwe_linear, weight_bound};
 use dyad_protocols::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// A feed-forward block.
@@ -119,7 +119,7 @@ impl Protocol for FfnBlock {
         // at most 64 in total for the documented weights — and adds its own.
         let lin = match self.linear {
             LinearKind::Dealer => trunc.tolerance(1),
-            LinearKind::Cop | LinearKind::Sip => dyad_protocols::nimbus::linear::linear_tolerance(trunc),
+            LinearKind::Cop | LinearKind::Sip => rlwe_linear::tolerance(trunc),
         };
         let g = self.gelu.tolerance_ulp(fx, trunc);
         64 * (2 * lin + g) + lin

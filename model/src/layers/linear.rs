@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use dyad_protocols::TruncMode;
 use dyad_protocols::blocks::matmul::matmul;
 use dyad_protocols::blocks::share::share_input;
+use dyad_protocols::bumblebee::linear::SipLinear;
 use dyad_protocols::error::ProtocolError;
-use dyad_protocols::{bumblebee, nimbus};
+use dyad_protocols::linear as rlwe_linear;
+use dyad_protocols::nimbus::linear::NimbusLinear;
 
 /// Which protocol computes X·W.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,8 +51,8 @@ pub fn linear(
     m: usize,
 ) -> Result<Share, ProtocolError> {
     match kind {
-        LinearKind::Cop => nimbus::linear::linear(p, fx, trunc, w, x, m),
-        LinearKind::Sip => bumblebee::linear::linear(p, fx, trunc, w, x, m),
+        LinearKind::Cop => rlwe_linear::linear(&NimbusLinear, p, fx, trunc, w, x, m),
+        LinearKind::Sip => rlwe_linear::linear(&SipLinear, p, fx, trunc, w, x, m),
         LinearKind::Dealer => {
             let n = x.shape().get(1).copied().unwrap_or(0);
             let ws = p.in_phase(Phase::Setup, |p| {

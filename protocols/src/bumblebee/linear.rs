@@ -20,16 +20,10 @@
 //! - (d0, d1, d2, g) are the powers of two, g ≤ min(d1, [`MAX_PACK`]), that minimise the bytes
 //!   sent online.
 
-use dyad_sim::{Channel, ChannelError, FixedPoint, Party, Phase, RingTensor, Role, Share};
-use ndarray::ArrayD;
+use dyad_sim::{Channel, ChannelError, Party, Phase, RingTensor, Role, Share};
 
-use crate::blocks::trunc::truncate;
 use crate::error::{ProtocolError, from_peer};
-use crate::nimbus::linear::{
-    check_weights, context, linear_dims, linear_ideal, linear_inputs, linear_reference, linear_tolerance,
-};
-use crate::protocol::TruncMode;
-use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol};
+use crate::linear::{HeLinear, check_weights, context};
 use dyad_rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
 };
@@ -333,40 +327,11 @@ pub fn online(
     }
 }
 
-/// The fixed-point layer: setup, online, then truncation by f.
-pub fn linear(
-    p: &mut Party,
-    fx: FixedPoint,
-    trunc: TruncMode,
-    w: Option<&RingTensor>,
-    x: &Share,
-    m: usize,
-) -> Result<Share, ProtocolError> {
-    let (k, n) = match x.shape() {
-        [k, n] => (*k, *n),
-        other => {
-            return Err(ProtocolError::Dims {
-                protocol: "bumblebee.linear",
-                dims: other.to_vec(),
-                expected: "X as k,n".into(),
-            });
-        }
-    };
-    let ctx = context(x.ring())?;
-    let layout = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
-    let keys = keys(p, &ctx)?;
-    let encoded = p
-        .in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(&ctx, &layout, w))))
-        .transpose()?;
-    let y = online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)?;
-    truncate(p, &y, fx.frac(), trunc)
-}
-
 /// `bumblebee.linear`: Y = X·W with Cheetah/BumbleBee's server-side inner product (dims k,n,m).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SipLinear;
 
-impl Protocol for SipLinear {
+impl HeLinear for SipLinear {
     fn name(&self) -> &'static str {
         "bumblebee.linear"
     }
@@ -376,31 +341,20 @@ impl Protocol for SipLinear {
     fn computes(&self) -> &'static str {
         "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m); responses packed with Galois keys"
     }
-    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
-        vec![m.seq, m.hidden, m.hidden]
-    }
-    fn default_dims(&self) -> Vec<usize> {
-        vec![8, 32, 24]
-    }
-    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
-        linear_dims(self.name(), dims)?;
-        linear_inputs(self.name(), dims, fx)
-    }
-    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let x = inputs.share(self.name(), 0)?;
-        let m = inputs.shape(self.name(), 1)?.get(1).copied().unwrap_or(0);
-        linear(p, inputs.fixed, inputs.trunc, inputs.plain(self.name(), 1)?, x, m)
-    }
-    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
-        linear_reference(self.name(), fx, inputs)
-    }
-    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-        linear_ideal(self.name(), inputs)
-    }
-    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
-        linear_tolerance(trunc)
-    }
-    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
-        fx.ulp()
+    fn product(&self, p: &mut Party, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError> {
+        let &[k, n] = x.shape() else {
+            return Err(ProtocolError::Dims {
+                protocol: self.name(),
+                dims: x.shape().to_vec(),
+                expected: "X as k,n".into(),
+            });
+        };
+        let ctx = context(x.ring())?;
+        let layout = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
+        let keys = keys(p, &ctx)?;
+        let encoded = p
+            .in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(&ctx, &layout, w))))
+            .transpose()?;
+        online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
     }
 }

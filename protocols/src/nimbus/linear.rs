@@ -16,27 +16,24 @@
 //!   one message. Nothing travels server → client. The server decrypts: its share is
 //!   X_s·W + round(2^ℓ·Dec/Q′); the client's is round(2^ℓ·ρ/Q′). The two add up to X·W within
 //!   ±1 in the last place (the rounding of the two halves).
-//! - The product carries 2f fraction bits and is truncated by f with the run's truncation.
+//! - The product carries 2f fraction bits and is truncated by f with the run's truncation
+//!   ([`crate::linear`], which both RLWE linear layers share).
 //!
 //! Online traffic: ⌈⌈m/d0⌉·k·d0/N⌉ ciphertexts at Q′, whatever n is. At BERT-base (k = 128,
 //! m = 768, N = 8192, d0 = 1024): 16 ciphertexts of 233,472 bytes, 3.7 MB.
 //!
 //! [`kernel`]: dyad_rlwe::kernel
 
-use dyad_reference::arith as reference;
-use dyad_sim::{Channel, ChannelError, FixedPoint, Party, Phase, Ring, RingTensor, Role, Share};
-use ndarray::ArrayD;
+use dyad_sim::{Channel, ChannelError, Party, Phase, RingTensor, Role, Share};
 
-use crate::blocks::trunc::truncate;
 use crate::error::{ProtocolError, from_peer};
-use crate::protocol::TruncMode;
-use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared, take};
+use crate::linear::{HeLinear, check_weights, context};
 use dyad_rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
 };
 use dyad_rlwe::kernel::{Scalars, accumulate};
 use dyad_rlwe::keys::{PublicKey, SecretKey};
-use dyad_rlwe::{RlweContext, RlweError, RlweParams, RnsPoly};
+use dyad_rlwe::{RlweContext, RnsPoly};
 
 /// How the outputs are laid out in ciphertexts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,30 +77,6 @@ pub enum CopState {
         /// The weight ciphertexts.
         weights: Vec<Ciphertext>,
     },
-}
-
-/// Refuses weights whose products would not decode within ±1 ([`RlweContext::encoding_weight_bound`]
-/// for `w`'s n inputs): the server, which holds W, checks before encrypting or encoding it.
-pub(crate) fn check_weights(protocol: &'static str, ctx: &RlweContext, w: &RingTensor) -> Result<(), ProtocolError> {
-    let n = w.shape().first().copied().unwrap_or(1);
-    let bound = ctx.encoding_weight_bound(n);
-    let ring = w.ring();
-    match w.data().iter().enumerate().find(|(_, v)| ring.signed(**v).unsigned_abs() > bound) {
-        None => Ok(()),
-        Some((i, &v)) => Err(ProtocolError::Input {
-            protocol,
-            index: 1,
-            expected: format!(
-                "weights of magnitude at most {bound} in ring units for {n} inputs (the RLWE encoding's bound), W element {i} is {}",
-                ring.signed(v)
-            ),
-        }),
-    }
-}
-
-/// The RLWE context for a ring.
-pub fn context(ring: Ring) -> Result<RlweContext, ProtocolError> {
-    RlweContext::new(RlweParams::for_ring(ring)).map_err(|e| RlweError::from(e).into())
 }
 
 /// Setup: the server encrypts W (`[n, m]`, its plaintext) and sends it with its public key.
@@ -256,94 +229,11 @@ fn scatter(layout: &CopLayout, g: usize, coeffs: &[u64], mut put: impl FnMut(usi
     }
 }
 
-/// The fixed-point layer: setup, online, then truncation by f.
-pub fn linear(
-    p: &mut Party,
-    fx: FixedPoint,
-    trunc: TruncMode,
-    w: Option<&RingTensor>,
-    x: &Share,
-    m: usize,
-) -> Result<Share, ProtocolError> {
-    let (k, n) = match x.shape() {
-        [k, n] => (*k, *n),
-        other => {
-            return Err(ProtocolError::Dims {
-                protocol: "nimbus.linear",
-                dims: other.to_vec(),
-                expected: "X as k,n".into(),
-            });
-        }
-    };
-    let ctx = context(x.ring())?;
-    let layout = CopLayout::new(ctx.n(), k, n, m);
-    let state = setup(p, &ctx, &layout, w)?;
-    let y = online(p, &ctx, &layout, &state, w, x)?;
-    truncate(p, &y, fx.frac(), trunc)
-}
-
-/// The bound on |X| and |W| entries the tests draw from: X in [−1, 1] and W small enough that
-/// every inner product stays below 2^(ℓ−3) at scale 2^(2f).
-pub fn weight_bound(fx: FixedPoint, n: usize) -> f64 {
-    let bits = fx.ring().bits() as f64 - 3.0 - 2.0 * fx.frac() as f64;
-    (bits.exp2() / n as f64).min(1.0)
-}
-
 /// `nimbus.linear`: Y = X·W with Nimbus's client-side outer product (dims k,n,m).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NimbusLinear;
 
-pub(crate) fn linear_dims(protocol: &'static str, dims: &[usize]) -> Result<(usize, usize, usize), ProtocolError> {
-    match dims {
-        [k, n, m] if *k > 0 && *n > 0 && *m > 0 => Ok((*k, *n, *m)),
-        _ => Err(ProtocolError::Dims {
-            protocol,
-            dims: dims.to_vec(),
-            expected: "k,n,m (tokens, inputs, outputs), all positive".into(),
-        }),
-    }
-}
-
-pub(crate) fn linear_inputs(
-    protocol: &'static str,
-    dims: &[usize],
-    fx: FixedPoint,
-) -> Result<Vec<InputSpec>, ProtocolError> {
-    let (k, n, m) = linear_dims(protocol, dims)?;
-    let b = weight_bound(fx, n);
-    Ok(vec![
-        shared("x", &[k, n], (-1.0, 1.0)),
-        InputSpec { name: "w".into(), shape: vec![n, m], holder: Holder::Server, range: (-b, b) },
-    ])
-}
-
-pub(crate) fn linear_reference(
-    protocol: &'static str,
-    fx: FixedPoint,
-    inputs: &[RingTensor],
-) -> Result<RingTensor, ProtocolError> {
-    let [x, w] = take(protocol, inputs)?;
-    Ok(reference::matmul(fx, x, w)?)
-}
-
-pub(crate) fn linear_ideal(protocol: &'static str, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-    let [x, w] = take(protocol, inputs)?;
-    let bad = || ProtocolError::Dims { protocol, dims: x.shape().to_vec(), expected: "2-D operands".into() };
-    let x2 = x.view().into_dimensionality::<ndarray::Ix2>().map_err(|_| bad())?;
-    let w2 = w.view().into_dimensionality::<ndarray::Ix2>().map_err(|_| bad())?;
-    Ok(x2.dot(&w2).into_dyn())
-}
-
-/// The tolerance of the RLWE linear layers: ±1 from the rounding of the two decrypted halves at scale 2^(2f) moves the truncated result by
-/// at most one, on top of the truncation's own error.
-pub fn linear_tolerance(trunc: TruncMode) -> u64 {
-    match trunc {
-        TruncMode::Faithful => 1,
-        TruncMode::OneBit | TruncMode::Probabilistic => 2,
-    }
-}
-
-impl Protocol for NimbusLinear {
+impl HeLinear for NimbusLinear {
     fn name(&self) -> &'static str {
         "nimbus.linear"
     }
@@ -353,31 +243,18 @@ impl Protocol for NimbusLinear {
     fn computes(&self) -> &'static str {
         "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m)"
     }
-    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
-        vec![m.seq, m.hidden, m.hidden]
-    }
-    fn default_dims(&self) -> Vec<usize> {
-        vec![8, 32, 24]
-    }
-    fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
-        linear_inputs(self.name(), dims, fx)
-    }
-    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let x = inputs.share(self.name(), 0)?;
-        let m = inputs.shape(self.name(), 1)?.get(1).copied().unwrap_or(0);
-        linear(p, inputs.fixed, inputs.trunc, inputs.plain(self.name(), 1)?, x, m)
-    }
-    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
-        linear_reference(self.name(), fx, inputs)
-    }
-    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-        linear_ideal(self.name(), inputs)
-    }
-    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
-        linear_tolerance(trunc)
-    }
-    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
-        fx.ulp()
+    fn product(&self, p: &mut Party, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError> {
+        let &[k, n] = x.shape() else {
+            return Err(ProtocolError::Dims {
+                protocol: self.name(),
+                dims: x.shape().to_vec(),
+                expected: "X as k,n".into(),
+            });
+        };
+        let ctx = context(x.ring())?;
+        let layout = CopLayout::new(ctx.n(), k, n, m);
+        let state = setup(p, &ctx, &layout, w)?;
+        online(p, &ctx, &layout, &state, w, x)
     }
 }
 

@@ -1,0 +1,153 @@
+//! What the two RLWE linear-layer protocols share: Y = X·W for X shared (k × n: tokens × inputs)
+//! and W the server's weights (n × m), at scale 2^(2f), then one truncation by f. Nimbus's
+//! client-side outer product ([`crate::nimbus::linear`]) and the Cheetah/BumbleBee server-side
+//! inner product ([`crate::bumblebee::linear`]) differ only in how they compute the product's
+//! shares ([`HeLinear::product`]); the dimensions, inputs, weight bound, reference, ideal and
+//! tolerance are the same, and live here once, as [`RlweLinear`]'s [`Protocol`] implementation.
+
+use dyad_reference::arith as reference;
+use dyad_rlwe::{RlweContext, RlweError, RlweParams};
+use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Share};
+use ndarray::ArrayD;
+
+use crate::blocks::trunc::truncate;
+use crate::error::ProtocolError;
+use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, TruncMode, shared, take};
+
+/// One RLWE linear-layer protocol: how it computes the shares of X·W.
+pub trait HeLinear: Send + Sync {
+    /// The stable registry name.
+    fn name(&self) -> &'static str;
+    /// Where it comes from.
+    fn paper(&self) -> &'static str;
+    /// What it computes, in one line.
+    fn computes(&self) -> &'static str;
+    /// Shares of X·W at scale 2^(2f), ±1 in the last place, setup included: `w` is the server's
+    /// weights (`None` on the client), `x` this party's share of X (`[k, n]`), `m` the outputs.
+    fn product(&self, p: &mut Party, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError>;
+}
+
+/// The RLWE context for a ring.
+pub fn context(ring: Ring) -> Result<RlweContext, ProtocolError> {
+    RlweContext::new(RlweParams::for_ring(ring)).map_err(|e| RlweError::from(e).into())
+}
+
+/// Refuses weights whose products would not decode within ±1 ([`RlweContext::encoding_weight_bound`]
+/// for `w`'s n inputs): the server, which holds W, checks before encrypting or encoding it.
+pub fn check_weights(protocol: &'static str, ctx: &RlweContext, w: &RingTensor) -> Result<(), ProtocolError> {
+    let &[n, _] = w.shape() else {
+        return Err(ProtocolError::Dims { protocol, dims: w.shape().to_vec(), expected: "W as n,m".into() });
+    };
+    let bound = ctx.encoding_weight_bound(n);
+    let ring = w.ring();
+    match w.data().iter().enumerate().find(|(_, v)| ring.signed(**v).unsigned_abs() > bound) {
+        None => Ok(()),
+        Some((i, &v)) => Err(ProtocolError::Input {
+            protocol,
+            index: 1,
+            expected: format!(
+                "weights of magnitude at most {bound} in ring units for {n} inputs (the RLWE encoding's bound), W element {i} is {}",
+                ring.signed(v)
+            ),
+        }),
+    }
+}
+
+/// The fixed-point layer with `l`: the product's shares, then truncation by f.
+pub fn linear(
+    l: &dyn HeLinear,
+    p: &mut Party,
+    fx: FixedPoint,
+    trunc: TruncMode,
+    w: Option<&RingTensor>,
+    x: &Share,
+    m: usize,
+) -> Result<Share, ProtocolError> {
+    if x.shape().len() != 2 {
+        return Err(ProtocolError::Dims { protocol: l.name(), dims: x.shape().to_vec(), expected: "X as k,n".into() });
+    }
+    let y = l.product(p, w, x, m)?;
+    truncate(p, &y, fx.frac(), trunc)
+}
+
+/// The bound on |X| and |W| entries the tests draw from: X in [−1, 1] and W small enough that
+/// every inner product stays below 2^(ℓ−3) at scale 2^(2f).
+pub fn weight_bound(fx: FixedPoint, n: usize) -> f64 {
+    let bits = fx.ring().bits() as f64 - 3.0 - 2.0 * fx.frac() as f64;
+    (bits.exp2() / n as f64).min(1.0)
+}
+
+/// The tolerance of the RLWE linear layers: ±1 from the rounding of the two decrypted halves at
+/// scale 2^(2f) moves the truncated result by at most one, on top of the truncation's own error.
+pub fn tolerance(trunc: TruncMode) -> u64 {
+    match trunc {
+        TruncMode::Faithful => 1,
+        TruncMode::OneBit | TruncMode::Probabilistic => 2,
+    }
+}
+
+fn dims(protocol: &'static str, dims: &[usize]) -> Result<(usize, usize, usize), ProtocolError> {
+    match dims {
+        [k, n, m] if *k > 0 && *n > 0 && *m > 0 => Ok((*k, *n, *m)),
+        _ => Err(ProtocolError::Dims {
+            protocol,
+            dims: dims.to_vec(),
+            expected: "k,n,m (tokens, inputs, outputs), all positive".into(),
+        }),
+    }
+}
+
+/// An RLWE linear layer as a registered protocol (dims k,n,m).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RlweLinear<L>(pub L);
+
+impl<L: HeLinear> Protocol for RlweLinear<L> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn paper(&self) -> &'static str {
+        self.0.paper()
+    }
+    fn computes(&self) -> &'static str {
+        self.0.computes()
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        vec![m.seq, m.hidden, m.hidden]
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![8, 32, 24]
+    }
+    fn inputs(&self, d: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        let (k, n, m) = dims(self.name(), d)?;
+        let b = weight_bound(fx, n);
+        Ok(vec![
+            shared("x", &[k, n], (-1.0, 1.0)),
+            InputSpec { name: "w".into(), shape: vec![n, m], holder: Holder::Server, range: (-b, b) },
+        ])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let x = inputs.share(self.name(), 0)?;
+        let &[_, m] = inputs.shape(self.name(), 1)? else {
+            return Err(ProtocolError::Input { protocol: self.name(), index: 1, expected: "W as n,m".into() });
+        };
+        linear(&self.0, p, inputs.fixed, inputs.trunc, inputs.plain(self.name(), 1)?, x, m)
+    }
+    fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        let [x, w] = take(self.name(), inputs)?;
+        Ok(reference::matmul(fx, x, w)?)
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        let [x, w] = take(self.name(), inputs)?;
+        let bad =
+            || ProtocolError::Dims { protocol: self.name(), dims: x.shape().to_vec(), expected: "2-D operands".into() };
+        let x2 = x.view().into_dimensionality::<ndarray::Ix2>().map_err(|_| bad())?;
+        let w2 = w.view().into_dimensionality::<ndarray::Ix2>().map_err(|_| bad())?;
+        Ok(x2.dot(&w2).into_dyn())
+    }
+    fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        tolerance(trunc)
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fx.ulp()
+    }
+}
