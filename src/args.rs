@@ -6,6 +6,7 @@ use clap::ValueEnum;
 use dyad_model::registry::Registry;
 use dyad_protocols::TruncMode;
 use dyad_reference::approx::CoefficientSet;
+use dyad_sim::{FixedPoint, Ring};
 
 use crate::error::CliError;
 
@@ -71,4 +72,43 @@ pub(crate) fn with_coefficients(
         names.extend(registry.add_coefficients(set).map_err(|e| CliError::Usage(format!("{}: {e}", f.display())))?);
     }
     Ok((registry, names))
+}
+
+/// The fixed-point arithmetic of a run: `--ring`, `--frac` and `--trunc`.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub(crate) struct Arith {
+    /// Ring width ℓ.
+    #[arg(long, default_value_t = 64, value_parser = parse_ring)]
+    ring: u32,
+    /// Fraction bits (18 for ℓ = 64, 13 for ℓ = 32 when omitted).
+    #[arg(long)]
+    frac: Option<u32>,
+    /// Truncation after products.
+    #[arg(long, value_enum, default_value_t = Trunc::OneBit)]
+    trunc: Trunc,
+}
+
+impl Arith {
+    /// The fixed-point format; a usage error naming the value when it does not fit the ring.
+    pub(crate) fn fixed(&self) -> Result<FixedPoint, CliError> {
+        let ring = Ring::new(self.ring).map_err(|e| CliError::Usage(e.to_string()))?;
+        match self.frac {
+            Some(f) => FixedPoint::new(ring, f).map_err(|e| CliError::Usage(format!("--frac {f}: {e}"))),
+            None => Ok(FixedPoint::default_for(ring)),
+        }
+    }
+
+    /// The truncation.
+    pub(crate) fn trunc(&self) -> TruncMode {
+        self.trunc.into()
+    }
+}
+
+/// `--seed`: every random draw of a run (inputs, sentence choice, shares, correlations) follows
+/// from it.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub(crate) struct Seed {
+    /// Seed of every random draw: inputs, sentence split, shares, correlations.
+    #[arg(long = "seed", default_value_t = 0)]
+    pub(crate) value: u64,
 }

@@ -8,14 +8,13 @@ use clap::ValueEnum;
 use dyad_model::registry::Registry;
 use dyad_protocols::Protocol;
 use dyad_reference::approx::{CoefficientSet, Target};
-use dyad_sim::{FixedPoint, Ring};
 use dyad_vectors::{Kind, VectorSet};
 use dyad_verify::fit::{FitSpec, fit, to_set, weighted_mean_abs, weighted_rms};
 use dyad_verify::points::pooled_points;
 use dyad_verify::{AuditSpec, audit, plot, render};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::args::{Format, Trunc, parse_ring};
+use crate::args::{Arith, Format, Seed};
 use crate::error::CliError;
 use crate::output::emit;
 
@@ -25,18 +24,10 @@ pub(crate) struct AuditArgs {
     /// The recorded vector set.
     #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
     vectors: PathBuf,
-    /// Ring width ℓ.
-    #[arg(long, default_value_t = 64, value_parser = parse_ring)]
-    ring: u32,
-    /// Fraction bits (the ring's default when omitted).
-    #[arg(long)]
-    frac: Option<u32>,
-    /// Truncation after products.
-    #[arg(long, value_enum, default_value_t = Trunc::OneBit)]
-    trunc: Trunc,
-    /// Seed of the shares and correlations.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    arith: Arith,
+    #[command(flatten)]
+    seed: Seed,
     /// Recorded samples per layer for element-wise protocols.
     #[arg(long, default_value_t = 4096)]
     samples: usize,
@@ -49,9 +40,6 @@ pub(crate) struct AuditArgs {
     /// Audit only these protocols (repeatable; all with an activation kind when omitted).
     #[arg(long = "protocol")]
     protocols: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
     /// Write an SVG per element-wise protocol and layer into this directory.
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -63,12 +51,13 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 
 /// Runs `dyad audit`; the protocols of `--coeffs` files (`from_files`) are audited too when
 /// `--protocol` names others.
-pub(crate) fn run_audit(args: AuditArgs, registry: &Registry, from_files: &[&str]) -> Result<u8, CliError> {
-    let ring = Ring::new(args.ring).map_err(usage)?;
-    let fixed = match args.frac {
-        Some(f) => FixedPoint::new(ring, f).map_err(usage)?,
-        None => FixedPoint::default_for(ring),
-    };
+pub(crate) fn run_audit(
+    args: AuditArgs,
+    registry: &Registry,
+    from_files: &[&str],
+    format: Format,
+) -> Result<u8, CliError> {
+    let fixed = args.arith.fixed()?;
     let set = VectorSet::open(&args.vectors).map_err(usage)?;
     let protocols: Vec<&dyn Protocol> = if args.protocols.is_empty() {
         registry.all().into_iter().filter(|p| p.activation().is_some()).collect()
@@ -82,8 +71,8 @@ pub(crate) fn run_audit(args: AuditArgs, registry: &Registry, from_files: &[&str
     }
     let spec = AuditSpec {
         fixed,
-        trunc: args.trunc.into(),
-        seed: args.seed,
+        trunc: args.arith.trunc(),
+        seed: args.seed.value,
         samples: args.samples,
         rows: args.rows,
         layers: args.layers.clone(),
@@ -106,7 +95,7 @@ pub(crate) fn run_audit(args: AuditArgs, registry: &Registry, from_files: &[&str
         let paths = plot::write_all(dir, &plots).map_err(|e| CliError::Failed(format!("{}: {e}", dir.display())))?;
         eprintln!("wrote {} plots to {}", paths.len(), dir.display());
     }
-    emit(args.format, &report, || render::table(&report))?;
+    emit(format, &report, || render::table(&report))?;
     Ok(0)
 }
 

@@ -17,9 +17,8 @@ use clap::{Parser, Subcommand};
 use dyad_model::registry::Registry;
 use dyad_protocols::Protocol;
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_sim::{FixedPoint, Ring};
 
-use crate::args::{Dims, Format, Trunc, parse_dims, parse_ring, with_coefficients};
+use crate::args::{Arith, Dims, Format, Seed, parse_dims, with_coefficients};
 use crate::error::CliError;
 use crate::input;
 use crate::output::emit;
@@ -33,6 +32,9 @@ pub struct Cli {
     /// for an exp set) for this command; repeatable.
     #[arg(long = "coeffs", global = true)]
     coeffs: Vec<PathBuf>,
+    /// Output format: a table, or the stable JSON or YAML report schema.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    format: Format,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,11 +42,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Lists every registered protocol.
-    List {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
+    List,
     /// Runs one protocol on random (or given) inputs, checks it against its reference, and
     /// prints its error and cost per phase and label.
     Run(RunArgs),
@@ -73,24 +71,13 @@ struct RunArgs {
     /// Dimensions, for example 128x768 (the protocol's default when omitted).
     #[arg(long, value_parser = parse_dims)]
     shape: Option<Dims>,
-    /// Ring width ℓ.
-    #[arg(long, default_value_t = 64, value_parser = parse_ring)]
-    ring: u32,
-    /// Fraction bits (18 for ℓ = 64, 13 for ℓ = 32 when omitted).
-    #[arg(long)]
-    frac: Option<u32>,
-    /// Truncation after products.
-    #[arg(long, value_enum, default_value_t = Trunc::OneBit)]
-    trunc: Trunc,
-    /// Seed of the inputs, the dealer and both parties.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    arith: Arith,
+    #[command(flatten)]
+    seed: Seed,
     /// A JSON or YAML file of inputs: `inputs: [{shape: [...], data: [...]}, ...]`.
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
 }
 
 /// The `dyad` binary: parses the arguments, runs the command, prints any error and returns
@@ -123,7 +110,7 @@ where
         .map_err(|e| CliError::Failed(format!("a built-in protocol does not build: {e}")))
         .and_then(|r| Ok(r.with(extra)?))
         .and_then(|r| with_coefficients(r, &cli.coeffs));
-    match registry.and_then(|(registry, from_files)| dispatch(cli.command, &registry, &from_files)) {
+    match registry.and_then(|(registry, from_files)| dispatch(cli.command, &registry, &from_files, cli.format)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("dyad: {e}");
@@ -133,9 +120,14 @@ where
 }
 
 /// Runs a parsed command against `registry`, where `from_files` were loaded by `--coeffs`.
-fn dispatch(command: Command, registry: &Registry, from_files: &[&'static str]) -> Result<u8, CliError> {
+fn dispatch(
+    command: Command,
+    registry: &Registry,
+    from_files: &[&'static str],
+    format: Format,
+) -> Result<u8, CliError> {
     match command {
-        Command::List { format } => {
+        Command::List => {
             let entries: Vec<table::ListEntry> = registry
                 .all()
                 .iter()
@@ -148,34 +140,30 @@ fn dispatch(command: Command, registry: &Registry, from_files: &[&'static str]) 
             emit(format, &entries, || table::list(&entries))?;
             Ok(0)
         }
-        Command::Run(args) => run(args, registry),
-        Command::Vectors(args) => crate::vectors_cmd::run(args),
-        Command::Audit(args) => crate::audit_cmd::run_audit(args, registry, from_files),
+        Command::Run(args) => run(args, registry, format),
+        Command::Vectors(args) => crate::vectors_cmd::run(args, format),
+        Command::Audit(args) => crate::audit_cmd::run_audit(args, registry, from_files, format),
         Command::Fit(args) => crate::audit_cmd::run_fit(args),
-        Command::Cost(args) => crate::cost_cmd::run_cost(args, registry),
-        Command::E2e(args) => crate::e2e_cmd::run_e2e(args, registry),
-        Command::Regress(args) => crate::cost_cmd::run_regress(args, registry),
+        Command::Cost(args) => crate::cost_cmd::run_cost(args, registry, format),
+        Command::E2e(args) => crate::e2e_cmd::run_e2e(args, registry, format),
+        Command::Regress(args) => crate::cost_cmd::run_regress(args, registry, format),
     }
 }
 
-fn run(args: RunArgs, registry: &Registry) -> Result<u8, CliError> {
+fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
     let protocol = registry.find(&args.protocol)?;
-    let ring = Ring::new(args.ring).map_err(|e| CliError::Usage(e.to_string()))?;
-    let fixed = match args.frac {
-        Some(f) => FixedPoint::new(ring, f).map_err(|e| CliError::Usage(e.to_string()))?,
-        None => FixedPoint::default_for(ring),
-    };
+    let fixed = args.arith.fixed()?;
     let mut spec = RunSpec {
         fixed,
-        trunc: Some(args.trunc.into()),
+        trunc: Some(args.arith.trunc()),
         dims: args.shape.clone().map(|d| d.0),
-        ..RunSpec::new(ring, args.seed)
+        ..RunSpec::new(fixed.ring(), args.seed.value)
     };
     if let Some(path) = &args.input {
         spec.inputs = Some(input::load(path).map_err(|e| CliError::Usage(e.to_string()))?);
     }
     let checked = harness::run(protocol, &spec)?;
     let report = &checked.report;
-    emit(args.format, report, || table::run_report(report))?;
+    emit(format, report, || table::run_report(report))?;
     Ok(if report.passed { 0 } else { 1 })
 }

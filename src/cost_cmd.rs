@@ -10,10 +10,10 @@ use dyad_bench::regress::{self, Diff};
 use dyad_bench::render;
 use dyad_model::registry::Registry;
 use dyad_protocols::{ModelShape, TruncMode};
-use dyad_sim::{FixedPoint, Ring};
+use dyad_sim::Ring;
 use serde::Serialize;
 
-use crate::args::{Format, Trunc, parse_ring};
+use crate::args::{Arith, Format, Seed};
 use crate::error::CliError;
 use crate::output::emit;
 
@@ -25,12 +25,10 @@ pub(crate) struct CostArgs {
     /// Shape set: bert-base, minilm, ci, or a YAML file {name, shape: {seq, hidden, heads, ffn}}.
     #[arg(long, default_value = "bert-base")]
     shapes: String,
-    /// Ring width ℓ.
-    #[arg(long, default_value_t = 64, value_parser = parse_ring)]
-    ring: u32,
-    /// Truncation after products.
-    #[arg(long, value_enum, default_value_t = Trunc::OneBit)]
-    trunc: Trunc,
+    #[command(flatten)]
+    arith: Arith,
+    #[command(flatten)]
+    seed: Seed,
     /// Extra network profiles: a YAML list of {name, bandwidth_bits_per_second, latency_seconds}.
     #[arg(long)]
     profiles: Option<PathBuf>,
@@ -40,9 +38,6 @@ pub(crate) struct CostArgs {
     /// Show every label, not only phase totals.
     #[arg(long)]
     labels: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
 }
 
 #[derive(Serialize)]
@@ -61,9 +56,9 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 }
 
 /// Runs `dyad cost`.
-pub(crate) fn run_cost(args: CostArgs, registry: &Registry) -> Result<u8, CliError> {
+pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
     let shapes = ShapeSet::named(&args.shapes).map_err(usage)?;
-    let ring = Ring::new(args.ring).map_err(usage)?;
+    let fixed = args.arith.fixed()?;
     let mut profiles = vec![Profile::lan(), Profile::wan()];
     if let Some(path) = &args.profiles {
         profiles.extend(Profile::load(path).map_err(usage)?);
@@ -79,21 +74,22 @@ pub(crate) fn run_cost(args: CostArgs, registry: &Registry) -> Result<u8, CliErr
         }
     }
     let protocols = if names.is_empty() { registry.all() } else { registry.select(&names).map_err(usage)? };
-    let spec = CostSpec {
-        fixed: FixedPoint::default_for(ring),
-        trunc: args.trunc.into(),
-        seed: 0,
-        profiles: profiles.clone(),
-    };
+    let spec = CostSpec { fixed, trunc: args.arith.trunc(), seed: args.seed.value, profiles: profiles.clone() };
     let mut costs = Vec::with_capacity(protocols.len());
     for p in &protocols {
         eprintln!("measuring {} at {:?}", p.name(), p.model_dims(&shapes.shape));
         costs.push(measure(*p, &shapes.shape, &spec).map_err(|e| CliError::Failed(format!("{}: {e}", p.name())))?);
     }
     let checks = if args.claims { check(&costs) } else { Vec::new() };
-    let out =
-        CostOutput { shape_set: shapes, ring_bits: ring.bits(), trunc: spec.trunc, profiles, costs, claims: checks };
-    emit(args.format, &out, || {
+    let out = CostOutput {
+        shape_set: shapes,
+        ring_bits: fixed.ring().bits(),
+        trunc: spec.trunc,
+        profiles,
+        costs,
+        claims: checks,
+    };
+    emit(format, &out, || {
         let mut t = format!(
             "costs at {} {:?}, ring Z_2^{}, {} truncation\n\n",
             out.shape_set.name,
@@ -120,9 +116,6 @@ pub(crate) struct RegressArgs {
     /// Rewrite the baseline with the current counts.
     #[arg(long)]
     update: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
 }
 
 /// `bench/baseline.yaml` in this source tree.
@@ -131,7 +124,7 @@ pub(crate) fn default_baseline() -> PathBuf {
 }
 
 /// Runs `dyad regress`: exit 1 when a count grew.
-pub(crate) fn run_regress(args: RegressArgs, registry: &Registry) -> Result<u8, CliError> {
+pub(crate) fn run_regress(args: RegressArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
     let now = regress::compute(&registry.all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit)
         .map_err(|e| CliError::Failed(e.to_string()))?;
     if args.update {
@@ -142,6 +135,6 @@ pub(crate) fn run_regress(args: RegressArgs, registry: &Registry) -> Result<u8, 
     }
     let baseline = regress::load(&args.baseline).map_err(usage)?;
     let diff: Diff = regress::compare(&baseline, &now);
-    emit(args.format, &diff, || render::diff(&diff))?;
+    emit(format, &diff, || render::diff(&diff))?;
     Ok(if diff.passed() { 0 } else { 1 })
 }

@@ -7,11 +7,10 @@ use dyad_model::bert::{Model, Tokenizer};
 use dyad_model::encoder::Suite;
 use dyad_model::layers::linear::LinearKind;
 use dyad_model::registry::Registry;
-use dyad_sim::{FixedPoint, Ring};
 use dyad_verify::e2e::{E2eSpec, render, run};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::args::{Format, Trunc, parse_ring};
+use crate::args::{Arith, Format, Seed};
 use crate::error::CliError;
 use crate::output::emit;
 
@@ -40,21 +39,13 @@ pub(crate) struct E2eArgs {
     /// Linear layers.
     #[arg(long, value_enum, default_value_t = LinearChoice::Dealer)]
     linear: LinearChoice,
-    /// Ring width ℓ.
-    #[arg(long, default_value_t = 64, value_parser = parse_ring)]
-    ring: u32,
-    /// Truncation after products.
-    #[arg(long, value_enum, default_value_t = Trunc::OneBit)]
-    trunc: Trunc,
-    /// Seed of the sentence split and the simulations.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    arith: Arith,
+    #[command(flatten)]
+    seed: Seed,
     /// The fetched model (see vectors/fetch.sh).
     #[arg(long, default_value_os_t = dyad_vectors::model_dir())]
     model: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
 }
 
 fn usage(e: impl std::fmt::Display) -> CliError {
@@ -62,10 +53,10 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 }
 
 /// Runs `dyad e2e`, the suite's slots filled from `registry`.
-pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry) -> Result<u8, CliError> {
+pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
     let suite = Suite::named(&args.suite).map_err(usage)?;
     suite.resolve(registry).map_err(usage)?;
-    let ring = Ring::new(args.ring).map_err(usage)?;
+    let fixed = args.arith.fixed()?;
     let model =
         Model::load(&args.model).map_err(|e| usage(format!("{e} (run `bash vectors/fetch.sh` to fetch the model)")))?;
     let tok = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(usage)?;
@@ -78,9 +69,9 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry) -> Result<u8, CliError
         },
         sentences: args.sentences,
         train: args.train,
-        fixed: FixedPoint::default_for(ring),
-        trunc: args.trunc.into(),
-        seed: args.seed,
+        fixed,
+        trunc: args.arith.trunc(),
+        seed: args.seed.value,
     };
     let bar = ProgressBar::new(args.sentences as u64);
     bar.set_style(
@@ -90,6 +81,6 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry) -> Result<u8, CliError
     let report = run(&model, &tok, &snippets, &spec, registry, &mut |done, _| bar.set_position(done as u64))
         .map_err(|e| CliError::Failed(e.to_string()))?;
     bar.finish_and_clear();
-    emit(args.format, &report, || render(&report))?;
+    emit(format, &report, || render(&report))?;
     Ok(0)
 }

@@ -12,7 +12,7 @@ use dyad_vectors::{
     Recorder, SNIPPETS_SOURCE, SentenceSource, VectorSet, VectorsError,
 };
 
-use crate::args::Format;
+use crate::args::{Format, Seed};
 use crate::error::CliError;
 
 /// Arguments of `dyad vectors`.
@@ -28,14 +28,12 @@ enum VectorsCommand {
     /// histograms, samples and whole rows of the GELU, Softmax and LayerNorm inputs and of the
     /// hidden states.
     Record(RecordArgs),
-    /// Prints a vector set's provenance and per-layer summary statistics.
+    /// Prints a vector set's provenance and per-layer summary statistics (with `--format json`
+    /// or `yaml`, the whole manifest).
     List {
         /// The vector set's directory.
         #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
         dir: PathBuf,
-        /// Output format (json and yaml print the whole manifest).
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
     },
     /// Checks a vector set against its manifest: files, checksums, tensor types and shapes,
     /// contents. Exits with 1 when the check fails.
@@ -54,9 +52,8 @@ struct RecordArgs {
     /// Number of snippets to run the model on.
     #[arg(long, default_value_t = 256)]
     sentences: usize,
-    /// Seed of the choice of snippets, samples and rows.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    seed: Seed,
     /// The model directory (config.json, model.safetensors, vocab.txt), from `vectors/fetch.sh`.
     #[arg(long, default_value_os_t = dyad_vectors::model_dir())]
     model: PathBuf,
@@ -75,10 +72,10 @@ struct RecordArgs {
 }
 
 /// Runs `dyad vectors …`.
-pub(crate) fn run(args: VectorsArgs) -> Result<u8, CliError> {
+pub(crate) fn run(args: VectorsArgs, format: Format) -> Result<u8, CliError> {
     match args.command {
         VectorsCommand::Record(args) => record(&args),
-        VectorsCommand::List { dir, format } => list(&dir, format),
+        VectorsCommand::List { dir } => list(&dir, format),
         VectorsCommand::Verify { dir } => verify(&dir),
     }
 }
@@ -100,7 +97,7 @@ fn record(args: &RecordArgs) -> Result<u8, CliError> {
     let snippets = dyad_vectors::read_snippets(&args.snippets).map_err(usage)?;
     let snippets_bytes =
         std::fs::read(&args.snippets).map_err(|e| usage(format!("{}: cannot read: {e}", args.snippets.display())))?;
-    let positions = dyad_vectors::select(snippets.len(), args.sentences, args.seed).map_err(usage)?;
+    let positions = dyad_vectors::select(snippets.len(), args.sentences, args.seed.value).map_err(usage)?;
 
     let weights = args.model.join("model.safetensors");
     if !weights.exists() {
@@ -116,7 +113,7 @@ fn record(args: &RecordArgs) -> Result<u8, CliError> {
     drop(bytes);
     let tokenizer = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(usage)?;
 
-    let spec = RecordSpec { seed: args.seed, samples: args.samples, rows: args.rows };
+    let spec = RecordSpec { seed: args.seed.value, samples: args.samples, rows: args.rows };
     let c = &model.config;
     let info = ModelInfo {
         name: MODEL_NAME.into(),
@@ -163,7 +160,7 @@ fn record(args: &RecordArgs) -> Result<u8, CliError> {
         "recorded {} sentences ({} tokens) from seed {} in {:.1} s: {} data files, {:.1} MB, in {}\n",
         manifest.sentences.ids.len(),
         manifest.sentences.tokens,
-        args.seed,
+        args.seed.value,
         start.elapsed().as_secs_f64(),
         manifest.files.len(),
         bytes as f64 / 1e6,
