@@ -45,10 +45,6 @@ pub(crate) struct AuditArgs {
     plot: Option<PathBuf>,
 }
 
-fn usage(e: impl std::fmt::Display) -> CliError {
-    CliError::Usage(e.to_string())
-}
-
 /// Runs `dyad audit`; the protocols of `--coeffs` files (`from_files`) are audited too when
 /// `--protocol` names others.
 pub(crate) fn run_audit(
@@ -58,16 +54,16 @@ pub(crate) fn run_audit(
     format: Format,
 ) -> Result<u8, CliError> {
     let fixed = args.arith.fixed()?;
-    let set = VectorSet::open(&args.vectors).map_err(usage)?;
+    let set = VectorSet::open(&args.vectors).map_err(CliError::usage)?;
     let protocols: Vec<&dyn Protocol> = if args.protocols.is_empty() {
         registry.all().into_iter().filter(|p| p.activation().is_some()).collect()
     } else {
         let mut names = args.protocols.clone();
         names.extend(from_files.iter().filter(|f| !args.protocols.iter().any(|n| n == *f)).map(|f| (*f).to_owned()));
-        registry.select(&names).map_err(usage)?
+        registry.select(&names).map_err(CliError::usage)?
     };
     if let Some(p) = protocols.iter().find(|p| p.activation().is_none()) {
-        return Err(usage(format!("{} has no activation kind to audit", p.name())));
+        return Err(CliError::usage(format!("{} has no activation kind to audit", p.name())));
     }
     let spec = AuditSpec {
         fixed,
@@ -87,7 +83,7 @@ pub(crate) fn run_audit(
         bar.inc(1);
     })
     .map_err(|e| match e {
-        dyad_verify::AuditError::Vectors(_) | dyad_verify::AuditError::Layer { .. } => usage(e),
+        dyad_verify::AuditError::Vectors(_) | dyad_verify::AuditError::Layer { .. } => CliError::usage(e),
         other => CliError::Failed(other.to_string()),
     })?;
     bar.finish_and_clear();
@@ -144,13 +140,13 @@ pub(crate) struct FitArgs {
 
 /// Runs `dyad fit`.
 pub(crate) fn run_fit(args: FitArgs) -> Result<u8, CliError> {
-    let set = VectorSet::open(&args.vectors).map_err(usage)?;
+    let set = VectorSet::open(&args.vectors).map_err(CliError::usage)?;
     let layers = args.layers.clone().unwrap_or_else(|| (0..set.layers()).collect());
     let (target, kind, default_degree, example) = match args.function {
         FitFunction::Gelu => (Target::Gelu, Kind::GeluInput, 2, "nimbus-gelu-example"),
         FitFunction::Exp => (Target::Exp, Kind::SoftmaxInput, 3, "nimbus-exp-example"),
     };
-    let points = pooled_points(&set, kind, &layers).map_err(usage)?;
+    let points = pooled_points(&set, kind, &layers).map_err(CliError::usage)?;
     let degrees = match (args.degree.clone().unwrap_or_else(|| vec![default_degree]), args.segments) {
         (d, None) => d,
         (d, Some(n)) if d.len() == 1 => vec![d[0]; n],
@@ -160,7 +156,7 @@ pub(crate) fn run_fit(args: FitArgs) -> Result<u8, CliError> {
         }
     };
     let spec = FitSpec { max_error: args.max_error, ..FitSpec::default_for(target, &degrees, args.continuous) };
-    let fitted = fit(&spec, &points).map_err(usage)?;
+    let fitted = fit(&spec, &points).map_err(CliError::usage)?;
     let name = args.name.clone().unwrap_or_else(|| format!("nimbus-{}-fitted", target.name()));
     let source = format!(
         "`dyad fit --function {} --degree {}{}{}`, on {} ({} sentences, layers {:?}), recorded histograms pooled",
@@ -178,7 +174,7 @@ pub(crate) fn run_fit(args: FitArgs) -> Result<u8, CliError> {
             s.piecewise()
                 .map_err(|e| dyad_reference::approx::CoefficientError::Shape { file: example.into(), source: e })
         })
-        .map_err(usage)?;
+        .map_err(CliError::usage)?;
     eprintln!(
         "{name}: breaks {:?}, weighted RMS {:.3e} (mean abs {:.3e}, max {:.3e}); {example}: weighted RMS {:.3e} (mean abs {:.3e}), over the pooled histograms",
         fitted.piecewise.breaks,

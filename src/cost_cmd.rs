@@ -51,17 +51,13 @@ struct CostOutput {
     claims: Vec<ClaimCheck>,
 }
 
-fn usage(e: impl std::fmt::Display) -> CliError {
-    CliError::Usage(e.to_string())
-}
-
 /// Runs `dyad cost`.
 pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
-    let shapes = ShapeSet::named(&args.shapes).map_err(usage)?;
+    let shapes = ShapeSet::named(&args.shapes).map_err(CliError::usage)?;
     let fixed = args.arith.fixed()?;
     let mut profiles = vec![Profile::lan(), Profile::wan()];
     if let Some(path) = &args.profiles {
-        profiles.extend(Profile::load(path).map_err(usage)?);
+        profiles.extend(Profile::load(path).map_err(CliError::usage)?);
     }
     let mut names = args.protocols.clone();
     if names.is_empty() && args.claims {
@@ -73,7 +69,7 @@ pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> R
             }
         }
     }
-    let protocols = if names.is_empty() { registry.all() } else { registry.select(&names).map_err(usage)? };
+    let protocols = if names.is_empty() { registry.all() } else { registry.select(&names).map_err(CliError::usage)? };
     let spec = CostSpec { fixed, trunc: args.arith.trunc(), seed: args.seed.value, profiles: profiles.clone() };
     let mut costs = Vec::with_capacity(protocols.len());
     for p in &protocols {
@@ -133,7 +129,7 @@ pub(crate) fn run_regress(args: RegressArgs, registry: &Registry, format: Format
         eprintln!("wrote {} ({} protocols)", args.baseline.display(), now.protocols.len());
         return Ok(0);
     }
-    let baseline = regress::load(&args.baseline).map_err(usage)?;
+    let baseline = regress::load(&args.baseline).map_err(CliError::usage)?;
     let diff: Diff = regress::compare(&baseline, &now);
     emit(format, &diff, || render::diff(&diff))?;
     Ok(if diff.passed() { 0 } else { 1 })

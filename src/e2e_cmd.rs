@@ -48,19 +48,15 @@ pub(crate) struct E2eArgs {
     model: PathBuf,
 }
 
-fn usage(e: impl std::fmt::Display) -> CliError {
-    CliError::Usage(e.to_string())
-}
-
 /// Runs `dyad e2e`, the suite's slots filled from `registry`.
 pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
-    let suite = Suite::named(&args.suite).map_err(usage)?;
-    suite.resolve(registry).map_err(usage)?;
+    let suite = Suite::named(&args.suite).map_err(CliError::usage)?;
+    suite.resolve(registry).map_err(CliError::usage)?;
     let fixed = args.arith.fixed()?;
-    let model =
-        Model::load(&args.model).map_err(|e| usage(format!("{e} (run `bash vectors/fetch.sh` to fetch the model)")))?;
-    let tok = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(usage)?;
-    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).map_err(usage)?;
+    let model = Model::load(&args.model)
+        .map_err(|e| CliError::usage(format!("{e} (run `bash vectors/fetch.sh` to fetch the model)")))?;
+    let tok = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(CliError::usage)?;
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).map_err(CliError::usage)?;
     let spec = E2eSpec {
         suite,
         linear: match args.linear {

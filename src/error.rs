@@ -15,6 +15,11 @@ pub(crate) enum CliError {
 }
 
 impl CliError {
+    /// Bad usage or input, with the message of `e` (which names the file, field or value).
+    pub(crate) fn usage(e: impl std::fmt::Display) -> Self {
+        CliError::Usage(e.to_string())
+    }
+
     /// The process exit code.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {

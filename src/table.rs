@@ -2,6 +2,7 @@
 
 use dyad_protocols::harness::RunReport;
 use dyad_sim::CostReport;
+use dyad_sim::table::columns;
 use serde::Serialize;
 
 /// One line of `dyad list`.
@@ -13,20 +14,6 @@ pub(crate) struct ListEntry {
     pub paper: String,
     /// What it computes.
     pub computes: String,
-}
-
-/// Left-aligned columns separated by two spaces.
-pub(crate) fn columns(rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..rows.iter().map(Vec::len).max().unwrap_or(0))
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let cells: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s:<w$}")).collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// `dyad list`.

@@ -84,20 +84,16 @@ fn out(text: &str) -> Result<(), CliError> {
     std::io::stdout().write_all(text.as_bytes()).map_err(|e| CliError::Failed(format!("cannot write to stdout: {e}")))
 }
 
-fn usage(e: impl std::fmt::Display) -> CliError {
-    CliError::Usage(e.to_string())
-}
-
 fn failed(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
 }
 
 fn record(args: &RecordArgs) -> Result<u8, CliError> {
     let start = Instant::now();
-    let snippets = dyad_vectors::read_snippets(&args.snippets).map_err(usage)?;
-    let snippets_bytes =
-        std::fs::read(&args.snippets).map_err(|e| usage(format!("{}: cannot read: {e}", args.snippets.display())))?;
-    let positions = dyad_vectors::select(snippets.len(), args.sentences, args.seed.value).map_err(usage)?;
+    let snippets = dyad_vectors::read_snippets(&args.snippets).map_err(CliError::usage)?;
+    let snippets_bytes = std::fs::read(&args.snippets)
+        .map_err(|e| CliError::usage(format!("{}: cannot read: {e}", args.snippets.display())))?;
+    let positions = dyad_vectors::select(snippets.len(), args.sentences, args.seed.value).map_err(CliError::usage)?;
 
     let weights = args.model.join("model.safetensors");
     if !weights.exists() {
@@ -106,12 +102,13 @@ fn record(args: &RecordArgs) -> Result<u8, CliError> {
             weights.display()
         )));
     }
-    let bytes = std::fs::read(&weights).map_err(|e| usage(format!("{}: cannot read: {e}", weights.display())))?;
+    let bytes =
+        std::fs::read(&weights).map_err(|e| CliError::usage(format!("{}: cannot read: {e}", weights.display())))?;
     let weights_sha256 = dyad_vectors::sha256_hex(&bytes);
-    let config = dyad_model::bert::Config::load(&args.model.join("config.json")).map_err(usage)?;
-    let model = Model::from_safetensors(config, &bytes, &weights).map_err(usage)?;
+    let config = dyad_model::bert::Config::load(&args.model.join("config.json")).map_err(CliError::usage)?;
+    let model = Model::from_safetensors(config, &bytes, &weights).map_err(CliError::usage)?;
     drop(bytes);
-    let tokenizer = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(usage)?;
+    let tokenizer = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(CliError::usage)?;
 
     let spec = RecordSpec { seed: args.seed.value, samples: args.samples, rows: args.rows };
     let c = &model.config;
@@ -124,7 +121,7 @@ fn record(args: &RecordArgs) -> Result<u8, CliError> {
         heads: c.num_attention_heads,
         intermediate: c.intermediate_size,
     };
-    let mut recorder = Recorder::new(spec, info).map_err(usage)?;
+    let mut recorder = Recorder::new(spec, info).map_err(CliError::usage)?;
     let threads = match args.threads {
         Some(0) => return Err(CliError::Usage("--threads must be at least 1".into())),
         Some(t) => t,
@@ -207,7 +204,7 @@ fn run_batch(
 }
 
 fn list(dir: &Path, format: Format) -> Result<u8, CliError> {
-    let set = VectorSet::open(dir).map_err(usage)?;
+    let set = VectorSet::open(dir).map_err(CliError::usage)?;
     let m = set.manifest();
     let text = match format {
         Format::Table => table(m),
@@ -268,7 +265,7 @@ fn table(m: &Manifest) -> String {
 
 fn verify(dir: &Path) -> Result<u8, CliError> {
     let set = VectorSet::open(dir).map_err(|e| match e {
-        VectorsError::MissingFile { .. } | VectorsError::Io { .. } => usage(e),
+        VectorsError::MissingFile { .. } | VectorsError::Io { .. } => CliError::usage(e),
         _ => failed(e),
     })?;
     let v = set.verify().map_err(failed)?;

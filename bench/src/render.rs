@@ -3,20 +3,7 @@
 use crate::claims::ClaimCheck;
 use crate::cost::ProtocolCost;
 use crate::regress::Diff;
-
-/// Left-aligned columns.
-pub fn columns(rows: &[Vec<String>]) -> String {
-    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..n).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for r in rows {
-        let cells: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s:<w$}")).collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
+use dyad_sim::table::columns;
 
 fn mb(bytes: u64) -> String {
     format!("{:.3}", bytes as f64 / 1e6)

@@ -6,6 +6,7 @@
 //! - [`meter`] and [`report`]: exact bytes, messages and rounds per phase and label.
 //! - [`party`] and [`runner`]: a party's context and [`simulate`], which runs both parties.
 //! - [`correlation`]: the correlation-provider trait and the seeded dealer.
+//! - [`table`]: the plain-text table renderer every report uses.
 //! - [`strategy`] and [`testkit`]: proptest strategies and fixed-seed configurations.
 //!
 //! Nothing here knows any protocol.
@@ -23,6 +24,7 @@ pub mod runner;
 pub mod share;
 #[cfg(any(test, feature = "testing"))]
 pub mod strategy;
+pub mod table;
 pub mod tensor;
 #[cfg(any(test, feature = "testing"))]
 pub mod testkit;

@@ -1,6 +1,7 @@
 //! The audit as a table.
 
 use dyad_reference::metrics::ErrorStats;
+use dyad_sim::table::columns;
 
 use crate::audit::AuditReport;
 
@@ -10,20 +11,6 @@ fn e(x: f64) -> String {
 
 fn rms(e: &ErrorStats) -> String {
     e.weighted_rms.map_or_else(|| "-".into(), |v| format!("{v:.2e}"))
-}
-
-/// Left-aligned columns.
-fn columns(rows: &[Vec<String>]) -> String {
-    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..n).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for r in rows {
-        let cells: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s:<w$}")).collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// One line per protocol, layer and kind: total, approximation and fixed-point error; Softmax
