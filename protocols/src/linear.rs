@@ -12,7 +12,7 @@ use ndarray::ArrayD;
 
 use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
-use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, TruncMode, shared, take};
+use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, TruncMode, matrix, shared, take};
 
 /// One RLWE linear-layer protocol: how it computes the shares of X·W.
 pub trait HeLinear: Send + Sync {
@@ -22,9 +22,17 @@ pub trait HeLinear: Send + Sync {
     fn paper(&self) -> &'static str;
     /// What it computes, in one line.
     fn computes(&self) -> &'static str;
-    /// Shares of X·W at scale 2^(2f), ±1 in the last place, setup included: `w` is the server's
-    /// weights (`None` on the client), `x` this party's share of X (`[k, n]`), `m` the outputs.
-    fn product(&self, p: &mut Party, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError>;
+    /// Shares of X·W at scale 2^(2f), ±1 in the last place, setup included, under `ctx`: `w` is
+    /// the server's weights (`None` on the client), `x` this party's share of X (`[k, n]`, checked
+    /// by [`linear`]), `m` the outputs.
+    fn product(
+        &self,
+        p: &mut Party,
+        ctx: &RlweContext,
+        w: Option<&RingTensor>,
+        x: &Share,
+        m: usize,
+    ) -> Result<Share, ProtocolError>;
 }
 
 /// The RLWE context for a ring.
@@ -63,10 +71,8 @@ pub fn linear(
     x: &Share,
     m: usize,
 ) -> Result<Share, ProtocolError> {
-    if x.shape().len() != 2 {
-        return Err(ProtocolError::Dims { protocol: l.name(), dims: x.shape().to_vec(), expected: "X as k,n".into() });
-    }
-    let y = l.product(p, w, x, m)?;
+    matrix(l.name(), x.shape())?;
+    let y = l.product(p, &context(x.ring())?, w, x, m)?;
     truncate(p, &y, fx.frac(), trunc)
 }
 

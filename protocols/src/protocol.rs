@@ -260,6 +260,15 @@ pub fn elementwise(protocol: &'static str, dims: &[usize]) -> Result<Vec<usize>,
     Ok(dims.to_vec())
 }
 
+/// The rows and columns of a matrix-shaped tensor, or an error naming the protocol: never a
+/// silent zero for a missing dimension.
+pub fn matrix(protocol: &'static str, shape: &[usize]) -> Result<(usize, usize), ProtocolError> {
+    match *shape {
+        [rows, cols] => Ok((rows, cols)),
+        _ => Err(ProtocolError::Dims { protocol, dims: shape.to_vec(), expected: "a matrix (rows,cols)".into() }),
+    }
+}
+
 /// A shared input spec.
 pub fn shared(name: &str, shape: &[usize], range: (f64, f64)) -> InputSpec {
     InputSpec { name: name.into(), shape: shape.to_vec(), holder: Holder::Shared, range }

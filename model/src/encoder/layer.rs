@@ -13,7 +13,7 @@ use crate::registry::Registry;
 use dyad_protocols::TruncMode;
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::linear::weight_bound;
-use dyad_protocols::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared};
+use dyad_protocols::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, matrix, shared};
 
 /// Names of the server's inputs after x, in order.
 const WEIGHTS: [&str; 16] =
@@ -191,13 +191,15 @@ impl Protocol for EncoderLayer {
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let x = inputs.share(self.name, 0)?;
-        let hidden = x.shape().get(1).copied().unwrap_or(0);
-        let shape = ModelShape {
-            seq: x.shape().first().copied().unwrap_or(0),
-            hidden,
-            heads: heads_of(self.name, Some(inputs.shape(self.name, 1)?))?,
-            ffn: inputs.shape(self.name, 12)?.first().copied().unwrap_or(0),
+        let (seq, hidden) = matrix(self.name, x.shape())?;
+        let &[ffn] = inputs.shape(self.name, 12)? else {
+            return Err(ProtocolError::Input {
+                protocol: self.name,
+                index: 12,
+                expected: "the FFN bias b1 [ffn]".into(),
+            });
         };
+        let shape = ModelShape { seq, hidden, heads: heads_of(self.name, Some(inputs.shape(self.name, 1)?))?, ffn };
         let plain: Option<Vec<RingTensor>> =
             (1..=WEIGHTS.len()).map(|i| inputs.plain(self.name, i).ok().flatten().cloned()).collect();
         let prec = Precision { fixed: inputs.fixed, trunc: inputs.trunc };

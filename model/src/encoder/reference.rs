@@ -11,7 +11,7 @@ use super::weights::{EncoderWeights, LinearWeights, slot};
 use dyad_protocols::error::ProtocolError;
 
 fn linear(fx: FixedPoint, x: &RingTensor, l: &LinearWeights) -> Result<RingTensor, ProtocolError> {
-    let k = x.shape().first().copied().unwrap_or(0);
+    let (k, _) = dyad_protocols::protocol::matrix("encoder.reference", x.shape())?;
     Ok(arith::matmul(fx, x, &l.w)?.add(&tile_bias(&l.b, k, fx.ring())?)?)
 }
 

@@ -174,8 +174,7 @@ impl Encoder {
         x: &Share,
     ) -> Result<Share, ProtocolError> {
         let (fx, trunc, m) = (prec.fixed, prec.trunc, call.m);
-        let k = x.shape().first().copied().unwrap_or(0);
-        let n = x.shape().get(1).copied().unwrap_or(0);
+        let (k, n) = dyad_protocols::protocol::matrix("encoder.linear", x.shape())?;
         let w = call.weights.map(|l| &l.w);
         let y = match (call.state, &state.ctx) {
             (LinearState::Cop(s), Some(c)) => {

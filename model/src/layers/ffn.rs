@@ -11,7 +11,7 @@ use crate::layers::linear::{LinearKind, linear};
 use dyad_protocols::TruncMode;
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::linear::{self as rlwe_linear, weight_bound};
-use dyad_protocols::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, shared, take};
+use dyad_protocols::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, matrix, shared, take};
 
 /// A feed-forward block.
 #[derive(Clone)]
@@ -80,8 +80,8 @@ impl Protocol for FfnBlock {
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let x = inputs.share(self.name, 0)?;
-        let f = inputs.shape(self.name, 1)?.get(1).copied().unwrap_or(0);
-        let h = x.shape().get(1).copied().unwrap_or(0);
+        let (_, f) = matrix(self.name, inputs.shape(self.name, 1)?)?;
+        let (_, h) = matrix(self.name, x.shape())?;
         let (fx, trunc) = (inputs.fixed, inputs.trunc);
         let hidden = p.scope("ffn.up", |p| linear(p, self.linear, fx, trunc, inputs.plain(self.name, 1)?, x, f))?;
         let g = p.scope("ffn.gelu", |p| apply(p, self.gelu.as_ref(), fx, trunc, &hidden))?;

@@ -54,7 +54,7 @@ pub fn linear(
         LinearKind::Cop => rlwe_linear::linear(&NimbusLinear, p, fx, trunc, w, x, m),
         LinearKind::Sip => rlwe_linear::linear(&SipLinear, p, fx, trunc, w, x, m),
         LinearKind::Dealer => {
-            let n = x.shape().get(1).copied().unwrap_or(0);
+            let (_, n) = dyad_protocols::protocol::matrix("dealer.linear", x.shape())?;
             let ws = p.in_phase(Phase::Setup, |p| {
                 p.scope("share_weights", |p| share_input(p, Role::Server, w, x.ring(), &[n, m]))
             })?;

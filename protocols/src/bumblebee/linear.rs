@@ -23,7 +23,8 @@
 use dyad_sim::{Channel, ChannelError, Party, Phase, RingTensor, Role, Share};
 
 use crate::error::{ProtocolError, from_peer};
-use crate::linear::{HeLinear, check_weights, context};
+use crate::linear::{HeLinear, check_weights};
+use crate::protocol::matrix;
 use dyad_rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
 };
@@ -341,20 +342,20 @@ impl HeLinear for SipLinear {
     fn computes(&self) -> &'static str {
         "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m); responses packed with Galois keys"
     }
-    fn product(&self, p: &mut Party, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError> {
-        let &[k, n] = x.shape() else {
-            return Err(ProtocolError::Dims {
-                protocol: self.name(),
-                dims: x.shape().to_vec(),
-                expected: "X as k,n".into(),
-            });
-        };
-        let ctx = context(x.ring())?;
-        let layout = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
-        let keys = keys(p, &ctx)?;
+    fn product(
+        &self,
+        p: &mut Party,
+        ctx: &RlweContext,
+        w: Option<&RingTensor>,
+        x: &Share,
+        m: usize,
+    ) -> Result<Share, ProtocolError> {
+        let (k, n) = matrix(self.name(), x.shape())?;
+        let layout = SipLayout::choose(ctx, k, n, m, MAX_PACK);
+        let keys = keys(p, ctx)?;
         let encoded = p
-            .in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(&ctx, &layout, w))))
+            .in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(ctx, &layout, w))))
             .transpose()?;
-        online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
+        online(p, ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
     }
 }

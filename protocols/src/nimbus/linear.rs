@@ -27,7 +27,8 @@
 use dyad_sim::{Channel, ChannelError, Party, Phase, RingTensor, Role, Share};
 
 use crate::error::{ProtocolError, from_peer};
-use crate::linear::{HeLinear, check_weights, context};
+use crate::linear::{HeLinear, check_weights};
+use crate::protocol::matrix;
 use dyad_rlwe::cipher::{
     Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
 };
@@ -243,18 +244,18 @@ impl HeLinear for NimbusLinear {
     fn computes(&self) -> &'static str {
         "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m)"
     }
-    fn product(&self, p: &mut Party, w: Option<&RingTensor>, x: &Share, m: usize) -> Result<Share, ProtocolError> {
-        let &[k, n] = x.shape() else {
-            return Err(ProtocolError::Dims {
-                protocol: self.name(),
-                dims: x.shape().to_vec(),
-                expected: "X as k,n".into(),
-            });
-        };
-        let ctx = context(x.ring())?;
+    fn product(
+        &self,
+        p: &mut Party,
+        ctx: &RlweContext,
+        w: Option<&RingTensor>,
+        x: &Share,
+        m: usize,
+    ) -> Result<Share, ProtocolError> {
+        let (k, n) = matrix(self.name(), x.shape())?;
         let layout = CopLayout::new(ctx.n(), k, n, m);
-        let state = setup(p, &ctx, &layout, w)?;
-        online(p, &ctx, &layout, &state, w, x)
+        let state = setup(p, ctx, &layout, w)?;
+        online(p, ctx, &layout, &state, w, x)
     }
 }
 
