@@ -68,7 +68,7 @@ pub(crate) fn with_coefficients(
 ) -> Result<(Registry, Vec<&'static str>), CliError> {
     let mut names = Vec::new();
     for f in files {
-        let set = CoefficientSet::load(f).map_err(|e| CliError::Usage(e.to_string()))?;
+        let set = CoefficientSet::load(f).map_err(CliError::usage)?;
         names.extend(registry.add_coefficients(set).map_err(|e| CliError::Usage(format!("{}: {e}", f.display())))?);
     }
     Ok((registry, names))
@@ -91,7 +91,7 @@ pub(crate) struct Arith {
 impl Arith {
     /// The fixed-point format; a usage error naming the value when it does not fit the ring.
     pub(crate) fn fixed(&self) -> Result<FixedPoint, CliError> {
-        let ring = Ring::new(self.ring).map_err(|e| CliError::Usage(e.to_string()))?;
+        let ring = Ring::new(self.ring).map_err(CliError::usage)?;
         match self.frac {
             Some(f) => FixedPoint::new(ring, f).map_err(|e| CliError::Usage(format!("--frac {f}: {e}"))),
             None => Ok(FixedPoint::default_for(ring)),

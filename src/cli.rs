@@ -160,7 +160,7 @@ fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<u8, CliErro
         ..RunSpec::new(fixed.ring(), args.seed.value)
     };
     if let Some(path) = &args.input {
-        spec.inputs = Some(input::load(path).map_err(|e| CliError::Usage(e.to_string()))?);
+        spec.inputs = Some(input::load(path).map_err(CliError::usage)?);
     }
     let checked = harness::run(protocol, &spec)?;
     let report = &checked.report;

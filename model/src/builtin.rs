@@ -34,9 +34,8 @@ impl Registry {
     /// attention, feed-forward and encoder-layer blocks composed of them. An error here is a bug
     /// in a built-in protocol (a coefficient set that does not load, a suite naming a missing
     /// protocol), never bad input.
-    pub fn builtin() -> Result<Self, ProtocolError> {
+    pub fn builtin() -> Result<Self, HarnessError> {
         let mut r = Registry::default();
-        let config = |e: HarnessError| ProtocolError::Config { protocol: "registry", reason: e.to_string() };
         let primitives: Vec<Box<dyn Protocol>> = vec![
             Box::new(ShareInput),
             Box::new(Reveal),
@@ -71,7 +70,7 @@ impl Registry {
             Box::new(nimbus::exp_example()?),
         ];
         for p in primitives {
-            r.add(p).map_err(config)?;
+            r.add(p)?;
         }
         let attention: Vec<Box<dyn AttentionFunction>> = vec![
             Box::new(nimbus::softmax()?),
@@ -82,9 +81,9 @@ impl Registry {
             Box::new(freediv::quad2_mpcformer()),
         ];
         for f in attention {
-            r.add_attention(f).map_err(config)?;
+            r.add_attention(f)?;
         }
-        r.add(Box::new(freediv::quad_gelu()?)).map_err(config)?;
+        r.add(Box::new(freediv::quad_gelu()?))?;
         for (name, function) in [
             ("attention.bumblebee", "bumblebee.softmax"),
             ("attention.nimbus", "nimbus.softmax"),
@@ -92,16 +91,16 @@ impl Registry {
             ("attention.quad2_freediv", "freediv.quad2_freediv"),
             ("attention.quad2", "mpcformer.quad2"),
         ] {
-            let function = r.attention(function).map_err(config)?;
-            r.add(Box::new(AttentionBlock { name, function })).map_err(config)?;
+            let function = r.attention(function)?;
+            r.add(Box::new(AttentionBlock { name, function }))?;
         }
         for (name, linear, gelu) in [
             ("ffn.bumblebee", LinearKind::Sip, "bumblebee.gelu"),
             ("ffn.nimbus", LinearKind::Cop, "nimbus.gelu"),
             ("ffn.freediv", LinearKind::Sip, "freediv.quad_gelu"),
         ] {
-            let gelu = r.get(gelu).map_err(config)?;
-            r.add(Box::new(FfnBlock { name, linear, gelu })).map_err(config)?;
+            let gelu = r.get(gelu)?;
+            r.add(Box::new(FfnBlock { name, linear, gelu }))?;
         }
         for (name, suite) in [
             ("layer.nimbus", "nimbus"),
@@ -112,7 +111,7 @@ impl Registry {
             let suite =
                 Suite::named(suite).map_err(|e| ProtocolError::Config { protocol: name, reason: e.to_string() })?;
             let layer = EncoderLayer::new(name, &suite, &r)?;
-            r.add(Box::new(layer)).map_err(config)?;
+            r.add(Box::new(layer))?;
         }
         Ok(r)
     }

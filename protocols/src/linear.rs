@@ -12,7 +12,7 @@ use ndarray::ArrayD;
 
 use crate::blocks::trunc::truncate;
 use crate::error::ProtocolError;
-use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, TruncMode, matrix, shared, take};
+use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, TruncMode, shared, take};
 
 /// One RLWE linear-layer protocol: how it computes the shares of X·W.
 pub trait HeLinear: Send + Sync {
@@ -23,8 +23,8 @@ pub trait HeLinear: Send + Sync {
     /// What it computes, in one line.
     fn computes(&self) -> &'static str;
     /// Shares of X·W at scale 2^(2f), ±1 in the last place, setup included, under `ctx`: `w` is
-    /// the server's weights (`None` on the client), `x` this party's share of X (`[k, n]`, checked
-    /// by [`linear`]), `m` the outputs.
+    /// the server's weights (`None` on the client), `x` this party's share of X (`[k, n]`; an
+    /// error naming the protocol otherwise), `m` the outputs.
     fn product(
         &self,
         p: &mut Party,
@@ -71,7 +71,6 @@ pub fn linear(
     x: &Share,
     m: usize,
 ) -> Result<Share, ProtocolError> {
-    matrix(l.name(), x.shape())?;
     let y = l.product(p, &context(x.ring())?, w, x, m)?;
     truncate(p, &y, fx.frac(), trunc)
 }
