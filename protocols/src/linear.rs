@@ -7,10 +7,10 @@
 
 use dyad_reference::arith as reference;
 use dyad_rlwe::{RlweContext, RlweError, RlweParams};
-use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::trunc::truncate;
+use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
 use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, TruncMode, shared, take};
 
@@ -33,6 +33,9 @@ pub trait HeLinear: Send + Sync {
         x: &Share,
         m: usize,
     ) -> Result<Share, ProtocolError>;
+    /// The formula of [`HeLinear::product`] for `k` tokens, `n` inputs and `m` outputs, setup
+    /// included.
+    fn product_cost(&self, f: &mut Formula, ctx: &RlweContext, k: usize, n: usize, m: usize);
 }
 
 /// The RLWE context for a ring.
@@ -73,6 +76,19 @@ pub fn linear(
 ) -> Result<Share, ProtocolError> {
     let y = l.product(p, &context(x.ring())?, w, x, m)?;
     truncate(p, &y, fx.frac(), trunc)
+}
+
+/// The formula of [`linear`] for dims (k, n, m): the product's, then the truncation of k·m outputs.
+pub fn linear_cost(
+    l: &dyn HeLinear,
+    f: &mut Formula,
+    fx: FixedPoint,
+    trunc: TruncMode,
+    (k, n, m): (usize, usize, usize),
+) -> Result<(), ProtocolError> {
+    l.product_cost(f, &context(fx.ring())?, k, n, m);
+    truncate_cost(f, fx.ring(), k * m, fx.frac(), trunc);
+    Ok(())
 }
 
 /// The bound on |X| and |W| entries the tests draw from: X in [−1, 1] and W small enough that
@@ -136,6 +152,11 @@ impl<L: HeLinear> Protocol for RlweLinear<L> {
             return Err(ProtocolError::Input { protocol: self.name(), index: 1, expected: "W as n,m".into() });
         };
         linear(&self.0, p, inputs.fixed, inputs.trunc, inputs.plain(self.name(), 1)?, x, m)
+    }
+    fn cost(&self, f: &mut Formula, d: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let dims = dims(self.name(), d).ok()?;
+        linear_cost(&self.0, f, fx, trunc, dims).ok()?;
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x, w] = take(self.name(), inputs)?;

@@ -4,7 +4,7 @@
 //! run by `dyad run`, checked by the harness, property-tested with the
 //! strategies of `dyad_sim::strategy` (feature `testing`), audited and costed.
 
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
@@ -219,6 +219,16 @@ pub trait Protocol: Send + Sync {
     /// over the documented input domain (approximation plus fixed-point error).
     fn ideal_tolerance(&self, fixed: FixedPoint) -> f64;
 
+    /// Writes into `f` the message pattern of a run at `dims` in `fixed` with `trunc` (the formula
+    /// of the `//!` header, executable), from which [`Formula::counts`] gives the exact counts of
+    /// every phase; `None` when the protocol states no formula or `dims` are not its dimensions
+    /// (`f` is then unusable). Writing into a formula, rather than returning one, lets a
+    /// composition continue its parts' clocks. A test compares every formula with the meter.
+    fn cost(&self, f: &mut Formula, dims: &[usize], fixed: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let _ = (f, dims, fixed, trunc);
+        None
+    }
+
     /// How the output is read.
     fn output(&self) -> OutputEncoding {
         OutputEncoding::Fixed
@@ -269,6 +279,15 @@ pub fn matrix(protocol: &'static str, shape: &[usize]) -> Result<(usize, usize),
     }
 }
 
+/// The length of the rows of a tensor of `shape` (its last axis), or an error naming the
+/// protocol when there is no last axis or it is empty.
+pub fn row_len(protocol: &'static str, shape: &[usize]) -> Result<usize, ProtocolError> {
+    match shape.last() {
+        Some(&n) if n > 0 => Ok(n),
+        _ => Err(ProtocolError::Dims { protocol, dims: shape.to_vec(), expected: "a non-empty last axis".into() }),
+    }
+}
+
 /// A shared input spec.
 pub fn shared(name: &str, shape: &[usize], range: (f64, f64)) -> InputSpec {
     InputSpec { name: name.into(), shape: shape.to_vec(), holder: Holder::Shared, range }
@@ -281,4 +300,10 @@ pub fn take<'a, T, const N: usize>(protocol: &'static str, inputs: &'a [T]) -> R
         index: inputs.len(),
         expected: format!("exactly {N} inputs"),
     })
+}
+
+/// The number of elements of an element-wise protocol's dimensions, or `None` when they are not
+/// its dimensions (for [`Protocol::cost`]).
+pub fn elements(protocol: &'static str, dims: &[usize]) -> Option<usize> {
+    elementwise(protocol, dims).ok().map(|d| d.iter().product())
 }

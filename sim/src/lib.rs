@@ -3,7 +3,8 @@
 //! - [`ring`], [`fixed`], [`tensor`], [`share`], [`role`]: Z_2^ℓ, fixed point, ring tensors,
 //!   additive shares and the two [`Role`]s.
 //! - [`channel`]: the [`Channel`] trait protocols talk through and the in-memory transport.
-//! - [`meter`] and [`report`]: exact bytes, messages and rounds per phase and label.
+//! - [`meter`] and [`report`]: exact bytes, messages and rounds per phase and label;
+//!   [`formula`]: the same counts from a protocol's message pattern, without running it.
 //! - [`party`] and [`runner`]: a party's context and [`simulate`], which runs both parties.
 //! - [`correlation`]: the correlation-provider trait and the seeded dealer.
 //! - [`table`]: the plain-text table renderer every report uses.
@@ -15,6 +16,7 @@ pub mod channel;
 pub mod correlation;
 pub mod error;
 pub mod fixed;
+pub mod formula;
 pub mod meter;
 pub mod party;
 pub mod report;
@@ -36,6 +38,7 @@ pub mod arbitrary;
 pub use channel::Channel;
 pub use error::{ChannelError, FixedError, SimError, TensorError};
 pub use fixed::FixedPoint;
+pub use formula::Formula;
 pub use meter::Phase;
 pub use party::Party;
 pub use report::{CostReport, Counts};

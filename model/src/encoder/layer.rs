@@ -2,7 +2,7 @@
 //! the regression gate and the claims view measure whole layers (at BERT-base shape with
 //! random weights, say) exactly as they measure blocks.
 
-use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Phase, RingTensor, Share};
 use ndarray::{Array2, ArrayD, Axis, Ix1, Ix2, IxDyn};
 
 use super::reference;
@@ -207,6 +207,11 @@ impl Protocol for EncoderLayer {
         let state = p.in_phase(Phase::Setup, |p| self.encoder.setup(p, inputs.fixed, weights.as_ref(), &shape, 1))?;
         let mut out = self.encoder.forward(p, prec, &state, weights.as_ref(), &shape, x)?;
         out.pop().ok_or(ProtocolError::Config { protocol: self.name, reason: "no layer output".into() })
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let shape = shape_of(self.name, dims).ok()?;
+        (fx.ring().bits() >= 64).then_some(())?;
+        self.encoder.cost(f, Precision { fixed: fx, trunc }, &shape, 1).ok()
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let x = inputs.first().ok_or(ProtocolError::Input { protocol: self.name, index: 0, expected: "x".into() })?;

@@ -3,22 +3,23 @@
 use std::sync::Arc;
 
 use dyad_reference::layernorm::LayerNormParams;
-use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
+use dyad_sim::correlation::MatDims;
+use dyad_sim::{FixedPoint, Formula, Party, Phase, RingTensor, Role, Share};
 
 use super::suite::{Slots, Suite, SuiteError};
 use super::weights::{EncoderWeights, slot};
 use super::{merge_heads, split_heads, tile_bias};
-use crate::layers::attention::attention;
+use crate::layers::attention::{attention, attention_cost};
 use crate::layers::ffn::apply;
 use crate::layers::linear::LinearKind;
 use crate::registry::Registry;
 use dyad_protocols::TruncMode;
 use dyad_protocols::blocks::activation::AttentionFunction;
-use dyad_protocols::blocks::layernorm::{AffineShares, layernorm, share_affine};
-use dyad_protocols::blocks::matmul::matmul;
+use dyad_protocols::blocks::layernorm::{AffineShares, layernorm, layernorm_cost, share_affine, share_affine_cost};
+use dyad_protocols::blocks::matmul::{matmul, matmul_cost};
 use dyad_protocols::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE};
-use dyad_protocols::blocks::share::share_input;
-use dyad_protocols::blocks::trunc::truncate;
+use dyad_protocols::blocks::share::{share_input, share_input_cost};
+use dyad_protocols::blocks::trunc::{truncate, truncate_cost};
 use dyad_protocols::bumblebee::linear::{self as sip, SipKeys, SipLayout};
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout, CopState};
@@ -163,6 +164,64 @@ impl Encoder {
             ]);
         }
         Ok(PartyState { ctx, sip, linears, norms })
+    }
+
+    /// The formula of [`Encoder::setup`] for `layers` layers, then of one [`Encoder::forward`] of
+    /// `shape.seq` tokens.
+    pub fn cost(
+        &self,
+        f: &mut Formula,
+        prec: Precision,
+        shape: &dyad_protocols::protocol::ModelShape,
+        layers: usize,
+    ) -> Result<(), ProtocolError> {
+        let (fx, trunc) = (prec.fixed, prec.trunc);
+        let ring = fx.ring();
+        let kind = self.suite.linear;
+        let ctx = match kind {
+            LinearKind::Cop | LinearKind::Sip => Some(dyad_protocols::linear::context(ring)?),
+            LinearKind::Dealer => None,
+        };
+        let (k, h, width, heads) = (shape.seq, shape.hidden, shape.ffn, shape.heads);
+        let dims = [(h, h), (h, h), (h, h), (h, h), (h, width), (width, h)];
+        if let (LinearKind::Sip, Some(c)) = (kind, &ctx) {
+            sip::keys_cost(f, c);
+        }
+        for _ in 0..layers {
+            for &(n, m) in &dims {
+                match (kind, &ctx) {
+                    (LinearKind::Cop, Some(c)) => cop::setup_cost(f, c, &CopLayout::new(c.n(), MAX_TOKENS, n, m)),
+                    (LinearKind::Sip, _) => {}
+                    _ => f.in_phase(Phase::Setup, |f| share_input_cost(f, Role::Server, ring, n * m)),
+                }
+            }
+            f.repeat(2, |f| share_affine_cost(f, ring, h));
+        }
+        let linear = |f: &mut Formula, n: usize, m: usize| match (kind, &ctx) {
+            (LinearKind::Cop, Some(c)) => {
+                cop::online_cost(f, c, &CopLayout::new(c.n(), k, n, m));
+                truncate_cost(f, ring, k * m, fx.frac(), trunc);
+            }
+            (LinearKind::Sip, Some(c)) => {
+                sip::online_cost(f, c, &SipLayout::choose(c, k, n, m, sip::MAX_PACK));
+                truncate_cost(f, ring, k * m, fx.frac(), trunc);
+            }
+            _ => matmul_cost(f, fx, MatDims { batch: None, m: k, k: n, n: m }, trunc),
+        };
+        for _ in 0..layers {
+            f.repeat(3, |f| linear(f, h, h));
+            attention_cost(f, fx, trunc, self.attention.as_ref(), (heads, k, h / heads))?;
+            linear(f, h, h);
+            layernorm_cost(f, fx, (k, h), &self.norm, trunc)?;
+            linear(f, h, width);
+            self.gelu.cost(f, &[k, width], fx, trunc).ok_or(ProtocolError::Config {
+                protocol: "encoder",
+                reason: format!("{} states no cost formula", self.gelu.name()),
+            })?;
+            linear(f, width, h);
+            layernorm_cost(f, fx, (k, h), &self.norm, trunc)?;
+        }
+        Ok(())
     }
 
     fn linear(

@@ -8,13 +8,15 @@
 use std::sync::Arc;
 
 use dyad_reference::arith as reference;
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::correlation::MatDims;
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::{ArrayD, Axis, Ix3};
 
 use dyad_protocols::TruncMode;
 use dyad_protocols::blocks::activation::{AttentionFunction, softmax_rows};
 use dyad_protocols::blocks::arith::scale_public;
-use dyad_protocols::blocks::matmul::matmul;
+use dyad_protocols::blocks::matmul::{matmul, matmul_cost};
+use dyad_protocols::blocks::trunc::truncate_cost;
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
@@ -67,6 +69,22 @@ pub fn attention(
         let a = function.rows(p, fx, &scores.reshape(&[h * s, s])?, trunc)?;
         p.scope("context", |p| matmul(p, fx, &a.reshape(&[h, s, s])?, v, trunc))
     })
+}
+
+/// The formula of [`attention`] for dims (h, s, d): the scores' matrix product, their scaling,
+/// the function on h·s rows of s, the context's matrix product.
+pub fn attention_cost(
+    f: &mut Formula,
+    fx: FixedPoint,
+    trunc: TruncMode,
+    function: &dyn AttentionFunction,
+    (h, s, d): (usize, usize, usize),
+) -> Result<(), ProtocolError> {
+    matmul_cost(f, fx, MatDims { batch: Some(h), m: s, k: d, n: s }, trunc);
+    truncate_cost(f, fx.ring(), h * s * s, fx.frac(), trunc);
+    function.rows_cost(f, fx, (h * s, s), trunc)?;
+    matmul_cost(f, fx, MatDims { batch: Some(h), m: s, k: s, n: d }, trunc);
+    Ok(())
 }
 
 fn float_attention(
@@ -131,6 +149,10 @@ impl Protocol for AttentionBlock {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let (q, k, v) = (inputs.share(self.name, 0)?, inputs.share(self.name, 1)?, inputs.share(self.name, 2)?);
         attention(p, inputs.fixed, inputs.trunc, self.function.as_ref(), q, k, v)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let dims = dims3(self.name, dims).ok()?;
+        attention_cost(f, fx, trunc, self.function.as_ref(), dims).ok()
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [q, k, v] = take(self.name, inputs)?;

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use dyad_reference::arith as reference;
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::{ArrayD, Ix2};
 
-use crate::layers::linear::{LinearKind, linear};
+use crate::layers::linear::{LinearKind, linear, linear_cost};
 use dyad_protocols::TruncMode;
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::linear::{self as rlwe_linear, weight_bound};
@@ -86,6 +86,12 @@ impl Protocol for FfnBlock {
         let hidden = p.scope("ffn.up", |p| linear(p, self.linear, fx, trunc, inputs.plain(self.name, 1)?, x, f))?;
         let g = p.scope("ffn.gelu", |p| apply(p, self.gelu.as_ref(), fx, trunc, &hidden))?;
         p.scope("ffn.down", |p| linear(p, self.linear, fx, trunc, inputs.plain(self.name, 2)?, &g, h))
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let &[k, h, width] = dims else { return None };
+        linear_cost(f, self.linear, fx, trunc, (k, h, width)).ok()?;
+        self.gelu.cost(f, &[k, width], fx, trunc)?;
+        linear_cost(f, self.linear, fx, trunc, (k, width, h)).ok()
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x, w1, w2] = take(self.name, inputs)?;

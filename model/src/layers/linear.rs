@@ -6,12 +6,13 @@
 //! simulation time, which keeps runs over hundreds of sentences feasible. Its cost is a
 //! dealer's, and reports say so.
 
-use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
+use dyad_sim::correlation::MatDims;
+use dyad_sim::{FixedPoint, Formula, Party, Phase, RingTensor, Role, Share};
 use serde::{Deserialize, Serialize};
 
 use dyad_protocols::TruncMode;
-use dyad_protocols::blocks::matmul::matmul;
-use dyad_protocols::blocks::share::share_input;
+use dyad_protocols::blocks::matmul::{matmul, matmul_cost};
+use dyad_protocols::blocks::share::{share_input, share_input_cost};
 use dyad_protocols::bumblebee::linear::SipLinear;
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::linear as rlwe_linear;
@@ -59,6 +60,25 @@ pub fn linear(
                 p.scope("share_weights", |p| share_input(p, Role::Server, w, x.ring(), &[n, m]))
             })?;
             p.scope("dealer.linear", |p| matmul(p, fx, x, &ws, trunc))
+        }
+    }
+}
+
+/// The formula of [`linear`] for dims (k, n, m).
+pub fn linear_cost(
+    f: &mut Formula,
+    kind: LinearKind,
+    fx: FixedPoint,
+    trunc: TruncMode,
+    (k, n, m): (usize, usize, usize),
+) -> Result<(), ProtocolError> {
+    match kind {
+        LinearKind::Cop => rlwe_linear::linear_cost(&NimbusLinear, f, fx, trunc, (k, n, m)),
+        LinearKind::Sip => rlwe_linear::linear_cost(&SipLinear, f, fx, trunc, (k, n, m)),
+        LinearKind::Dealer => {
+            f.in_phase(Phase::Setup, |f| share_input_cost(f, Role::Server, fx.ring(), n * m));
+            matmul_cost(f, fx, MatDims { batch: None, m: k, k: n, n: m }, trunc);
+            Ok(())
         }
     }
 }

@@ -13,18 +13,20 @@ use dyad_reference::exp as exp_reference;
 use dyad_reference::normalize::ExponentRange;
 use dyad_reference::poly as poly_reference;
 use dyad_reference::recip::{GoldschmidtConsts, goldschmidt_scalar};
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::{ArrayD, Axis};
 
-use crate::blocks::arith::mul;
-use crate::blocks::exp::exp_taylor;
-use crate::blocks::max::max_last;
-use crate::blocks::poly::{piecewise, poly_tolerance};
-use crate::blocks::recip::goldschmidt;
+use crate::blocks::arith::{mul, mul_cost};
+use crate::blocks::exp::{exp_taylor, exp_taylor_cost};
+use crate::blocks::max::{max_cost, max_last};
+use crate::blocks::poly::{piecewise, piecewise_cost, poly_tolerance};
+use crate::blocks::recip::{goldschmidt, goldschmidt_cost};
 use crate::blocks::share::{repeat_last, sum_last};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
+use crate::protocol::{
+    Activation, InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, matrix, row_len, shared, take,
+};
 
 fn config(protocol: &'static str, reason: String) -> ProtocolError {
     ProtocolError::Config { protocol, reason }
@@ -134,6 +136,11 @@ impl Protocol for PiecewiseActivation {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         piecewise(p, inputs.fixed, inputs.share(self.name, 0)?, &self.pw, inputs.trunc)
     }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let n = elements(self.name, dims)?;
+        piecewise_cost(f, fx, n, &self.pw, trunc).ok()?;
+        Some(())
+    }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name, inputs)?;
         Ok(poly_reference::piecewise(fx, x, &self.pw)?)
@@ -199,6 +206,15 @@ impl ExpMethod {
         }
     }
 
+    /// The formula of [`ExpMethod::secure`] for `n` elements.
+    pub fn cost(&self, f: &mut Formula, fx: FixedPoint, n: usize, mode: TruncMode) -> Result<(), ProtocolError> {
+        match self {
+            ExpMethod::Taylor { n: squarings, .. } => exp_taylor_cost(f, fx, n, *squarings, mode),
+            ExpMethod::Piecewise(pw) => piecewise_cost(f, fx, n, pw, mode)?,
+        }
+        Ok(())
+    }
+
     /// The fixed-point reference.
     pub fn reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
         Ok(match self {
@@ -248,6 +264,14 @@ pub trait AttentionFunction: Protocol {
     fn rows_reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError>;
     /// The float64 evaluation of what is computed (its own formula, not Softmax's).
     fn rows_float(&self, x: &ArrayD<f64>) -> ArrayD<f64>;
+    /// The formula of [`AttentionFunction::rows`] for `rows` rows of `n`.
+    fn rows_cost(
+        &self,
+        f: &mut Formula,
+        fx: FixedPoint,
+        shape: (usize, usize),
+        trunc: TruncMode,
+    ) -> Result<(), ProtocolError>;
 }
 
 /// Softmax of every row in float64: the ideal of every attention function.
@@ -266,6 +290,15 @@ impl AttentionFunction for Softmax {
     }
     fn rows_reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
         self.reference(fx, std::slice::from_ref(x))
+    }
+    fn rows_cost(
+        &self,
+        f: &mut Formula,
+        fx: FixedPoint,
+        shape: (usize, usize),
+        trunc: TruncMode,
+    ) -> Result<(), ProtocolError> {
+        softmax_cost(f, fx, shape, &self.exp, self.recip_iterations, trunc)
     }
     fn rows_float(&self, x: &ArrayD<f64>) -> ArrayD<f64> {
         let mut out = x.clone();
@@ -323,6 +356,23 @@ pub fn softmax(
     })
 }
 
+/// The formula of [`softmax`] for `rows` rows of `n`: the max tree, the exp of every score,
+/// one reciprocal per row, one product per score.
+pub fn softmax_cost(
+    f: &mut Formula,
+    fx: FixedPoint,
+    (rows, n): (usize, usize),
+    exp: &ExpMethod,
+    iterations: usize,
+    mode: TruncMode,
+) -> Result<(), ProtocolError> {
+    max_cost(f, fx.ring(), rows, n);
+    exp.cost(f, fx, rows * n, mode)?;
+    goldschmidt_cost(f, fx, rows, &sum_range(n), iterations, mode)?;
+    mul_cost(f, fx, rows * n, mode);
+    Ok(())
+}
+
 impl Protocol for Softmax {
     fn name(&self) -> &'static str {
         self.name
@@ -351,9 +401,14 @@ impl Protocol for Softmax {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         softmax(p, inputs.fixed, inputs.share(self.name, 0)?, &self.exp, self.recip_iterations, inputs.trunc)
     }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let shape = matrix(self.name, dims).ok()?;
+        self.rows_cost(f, fx, shape, trunc).ok()?;
+        Some(())
+    }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name, inputs)?;
-        let n = x.shape().last().copied().unwrap_or(1);
+        let n = row_len(self.name, x.shape())?;
         let f = Fx::new(fx);
         let ring = fx.ring();
         let range = sum_range(n);

@@ -2,14 +2,14 @@
 //! [`beaver`](crate::blocks::beaver), then a truncation by f), and products with a public real.
 
 use dyad_reference as reference;
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::beaver::{mul_ring, square_ring};
-use crate::blocks::trunc::truncate;
+use crate::blocks::beaver::{mul_ring, mul_ring_cost, square_ring, square_ring_cost};
+use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, Protocol, elements, elementwise, shared, take};
 
 /// x·c for a public real c: the local product with enc(c), then truncation.
 pub fn scale_public(p: &mut Party, fx: FixedPoint, x: &Share, c: f64, mode: TruncMode) -> Result<Share, ProtocolError> {
@@ -27,6 +27,18 @@ pub fn square(p: &mut Party, fx: FixedPoint, x: &Share, mode: TruncMode) -> Resu
 pub fn mul(p: &mut Party, fx: FixedPoint, x: &Share, y: &Share, mode: TruncMode) -> Result<Share, ProtocolError> {
     let z = mul_ring(p, x, y)?;
     truncate(p, &z, fx.frac(), mode)
+}
+
+/// The formula of [`mul`] for `n` elements: the ring product, then the truncation by f.
+pub fn mul_cost(f: &mut Formula, fx: FixedPoint, n: usize, mode: TruncMode) {
+    mul_ring_cost(f, fx.ring(), n);
+    truncate_cost(f, fx.ring(), n, fx.frac(), mode);
+}
+
+/// The formula of [`square`] for `n` elements.
+pub fn square_cost(f: &mut Formula, fx: FixedPoint, n: usize, mode: TruncMode) {
+    square_ring_cost(f, fx.ring(), n);
+    truncate_cost(f, fx.ring(), n, fx.frac(), mode);
 }
 
 /// `add`: x + y on shares, with no communication.
@@ -52,6 +64,10 @@ impl Protocol for Add {
     }
     fn run(&self, _: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         Ok(inputs.share(self.name(), 0)?.add(inputs.share(self.name(), 1)?)?)
+    }
+    fn cost(&self, _: &mut Formula, dims: &[usize], _: FixedPoint, _: TruncMode) -> Option<()> {
+        elements(self.name(), dims)?;
+        Some(())
     }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x, y] = take(self.name(), inputs)?;
@@ -94,6 +110,11 @@ impl Protocol for Mul {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let mode = inputs.trunc;
         mul(p, inputs.fixed, inputs.share(self.name(), 0)?, inputs.share(self.name(), 1)?, mode)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        mul_cost(f, fx, n, trunc);
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x, y] = take(self.name(), inputs)?;
@@ -147,6 +168,11 @@ impl Protocol for Square {
         let mode = inputs.trunc;
         square(p, inputs.fixed, inputs.share(self.name(), 0)?, mode)
     }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        square_cost(f, fx, n, trunc);
+        Some(())
+    }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;
         Ok(reference::arith::square(fx, x))
@@ -195,6 +221,11 @@ impl Protocol for Scale {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let mode = inputs.trunc;
         scale_public(p, inputs.fixed, inputs.share(self.name(), 0)?, self.c, mode)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        truncate_cost(f, fx.ring(), n, fx.frac(), trunc);
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;

@@ -6,9 +6,9 @@
 //! (the server adds d·e). Online cost for n elements: one message each way of 2n·ℓ/8 bytes, one
 //! round. A square uses a square pair (a, a²) and opens d = x − a alone: half the bytes.
 
-use dyad_sim::{Party, RingTensor, Role, Share};
+use dyad_sim::{Formula, Party, Ring, RingTensor, Role, Share};
 
-use crate::blocks::share::{open, open_many};
+use crate::blocks::share::{open, open_many, open_many_cost};
 use crate::error::ProtocolError;
 use crate::protocol::take;
 
@@ -78,4 +78,23 @@ pub fn square_and_mul_ring(p: &mut Party, x: &Share, u: &Share, v: &Share) -> Re
         let z = c.add(&b.mul_public(d)?)?.add(&a.mul_public(e)?)?;
         Ok((sq, z.add_public(p.role(), &d.mul(e)?)?))
     })
+}
+
+/// The formula of [`mul_ring`] for `n` elements over `ring`: a triple each, d and e opened.
+pub fn mul_ring_cost(f: &mut Formula, ring: Ring, n: usize) {
+    f.triples(ring, n);
+    open_many_cost(f, ring, &[n, n]);
+}
+
+/// The formula of [`square_ring`]: a square pair each, d opened.
+pub fn square_ring_cost(f: &mut Formula, ring: Ring, n: usize) {
+    f.squares(ring, n);
+    open_many_cost(f, ring, &[n]);
+}
+
+/// The formula of [`square_and_mul_ring`] for `squares` squares and `products` products.
+pub fn square_and_mul_ring_cost(f: &mut Formula, ring: Ring, squares: usize, products: usize) {
+    f.squares(ring, squares);
+    f.triples(ring, products);
+    open_many_cost(f, ring, &[squares, products, products]);
 }

@@ -21,16 +21,16 @@
 //! does not wrap, i.e. |x − c| < 2^(ℓ−1).
 
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Role, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 use rand::RngExt;
 
-use crate::blocks::beaver::mul_ring;
-use crate::blocks::convert::b2a;
-use crate::blocks::ot::{self, Side};
+use crate::blocks::beaver::{mul_ring, mul_ring_cost};
+use crate::blocks::convert::{b2a, b2a_cost};
+use crate::blocks::ot::{self, Side, batches_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{InputSpec, Inputs, OutputEncoding, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, OutputEncoding, Protocol, elements, elementwise, shared, take};
 
 /// The chunk width m: SPU's and CrypTFlow2's radix-4 default.
 pub const DEFAULT_RADIX: u32 = 4;
@@ -44,6 +44,18 @@ pub(crate) fn bits_share(values: Vec<u64>) -> Result<Share, ProtocolError> {
 fn chunk_widths(bits: u32, radix: u32) -> Vec<u32> {
     let q = bits.div_ceil(radix);
     (0..q).map(|j| radix.min(bits - j * radix)).collect()
+}
+
+/// Chunk widths grouped by width, in order of first appearance: one OT batch per group.
+fn chunk_groups(widths: &[u32]) -> Vec<(u32, Vec<usize>)> {
+    let mut groups: Vec<(u32, Vec<usize>)> = Vec::new();
+    for (j, &w) in widths.iter().enumerate() {
+        match groups.iter_mut().find(|(gw, _)| *gw == w) {
+            Some((_, js)) => js.push(j),
+            None => groups.push((w, vec![j])),
+        }
+    }
+    groups
 }
 
 /// XOR shares of 1{a < b} for `bits`-bit values, the server holding `a` and the client `b`
@@ -61,13 +73,7 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
         let q = widths.len();
         let chunk = |v: u64, j: usize| (v >> (j as u32 * radix)) & ((1u64 << widths[j]) - 1);
         // Chunks of equal width share one batch of OTs: at most two batches (full and narrower).
-        let mut groups: Vec<(u32, Vec<usize>)> = Vec::new();
-        for (j, &w) in widths.iter().enumerate() {
-            match groups.iter_mut().find(|(gw, _)| *gw == w) {
-                Some((_, js)) => js.push(j),
-                None => groups.push((w, vec![j])),
-            }
-        }
+        let groups = chunk_groups(&widths);
         let mut lt = vec![0u64; n * q];
         let mut eq = vec![0u64; n * q];
         let mut sides = Vec::new();
@@ -115,6 +121,28 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
         })?;
         and_tree(p, n, q, lt, eq)
     })
+}
+
+/// The formula of [`millionaire`] for `n` comparisons: the leaf OTs (one batch per chunk
+/// width, two flights), then one AND round per tree level.
+pub fn millionaire_cost(f: &mut Formula, n: usize, bits: u32, radix: u32) {
+    let widths = chunk_widths(bits, radix);
+    let specs: Vec<OtSpec> = chunk_groups(&widths)
+        .iter()
+        .map(|(w, js)| OtSpec { sender: Role::Server, count: n * js.len(), choice_bits: *w, msg_bits: 2 })
+        .collect();
+    batches_cost(f, &specs);
+    let mut q = widths.len();
+    while q > 1 {
+        let per = if q.div_ceil(2) == 1 { 1 } else { 2 };
+        mul_ring_cost(f, Ring::Z2, n * (q / 2) * per);
+        q = q.div_ceil(2);
+    }
+}
+
+/// The formula of [`msb`], [`drelu`], [`lt_public`] and [`lt`] for `n` values over `ring`.
+pub fn msb_cost(f: &mut Formula, ring: Ring, n: usize) {
+    millionaire_cost(f, n, ring.bits() - 1, DEFAULT_RADIX);
 }
 
 /// A count that does not add up inside the millionaires' protocol: a bug, never bad input.
@@ -237,6 +265,12 @@ impl Protocol for Drelu {
         let b = drelu(p, &flat(x)?)?;
         bit_output(p, &b, x.ring(), x.shape())
     }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, _: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        msb_cost(f, fx.ring(), n);
+        b2a_cost(f, fx.ring(), n);
+        Some(())
+    }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;
         Ok(indicator(x, |v| v >= 0))
@@ -290,6 +324,12 @@ impl Protocol for LtPublic {
         let b = lt_public(p, &flat(x)?, inputs.fixed.encode(self.c)?)?;
         bit_output(p, &b, x.ring(), x.shape())
     }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, _: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        msb_cost(f, fx.ring(), n);
+        b2a_cost(f, fx.ring(), n);
+        Some(())
+    }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;
         let c = fx.ring().signed(fx.encode(self.c)?);
@@ -336,6 +376,12 @@ impl Protocol for Lt {
         let y = inputs.share(self.name(), 1)?;
         let b = lt(p, &flat(x)?, &flat(y)?)?;
         bit_output(p, &b, x.ring(), x.shape())
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, _: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        msb_cost(f, fx.ring(), n);
+        b2a_cost(f, fx.ring(), n);
+        Some(())
     }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x, y] = take(self.name(), inputs)?;

@@ -8,9 +8,9 @@
 //!
 //! B2A of a Boolean share b = b0 ⊕ b1: b = b0 + b1 − 2·b0·b1, the product from one such OT.
 
-use dyad_sim::{Party, Ring, RingTensor, Role, Share};
+use dyad_sim::{Formula, Party, Ring, RingTensor, Role, Share};
 
-use crate::blocks::ot::{one_of_two, transfer};
+use crate::blocks::ot::{batches_cost, one_of_two, transfer};
 use crate::error::ProtocolError;
 
 /// Shares of v_i·b_i over `ring`, where the server passes its values `v` and the client its bits
@@ -43,4 +43,9 @@ pub fn b2a(p: &mut Party, b: &Share, ring: Ring) -> Result<Share, ProtocolError>
         let mine = RingTensor::from_vec(ring, &[bits.len()], bits)?;
         Ok(Share::new(mine).sub(&prod.scale(2))?)
     })
+}
+
+/// The formula of [`cross_products`] and of [`b2a`] for `n` elements over `ring`.
+pub fn b2a_cost(f: &mut Formula, ring: Ring, n: usize) {
+    batches_cost(f, &[one_of_two(Role::Server, n, ring.bits())]);
 }

@@ -9,17 +9,17 @@
 //! Domain: x ≤ 0 (Softmax inputs after subtracting the row maximum); tested on [−80, 0].
 
 use dyad_reference::exp as reference;
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::square;
+use crate::blocks::arith::{square, square_cost};
 
-use crate::blocks::cmp::lt_public;
-use crate::blocks::select::mux;
-use crate::blocks::trunc::truncate;
+use crate::blocks::cmp::{lt_public, msb_cost};
+use crate::blocks::select::{mux, mux_cost};
+use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, shared, take};
 
 /// (1 + x/2^n)^(2^n) where x ≥ clip, 0 below.
 pub fn exp_taylor(
@@ -40,6 +40,15 @@ pub fn exp_taylor(
         }
         Ok(p.scope("clip", |p| mux(p, &keep, &y))?.reshape(x.shape())?)
     })
+}
+
+/// The formula of [`exp_taylor`] with `squarings` squarings for `n` elements: the clipping
+/// comparison, the truncation by 2^n, the squarings, the multiplexer.
+pub fn exp_taylor_cost(f: &mut Formula, fx: FixedPoint, n: usize, squarings: u32, mode: TruncMode) {
+    msb_cost(f, fx.ring(), n);
+    truncate_cost(f, fx.ring(), n, squarings, mode);
+    f.repeat(squarings as usize, |f| square_cost(f, fx, n, mode));
+    mux_cost(f, fx.ring(), n);
 }
 
 /// `bumblebee.exp`: the BumbleBee/SPU/CrypTen exp baseline, (1 + x/256)^256, 0 below −14.
@@ -79,6 +88,11 @@ impl Protocol for ExpTaylor {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let mode = inputs.trunc;
         exp_taylor(p, inputs.fixed, inputs.share(self.name(), 0)?, self.n, self.clip, mode)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        exp_taylor_cost(f, fx, n, self.n, trunc);
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;

@@ -15,17 +15,17 @@
 //! magnitude: real BERT LayerNorm inputs (outliers above 200) need ℓ = 64.
 
 use dyad_reference::layernorm::{self as reference, LayerNormParams};
-use dyad_sim::{FixedPoint, Party, Phase, RingTensor, Role, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Phase, Ring, RingTensor, Role, Share};
 use ndarray::{ArrayD, Axis};
 
-use crate::blocks::arith::{mul, square};
+use crate::blocks::arith::{mul, mul_cost, square, square_cost};
 
-use crate::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE, rsqrt};
-use crate::blocks::share::{repeat_last, share_input, sum_last, tile_rows};
-use crate::blocks::trunc::truncate;
+use crate::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE, rsqrt, rsqrt_cost};
+use crate::blocks::share::{repeat_last, share_input, share_input_cost, sum_last, tile_rows};
+use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{Holder, InputSpec, Inputs, Protocol, shared, take};
+use crate::protocol::{Holder, InputSpec, Inputs, Protocol, matrix, row_len, shared, take};
 
 /// The server's γ and β, secret-shared.
 #[derive(Clone, Debug)]
@@ -41,7 +41,7 @@ pub fn share_affine(
     p: &mut Party,
     gamma: Option<&RingTensor>,
     beta: Option<&RingTensor>,
-    ring: dyad_sim::Ring,
+    ring: Ring,
     d: usize,
 ) -> Result<AffineShares, ProtocolError> {
     p.in_phase(Phase::Setup, |p| {
@@ -52,6 +52,31 @@ pub fn share_affine(
             })
         })
     })
+}
+
+/// The formula of [`share_affine`]: γ and β, shared by the server in the setup phase.
+pub fn share_affine_cost(f: &mut Formula, ring: Ring, d: usize) {
+    f.in_phase(Phase::Setup, |f| f.repeat(2, |f| share_input_cost(f, Role::Server, ring, d)));
+}
+
+/// The formula of [`layernorm`] for `rows` rows of `d`: the mean's and the variance's per-row
+/// truncations (one-bit when the run is probabilistic), the squares of the deviations, the
+/// rsqrt per row, then two products per element (by the rsqrt, by γ).
+pub fn layernorm_cost(
+    f: &mut Formula,
+    fx: FixedPoint,
+    (rows, d): (usize, usize),
+    params: &LayerNormParams,
+    mode: TruncMode,
+) -> Result<(), ProtocolError> {
+    let shift = fx.frac() + reference::extra_bits(fx);
+    let row_mode = if mode == TruncMode::Probabilistic { TruncMode::OneBit } else { mode };
+    truncate_cost(f, fx.ring(), rows, shift, row_mode);
+    square_cost(f, fx, rows * d, mode);
+    truncate_cost(f, fx.ring(), rows, shift, row_mode);
+    rsqrt_cost(f, fx, rows, &params.range, params.iterations, mode)?;
+    f.repeat(2, |f| mul_cost(f, fx, rows * d, mode));
+    Ok(())
 }
 
 /// LayerNorm of each row of `x` (`[rows, d]`).
@@ -137,9 +162,15 @@ impl Protocol for LayerNorm {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let mode = inputs.trunc;
         let x = inputs.share(self.name(), 0)?;
-        let d = x.shape().last().copied().unwrap_or(0);
+        let d = row_len(self.name(), x.shape())?;
         let affine = share_affine(p, inputs.plain(self.name(), 1)?, inputs.plain(self.name(), 2)?, x.ring(), d)?;
         layernorm(p, inputs.fixed, x, &affine, &self.params, mode)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let (rows, d) = matrix(self.name(), dims).ok()?;
+        share_affine_cost(f, fx.ring(), d);
+        layernorm_cost(f, fx, (rows, d), &self.params, trunc).ok()?;
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x, g, b] = take(self.name(), inputs)?;

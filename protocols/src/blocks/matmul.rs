@@ -4,13 +4,13 @@
 
 use dyad_reference as reference;
 use dyad_sim::correlation::MatDims;
-use dyad_sim::{FixedPoint, Party, RingTensor, Role, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Role, Share};
 use ndarray::{ArrayD, Axis};
 
 use crate::blocks::arith::product_bound;
 
-use crate::blocks::share::open_many;
-use crate::blocks::trunc::truncate;
+use crate::blocks::share::{open_many, open_many_cost};
+use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
@@ -48,6 +48,15 @@ pub fn matmul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, Protoco
 pub fn matmul(p: &mut Party, fx: FixedPoint, x: &Share, y: &Share, mode: TruncMode) -> Result<Share, ProtocolError> {
     let z = matmul_ring(p, x, y)?;
     truncate(p, &z, fx.frac(), mode)
+}
+
+/// The formula of [`matmul`]: a matrix triple, D and E opened in one round, the truncation of the
+/// b·m·n outputs.
+pub fn matmul_cost(f: &mut Formula, fx: FixedPoint, dims: MatDims, mode: TruncMode) {
+    let b = dims.batch.unwrap_or(1);
+    f.matrix_triple(fx.ring(), dims);
+    open_many_cost(f, fx.ring(), &[b * dims.m * dims.k, b * dims.k * dims.n]);
+    truncate_cost(f, fx.ring(), b * dims.m * dims.n, fx.frac(), mode);
 }
 
 /// `matmul`: X·Y for two shared matrices (dims `b,m,k,n` or `m,k,n`), then truncation.
@@ -96,6 +105,15 @@ impl Protocol for MatMul {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let mode = inputs.trunc;
         matmul(p, inputs.fixed, inputs.share(self.name(), 0)?, inputs.share(self.name(), 1)?, mode)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let dims = match *dims {
+            [m, k, n] => MatDims { batch: None, m, k, n },
+            [b, m, k, n] => MatDims { batch: Some(b), m, k, n },
+            _ => return None,
+        };
+        matmul_cost(f, fx, dims, trunc);
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x, y] = take(self.name(), inputs)?;

@@ -2,14 +2,14 @@
 //! each level compares adjacent pairs, max(a, b) = b + DReLU(a − b)·(a − b), halving the row;
 //! ⌈log2 n⌉ levels, each one batched comparison and one batched multiplexer.
 
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Share};
 use ndarray::{ArrayD, Axis};
 
-use crate::blocks::cmp::drelu;
-use crate::blocks::select::mux;
+use crate::blocks::cmp::{drelu, msb_cost};
+use crate::blocks::select::{mux, mux_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, matrix, row_len, shared, take};
 
 /// The maximum of each row of `x` (`[.., n]` → `[..]`).
 pub fn max_last(p: &mut Party, x: &Share) -> Result<Share, ProtocolError> {
@@ -59,6 +59,17 @@ pub fn max_last(p: &mut Party, x: &Share) -> Result<Share, ProtocolError> {
     })
 }
 
+/// The formula of [`max_last`] for `rows` rows of `n`: per level, one comparison and one
+/// multiplexer over the rows' pairs.
+pub fn max_cost(f: &mut Formula, ring: Ring, rows: usize, n: usize) {
+    let mut width = n;
+    while width > 1 {
+        msb_cost(f, ring, rows * (width / 2));
+        mux_cost(f, ring, rows * (width / 2));
+        width = width.div_ceil(2);
+    }
+}
+
 /// `max`: the maximum of each row (dims rows,n).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Max;
@@ -88,10 +99,15 @@ impl Protocol for Max {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         max_last(p, inputs.share(self.name(), 0)?)
     }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, _: TruncMode) -> Option<()> {
+        let (rows, n) = matrix(self.name(), dims).ok()?;
+        max_cost(f, fx.ring(), rows, n);
+        Some(())
+    }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;
         let r = x.ring();
-        let n = x.shape().last().copied().unwrap_or(1);
+        let n = row_len(self.name(), x.shape())?;
         let maxes: Vec<u64> =
             x.to_vec().chunks(n).map(|row| row.iter().copied().max_by_key(|&v| r.signed(v)).unwrap_or(0)).collect();
         Ok(RingTensor::from_vec(r, &x.shape()[..x.shape().len() - 1], maxes)?)

@@ -4,10 +4,10 @@
 //! [`dyad_reference::normalize`]).
 
 use dyad_reference::normalize::ExponentRange;
-use dyad_sim::{FixedPoint, Party, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Share};
 
-use crate::blocks::cmp::msb;
-use crate::blocks::convert::b2a;
+use crate::blocks::cmp::{msb, msb_cost};
+use crate::blocks::convert::{b2a, b2a_cost};
 use crate::blocks::share::{concat, split};
 use crate::error::ProtocolError;
 
@@ -31,6 +31,22 @@ pub fn exponent_bits(
         let ge = b2a(p, &ge, ring)?;
         split(&ge, &vec![vec![flat.len()]; thresholds.len()])
     })
+}
+
+/// The formula of [`exponent_bits`] for `n` values: one millionaires' and one B2A over every
+/// threshold's comparison.
+pub fn exponent_bits_cost(
+    f: &mut Formula,
+    fx: FixedPoint,
+    n: usize,
+    range: &ExponentRange,
+) -> Result<(), ProtocolError> {
+    let t = range.encoded_thresholds(fx)?.len();
+    if t > 0 {
+        msb_cost(f, fx.ring(), t * n);
+        b2a_cost(f, fx.ring(), t * n);
+    }
+    Ok(())
 }
 
 /// The step function base + Σ_k c_k·delta_k, locally.

@@ -10,7 +10,7 @@
 //! so that OTs in both directions can share flights.
 
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{Channel, ChannelError, Party, Role, wire};
+use dyad_sim::{Channel, ChannelError, Formula, Party, Role, wire};
 
 use crate::error::ProtocolError;
 
@@ -134,4 +134,34 @@ pub fn transfer(
 /// The spec of `count` 1-out-of-2 OTs of `msg_bits`-bit messages sent by `sender`.
 pub fn one_of_two(sender: Role, count: usize, msg_bits: u32) -> OtSpec {
     OtSpec { sender, count, choice_bits: 1, msg_bits }
+}
+
+/// The formula of [`start`]: the random OTs, then the receiver's offsets (one message).
+pub fn start_cost(f: &mut Formula, spec: OtSpec) {
+    f.random_ots(spec);
+    f.send_packed(spec.sender.peer(), spec.count, spec.choice_bits);
+}
+
+/// The formula of [`OtSender::respond`]: the sender receives the offsets and answers with N
+/// masked messages per instance.
+pub fn respond_cost(f: &mut Formula, spec: OtSpec) {
+    f.recv(spec.sender);
+    f.send_packed(spec.sender, spec.count * spec.arity(), spec.msg_bits);
+}
+
+/// The formula of [`OtReceiver::finish`]: the receiver receives the answers.
+pub fn finish_cost(f: &mut Formula, spec: OtSpec) {
+    f.recv(spec.sender.peer());
+}
+
+/// The formula of batches of OTs that all start before any is answered, answered in order
+/// ([`transfer`] is one batch): two flights however many batches.
+pub fn batches_cost(f: &mut Formula, specs: &[OtSpec]) {
+    for &spec in specs {
+        start_cost(f, spec);
+    }
+    for &spec in specs {
+        respond_cost(f, spec);
+        finish_cost(f, spec);
+    }
 }

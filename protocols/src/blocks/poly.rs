@@ -20,20 +20,22 @@
 
 use dyad_reference::approx::{Piecewise, Polynomial};
 use dyad_reference::poly::{self as reference, Coeff};
-use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::mul;
+use crate::blocks::arith::{mul, mul_cost};
 
-use crate::blocks::beaver::{mul_ring, square_and_mul_ring, square_ring};
+use crate::blocks::beaver::{
+    mul_ring, mul_ring_cost, square_and_mul_ring, square_and_mul_ring_cost, square_ring, square_ring_cost,
+};
 
-use crate::blocks::cmp::msb;
-use crate::blocks::select::mux;
+use crate::blocks::cmp::{msb, msb_cost};
+use crate::blocks::select::{mux, mux_cost};
 use crate::blocks::share::{concat, split};
-use crate::blocks::trunc::truncate;
+use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, shared, take};
 
 fn encode(fx: FixedPoint, p: &Polynomial) -> Result<Vec<u64>, ProtocolError> {
     Ok(reference::encode(fx, p)?)
@@ -266,6 +268,88 @@ pub fn piecewise(
     })
 }
 
+/// The formula of [`horner`] for `n` elements: a truncation after the public first product,
+/// then d − 1 fixed-point products.
+pub fn horner_cost(f: &mut Formula, fx: FixedPoint, n: usize, poly: &Polynomial, mode: TruncMode) {
+    if poly.coeffs.len() >= 2 {
+        truncate_cost(f, fx.ring(), n, fx.frac(), mode);
+        f.repeat(poly.degree() - 1, |f| mul_cost(f, fx, n, mode));
+    }
+}
+
+/// The formula of [`powers`] for `n` elements: per round, the square and the products batched
+/// in one opening, then one truncation of every power of the round.
+pub fn powers_cost(f: &mut Formula, fx: FixedPoint, n: usize, need: &[bool], mode: TruncMode) {
+    let d = need.len().saturating_sub(1);
+    let ring = fx.ring();
+    let mut lo = 2;
+    while lo <= d {
+        let hi = (2 * (lo - 1)).min(d);
+        let wanted: Vec<usize> = (lo..=hi).filter(|&i| need[i]).collect();
+        let square = wanted.iter().any(|&i| matches!(reference::power_split(i), (h, l) if h == l));
+        let products = wanted.len() - usize::from(square);
+        match (square, products) {
+            (false, 0) => {}
+            (true, 0) => square_ring_cost(f, ring, n),
+            (false, k) => mul_ring_cost(f, ring, k * n),
+            (true, k) => square_and_mul_ring_cost(f, ring, n, k * n),
+        }
+        if !wanted.is_empty() {
+            truncate_cost(f, ring, wanted.len() * n, fx.frac(), mode);
+        }
+        lo = hi + 1;
+    }
+}
+
+/// The formula of [`power_basis`] for `n` elements.
+pub fn power_basis_cost(
+    f: &mut Formula,
+    fx: FixedPoint,
+    n: usize,
+    poly: &Polynomial,
+    mode: TruncMode,
+) -> Result<(), ProtocolError> {
+    let a = reference::coeffs(fx, poly)?;
+    powers_cost(f, fx, n, &needed_powers(poly.degree(), &[&a]), mode);
+    combine_cost(f, fx, n, &a, mode);
+    Ok(())
+}
+
+/// The formula of [`combine`] for `n` elements: one truncation if a coefficient is not an integer.
+pub fn combine_cost(f: &mut Formula, fx: FixedPoint, n: usize, a: &[Coeff], mode: TruncMode) {
+    if reference::has_fraction(a) {
+        truncate_cost(f, fx.ring(), n, fx.frac(), mode);
+    }
+}
+
+/// The formula of [`piecewise`] for `n` elements: every breakpoint's comparison in one
+/// millionaires', the powers, one truncation for the pieces with real coefficients, one
+/// multiplexer over the k − 1 differences.
+pub fn piecewise_cost(
+    f: &mut Formula,
+    fx: FixedPoint,
+    n: usize,
+    pw: &Piecewise,
+    mode: TruncMode,
+) -> Result<(), ProtocolError> {
+    pw.validate().map_err(|e| ProtocolError::Config { protocol: "piecewise", reason: e.to_string() })?;
+    let coeffs: Vec<Vec<Coeff>> = pw.pieces.iter().map(|q| reference::coeffs(fx, q)).collect::<Result<_, _>>()?;
+    let selects = pw.breaks.len() * n;
+    if selects > 0 {
+        msb_cost(f, fx.ring(), selects);
+    }
+    let lists: Vec<&[Coeff]> = coeffs.iter().map(Vec::as_slice).collect();
+    powers_cost(f, fx, n, &needed_powers(pw.max_degree().max(1), &lists), mode);
+    let wides = coeffs.iter().filter(|a| reference::has_fraction(a)).count();
+    if wides > 0 {
+        truncate_cost(f, fx.ring(), wides * n, fx.frac(), mode);
+    }
+    if selects > 0 {
+        mux_cost(f, fx.ring(), (pw.pieces.len() - 1) * n);
+    }
+    Ok(())
+}
+
 /// |x| below which every product of a degree-`d` evaluation stays in the faithful truncation's
 /// domain (|x|^d·2^(2f) < 2^(ℓ−3)), capped at `cap`.
 pub fn degree_bound(fx: FixedPoint, d: usize, cap: f64) -> f64 {
@@ -347,6 +431,14 @@ impl Protocol for PolyEval {
             Schedule::Horner => horner(p, inputs.fixed, x, &self.poly, mode),
             Schedule::Powers => power_basis(p, inputs.fixed, x, &self.poly, mode),
         }
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        match self.schedule {
+            Schedule::Horner => horner_cost(f, fx, n, &self.poly, trunc),
+            Schedule::Powers => power_basis_cost(f, fx, n, &self.poly, trunc).ok()?,
+        }
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;
@@ -448,6 +540,11 @@ impl Protocol for PiecewiseEval {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let mode = inputs.trunc;
         piecewise(p, inputs.fixed, inputs.share(self.name(), 0)?, &self.pw, mode)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        piecewise_cost(f, fx, n, &self.pw, trunc).ok()?;
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;

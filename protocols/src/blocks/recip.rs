@@ -16,20 +16,20 @@
 
 use dyad_reference::normalize::ExponentRange;
 use dyad_reference::recip as reference;
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::mul;
+use crate::blocks::arith::{mul, mul_cost};
 
-use crate::blocks::beaver::mul_ring;
+use crate::blocks::beaver::{mul_ring, mul_ring_cost};
 
-use crate::blocks::exp::exp_taylor;
-use crate::blocks::normalize::{exponent_bits, step};
+use crate::blocks::exp::{exp_taylor, exp_taylor_cost};
+use crate::blocks::normalize::{exponent_bits, exponent_bits_cost, step};
 use crate::blocks::share::{concat, split};
-use crate::blocks::trunc::truncate;
+use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, shared, take};
 
 /// Goldschmidt's reciprocal with SPU's normalisation.
 pub fn goldschmidt(
@@ -66,6 +66,37 @@ pub fn goldschmidt(
         let rs = mul_ring(p, &r, &scale)?;
         Ok(truncate(p, &rs, shift, mode)?.reshape(x.shape())?)
     })
+}
+
+/// The formula of [`goldschmidt`] for `n` elements: the normalisation, the scaled input, the
+/// initial error, one batched pair of products per iteration (one product in the last), the
+/// final scale.
+pub fn goldschmidt_cost(
+    f: &mut Formula,
+    fx: FixedPoint,
+    n: usize,
+    range: &ExponentRange,
+    iterations: usize,
+    mode: TruncMode,
+) -> Result<(), ProtocolError> {
+    let shift = (range.kmax + 1) as u32;
+    exponent_bits_cost(f, fx, n, range)?;
+    mul_ring_cost(f, fx.ring(), n);
+    truncate_cost(f, fx.ring(), n, shift, mode);
+    mul_cost(f, fx, n, mode);
+    for i in 0..iterations {
+        mul_cost(f, fx, if i + 1 < iterations { 2 * n } else { n }, mode);
+    }
+    mul_ring_cost(f, fx.ring(), n);
+    truncate_cost(f, fx.ring(), n, shift, mode);
+    Ok(())
+}
+
+/// The formula of [`newton`] for `n` elements: the exp of the initial guess, then two sequential
+/// products per iteration.
+pub fn newton_cost(f: &mut Formula, fx: FixedPoint, n: usize, iterations: usize, mode: TruncMode) {
+    exp_taylor_cost(f, fx, n, NEWTON_EXP_SQUARINGS, mode);
+    f.repeat(2 * iterations, |f| mul_cost(f, fx, n, mode));
 }
 
 /// CrypTen's Newton reciprocal.
@@ -161,6 +192,14 @@ impl Protocol for Reciprocal {
             Method::Goldschmidt => goldschmidt(p, inputs.fixed, x, &self.range, self.iterations, mode),
             Method::Newton => newton(p, inputs.fixed, x, self.iterations, mode),
         }
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        match self.method {
+            Method::Goldschmidt => goldschmidt_cost(f, fx, n, &self.range, self.iterations, trunc).ok()?,
+            Method::Newton => newton_cost(f, fx, n, self.iterations, trunc),
+        }
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;

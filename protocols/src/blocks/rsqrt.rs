@@ -14,19 +14,19 @@
 
 use dyad_reference::normalize::ExponentRange;
 use dyad_reference::rsqrt as reference;
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::arith::{mul, square};
+use crate::blocks::arith::{mul, mul_cost, square, square_cost};
 
-use crate::blocks::beaver::mul_ring;
+use crate::blocks::beaver::{mul_ring, mul_ring_cost};
 
-use crate::blocks::normalize::{exponent_bits, step};
-use crate::blocks::poly::combine;
-use crate::blocks::trunc::truncate;
+use crate::blocks::normalize::{exponent_bits, exponent_bits_cost, step};
+use crate::blocks::poly::{combine, combine_cost};
+use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, shared, take};
 
 /// The variances the LayerNorm rsqrt covers by default: [2^−4, 2^13).
 pub const DEFAULT_RANGE: ExponentRange = ExponentRange { kmin: -4, kmax: 12 };
@@ -63,6 +63,35 @@ pub fn rsqrt(
         let out = mul_ring(p, &y, &restore)?;
         Ok(truncate(p, &out, c.e / 2, mode)?.reshape(x.shape())?)
     })
+}
+
+/// The formula of [`rsqrt`] for `n` elements: the normalisation, the normalised input, the
+/// quadratic guess, per Newton step a square, a product and a ring product with its
+/// truncation, then the restoring scale.
+pub fn rsqrt_cost(
+    f: &mut Formula,
+    fx: FixedPoint,
+    n: usize,
+    range: &ExponentRange,
+    iterations: usize,
+    mode: TruncMode,
+) -> Result<(), ProtocolError> {
+    let c = reference::RsqrtConsts::new(fx, range)?;
+    let ring = fx.ring();
+    exponent_bits_cost(f, fx, n, range)?;
+    mul_ring_cost(f, ring, n);
+    truncate_cost(f, ring, n, c.e, mode);
+    square_cost(f, fx, n, mode);
+    combine_cost(f, fx, n, &c.initial, mode);
+    f.repeat(iterations, |f| {
+        square_cost(f, fx, n, mode);
+        mul_cost(f, fx, n, mode);
+        mul_ring_cost(f, ring, n);
+        truncate_cost(f, ring, n, fx.frac() + 1, mode);
+    });
+    mul_ring_cost(f, ring, n);
+    truncate_cost(f, ring, n, c.e / 2, mode);
+    Ok(())
 }
 
 /// `rsqrt`: 1/√x on [2^−4, 2^13).
@@ -103,6 +132,11 @@ impl Protocol for Rsqrt {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let mode = inputs.trunc;
         rsqrt(p, inputs.fixed, inputs.share(self.name(), 0)?, &self.range, self.iterations, mode)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        rsqrt_cost(f, fx, n, &self.range, self.iterations, trunc).ok()?;
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;

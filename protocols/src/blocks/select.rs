@@ -7,14 +7,14 @@
 //! The two OTs run in the same flights: per element 1 bit and 2ℓ bits each way, two rounds.
 
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{FixedPoint, Party, RingTensor, Role, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::cmp::drelu;
-use crate::blocks::ot::{self, Side, one_of_two};
+use crate::blocks::cmp::{drelu, msb_cost};
+use crate::blocks::ot::{self, Side, finish_cost, one_of_two, respond_cost, start_cost};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{InputSpec, Inputs, Protocol, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, Protocol, elements, elementwise, shared, take};
 
 /// Share of b·x, for a Boolean share `b` and an arithmetic share `x` with the same number of
 /// elements (the output has x's shape).
@@ -53,6 +53,18 @@ pub fn mux(p: &mut Party, b: &Share, x: &Share) -> Result<Share, ProtocolError> 
     })
 }
 
+/// The formula of [`mux`] and of [`select`] for `n` elements over `ring`: an OT batch each way,
+/// started together, so both directions share two flights.
+pub fn mux_cost(f: &mut Formula, ring: Ring, n: usize) {
+    let (a, b) = (one_of_two(Role::Server, n, ring.bits()), one_of_two(Role::Client, n, ring.bits()));
+    start_cost(f, a);
+    start_cost(f, b);
+    respond_cost(f, a);
+    respond_cost(f, b);
+    finish_cost(f, a);
+    finish_cost(f, b);
+}
+
 /// Share of `x` where b = 1 and `y` where b = 0.
 pub fn select(p: &mut Party, b: &Share, x: &Share, y: &Share) -> Result<Share, ProtocolError> {
     Ok(y.add(&mux(p, b, &x.sub(y)?)?)?)
@@ -82,6 +94,12 @@ impl Protocol for Relu {
         let x = inputs.share(self.name(), 0)?;
         let b = drelu(p, &x.reshape(&[x.len()])?)?;
         mux(p, &b, x)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, _: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        msb_cost(f, fx.ring(), n);
+        mux_cost(f, fx.ring(), n);
+        Some(())
     }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;
@@ -127,6 +145,12 @@ impl Protocol for Select {
         let y = inputs.share(self.name(), 1)?;
         let b = drelu(p, &x.sub(y)?.reshape(&[x.len()])?)?;
         select(p, &b, x, y)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, _: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        msb_cost(f, fx.ring(), n);
+        mux_cost(f, fx.ring(), n);
+        Some(())
     }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x, y] = take(self.name(), inputs)?;

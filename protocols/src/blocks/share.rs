@@ -1,12 +1,12 @@
 //! Sharing an input and opening a share: the only two ways a value crosses between the
 //! secret-shared and the public world.
 
-use dyad_sim::{Channel, FixedPoint, Party, Ring, RingTensor, Role, Share};
+use dyad_sim::{Channel, FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{Holder, InputSpec, Inputs, Protocol, elementwise, shared, take};
+use crate::protocol::{Holder, InputSpec, Inputs, Protocol, elements, elementwise, shared, take};
 
 /// Opens shares: both parties send theirs in one message and add the peer's. One round;
 /// Σ n·ℓ/8 bytes each way.
@@ -31,6 +31,11 @@ pub fn open_many(p: &mut Party, xs: &[&Share]) -> Result<Vec<RingTensor>, Protoc
         rest = tail;
     }
     Ok(out)
+}
+
+/// The formula of [`open_many`] for shares of `sizes` elements over `ring`.
+pub fn open_many_cost(f: &mut Formula, ring: Ring, sizes: &[usize]) {
+    f.exchange(sizes.iter().map(|&n| ring.wire_bytes(n)).sum());
 }
 
 /// Opens one share. One round; n·ℓ/8 bytes each way.
@@ -118,6 +123,12 @@ pub fn share_input(
     }
 }
 
+/// The formula of [`share_input`] for `n` elements over `ring`.
+pub fn share_input_cost(f: &mut Formula, owner: Role, ring: Ring, n: usize) {
+    f.send(owner, ring.wire_bytes(n));
+    f.recv(owner.peer());
+}
+
 /// `share`: the client secret-shares its input.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShareInput;
@@ -142,6 +153,10 @@ impl Protocol for ShareInput {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let shape = inputs.shape(self.name(), 0)?.to_vec();
         share_input(p, Role::Client, inputs.plain(self.name(), 0)?, inputs.fixed.ring(), &shape)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, _: TruncMode) -> Option<()> {
+        share_input_cost(f, Role::Client, fx.ring(), elements(self.name(), dims)?);
+        Some(())
     }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         Ok(take::<_, 1>(self.name(), inputs)?[0].clone())
@@ -180,6 +195,10 @@ impl Protocol for Reveal {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let x = open(p, inputs.share(self.name(), 0)?)?;
         Ok(Share::public(p.role(), &x))
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, _: TruncMode) -> Option<()> {
+        open_many_cost(f, fx.ring(), &[elements(self.name(), dims)?]);
+        Some(())
     }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         Ok(take::<_, 1>(self.name(), inputs)?[0].clone())

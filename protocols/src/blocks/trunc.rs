@@ -24,13 +24,13 @@
 
 use dyad_reference::arith as reference;
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{FixedPoint, Party, Ring, RingTensor, Role, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
-use crate::blocks::cmp::{DEFAULT_RADIX, millionaire};
-use crate::blocks::ot::{Side, one_of_two, start};
+use crate::blocks::cmp::{DEFAULT_RADIX, millionaire, millionaire_cost};
+use crate::blocks::ot::{Side, batches_cost, one_of_two, start};
 use crate::error::ProtocolError;
-use crate::protocol::{InputSpec, Inputs, Protocol, TruncMode, elementwise, shared, take};
+use crate::protocol::{InputSpec, Inputs, Protocol, TruncMode, elements, elementwise, shared, take};
 
 /// SecureML local truncation of `x` by `k` bits. No communication.
 pub fn truncate_probabilistic(role: Role, x: &Share, k: u32) -> Share {
@@ -151,6 +151,20 @@ pub fn truncate(p: &mut Party, x: &Share, k: u32, mode: TruncMode) -> Result<Sha
     })
 }
 
+/// The formula of [`truncate`] by `k` bits for `n` elements over `ring`: nothing when
+/// probabilistic; one OT batch (the wrap) when one-bit; a k-bit millionaires', then the carry's
+/// B2A and the wrap in one flight of OTs when faithful.
+pub fn truncate_cost(f: &mut Formula, ring: Ring, n: usize, k: u32, mode: TruncMode) {
+    match mode {
+        TruncMode::Probabilistic => {}
+        TruncMode::OneBit => batches_cost(f, &[one_of_two(Role::Server, n, k)]),
+        TruncMode::Faithful => {
+            millionaire_cost(f, n, k, DEFAULT_RADIX);
+            batches_cost(f, &[one_of_two(Role::Server, n, ring.bits()), one_of_two(Role::Server, n, k)]);
+        }
+    }
+}
+
 /// `trunc.prob`, `trunc.one_bit` and `trunc.faithful`: x / 2^k, whatever the run's mode.
 #[derive(Clone, Copy, Debug)]
 pub struct Truncation {
@@ -203,6 +217,11 @@ impl Protocol for Truncation {
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         truncate(p, inputs.share(self.name(), 0)?, self.shift, self.mode)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, _: TruncMode) -> Option<()> {
+        let n = elements(self.name(), dims)?;
+        truncate_cost(f, fx.ring(), n, self.shift, self.mode);
+        Some(())
     }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name(), inputs)?;

@@ -20,7 +20,7 @@
 //! - (d0, d1, d2, g) are the powers of two, g ≤ min(d1, [`MAX_PACK`]), that minimise the bytes
 //!   sent online.
 
-use dyad_sim::{Channel, ChannelError, Party, Phase, RingTensor, Role, Share};
+use dyad_sim::{Channel, ChannelError, Formula, Party, Phase, RingTensor, Role, Share};
 
 use crate::error::{ProtocolError, from_peer};
 use crate::linear::{HeLinear, check_weights};
@@ -174,6 +174,26 @@ pub fn keys(p: &mut Party, ctx: &RlweContext) -> Result<SipKeys, ProtocolError> 
             }
         })
     })
+}
+
+/// The formula of [`keys`]: the public key and the Galois keys, one message from the client
+/// (setup phase).
+pub fn keys_cost(f: &mut Formula, ctx: &RlweContext) {
+    let low = ctx.top_level() - 1;
+    f.in_phase(Phase::Setup, |f| {
+        let galois = GaloisKeys::wire_bytes(ctx, low, packing_elements(ctx.n(), MAX_PACK).len());
+        f.send(Role::Client, ctx.poly_bytes(low) + 32 + galois);
+        f.recv(Role::Server);
+    });
+}
+
+/// The formula of [`online`]: the client's seeded input ciphertexts, then the server's packed
+/// responses at the switched-down level.
+pub fn online_cost(f: &mut Formula, ctx: &RlweContext, l: &SipLayout) {
+    f.send(Role::Client, l.inputs() * Ciphertext::wire_bytes(ctx, ctx.top_level(), true));
+    f.recv(Role::Server);
+    f.send(Role::Server, l.outputs() * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false));
+    f.recv(Role::Client);
 }
 
 /// Online: shares of X·W at scale 2^(2f), shape `[k, m]`. The server passes W and its blocks
@@ -357,5 +377,9 @@ impl HeLinear for SipLinear {
             .in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(ctx, &layout, w))))
             .transpose()?;
         online(p, ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
+    }
+    fn product_cost(&self, f: &mut Formula, ctx: &RlweContext, k: usize, n: usize, m: usize) {
+        keys_cost(f, ctx);
+        online_cost(f, ctx, &SipLayout::choose(ctx, k, n, m, MAX_PACK));
     }
 }

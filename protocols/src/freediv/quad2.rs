@@ -5,18 +5,19 @@
 use dyad_reference::Fx;
 use dyad_reference::normalize::ExponentRange;
 use dyad_reference::recip::{GoldschmidtConsts, goldschmidt_scalar};
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::{ArrayD, Axis};
 
 use super::BEFORE_DISTILLATION;
-use super::rows::{RowScale, row_len, rows_dims};
+use super::rows::{RowScale, rows_dims};
 use crate::blocks::activation::{AttentionFunction, softmax_rows};
-use crate::blocks::arith::{mul, scale_public, square};
-use crate::blocks::recip::goldschmidt;
+use crate::blocks::arith::{mul, mul_cost, scale_public, square, square_cost};
+use crate::blocks::recip::{goldschmidt, goldschmidt_cost};
 use crate::blocks::share::{repeat_last, sum_last};
+use crate::blocks::trunc::truncate_cost;
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, shared, take};
+use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, matrix, row_len, shared, take};
 
 /// How far from −c scores may lie: (x + c)² at scale 2^(2f) must stay below 2^(ℓ−3) (capped at 40).
 fn reach(fx: FixedPoint) -> f64 {
@@ -57,7 +58,7 @@ impl Quad2 {
 
 impl AttentionFunction for Quad2 {
     fn rows(&self, p: &mut Party, fx: FixedPoint, x: &Share, trunc: TruncMode) -> Result<Share, ProtocolError> {
-        let n = x.shape().last().copied().unwrap_or(1);
+        let n = row_len(self.name, x.shape())?;
         p.scope("quad2", |p| {
             let t = x.add_scalar(p.role(), fx.encode(self.c)?);
             let q = square(p, fx, &t, trunc)?;
@@ -71,7 +72,7 @@ impl AttentionFunction for Quad2 {
         })
     }
     fn rows_reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
-        let n = row_len(x);
+        let n = row_len(self.name, x.shape())?;
         let (f, ring) = (Fx::new(fx), fx.ring());
         let c = fx.encode(self.c)?;
         let mut out = Vec::with_capacity(x.len());
@@ -98,6 +99,23 @@ impl AttentionFunction for Quad2 {
             }
         }
         Ok(RingTensor::from_vec(ring, x.shape(), out)?)
+    }
+    fn rows_cost(
+        &self,
+        f: &mut Formula,
+        fx: FixedPoint,
+        (rows, n): (usize, usize),
+        trunc: TruncMode,
+    ) -> Result<(), ProtocolError> {
+        square_cost(f, fx, rows * n, trunc);
+        match self.scale {
+            Some(_) => truncate_cost(f, fx.ring(), rows * n, fx.frac(), trunc),
+            None => {
+                goldschmidt_cost(f, fx, rows, &self.sum_range(n), self.recip_iterations, trunc)?;
+                mul_cost(f, fx, rows * n, trunc);
+            }
+        }
+        Ok(())
     }
     fn rows_float(&self, x: &ArrayD<f64>) -> ArrayD<f64> {
         let mut out = x.clone();
@@ -143,6 +161,11 @@ impl Protocol for Quad2 {
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         self.rows(p, inputs.fixed, inputs.share(self.name, 0)?, inputs.trunc)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let shape = matrix(self.name, dims).ok()?;
+        self.rows_cost(f, fx, shape, trunc).ok()?;
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name, inputs)?;

@@ -1,8 +1,6 @@
 //! What the row-wise freeDiv functions share: the public constant that replaces a row's
 //! normaliser, and the row shape of their inputs.
 
-use dyad_sim::RingTensor;
-
 use crate::error::ProtocolError;
 
 /// The public constant that replaces a row's normaliser.
@@ -33,9 +31,4 @@ pub(crate) fn rows_dims(protocol: &'static str, dims: &[usize]) -> Result<usize,
         [rows, n] if *rows > 0 && *n > 0 => Ok(*n),
         _ => Err(ProtocolError::Dims { protocol, dims: dims.to_vec(), expected: "rows,n".into() }),
     }
-}
-
-/// The length of `x`'s rows (its last axis).
-pub(crate) fn row_len(x: &RingTensor) -> usize {
-    x.shape().last().copied().unwrap_or(1)
 }

@@ -2,18 +2,19 @@
 //! by a public constant instead of divided by the secret row sum.
 
 use dyad_reference::Fx;
-use dyad_sim::{FixedPoint, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::{ArrayD, Axis};
 
 use super::BEFORE_DISTILLATION;
-use super::rows::{RowScale, row_len, rows_dims};
+use super::rows::{RowScale, rows_dims};
 use crate::blocks::activation::{AttentionFunction, ExpMethod, softmax_rows};
 use crate::blocks::arith::scale_public;
-use crate::blocks::max::max_last;
+use crate::blocks::max::{max_cost, max_last};
 use crate::blocks::share::repeat_last;
+use crate::blocks::trunc::truncate_cost;
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
-use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, shared, take};
+use crate::protocol::{Activation, InputSpec, Inputs, ModelShape, Protocol, matrix, row_len, shared, take};
 
 /// Softmax freeDiv: exp(x − max)·κ.
 #[derive(Clone, Debug)]
@@ -28,7 +29,7 @@ pub struct SoftmaxFreeDiv {
 
 impl AttentionFunction for SoftmaxFreeDiv {
     fn rows(&self, p: &mut Party, fx: FixedPoint, x: &Share, trunc: TruncMode) -> Result<Share, ProtocolError> {
-        let n = x.shape().last().copied().unwrap_or(1);
+        let n = row_len(self.name, x.shape())?;
         p.scope("softmax_freediv", |p| {
             let m = max_last(p, x)?;
             let d = x.sub(&repeat_last(&m, n)?)?;
@@ -37,7 +38,7 @@ impl AttentionFunction for SoftmaxFreeDiv {
         })
     }
     fn rows_reference(&self, fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
-        let n = row_len(x);
+        let n = row_len(self.name, x.shape())?;
         let (f, ring) = (Fx::new(fx), fx.ring());
         let k = fx.encode(self.scale.value(n, 0.0))?;
         let mut out = Vec::with_capacity(x.len());
@@ -47,6 +48,18 @@ impl AttentionFunction for SoftmaxFreeDiv {
             out.extend(self.exp.reference(fx, &d)?.to_vec().into_iter().map(|e| f.mul(e, k)));
         }
         Ok(RingTensor::from_vec(ring, x.shape(), out)?)
+    }
+    fn rows_cost(
+        &self,
+        f: &mut Formula,
+        fx: FixedPoint,
+        (rows, n): (usize, usize),
+        trunc: TruncMode,
+    ) -> Result<(), ProtocolError> {
+        max_cost(f, fx.ring(), rows, n);
+        self.exp.cost(f, fx, rows * n, trunc)?;
+        truncate_cost(f, fx.ring(), rows * n, fx.frac(), trunc);
+        Ok(())
     }
     fn rows_float(&self, x: &ArrayD<f64>) -> ArrayD<f64> {
         let mut out = x.clone();
@@ -83,6 +96,11 @@ impl Protocol for SoftmaxFreeDiv {
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         self.rows(p, inputs.fixed, inputs.share(self.name, 0)?, inputs.trunc)
+    }
+    fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
+        let shape = matrix(self.name, dims).ok()?;
+        self.rows_cost(f, fx, shape, trunc).ok()?;
+        Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name, inputs)?;

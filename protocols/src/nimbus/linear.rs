@@ -24,7 +24,7 @@
 //!
 //! [`kernel`]: dyad_rlwe::kernel
 
-use dyad_sim::{Channel, ChannelError, Party, Phase, RingTensor, Role, Share};
+use dyad_sim::{Channel, ChannelError, Formula, Party, Phase, RingTensor, Role, Share};
 
 use crate::error::{ProtocolError, from_peer};
 use crate::linear::{HeLinear, check_weights};
@@ -213,6 +213,23 @@ pub fn online(
     }
 }
 
+/// The formula of [`setup`]: the public key at the switched-down level and n·⌈m/d0⌉ seeded
+/// weight ciphertexts, in one message from the server (setup phase).
+pub fn setup_cost(f: &mut Formula, ctx: &RlweContext, layout: &CopLayout) {
+    f.in_phase(Phase::Setup, |f| {
+        let weights = layout.n * layout.blocks * Ciphertext::wire_bytes(ctx, ctx.top_level(), true);
+        f.send(Role::Server, ctx.poly_bytes(ctx.top_level() - 1) + 32 + weights);
+        f.recv(Role::Client);
+    });
+}
+
+/// The formula of [`online`]: the packed responses at the switched-down level, in one message
+/// from the client.
+pub fn online_cost(f: &mut Formula, ctx: &RlweContext, layout: &CopLayout) {
+    f.send(Role::Client, layout.responses * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false));
+    f.recv(Role::Server);
+}
+
 /// Calls `put(t, c, v)` for every result coefficient of response ciphertext `g`.
 fn scatter(layout: &CopLayout, g: usize, coeffs: &[u64], mut put: impl FnMut(usize, usize, u64)) {
     for u in 0..layout.per_ct {
@@ -256,6 +273,11 @@ impl HeLinear for NimbusLinear {
         let layout = CopLayout::new(ctx.n(), k, n, m);
         let state = setup(p, ctx, &layout, w)?;
         online(p, ctx, &layout, &state, w, x)
+    }
+    fn product_cost(&self, f: &mut Formula, ctx: &RlweContext, k: usize, n: usize, m: usize) {
+        let layout = CopLayout::new(ctx.n(), k, n, m);
+        setup_cost(f, ctx, &layout);
+        online_cost(f, ctx, &layout);
     }
 }
 
