@@ -1,86 +1,104 @@
-//! One SVG per element-wise protocol and layer: the ideal function, the float approximation and
-//! the secure output's error, drawn over the recorded input histogram. Hand-written SVG: no
-//! plotting dependency.
+//! One SVG per element-wise protocol and layer: the ideal function and the float approximation
+//! over the recorded input histogram (upper panel), and the secure output's error against the
+//! ideal (lower panel). Drawn with `plotters`' SVG backend, whose text layout is estimated (no
+//! font files are read).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
 
 use crate::audit::PlotData;
 
-const W: f64 = 900.0;
-const H: f64 = 560.0;
-const PAD: f64 = 60.0;
+const SIZE: (u32, u32) = (900, 560);
+const HISTOGRAM: RGBColor = RGBColor(0xdd, 0xe6, 0xf0);
+const APPROXIMATION: RGBColor = RGBColor(0xd6, 0x27, 0x28);
+const ERROR: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 
-fn polyline(xs: &[f64], ys: &[f64], x_of: &dyn Fn(f64) -> f64, y_of: &dyn Fn(f64) -> f64, colour: &str) -> String {
-    let pts: Vec<String> = xs
-        .iter()
-        .zip(ys)
-        .filter(|(_, y)| y.is_finite())
-        .map(|(x, y)| format!("{:.1},{:.1}", x_of(*x), y_of(*y)))
-        .collect();
-    format!("<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"/>\n", pts.join(" "))
+/// The smallest and largest finite values, or (−1, 1) when there are none; never a zero span.
+fn range<'a>(values: impl Iterator<Item = &'a f64>) -> (f64, f64) {
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    if lo > hi {
+        return (-1.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-9);
+    (lo - pad, hi + pad)
+}
+
+/// The finite points of a curve.
+fn points<'a>(xs: &'a [f64], ys: &'a [f64]) -> impl Iterator<Item = (f64, f64)> + 'a {
+    xs.iter().zip(ys).filter(|(_, y)| y.is_finite()).map(|(&x, &y)| (x, y))
+}
+
+fn failed(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(format!("drawing the plot: {e}"))
 }
 
 /// The SVG text of one plot.
-pub fn svg(d: &PlotData) -> String {
-    let (xmin, xmax) = d.x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
-    let span = (xmax - xmin).max(1e-9);
-    let top = H / 2.0 - 10.0;
-    let (fmin, fmax) = d
-        .ideal
-        .iter()
-        .chain(&d.approximation)
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| (a.min(y), b.max(y)));
-    let fspan = (fmax - fmin).max(1e-9);
-    let err: Vec<f64> = d.secure.iter().zip(&d.ideal).map(|(s, i)| s - i).collect();
-    let emax = err.iter().filter(|v| v.is_finite()).fold(1e-12f64, |m, e| m.max(e.abs()));
-    let wmax = d.weight.iter().fold(1e-12f64, |m, &w| m.max(w));
-    let x_of = |x: f64| PAD + (x - xmin) / span * (W - 2.0 * PAD);
-    let f_of = |y: f64| PAD + (1.0 - (y - fmin) / fspan) * (top - PAD);
-    let e_mid = top + (H - PAD - top) / 2.0;
-    let e_of = |y: f64| e_mid - y / emax * ((H - PAD - top) / 2.0 - 10.0);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" font-family=\"sans-serif\" font-size=\"12\">"
-    );
-    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
-    let _ = writeln!(s, "<text x=\"{PAD}\" y=\"24\" font-size=\"15\">{} — layer {}</text>", d.protocol, d.layer);
-    let bar = (W - 2.0 * PAD) / d.x.len().max(1) as f64;
-    for (x, w) in d.x.iter().zip(&d.weight) {
-        let h = w / wmax * (H - 2.0 * PAD);
-        let _ = writeln!(
-            s,
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\" fill=\"#dde6f0\"/>",
-            x_of(*x) - bar / 2.0,
-            H - PAD - h,
-            bar.max(0.5),
-            h
-        );
+pub fn svg(d: &PlotData) -> std::io::Result<String> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let root = root.titled(&format!("{} — layer {}", d.protocol, d.layer), ("sans-serif", 18)).map_err(failed)?;
+        let (upper, lower) = root.split_vertically(SIZE.1 * 3 / 5);
+        let (xmin, xmax) = range(d.x.iter());
+        let (fmin, fmax) = range(d.ideal.iter().chain(&d.approximation));
+
+        let mut chart = ChartBuilder::on(&upper)
+            .margin(10)
+            .x_label_area_size(25)
+            .y_label_area_size(60)
+            .build_cartesian_2d(xmin..xmax, fmin..fmax)
+            .map_err(failed)?;
+        chart.configure_mesh().light_line_style(WHITE).y_desc("f(x)").draw().map_err(failed)?;
+        let wmax = d.weight.iter().fold(1e-12f64, |m, &w| m.max(w));
+        let bar = (xmax - xmin) / d.x.len().max(1) as f64 / 2.0;
+        chart
+            .draw_series(d.x.iter().zip(&d.weight).map(|(&x, &w)| {
+                Rectangle::new([(x - bar, fmin), (x + bar, fmin + w / wmax * (fmax - fmin))], HISTOGRAM.filled())
+            }))
+            .map_err(failed)?
+            .label("recorded inputs (histogram)")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], HISTOGRAM.filled()));
+        chart
+            .draw_series(LineSeries::new(points(&d.x, &d.ideal), BLACK.stroke_width(2)))
+            .map_err(failed)?
+            .label("ideal")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLACK));
+        chart
+            .draw_series(LineSeries::new(points(&d.x, &d.approximation), APPROXIMATION.stroke_width(2)))
+            .map_err(failed)?
+            .label("approximation (float)")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], APPROXIMATION));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(failed)?;
+
+        let err: Vec<f64> = d.secure.iter().zip(&d.ideal).map(|(s, i)| s - i).collect();
+        let emax = err.iter().filter(|v| v.is_finite()).fold(1e-12f64, |m, e| m.max(e.abs())) * 1.1;
+        let mut chart = ChartBuilder::on(&lower)
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(xmin..xmax, -emax..emax)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_desc("x")
+            .y_desc("secure − ideal")
+            .y_label_formatter(&|v| if v.abs() < emax * 1e-6 { "0".into() } else { format!("{v:.1e}") })
+            .draw()
+            .map_err(failed)?;
+        chart.draw_series(LineSeries::new(points(&d.x, &err), ERROR.stroke_width(2))).map_err(failed)?;
+        root.present().map_err(failed)?;
     }
-    s.push_str(&polyline(&d.x, &d.ideal, &x_of, &f_of, "#222222"));
-    s.push_str(&polyline(&d.x, &d.approximation, &x_of, &f_of, "#d62728"));
-    let _ = writeln!(
-        s,
-        "<line x1=\"{PAD}\" x2=\"{:.1}\" y1=\"{e_mid:.1}\" y2=\"{e_mid:.1}\" stroke=\"#999\" stroke-dasharray=\"3,3\"/>",
-        W - PAD
-    );
-    s.push_str(&polyline(&d.x, &err, &x_of, &e_of, "#1f77b4"));
-    let _ = writeln!(
-        s,
-        "<text x=\"{PAD}\" y=\"{:.1}\">x from {xmin:.2} to {xmax:.2}; bars: recorded input histogram</text>",
-        H - 20.0
-    );
-    let _ = writeln!(s, "<text x=\"{:.1}\" y=\"44\" fill=\"#222\">ideal</text>", W - 250.0);
-    let _ = writeln!(s, "<text x=\"{:.1}\" y=\"60\" fill=\"#d62728\">approximation (float)</text>", W - 250.0);
-    let _ = writeln!(
-        s,
-        "<text x=\"{:.1}\" y=\"76\" fill=\"#1f77b4\">secure − ideal (±{emax:.2e}, lower panel)</text>",
-        W - 250.0
-    );
-    s.push_str("</svg>\n");
-    s
+    Ok(out)
 }
 
 /// Writes every plot to `dir` as `PROTOCOL.layerN.svg`; returns the paths.
@@ -90,8 +108,46 @@ pub fn write_all(dir: &Path, plots: &[PlotData]) -> std::io::Result<Vec<PathBuf>
         .iter()
         .map(|d| {
             let path = dir.join(format!("{}.layer{}.svg", d.protocol, d.layer));
-            std::fs::write(&path, svg(d))?;
+            std::fs::write(&path, svg(d)?)?;
             Ok(path)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(secure_offset: f64) -> PlotData {
+        let x: Vec<f64> = (0..50).map(|i| -4.0 + 0.16 * f64::from(i)).collect();
+        let ideal: Vec<f64> = x.iter().map(|&v| v.max(0.0)).collect();
+        PlotData {
+            protocol: "test.relu".into(),
+            layer: 3,
+            weight: x.iter().map(|v| (-v * v).exp()).collect(),
+            approximation: ideal.clone(),
+            secure: ideal.iter().map(|v| v + secure_offset).collect(),
+            ideal,
+            x,
+        }
+    }
+
+    #[test]
+    fn a_plot_is_an_svg_with_its_title_curves_and_legend() {
+        let s = svg(&data(1e-3)).unwrap_or_default();
+        assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"), "{}", &s[..s.len().min(200)]);
+        for text in ["test.relu — layer 3", "ideal", "approximation (float)", "secure − ideal"] {
+            assert!(s.contains(text), "missing {text:?}");
+        }
+        assert!(s.matches("<polyline").count() >= 3, "three curves: ideal, approximation, error");
+    }
+
+    #[test]
+    fn non_finite_values_and_flat_curves_still_draw() {
+        let mut d = data(0.0);
+        d.secure[7] = f64::NAN;
+        d.ideal = vec![0.0; d.x.len()];
+        d.approximation = vec![f64::INFINITY; d.x.len()];
+        assert!(svg(&d).is_ok());
+    }
 }
