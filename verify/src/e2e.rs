@@ -320,7 +320,13 @@ pub fn run(
             let got = fx.decode_tensor(out);
             layer_err[l].extend(got.iter(), plain.output.iter());
             if l + 1 == layers {
-                last = got.into_dimensionality::<ndarray::Ix2>().map(|a| pooled(&a)).unwrap_or_default();
+                let shape = got.shape().to_vec();
+                let rows = got.into_dimensionality::<ndarray::Ix2>().map_err(|_| ProtocolError::Dims {
+                    protocol: "e2e",
+                    dims: shape,
+                    expected: "the last layer's output as tokens,hidden".into(),
+                })?;
+                last = pooled(&rows);
             }
         }
         secure_pooled.push(last);

@@ -215,13 +215,15 @@ impl Protocol for EncoderLayer {
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let x = inputs.first().ok_or(ProtocolError::Input { protocol: self.name, index: 0, expected: "x".into() })?;
-        let h = x.shape().get(1).copied().unwrap_or(0);
-        let shape = ModelShape {
-            seq: x.shape()[0],
-            hidden: h,
-            heads: heads_of(self.name, inputs.get(1).map(RingTensor::shape))?,
-            ffn: inputs.get(11).map_or(0, |t| t.shape()[1]),
+        let (seq, hidden) = matrix(self.name, x.shape())?;
+        let &[_, ffn] = inputs.get(11).map(RingTensor::shape).unwrap_or_default() else {
+            return Err(ProtocolError::Input {
+                protocol: self.name,
+                index: 11,
+                expected: "W_up as [hidden, ffn]".into(),
+            });
         };
+        let shape = ModelShape { seq, hidden, heads: heads_of(self.name, inputs.get(1).map(RingTensor::shape))?, ffn };
         let w = weights_from(&inputs[1..], shape, 1e-12).ok_or(ProtocolError::Input {
             protocol: self.name,
             index: 1,
