@@ -65,6 +65,11 @@ pub(crate) fn run_audit(
     if let Some(p) = protocols.iter().find(|p| p.activation().is_none()) {
         return Err(CliError::usage(format!("{} has no activation kind to audit", p.name())));
     }
+    // A protocol that refuses this format (a coefficient set whose safe domain collapses, say) is
+    // bad input, found before any work.
+    for p in &protocols {
+        p.inputs(&p.default_dims(), fixed).map_err(CliError::usage)?;
+    }
     let spec = AuditSpec {
         fixed,
         trunc: args.arith.trunc(),
@@ -83,7 +88,9 @@ pub(crate) fn run_audit(
         bar.inc(1);
     })
     .map_err(|e| match e {
-        dyad_verify::AuditError::Vectors(_) | dyad_verify::AuditError::Layer { .. } => CliError::usage(e),
+        dyad_verify::AuditError::Vectors(_)
+        | dyad_verify::AuditError::Layer { .. }
+        | dyad_verify::AuditError::Spec(_) => CliError::usage(e),
         other => CliError::Failed(other.to_string()),
     })?;
     bar.finish_and_clear();
@@ -92,7 +99,7 @@ pub(crate) fn run_audit(
         eprintln!("wrote {} plots to {}", paths.len(), dir.display());
     }
     emit(format, &report, || render::table(&report))?;
-    Ok(0)
+    Ok(if report.passed { 0 } else { 1 })
 }
 
 /// The function to fit.

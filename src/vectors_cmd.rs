@@ -31,23 +31,25 @@ enum VectorsCommand {
     /// Prints a vector set's provenance and per-layer summary statistics (with `--format json`
     /// or `yaml`, the whole manifest).
     List {
-        /// The vector set's directory.
+        /// The recorded vector set (the same flag as `dyad audit` and `dyad fit`).
         #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
-        dir: PathBuf,
+        vectors: PathBuf,
     },
     /// Checks a vector set against its manifest: files, checksums, tensor types and shapes,
     /// contents. Exits with 1 when the check fails.
     Verify {
-        /// The vector set's directory.
+        /// The recorded vector set (the same flag as `dyad audit` and `dyad fit`).
         #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
-        dir: PathBuf,
+        vectors: PathBuf,
     },
 }
 
 #[derive(Debug, clap::Args)]
 struct RecordArgs {
     /// Directory to write the vector set into (created if needed; existing files are replaced).
-    #[arg(long, default_value_os_t = dyad_vectors::bundled_dir())]
+    /// Required, so that a recording never overwrites the bundled set by accident: to regenerate
+    /// it, pass `--out vectors/data/minilm-l6`.
+    #[arg(long)]
     out: PathBuf,
     /// Number of snippets to run the model on.
     #[arg(long, default_value_t = 256)]
@@ -75,8 +77,8 @@ struct RecordArgs {
 pub(crate) fn run(args: VectorsArgs, format: Format) -> Result<u8, CliError> {
     match args.command {
         VectorsCommand::Record(args) => record(&args),
-        VectorsCommand::List { dir } => list(&dir, format),
-        VectorsCommand::Verify { dir } => verify(&dir),
+        VectorsCommand::List { vectors } => list(&vectors, format),
+        VectorsCommand::Verify { vectors } => verify(&vectors),
     }
 }
 

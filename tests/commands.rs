@@ -43,9 +43,13 @@ fn audit_json_has_the_documented_fields_and_labels_freediv_before_distillation()
         "--plot",
         plots.to_str().unwrap(),
     ]));
-    for field in ["model", "sentences", "ring_bits", "frac_bits", "trunc", "seed", "entries"] {
+    for field in ["provenance", "passed", "ring_bits", "frac_bits", "trunc", "seed", "entries"] {
         assert!(v.get(field).is_some(), "no {field} in {v}");
     }
+    for field in ["vectors", "model", "weights_sha256", "sentences", "sentence_source_sha256", "recording_seed"] {
+        assert!(v["provenance"].get(field).is_some(), "no provenance.{field} in {v}");
+    }
+    assert_eq!(v["passed"], true);
     let entries = v["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
     let gelu = &entries[0];
@@ -53,6 +57,11 @@ fn audit_json_has_the_documented_fields_and_labels_freediv_before_distillation()
     assert_eq!(gelu["jump"]["at"], 0.5);
     for part in ["total", "approximation", "fixed_point"] {
         assert!(gelu["errors"][part]["weighted_rms"].as_f64().unwrap() > 0.0, "{part}");
+    }
+    for e in entries {
+        let verdict = &e["verdict"];
+        assert_eq!(verdict["passed"], true, "{verdict}");
+        assert!(verdict["inputs_in_domain"].as_u64().unwrap() > 0 && verdict["domain"].is_array(), "{verdict}");
     }
     let freediv = &entries[1];
     assert_eq!(freediv["note"], "before distillation");
@@ -62,6 +71,15 @@ fn audit_json_has_the_documented_fields_and_labels_freediv_before_distillation()
     assert!(freediv["cost"]["dealer"].as_bool().unwrap());
     let svg = std::fs::read_to_string(plots.join("nimbus.gelu_example.layer0.svg")).unwrap();
     assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{}", &svg[..svg.len().min(80)]);
+}
+
+#[test]
+fn an_audit_of_no_inputs_is_bad_usage() {
+    for args in [["--samples", "0"], ["--rows", "0"]] {
+        let o = dyad(&["audit", "--layers", "0", "--protocol", "layernorm", args[0], args[1]]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(args[0]), "{}", String::from_utf8_lossy(&o.stderr));
+    }
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn list_prints_provenance_and_every_layer_and_kind() {
 
 #[test]
 fn bad_input_exits_2_naming_what_was_wrong() {
-    let o = dyad(&["vectors", "verify", "--dir", "/no/such/set"]);
+    let o = dyad(&["vectors", "verify", "--vectors", "/no/such/set"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/no/such/set/manifest.yaml: missing"), "{}", stderr(&o));
     let o = dyad(&["vectors", "record", "--sentences", "0", "--out", "/no/such/out"]);
@@ -90,7 +90,11 @@ fn bad_input_exits_2_naming_what_was_wrong() {
     let o = dyad(&["vectors", "record", "--model", "/no/such/model", "--out", "/no/such/out"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/no/such/model/model.safetensors is absent") && stderr(&o).contains("fetch.sh"));
-    let o = dyad(&["vectors", "record", "--snippets", "/no/such/snippets.txt"]);
+    // Without --out a recording is refused: it never overwrites the bundled set by default.
+    let o = dyad(&["vectors", "record", "--sentences", "6"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
+    let o = dyad(&["vectors", "record", "--snippets", "/no/such/snippets.txt", "--out", "/no/such/out"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/no/such/snippets.txt"), "{}", stderr(&o));
     let o = dyad(&["vectors", "frobnicate"]);
@@ -108,7 +112,7 @@ fn a_corrupted_set_fails_verify_with_1_naming_the_file_and_field() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[100_000] ^= 0x40;
     std::fs::write(&path, bytes).unwrap();
-    let o = dyad(&["vectors", "verify", "--dir", dir.to_str().unwrap()]);
+    let o = dyad(&["vectors", "verify", "--vectors", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("layer2.safetensors: sha256") && stderr(&o).contains("files[2].sha256"),
@@ -117,7 +121,7 @@ fn a_corrupted_set_fails_verify_with_1_naming_the_file_and_field() {
     );
 
     std::fs::write(dir.join("manifest.yaml"), "format: dyad-vectors/1\nmodel: {").unwrap();
-    let o = dyad(&["vectors", "verify", "--dir", dir.to_str().unwrap()]);
+    let o = dyad(&["vectors", "verify", "--vectors", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("malformed manifest"), "{}", stderr(&o));
 }
@@ -135,7 +139,7 @@ fn recording_a_subset_is_deterministic_whatever_the_threads() {
         assert!(stdout(&o).starts_with("recorded 6 sentences"), "{}", stdout(&o));
     }
     same_files(&a, &b);
-    let o = dyad(&["vectors", "verify", "--dir", a.to_str().unwrap()]);
+    let o = dyad(&["vectors", "verify", "--vectors", a.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 

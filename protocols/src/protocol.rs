@@ -229,6 +229,21 @@ pub trait Protocol: Send + Sync {
         None
     }
 
+    /// Which output elements come from inputs inside the documented domain, one flag per element
+    /// of the first input (the output's shape for the activations): by default each element of
+    /// the first input against its range in [`Protocol::inputs`]. Protocols whose domain is not
+    /// a range of values (LayerNorm's row variance, say) say so here; the audit checks the
+    /// documented accuracy on the flagged elements and reports the rest as outside.
+    fn in_domain(&self, fixed: FixedPoint, inputs: &[ArrayD<f64>]) -> Result<ArrayD<bool>, ProtocolError> {
+        let x = inputs.first().ok_or(ProtocolError::Input {
+            protocol: self.name(),
+            index: 0,
+            expected: "an input".into(),
+        })?;
+        let (lo, hi) = self.inputs(x.shape(), fixed)?.first().map_or((f64::NEG_INFINITY, f64::INFINITY), |s| s.range);
+        Ok(x.mapv(|v| (lo..=hi).contains(&v)))
+    }
+
     /// How the output is read.
     fn output(&self) -> OutputEncoding {
         OutputEncoding::Fixed

@@ -3,30 +3,39 @@
 //! into approximation error (float approximation against the ideal) and fixed-point error
 //! (secure output against the float approximation), and its cost per call.
 //!
-//! - **Element-wise** protocols (GELU, exp on x − max) run once per layer on the first
-//!   `samples` recorded samples followed by the centres of every non-empty histogram bin. Max and
+//! - **Element-wise** protocols (GELU, exp on x − max) run once per layer on `samples` recorded
+//!   samples, drawn uniformly with the run's seed, followed by the centres of every non-empty
+//!   histogram bin. Max and
 //!   mean absolute errors are over the samples (which follow the recorded distribution); the
 //!   weighted RMS error is over the bin centres weighted by their counts, i.e. the whole
 //!   recorded histogram.
-//! - **Softmax** protocols (and their replacements) run on the first `rows` recorded rows of
-//!   attention scores, one call per row length (rows are a sentence's keys, never padded, so
+//! - **Softmax** protocols (and their replacements) run on `rows` recorded rows of attention
+//!   scores, drawn uniformly with the run's seed (the recorder keeps rows in sentence order), one call per row length (rows are a sentence's keys, never padded, so
 //!   every key is unmasked); errors are over all row entries, plus KL(ideal ‖ secure) per row
 //!   and each row's largest probability error. The cost is that of all calls: bytes and
 //!   messages add up, rounds are the most of any call (the calls are independent).
-//! - **LayerNorm** protocols run on the first `rows` rows of both LayerNorms' inputs with γ = 1 and
-//!   β = 0.
+//! - **LayerNorm** protocols run on `rows` rows of both LayerNorms' inputs, drawn the same way,
+//!   with γ = 1 and β = 0.
 //!
-//! Recorded inputs are used as they are: the fraction outside a protocol's documented domain is
-//! reported, and such inputs may produce garbage (which the errors then show).
+//! Recorded inputs are used as they are: the fraction outside a protocol's documented domain
+//! ([`Protocol::in_domain`]; for LayerNorm the row variance too) is reported, and such inputs
+//! may produce garbage (which the errors then show).
+//!
+//! **Verdict.** On the inputs inside the domain every entry must keep the protocol's own stated
+//! bounds: the secure output within [`Protocol::tolerance_ulp`] of the fixed-point reference,
+//! and within [`Protocol::ideal_tolerance`] plus that tolerance of the float ideal. An entry that
+//! misses either fails, and so does the audit ([`AuditReport::passed`]; `dyad audit` exits 1).
 
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{Activation, HarnessError, Protocol, TruncMode};
 use dyad_reference::metrics::{ErrorStats, abs_errors, weighted_rms};
-use dyad_sim::{FixedPoint, Phase};
+use dyad_sim::{FixedPoint, Phase, RingTensor};
 use dyad_vectors::{Kind, VectorSet, VectorsError};
 use std::collections::BTreeMap;
 
 use ndarray::{ArrayD, IxDyn};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -65,6 +74,9 @@ pub enum AuditError {
         /// What failed.
         source: Box<HarnessError>,
     },
+    /// An audit that would check nothing.
+    #[error("{0}")]
+    Spec(String),
     /// A layer that the vectors do not have.
     #[error("layer {layer} is not recorded (the vectors have {layers})")]
     Layer {
@@ -135,6 +147,47 @@ impl CallCost {
     }
 }
 
+/// The protocol's stated bounds, checked on the audited inputs inside its documented domain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The domain tested: the first input's documented range at this format.
+    pub domain: (f64, f64),
+    /// Inputs inside it (the bounds are checked on these).
+    pub inputs_in_domain: usize,
+    /// Largest ring distance of the secure output from the fixed-point reference.
+    pub max_ulp: u64,
+    /// The protocol's tolerance against its reference.
+    pub tolerance_ulp: u64,
+    /// Largest |secure − ideal|.
+    pub max_abs: f64,
+    /// The documented accuracy plus the tolerance: ideal_tolerance + tolerance_ulp·2^−f.
+    pub bound: f64,
+    /// Both bounds held.
+    pub passed: bool,
+}
+
+impl Verdict {
+    fn new(o: &Outcome, in_domain: &[bool], bound: f64) -> Self {
+        let (mut max_ulp, mut max_abs, mut inputs) = (0u64, 0f64, 0usize);
+        for (i, _) in in_domain.iter().enumerate().filter(|(_, ok)| **ok) {
+            inputs += 1;
+            max_ulp = max_ulp.max(o.ulps[i]);
+            // NaN counts as an infinite error, as everywhere in Dyad.
+            let err = (o.secure[i] - o.ideal[i]).abs();
+            max_abs = max_abs.max(if err.is_nan() { f64::INFINITY } else { err });
+        }
+        Verdict {
+            domain: o.domain,
+            inputs_in_domain: inputs,
+            max_ulp,
+            tolerance_ulp: o.tolerance_ulp,
+            max_abs,
+            bound,
+            passed: max_ulp <= o.tolerance_ulp && max_abs <= bound,
+        }
+    }
+}
+
 /// One protocol on one layer's recorded activations.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -150,6 +203,8 @@ pub struct AuditEntry {
     pub inputs: usize,
     /// Fraction of them outside the protocol's documented domain.
     pub outside_domain: f64,
+    /// The stated bounds, checked.
+    pub verdict: Verdict,
     /// Errors.
     pub errors: ErrorSplit,
     /// Softmax errors.
@@ -206,13 +261,48 @@ pub struct PlotData {
     pub secure: Vec<f64>,
 }
 
+/// What the audit ran on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The vector set's directory.
+    pub vectors: String,
+    /// The model the activations come from, with its package.
+    pub model: String,
+    /// The sha256 of the model's weights.
+    pub weights_sha256: String,
+    /// Sentences the activations were recorded from.
+    pub sentences: usize,
+    /// Where they come from, and the sha256 of that file.
+    pub sentence_source: String,
+    /// The sha256 of the sentence source.
+    pub sentence_source_sha256: String,
+    /// The seed the recorder chose sentences, samples and rows with.
+    pub recording_seed: u64,
+}
+
+impl Provenance {
+    /// The provenance of `set`.
+    pub fn of(set: &VectorSet) -> Self {
+        let m = set.manifest();
+        Provenance {
+            vectors: set.dir().display().to_string(),
+            model: format!("{} ({})", m.model.name, m.model.package),
+            weights_sha256: m.model.weights_sha256.clone(),
+            sentences: m.sentences.ids.len(),
+            sentence_source: m.sentences.source.clone(),
+            sentence_source_sha256: m.sentences.sha256.clone(),
+            recording_seed: m.recording.seed,
+        }
+    }
+}
+
 /// The whole audit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditReport {
-    /// The vectors' model.
-    pub model: String,
-    /// Sentences the vectors were recorded from.
-    pub sentences: usize,
+    /// What it ran on.
+    pub provenance: Provenance,
+    /// True when every entry kept its protocol's stated bounds.
+    pub passed: bool,
     /// ℓ.
     pub ring_bits: u32,
     /// f.
@@ -237,18 +327,36 @@ struct Outcome {
     secure: Vec<f64>,
     ideal: Vec<f64>,
     approx: Vec<f64>,
+    /// Ring distance of each secure output element from the reference.
+    ulps: Vec<u64>,
+    /// Whether each element's input lies in the documented domain.
+    in_domain: Vec<bool>,
+    tolerance_ulp: u64,
     cost: CallCost,
     /// The first input's documented domain.
     domain: (f64, f64),
 }
 
-fn outside(values: impl Iterator<Item = f64>, (lo, hi): (f64, f64)) -> f64 {
-    let (mut out, mut n) = (0usize, 0usize);
-    for v in values {
-        n += 1;
-        out += usize::from(!(lo..=hi).contains(&v));
+fn fraction_outside(in_domain: &[bool]) -> f64 {
+    in_domain.iter().filter(|ok| !**ok).count() as f64 / in_domain.len().max(1) as f64
+}
+
+/// `n` of `len` indices, uniformly without replacement, in increasing order, from the run's seed
+/// on a stream of their own per layer and kind.
+fn sample_indices(len: usize, n: usize, seed: u64, layer: usize, kind: Kind) -> Vec<usize> {
+    if n >= len {
+        return (0..len).collect();
     }
-    out as f64 / n.max(1) as f64
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(0xA0D1_7000 + 16 * layer as u64 + kind as u64);
+    let mut picked = rand::seq::index::sample(&mut rng, len, n).into_vec();
+    picked.sort_unstable();
+    picked
+}
+
+fn ring_distances(secure: &RingTensor, reference: &RingTensor) -> Vec<u64> {
+    let r = secure.ring();
+    secure.data().iter().zip(reference.data().iter()).map(|(&a, &b)| r.distance(a, b)).collect()
 }
 
 fn run_once(
@@ -270,6 +378,7 @@ fn run_once(
     };
     let checked = harness::run(p, &run).map_err(fail)?;
     let decoded: Vec<ArrayD<f64>> = checked.inputs.iter().map(|t| spec.fixed.decode_tensor(t)).collect();
+    let in_domain = p.in_domain(spec.fixed, &decoded).map_err(|e| fail(e.into()))?;
     let ideal = p.ideal(&decoded).map_err(|e| fail(e.into()))?;
     let approx = p.approximation(&decoded).map_err(|e| fail(e.into()))?;
     let secure = harness::decode_output(p, spec.fixed, &checked.secure);
@@ -287,6 +396,9 @@ fn run_once(
         secure: secure.iter().copied().collect(),
         ideal: ideal.iter().copied().collect(),
         approx: approx.iter().copied().collect(),
+        ulps: ring_distances(&checked.secure, &checked.reference),
+        in_domain: in_domain.iter().copied().collect(),
+        tolerance_ulp: checked.report.tolerance_ulp,
         cost,
         domain,
     })
@@ -299,7 +411,9 @@ fn elementwise(
     kind: Kind,
     layer: usize,
 ) -> Result<(AuditEntry, PlotData), AuditError> {
-    let samples: Vec<f64> = set.samples(kind, layer)?.into_iter().take(spec.samples).collect();
+    let recorded = set.samples(kind, layer)?;
+    let samples: Vec<f64> =
+        sample_indices(recorded.len(), spec.samples, spec.seed, layer, kind).into_iter().map(|i| recorded[i]).collect();
     let points = histogram_points(&set.histogram(kind, layer)?);
     let mut values = samples.clone();
     values.extend(points.iter().map(|q| q.x));
@@ -332,7 +446,8 @@ fn elementwise(
         kind: kind.name().into(),
         layer,
         inputs: s,
-        outside_domain: outside(samples.iter().copied(), o.domain),
+        outside_domain: fraction_outside(&o.in_domain[..s]),
+        verdict: Verdict::new(&o, &o.in_domain, bound(p, spec)),
         errors,
         softmax: None,
         cost: o.cost,
@@ -342,6 +457,11 @@ fn elementwise(
     Ok((entry, plot))
 }
 
+/// The documented accuracy against the ideal plus the tolerance against the reference.
+fn bound(p: &dyn Protocol, spec: &AuditSpec) -> f64 {
+    p.ideal_tolerance(spec.fixed) + p.tolerance_ulp(spec.fixed, spec.trunc) as f64 * spec.fixed.ulp()
+}
+
 fn rowwise(
     p: &dyn Protocol,
     set: &VectorSet,
@@ -349,17 +469,20 @@ fn rowwise(
     kind: Kind,
     layer: usize,
 ) -> Result<AuditEntry, AuditError> {
-    let rows: Vec<Vec<f64>> = set.rows(kind, layer)?.into_iter().take(spec.rows).collect();
+    let recorded = set.rows(kind, layer)?;
+    let rows: Vec<&Vec<f64>> =
+        sample_indices(recorded.len(), spec.rows, spec.seed, layer, kind).into_iter().map(|i| &recorded[i]).collect();
     let mut by_len: BTreeMap<usize, Vec<&[f64]>> = BTreeMap::new();
     for r in &rows {
-        by_len.entry(r.len()).or_default().push(r);
+        by_len.entry(r.len()).or_default().push(r.as_slice());
     }
     let activation = p.activation().unwrap_or(Activation::Softmax);
-    let real: usize = rows.iter().map(Vec::len).sum();
+    let real: usize = rows.iter().map(|r| r.len()).sum();
     let (mut s, mut i, mut a) = (Vec::with_capacity(real), Vec::with_capacity(real), Vec::with_capacity(real));
     let mut sm = SoftmaxErrors::default();
     let mut cost = CallCost::default();
     let mut domain = (f64::NEG_INFINITY, f64::INFINITY);
+    let (mut ulps, mut in_domain, mut tolerance_ulp) = (Vec::with_capacity(real), Vec::with_capacity(real), 0);
     let ulp = spec.fixed.ulp();
     for (&width, group) in &by_len {
         let count = group.len();
@@ -372,7 +495,14 @@ fn rowwise(
         }
         let o = run_once(p, spec, layer, &[count, width], inputs)?;
         domain = o.domain;
+        tolerance_ulp = o.tolerance_ulp;
         cost.merge(&o.cost);
+        ulps.extend_from_slice(&o.ulps);
+        // A row is in the domain when all of it is: its outputs depend on every entry.
+        for row in o.in_domain.chunks(width) {
+            let ok = row.iter().all(|&b| b);
+            in_domain.extend(row.iter().map(|_| ok));
+        }
         s.extend_from_slice(&o.secure);
         i.extend_from_slice(&o.ideal);
         a.extend_from_slice(&o.approx);
@@ -392,18 +522,17 @@ fn rowwise(
             }
         }
     }
+    let all = Outcome { secure: s, ideal: i, approx: a, ulps, in_domain, tolerance_ulp, cost: cost.clone(), domain };
+    let (s, i, a) = (&all.secure, &all.ideal, &all.approx);
     Ok(AuditEntry {
         protocol: p.name().into(),
         activation,
         kind: kind.name().into(),
         layer,
         inputs: real,
-        outside_domain: outside(rows.iter().flatten().copied(), domain),
-        errors: ErrorSplit {
-            total: abs_errors(&s, &i),
-            approximation: abs_errors(&a, &i),
-            fixed_point: abs_errors(&s, &a),
-        },
+        outside_domain: fraction_outside(&all.in_domain),
+        verdict: Verdict::new(&all, &all.in_domain, bound(p, spec)),
+        errors: ErrorSplit { total: abs_errors(s, i), approximation: abs_errors(a, i), fixed_point: abs_errors(s, a) },
         softmax: (activation == Activation::Softmax).then_some(sm),
         cost,
         jump: None,
@@ -419,6 +548,12 @@ pub fn audit(
     spec: &AuditSpec,
     progress: &mut dyn FnMut(usize, &str),
 ) -> Result<(AuditReport, Vec<PlotData>), AuditError> {
+    if spec.samples == 0 || spec.rows == 0 {
+        return Err(AuditError::Spec(format!(
+            "--samples {} --rows {}: an audit of no inputs checks nothing; give at least one of each",
+            spec.samples, spec.rows
+        )));
+    }
     let layers = match &spec.layers {
         Some(l) => {
             if let Some(&bad) = l.iter().find(|&&x| x >= set.layers()) {
@@ -449,11 +584,10 @@ pub fn audit(
             }
         }
     }
-    let m = set.manifest();
     Ok((
         AuditReport {
-            model: m.model.name.clone(),
-            sentences: m.sentences.ids.len(),
+            provenance: Provenance::of(set),
+            passed: entries.iter().all(|e| e.verdict.passed),
             ring_bits: spec.fixed.ring().bits(),
             frac_bits: spec.fixed.frac(),
             trunc: spec.trunc,
@@ -462,4 +596,23 @@ pub fn audit(
         },
         plots,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_drawn_uniformly_from_the_whole_recording_by_seed() {
+        // The recorder keeps rows in sentence order, so taking the first rows would audit the
+        // first sentences only.
+        let a = sample_indices(1000, 64, 7, 2, Kind::LayerNormFfn);
+        assert_eq!(a.len(), 64);
+        assert!(a.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
+        assert!(*a.last().unwrap_or(&0) >= 750 && a[0] < 250, "{a:?} covers the whole range");
+        assert_eq!(a, sample_indices(1000, 64, 7, 2, Kind::LayerNormFfn), "deterministic per seed");
+        assert_ne!(a, sample_indices(1000, 64, 8, 2, Kind::LayerNormFfn));
+        assert_ne!(a, sample_indices(1000, 64, 7, 3, Kind::LayerNormFfn), "a stream per layer");
+        assert_eq!(sample_indices(10, 64, 7, 2, Kind::LayerNormFfn), (0..10).collect::<Vec<_>>());
+    }
 }

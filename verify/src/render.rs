@@ -9,6 +9,11 @@ fn e(x: f64) -> String {
     format!("{x:.2e}")
 }
 
+/// The first 12 hex digits of a digest, enough to tell sets apart in a header.
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
 fn rms(e: &ErrorStats) -> String {
     e.weighted_rms.map_or_else(|| "-".into(), |v| format!("{v:.2e}"))
 }
@@ -16,12 +21,21 @@ fn rms(e: &ErrorStats) -> String {
 /// One line per protocol, layer and kind: total, approximation and fixed-point error; Softmax
 /// KL and mean per-row largest error; bytes per element and rounds per call.
 pub fn table(r: &AuditReport) -> String {
+    let v = &r.provenance;
     let mut out = format!(
-        "accuracy audit on {} activations of {} sentences, ring Z_2^{}, {} fraction bits, {} truncation\n\
+        "accuracy audit on {} activations of {} sentences ({}, sha256 {}), vectors {} (model weights sha256 {}, \
+         recording seed {}), seed {}\n\
+         ring Z_2^{}, {} fraction bits, {} truncation\n\
          errors against the float ideal: TOTAL = secure vs ideal, APPROX = float approximation vs ideal, FIXED = secure vs float approximation\n\
          max/mean over recorded samples or row entries; wRMS over the recorded histogram\n\n",
-        r.model,
-        r.sentences,
+        v.model,
+        v.sentences,
+        v.sentence_source,
+        short(&v.sentence_source_sha256),
+        v.vectors,
+        short(&v.weights_sha256),
+        v.recording_seed,
+        r.seed,
         r.ring_bits,
         r.frac_bits,
         r.trunc.name()
@@ -43,6 +57,7 @@ pub fn table(r: &AuditReport) -> String {
             "OUT-OF-DOMAIN",
             "B/ELEM",
             "ROUNDS",
+            "VERDICT",
             "NOTE",
         ]
         .map(String::from)
@@ -69,12 +84,34 @@ pub fn table(r: &AuditReport) -> String {
             format!("{:.2}%", 100.0 * x.outside_domain),
             format!("{:.1}", x.cost.bytes_per_element),
             x.cost.rounds.to_string(),
+            if x.verdict.passed { "ok".into() } else { "FAIL".into() },
             x.note.clone().unwrap_or_default(),
         ]);
     }
     out.push_str(&columns(&rows));
     if r.entries.iter().any(|x| x.cost.dealer) {
         out.push_str("\ncorrelated randomness came from a trusted DEALER; bytes are online traffic only\n");
+    }
+    out.push_str(
+        "VERDICT: on the inputs inside the documented domain, the secure output within the protocol's tolerance \
+         of its fixed-point reference, and within its documented accuracy (plus that tolerance) of the ideal\n",
+    );
+    for x in r.entries.iter().filter(|x| !x.verdict.passed) {
+        let v = &x.verdict;
+        out.push_str(&format!(
+            "FAIL {} layer {} {}: on {} inputs in [{:.3}, {:.3}], {} ULPs from the reference (tolerance {}), \
+             {:.3e} from the ideal (bound {:.3e})\n",
+            x.protocol,
+            x.layer,
+            x.kind,
+            v.inputs_in_domain,
+            v.domain.0,
+            v.domain.1,
+            v.max_ulp,
+            v.tolerance_ulp,
+            v.max_abs,
+            v.bound
+        ));
     }
     out
 }

@@ -114,3 +114,104 @@ fn the_audit_covers_every_activation_protocol_and_shows_the_example_jump() {
     }
     assert_eq!(plots.len(), report.entries.iter().filter(|e| e.errors.total.weighted_rms.is_some()).count());
 }
+
+/// A protocol that claims more accuracy than it has: everything delegated, but a documented
+/// accuracy of zero against the ideal.
+struct Overclaiming<'a>(&'a dyn dyad_protocols::Protocol);
+
+impl dyad_protocols::Protocol for Overclaiming<'_> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn paper(&self) -> &'static str {
+        self.0.paper()
+    }
+    fn computes(&self) -> &'static str {
+        self.0.computes()
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        self.0.default_dims()
+    }
+    fn inputs(
+        &self,
+        dims: &[usize],
+        fixed: FixedPoint,
+    ) -> Result<Vec<dyad_protocols::InputSpec>, dyad_protocols::ProtocolError> {
+        self.0.inputs(dims, fixed)
+    }
+    fn run(
+        &self,
+        p: &mut dyad_sim::Party,
+        inputs: &dyad_protocols::Inputs,
+    ) -> Result<dyad_sim::Share, dyad_protocols::ProtocolError> {
+        self.0.run(p, inputs)
+    }
+    fn reference(
+        &self,
+        fixed: FixedPoint,
+        inputs: &[dyad_sim::RingTensor],
+    ) -> Result<dyad_sim::RingTensor, dyad_protocols::ProtocolError> {
+        self.0.reference(fixed, inputs)
+    }
+    fn ideal(&self, inputs: &[ndarray::ArrayD<f64>]) -> Result<ndarray::ArrayD<f64>, dyad_protocols::ProtocolError> {
+        self.0.ideal(inputs)
+    }
+    fn approximation(
+        &self,
+        inputs: &[ndarray::ArrayD<f64>],
+    ) -> Result<ndarray::ArrayD<f64>, dyad_protocols::ProtocolError> {
+        self.0.approximation(inputs)
+    }
+    fn tolerance_ulp(&self, fixed: FixedPoint, trunc: TruncMode) -> u64 {
+        self.0.tolerance_ulp(fixed, trunc)
+    }
+    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
+        0.0
+    }
+    fn activation(&self) -> Option<dyad_protocols::Activation> {
+        self.0.activation()
+    }
+}
+
+fn small_spec() -> AuditSpec {
+    AuditSpec {
+        fixed: FixedPoint::default_for(Ring::Z64),
+        trunc: TruncMode::OneBit,
+        seed: 3,
+        samples: 256,
+        rows: 4,
+        layers: Some(vec![1]),
+    }
+}
+
+#[test]
+fn a_protocol_that_misses_its_stated_accuracy_fails_the_audit() {
+    let set = set();
+    let registry = Registry::builtin().unwrap();
+    let honest = registry.find("nimbus.gelu_example").unwrap();
+    let (report, _) = audit(&set, &[honest], &small_spec(), &mut |_, _| {}).unwrap();
+    assert!(report.passed, "{:?}", report.entries[0].verdict);
+    let v = &report.entries[0].verdict;
+    assert!(v.inputs_in_domain > 0 && v.max_abs > 0.0 && v.max_abs <= v.bound, "{v:?}");
+    let liar = Overclaiming(honest);
+    let (report, _) = audit(&set, &[&liar], &small_spec(), &mut |_, _| {}).unwrap();
+    assert!(!report.passed);
+    let v = &report.entries[0].verdict;
+    assert!(!v.passed && v.max_abs > v.bound, "{v:?}");
+}
+
+#[test]
+fn an_audit_of_no_inputs_is_refused_and_reports_say_what_they_ran_on() {
+    let set = set();
+    let registry = Registry::builtin().unwrap();
+    let p = registry.find("layernorm").unwrap();
+    for (samples, rows) in [(0, 4), (256, 0)] {
+        let spec = AuditSpec { samples, rows, ..small_spec() };
+        assert!(matches!(audit(&set, &[p], &spec, &mut |_, _| {}), Err(dyad_verify::AuditError::Spec(_))));
+    }
+    let (report, _) = audit(&set, &[p], &small_spec(), &mut |_, _| {}).unwrap();
+    let m = set.manifest();
+    assert_eq!(report.provenance.weights_sha256, m.model.weights_sha256);
+    assert_eq!(report.provenance.sentences, m.sentences.ids.len());
+    assert!(report.provenance.vectors.ends_with("minilm-l6"), "{}", report.provenance.vectors);
+}

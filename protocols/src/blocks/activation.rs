@@ -44,6 +44,31 @@ fn piecewise_tolerance(pw: &Piecewise, outer: f64) -> u64 {
     worst
 }
 
+/// The largest tolerance against the reference that a coefficient set may need, in ULPs: 2^12,
+/// 0.016 at f = 18. The built-in sets need at most 423. A set that needs more (high degrees,
+/// large coefficients) is refused: its secure-vs-reference check could no longer fail.
+pub const MAX_TOLERANCE_ULP: u64 = 1 << 12;
+
+/// The narrowest input domain a coefficient set may be audited on: a set whose pieces are only
+/// safe on a narrower interval at the run's ring is refused rather than scored on almost nothing.
+pub const MIN_DOMAIN_WIDTH: f64 = 1.0;
+
+/// Refuses a piecewise polynomial whose tolerance exceeds [`MAX_TOLERANCE_ULP`].
+pub fn check_tolerance(protocol: &'static str, pw: &Piecewise) -> Result<(), ProtocolError> {
+    let t = piecewise_tolerance(pw, 20.0);
+    if t > MAX_TOLERANCE_ULP {
+        return Err(config(
+            protocol,
+            format!(
+                "its pieces (degrees {:?}) need a tolerance of {t} ULPs against the reference, above the {MAX_TOLERANCE_ULP} \
+                 Dyad can check meaningfully; lower the degree or the coefficients",
+                pw.pieces.iter().map(|q| q.degree()).collect::<Vec<_>>()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The largest approximation error of `pw` against `target` on a fine grid of `domain`.
 fn approximation_error(pw: &Piecewise, target: Target, domain: (f64, f64)) -> f64 {
     let steps = 20_000;
@@ -98,6 +123,7 @@ impl PiecewiseActivation {
         set: CoefficientSet,
     ) -> Result<Self, ProtocolError> {
         let pw = set.piecewise().map_err(|e| config(name, e.to_string()))?;
+        check_tolerance(name, &pw)?;
         Ok(PiecewiseActivation { name, paper, computes, set, note: None, pw })
     }
 
@@ -131,7 +157,19 @@ impl Protocol for PiecewiseActivation {
     fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
         let (lo, hi) = self.domain();
         let b = safe_bound(&self.pw, fx, lo.abs().max(hi.abs()));
-        Ok(vec![shared("x", &elementwise(self.name, dims)?, (lo.max(-b), hi.min(b)))])
+        let (lo, hi) = (lo.max(-b), hi.min(b));
+        if hi - lo < MIN_DOMAIN_WIDTH {
+            return Err(config(
+                self.name,
+                format!(
+                    "its pieces are only safe on [{lo:.2}, {hi:.2}] in Z_2^{} with {} fraction bits, narrower than the \
+                     {MIN_DOMAIN_WIDTH} Dyad requires to score a set",
+                    fx.ring().bits(),
+                    fx.frac()
+                ),
+            ));
+        }
+        Ok(vec![shared("x", &elementwise(self.name, dims)?, (lo, hi))])
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         piecewise(p, inputs.fixed, inputs.share(self.name, 0)?, &self.pw, inputs.trunc)
@@ -448,5 +486,36 @@ impl Protocol for Softmax {
     }
     fn activation(&self) -> Option<Activation> {
         Some(Activation::Softmax)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dyad_sim::Ring;
+
+    fn gelu_set(middle: &str) -> CoefficientSet {
+        let text = format!(
+            "name: t\nfunction: gelu\nsource: test\nbreaks: [-4.0, 4.0]\npieces: [{{coeffs: [0.0]}}, {{coeffs: {middle}}}, {{coeffs: [0.0, 1.0]}}]\n"
+        );
+        CoefficientSet::from_yaml(&text, "t.yaml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_set_whose_tolerance_could_not_fail_is_refused() {
+        let high = format!("[{}]", vec!["0.5"; 17].join(", "));
+        let e = PiecewiseActivation::new("coeffs.t", "p", "c", gelu_set(&high)).err().map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.contains("tolerance") && e.contains("4096")), "{e:?}");
+        assert!(PiecewiseActivation::new("coeffs.t", "p", "c", gelu_set("[0.0, 0.5, 0.2]")).is_ok());
+    }
+
+    #[test]
+    fn a_set_safe_only_on_a_sliver_is_refused_at_that_ring() {
+        // 40·x² stays below 2^(ℓ−3−2f) = 8 at ℓ = 32, f = 13 only for |x| < 0.45.
+        let p = PiecewiseActivation::new("coeffs.t", "p", "c", gelu_set("[0.0, 0.0, 40.0]"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = p.inputs(&[8], FixedPoint::default_for(Ring::Z32)).err().map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.contains("only safe on")), "{e:?}");
+        assert!(p.inputs(&[8], FixedPoint::default_for(Ring::Z64)).is_ok());
     }
 }

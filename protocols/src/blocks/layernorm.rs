@@ -197,6 +197,19 @@ impl Protocol for LayerNorm {
         let dev = 2.0 * input_bound(fx);
         trunc.tolerance(((dev * 8.0 + 4.0 + 1.0) * 1.5 + 2.0).ceil() as u64)
     }
+    fn in_domain(&self, fx: FixedPoint, inputs: &[ArrayD<f64>]) -> Result<ArrayD<bool>, ProtocolError> {
+        let x = inputs.first().ok_or(ProtocolError::Input { protocol: self.name(), index: 0, expected: "x".into() })?;
+        let (bound, (vlo, vhi)) = (input_bound(fx), self.params.range.bounds());
+        let mut flags = x.mapv(|_| false);
+        for (row, mut out) in x.lanes(Axis(x.ndim() - 1)).into_iter().zip(flags.lanes_mut(Axis(x.ndim() - 1))) {
+            let n = row.len() as f64;
+            let mean = row.sum() / n;
+            let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n + self.params.eps;
+            let ok = (vlo..vhi).contains(&var) && row.iter().all(|v| v.abs() <= bound);
+            out.fill(ok);
+        }
+        Ok(flags)
+    }
     fn activation(&self) -> Option<crate::protocol::Activation> {
         Some(crate::protocol::Activation::LayerNorm)
     }
@@ -205,5 +218,26 @@ impl Protocol for LayerNorm {
         // (ℓ = 32), and γ ≤ 1.5.
         let dev = 2.0 * input_bound(fx);
         (dev * 1.5 * 16.0 + 16.0) * fx.ulp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dyad_sim::Ring;
+
+    #[test]
+    fn a_row_is_in_the_domain_only_when_its_values_and_its_variance_are() {
+        let ln = LayerNorm::default();
+        let fx = FixedPoint::default_for(Ring::Z64);
+        let (lo, hi) = ln.params.range.bounds();
+        // Variance 1; variance 1e-6·(lo/1e-6)/4, below the rsqrt's range; a value beyond |x| ≤ 40.
+        let small = (lo / 4.0).sqrt();
+        let rows = [[1.0, -1.0, 1.0, -1.0], [small, -small, small, -small], [50.0, 48.0, 50.0, 48.0]];
+        let x = ArrayD::from_shape_vec(vec![3, 4], rows.iter().flatten().copied().collect()).unwrap_or_default();
+        let flags = ln.in_domain(fx, &[x]).unwrap_or_else(|e| panic!("{e}"));
+        let per_row: Vec<Vec<bool>> = flags.outer_iter().map(|r| r.iter().copied().collect()).collect();
+        assert_eq!(per_row, [[true; 4], [false; 4], [false; 4]]);
+        assert!(hi > 1.0);
     }
 }

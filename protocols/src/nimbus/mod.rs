@@ -18,7 +18,7 @@ pub mod linear;
 
 use dyad_reference::approx::CoefficientSet;
 
-use crate::blocks::activation::{ExpMethod, PiecewiseActivation, Softmax};
+use crate::blocks::activation::{ExpMethod, PiecewiseActivation, Softmax, check_tolerance};
 use crate::error::ProtocolError;
 
 const PAPER: &str = "Nimbus (NeurIPS 2024): distribution-aware low-degree approximation";
@@ -76,6 +76,7 @@ pub fn softmax_with(
     exp_set: &CoefficientSet,
 ) -> Result<Softmax, ProtocolError> {
     let pw = exp_set.piecewise().map_err(|e| ProtocolError::Config { protocol: name, reason: e.to_string() })?;
+    check_tolerance(name, &pw)?;
     Ok(Softmax { name, paper, computes, exp: ExpMethod::Piecewise(pw), recip_iterations: 2 })
 }
 
