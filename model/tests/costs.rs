@@ -353,18 +353,18 @@ fn newton_is_the_exp_baseline_then_twenty_sequential_products() {
     assert_eq!(bytes_msgs_rounds(&c), with_rounds(want, 66));
 }
 
-/// rsqrt of 8 values at ℓ = 64, f = 18 on [2^−4, 2^13) with 3 Newton steps, and its rounds.
-const RSQRT_8: (Flow, u64) = ((12636, 3245, 32, 32), 34);
+/// rsqrt of 8 values at ℓ = 64, f = 18 on [2^−10, 2^14) with 3 Newton steps, and its rounds.
+const RSQRT_8: (Flow, u64) = ((17410, 4099, 32, 32), 34);
 
 #[test]
-fn rsqrt_normalises_by_sixteen_comparisons_then_takes_three_newton_steps() {
-    // rsqrt, n = 8, ℓ = 64, f = 18, range kmin = −4, kmax = 12, 3 Newton steps.
-    // 1. 1{x ≥ 2^k} for k = −3…12: a millionaires' of 16·8 = 128 values (16 × (554, 121)) and a B2A
-    //    of 128 (16 B up, 128·2·64 bits = 2048 B down).
-    let compare = times(16, (554, 121, 0, 0));
+fn rsqrt_normalises_by_twenty_three_comparisons_then_takes_three_newton_steps() {
+    // rsqrt, n = 8, ℓ = 64, f = 18, range kmin = −10, kmax = 13, 3 Newton steps.
+    // 1. 1{x ≥ 2^k} for k = −9…13: a millionaires' of 23·8 = 184 values (23 × (554, 121)) and a
+    //    B2A of 184 (23 B up, 184·2·64 bits = 2944 B down).
+    let compare = times(23, (554, 121, 0, 0));
     let compare = (compare.0, compare.1, 6, 6);
-    let b2a = (2048, 16, 1, 1);
-    // 2. x·N (N a shared integer): a Beaver product, then a truncation by E = K'(12) = 14
+    let b2a = (2944, 23, 1, 1);
+    // 2. x·N (N a shared integer): a Beaver product, then a truncation by E = K'(13) = 14
     //    (8·2·14 bits = 28 B down, 1 B up).
     let beaver = (128, 128, 1, 1);
     let trunc_e = (28, 1, 1, 1);
@@ -395,21 +395,26 @@ fn layernorm_is_mean_variance_rsqrt_and_two_products() {
     // Online, n = 32 values, 8 rows:
     // 1. mean: Σx·(1/d) locally, a truncation of 8 by f + 8 = 26 (1 B up, 8·2·26 bits = 52 B).
     let trunc_rows = (52, 1, 1, 1);
-    // 2. dev² by a square pair (32·8 = 256 B each way) and a truncation of 32 by f (4 B up,
-    //    32·2·18 bits = 144 B down); the variance like the mean.
+    // 2. dev² exact, by a square pair (32·8 = 256 B each way) and no truncation; the 8 row sums
+    //    shifted by 14 (1 B up, 8·2·14 bits = 28 B down); times 1/d, truncated by
+    //    2f + 8 − 14 − 16 = 14 to a variance with f + 16 fraction bits (28 B down, 1 B up).
     let trunc_32 = (144, 4, 1, 1);
-    let square = sum(&[(256, 256, 1, 1), trunc_32]);
-    // 3. rsqrt of the 8 variances (the rsqrt test).
-    let rsqrt = RSQRT_8.0;
-    // 4. dev·rs and y·γ: each a Beaver product of 32 (512 B each way) and a truncation of 32.
+    let trunc_rows_14 = (28, 1, 1, 1);
+    let square = (256, 256, 1, 1);
+    // 3. rsqrt of the 8 variances (the rsqrt test), whose normalisation now also removes the
+    //    variance's 16 extra bits: the truncation of x·N is by 14 + 16 = 30 (8·2·30 bits = 60 B
+    //    down instead of 28).
+    let rsqrt = sum(&[RSQRT_8.0, (60 - 28, 0, 0, 0)]);
+    // 4. dev·rs and y·γ: each a Beaver product of 32 (512 B each way) and a truncation of 32 by f
+    //    (4 B up, 32·2·18 bits = 144 B down).
     let mul32 = sum(&[(512, 512, 1, 1), trunc_32]);
-    let want = sum(&[trunc_rows, square, trunc_rows, rsqrt, mul32, mul32]);
-    assert_eq!(want, (14452, 4539, 40, 40));
+    let want = sum(&[trunc_rows, square, trunc_rows_14, trunc_rows_14, rsqrt, mul32, mul32]);
+    assert_eq!(want, (19118, 5390, 40, 40));
     // Depths: the client enters the online phase with clock 1 (it received γ and β at depth 1),
     // the server with 0, so everything sits one deeper than from (0, 0), and depth 1 has no online
-    // message: the mean's truncation c 2, s 3; dev² (s 3, c 4) and its truncation (c 4, s 5); the
-    // variance's truncation c 6, s 7; rsqrt 34 depths, 8–41 (its leaf OTs start from (6, 7) as from
-    // (0, 0)); the two products 42–43 and 44–45. 6 + 34 + 4 = 44 rounds, depths 2–45.
+    // message: the mean's truncation c 2, s 3; dev² (s 3, c 4) and the sums' truncation (c 4, s 5);
+    // the variance's truncation c 6, s 7; rsqrt 34 depths, 8–41 (its leaf OTs start from (6, 7) as
+    // from (0, 0)); the two products 42–43 and 44–45. 6 + 34 + 4 = 44 rounds, depths 2–45.
     let c = cost.phase_counts(Phase::Online);
     assert_eq!(bytes_msgs_rounds(&c), with_rounds(want, 6 + RSQRT_8.1 + 4));
 }

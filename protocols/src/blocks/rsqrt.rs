@@ -1,5 +1,6 @@
-//! 1/√x for LayerNorm, over variances from 2^kmin to 2^(kmax+1) (default 0.0625 to 8192, which
-//! covers the 0.1 … 3000 seen in MiniLM and MPNet LayerNorm inputs).
+//! 1/√x for LayerNorm, over variances from 2^kmin to 2^(kmax+1): by default 2^−10 ≈ 9.8·10^−4
+//! to 2^14 = 16384, which covers the 0.013 … 0.06 row variances that occur in every layer of
+//! BERT-base-width models as well as MiniLM's 0.1 … 3000.
 //!
 //! Comparisons with every power of two in range give x's exponent; an even power 2^K' brings
 //! x_n = x·2^(−K') into [0.25, 1) (the normaliser 2^(E−K') is an integer, so the product needs
@@ -7,10 +8,16 @@
 //! each Newton step y ← y·(3 − x_n·y²)/2 squares the relative error (times 1.5): three steps
 //! leave about 1e-10. Finally 1/√x = y·2^(−K'/2), again an integer factor and a shift.
 //!
-//! Below 2^kmin the output saturates: at the default range it is within 1% of 1/√x down to
-//! 0.02, then rises monotonically to 17.27 at x = 0, a little more for the few-ULP negative
-//! values that truncating a zero variance can leave (bounded; never a wrap). Above 2^(kmax+1) it
-//! is garbage: the domain check of the harness refuses such inputs.
+//! **Accuracy.** The normalised result y carries a few ULPs of error (the truncations of x_n and of
+//! each Newton step; the approximation's own ~10^−10 relative is negligible), and restoring the
+//! exponent multiplies it by at most 2^(−K'(kmin)/2) = 16 at the default range
+//! ([`reference::restore_scale`]): at most (8·16 + 1) ULPs in all, which is 1.5·10^−5 relative
+//! near 2^−10 at f = 18 (4.9·10^−4 at f = 13); at f = 18 the result is within 10^−4 relative on
+//! [0.01, 100] (tested). An input with extra fraction bits (the variance inside LayerNorm) keeps
+//! them up to the normalisation.
+//!
+//! Below 2^kmin the output saturates smoothly (a bounded value, never a wrap); above 2^(kmax+1) it
+//! is garbage: the domain check of the harness and the audit's domain refuse such inputs.
 
 use dyad_reference::normalize::ExponentRange;
 use dyad_reference::rsqrt as reference;
@@ -28,8 +35,8 @@ use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, shared, take};
 
-/// The variances the LayerNorm rsqrt covers by default: [2^−4, 2^13).
-pub const DEFAULT_RANGE: ExponentRange = ExponentRange { kmin: -4, kmax: 12 };
+/// The variances the LayerNorm rsqrt covers by default: [2^−10, 2^14), about 10^−3 to 1.6·10^4.
+pub const DEFAULT_RANGE: ExponentRange = ExponentRange { kmin: -10, kmax: 13 };
 /// Newton steps after the quadratic guess.
 pub const DEFAULT_ITERATIONS: usize = 3;
 
@@ -41,17 +48,19 @@ pub fn rsqrt(
     range: &ExponentRange,
     iterations: usize,
     mode: TruncMode,
+    extra: u32,
 ) -> Result<Share, ProtocolError> {
-    let c = reference::RsqrtConsts::new(fx, range)?;
+    let c = reference::RsqrtConsts::new(fx, range, extra)?;
+    let input = FixedPoint::new(fx.ring(), fx.frac() + extra)?;
     p.scope("rsqrt", |p| {
         let ring = x.ring();
         let n = x.len();
         let flat = x.reshape(&[n])?;
-        let bits = exponent_bits(p, fx, &flat, range)?;
+        let bits = exponent_bits(p, input, &flat, range)?;
         let norm = step(p.role(), &bits, &c.norm, n, ring)?;
         let restore = step(p.role(), &bits, &c.restore, n, ring)?;
         let xs = mul_ring(p, &flat, &norm)?;
-        let xn = truncate(p, &xs, c.e, mode)?;
+        let xn = truncate(p, &xs, c.e + c.extra, mode)?;
         let xx = square(p, fx, &xn, mode)?;
         let mut y = combine(p, fx, &[Some(xn.clone()), Some(xx)], &c.initial, mode)?;
         for _ in 0..iterations {
@@ -75,12 +84,13 @@ pub fn rsqrt_cost(
     range: &ExponentRange,
     iterations: usize,
     mode: TruncMode,
+    extra: u32,
 ) -> Result<(), ProtocolError> {
-    let c = reference::RsqrtConsts::new(fx, range)?;
+    let c = reference::RsqrtConsts::new(fx, range, extra)?;
     let ring = fx.ring();
-    exponent_bits_cost(f, fx, n, range)?;
+    exponent_bits_cost(f, FixedPoint::new(ring, fx.frac() + extra)?, n, range)?;
     mul_ring_cost(f, ring, n);
-    truncate_cost(f, ring, n, c.e, mode);
+    truncate_cost(f, ring, n, c.e + c.extra, mode);
     square_cost(f, fx, n, mode);
     combine_cost(f, fx, n, &c.initial, mode);
     f.repeat(iterations, |f| {
@@ -94,7 +104,7 @@ pub fn rsqrt_cost(
     Ok(())
 }
 
-/// `rsqrt`: 1/√x on [2^−4, 2^13).
+/// `rsqrt`: 1/√x on [2^−10, 2^14).
 #[derive(Clone, Copy, Debug)]
 pub struct Rsqrt {
     /// Inputs covered.
@@ -117,7 +127,7 @@ impl Protocol for Rsqrt {
         "normalisation by exponent + Newton (as SPU's rsqrt), for LayerNorm"
     }
     fn computes(&self) -> &'static str {
-        "1/√x for x in [0.0625, 8192)"
+        "1/√x for x in [2^−10, 2^14) ≈ [0.001, 16384)"
     }
     fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
         vec![m.seq]
@@ -131,11 +141,11 @@ impl Protocol for Rsqrt {
     }
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let mode = inputs.trunc;
-        rsqrt(p, inputs.fixed, inputs.share(self.name(), 0)?, &self.range, self.iterations, mode)
+        rsqrt(p, inputs.fixed, inputs.share(self.name(), 0)?, &self.range, self.iterations, mode, 0)
     }
     fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
         let n = elements(self.name(), dims)?;
-        rsqrt_cost(f, fx, n, &self.range, self.iterations, trunc).ok()?;
+        rsqrt_cost(f, fx, n, &self.range, self.iterations, trunc, 0).ok()?;
         Some(())
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
@@ -147,13 +157,15 @@ impl Protocol for Rsqrt {
         Ok(x.mapv(|v| 1.0 / v.sqrt()))
     }
     fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
-        // Newton's step is self-correcting; the final integer scale (up to 2^8) multiplies the
-        // remaining ULP error of y before the shift by E/2 divides it again.
-        trunc.tolerance(8)
+        // A one-ULP difference in x_n moves y by at most ½·x_n^(−3/2) ≤ 4 ULPs, the Newton steps'
+        // own truncations by about 2 more; restoring the exponent multiplies that by at most the
+        // restore scale, and its shift adds one.
+        trunc.tolerance(6 * reference::restore_scale(&self.range) as u64 + 1)
     }
     fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
-        // After three Newton steps from 4.7% the relative error is ~1e-10; the result (≤ 4) is
-        // within a few ULPs of the floor-truncated computation.
-        1e-9 + 8.0 * fx.ulp()
+        // After three Newton steps from 4.7% the relative error is ~1e-10 of a result at most
+        // twice the restore scale; the floor truncations leave a few ULPs of y, scaled likewise.
+        let scale = reference::restore_scale(&self.range);
+        1e-9 * 2.0 * scale + (8.0 * scale + 1.0) * fx.ulp()
     }
 }
