@@ -93,6 +93,13 @@ impl Arith {
     pub(crate) fn fixed(&self) -> Result<FixedPoint, CliError> {
         let ring = Ring::new(self.ring).map_err(CliError::usage)?;
         match self.frac {
+            // Products carry 2f fraction bits and must stay inside the truncations' domain
+            // 2^(ℓ−2) with a bit to spare for sums: 2f + 3 ≤ ℓ.
+            Some(f) if f == 0 || 2 * f + 3 > ring.bits() => Err(CliError::Usage(format!(
+                "--frac {f}: products carry 2f fraction bits, which must leave 3 bits of Z_2^{}; choose 1 ≤ f ≤ {}",
+                ring.bits(),
+                (ring.bits() - 3) / 2
+            ))),
             Some(f) => FixedPoint::new(ring, f).map_err(|e| CliError::Usage(format!("--frac {f}: {e}"))),
             None => Ok(FixedPoint::default_for(ring)),
         }

@@ -147,6 +147,12 @@ pub(crate) struct FitArgs {
 
 /// Runs `dyad fit`.
 pub(crate) fn run_fit(args: FitArgs) -> Result<u8, CliError> {
+    if let Some(out) = &args.out {
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        if out.is_dir() || !parent.is_dir() {
+            return Err(CliError::Usage(format!("--out {}: must name a file in an existing directory", out.display())));
+        }
+    }
     let set = VectorSet::open(&args.vectors).map_err(CliError::usage)?;
     let layers = args.layers.clone().unwrap_or_else(|| (0..set.layers()).collect());
     let (target, kind, default_degree, example) = match args.function {

@@ -50,6 +50,9 @@ pub(crate) struct E2eArgs {
 
 /// Runs `dyad e2e`, the suite's slots filled from `registry`.
 pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
+    if args.sentences == 0 {
+        return Err(CliError::Usage("--sentences 0: the run needs at least one test sentence".into()));
+    }
     let suite = Suite::named(&args.suite).map_err(CliError::usage)?;
     suite.resolve(registry).map_err(CliError::usage)?;
     let fixed = args.arith.fixed()?;
@@ -74,8 +77,12 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
         ProgressStyle::with_template("{bar:40} {pos}/{len} sentences {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report = run(&model, &tok, &snippets, &spec, registry, &mut |done, _| bar.set_position(done as u64))
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let report = run(&model, &tok, &snippets, &spec, registry, &mut |done, _| bar.set_position(done as u64)).map_err(
+        |e| match e {
+            dyad_verify::e2e::E2eError::Sentences { .. } => CliError::usage(e),
+            other => CliError::Failed(other.to_string()),
+        },
+    )?;
     bar.finish_and_clear();
     emit(format, &report, || render(&report))?;
     Ok(0)

@@ -274,3 +274,45 @@ fn e2e_runs_a_suite_that_names_protocols_of_coefficient_files() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("attention") && err.contains("coeffs.my_exp.softmax"), "{err}");
 }
+
+/// Bad input exits 2 naming the flag, file or field, before any work: a zero or oversized
+/// `--frac`, a coefficient of 1e300, a set name that would leave the plot directory, a FIFO as a
+/// coefficient file, a Softmax whose constants do not fit ℓ = 32, `fit --out` a directory,
+/// `e2e --sentences 0` or beyond the snippets.
+#[test]
+fn bad_input_exits_2_naming_what_is_wrong() {
+    let dir = scratch("bad-input");
+    let set = |name: &str, middle: &str| {
+        let path = dir.join(format!("{}.yaml", name.replace('/', "_")));
+        let text = format!(
+            "name: {name:?}\nfunction: gelu\nsource: s\nbreaks: [-4.0, 4.0]\npieces: [{{coeffs: [0.0]}}, {{coeffs: {middle}}}, {{coeffs: [0.0, 1.0]}}]\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let huge = set("huge", "[1e300, 0.5]");
+    let escaping = set("/../../escaped", "[0.1, 0.5]");
+    let fifo = dir.join("fifo.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status().map(|s| s.success()).unwrap_or(false);
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", "mul", "--frac", "0"], "--frac 0"),
+        (vec!["run", "mul", "--ring", "32", "--frac", "15"], "--frac 15"),
+        (vec!["audit", "--frac", "0", "--layers", "0"], "--frac 0"),
+        (vec!["run", "coeffs.huge", "--coeffs", huge.to_str().unwrap()], "pieces[1].coeffs[0]"),
+        (vec!["audit", "--coeffs", escaping.to_str().unwrap(), "--layers", "0"], "field name"),
+        (vec!["run", "mpcformer.quad2", "--ring", "32"], "mpcformer.quad2"),
+        (vec!["fit", "--function", "gelu", "--out", out_dir.to_str().unwrap()], "--out"),
+        (vec!["e2e", "--sentences", "0"], "--sentences"),
+    ];
+    for (args, named) in cases
+        .iter()
+        .chain(made.then(|| (vec!["audit", "--coeffs", fifo.to_str().unwrap()], "not a regular file")).as_slice())
+    {
+        let o = dyad(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?} should name {named:?}: {err}");
+    }
+}

@@ -171,6 +171,16 @@ pub enum CoefficientError {
         /// The value.
         value: f64,
     },
+    /// A value outside what Dyad accepts (a limit on size, magnitude or characters).
+    #[error("{file}: field {field}: {reason}")]
+    Limit {
+        /// The file.
+        file: String,
+        /// The field.
+        field: String,
+        /// What limit it breaks.
+        reason: String,
+    },
     /// No built-in set has this name.
     #[error(
         "no built-in coefficient set {0:?} (built in: nimbus-gelu-fitted, nimbus-exp-fitted, nimbus-gelu-example, nimbus-exp-example, puma-gelu, mpcformer-quad-gelu)"
@@ -187,11 +197,53 @@ const BUILTIN: [(&str, &str); 6] = [
     ("mpcformer-quad-gelu", include_str!("../coeffs/mpcformer-quad-gelu.yaml")),
 ];
 
+/// The most breakpoints a coefficient set may have: each is a comparison per element, and the
+/// built-in sets have at most 3.
+pub const MAX_BREAKS: usize = 16;
+/// The highest degree of a piece: beyond it no tolerance Dyad can check holds (PUMA's is 6).
+pub const MAX_DEGREE: usize = 12;
+/// The largest coefficient magnitude: its fixed-point products must fit Z_2^64 at f = 18.
+pub const MAX_COEFFICIENT: f64 = 1e6;
+/// The largest coefficient file read, in bytes.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+fn limit(file: &str, field: String, reason: String) -> CoefficientError {
+    CoefficientError::Limit { file: file.into(), field, reason }
+}
+
 impl CoefficientSet {
-    /// Parses a coefficient file's text; `file` names it in errors.
+    /// Parses a coefficient file's text; `file` names it in errors. Refuses more than
+    /// [`MAX_BREAKS`] breakpoints, degrees above [`MAX_DEGREE`], coefficients above
+    /// [`MAX_COEFFICIENT`] in magnitude, and names that are not plain file names
+    /// (letters, digits, `-`, `_`, `.`, not starting with `.`), which end up in paths.
     pub fn from_yaml(text: &str, file: &str) -> Result<Self, CoefficientError> {
         let set: CoefficientSet = serde_saphyr::from_str(text)
             .map_err(|e| CoefficientError::Parse { file: file.into(), reason: e.to_string() })?;
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if set.name.is_empty() || set.name.starts_with('.') || !set.name.chars().all(plain) || set.name.len() > 64 {
+            return Err(limit(
+                file,
+                "name".into(),
+                format!("{:?} must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'", set.name),
+            ));
+        }
+        if set.breaks.len() > MAX_BREAKS {
+            return Err(limit(
+                file,
+                "breaks".into(),
+                format!("{} breakpoints, at most {MAX_BREAKS}", set.breaks.len()),
+            ));
+        }
+        for (i, p) in set.pieces.iter().enumerate() {
+            if p.coeffs.len() > MAX_DEGREE + 1 {
+                let reason = format!("degree {}, at most {MAX_DEGREE}", p.coeffs.len() - 1);
+                return Err(limit(file, format!("pieces[{i}].coeffs"), reason));
+            }
+            if let Some((j, c)) = p.coeffs.iter().enumerate().find(|(_, c)| c.abs() > MAX_COEFFICIENT) {
+                let reason = format!("{c:.3e} is larger in magnitude than {MAX_COEFFICIENT:e}");
+                return Err(limit(file, format!("pieces[{i}].coeffs[{j}]"), reason));
+            }
+        }
         for (i, b) in set.breaks.iter().enumerate() {
             if !b.is_finite() {
                 return Err(CoefficientError::NotFinite {
@@ -214,11 +266,19 @@ impl CoefficientSet {
         Ok(set)
     }
 
-    /// Reads a coefficient file.
+    /// Reads a coefficient file: a regular file of at most [`MAX_FILE_BYTES`].
     pub fn load(path: &std::path::Path) -> Result<Self, CoefficientError> {
+        use std::io::Read as _;
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CoefficientError::Parse { file: file.clone(), reason: e.to_string() })?;
+        let parse = |reason: String| CoefficientError::Parse { file: file.clone(), reason };
+        let meta = std::fs::metadata(path).map_err(|e| parse(e.to_string()))?;
+        if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
+            return Err(parse(format!("not a regular file of at most {MAX_FILE_BYTES} bytes")));
+        }
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES).read_to_string(&mut text))
+            .map_err(|e| parse(e.to_string()))?;
         Self::from_yaml(&text, &file)
     }
 
@@ -298,5 +358,32 @@ mod coefficient_tests {
         .unwrap_err();
         assert!(matches!(e, CoefficientError::NotFinite { .. }), "{e}");
         assert!(CoefficientSet::builtin("nope").is_err());
+    }
+
+    /// Small files that would cost unbounded memory or time, or write outside a directory, are
+    /// refused with the field named.
+    #[test]
+    fn sizes_magnitudes_and_names_are_bounded() {
+        let set = |name: &str, breaks: usize, degree: usize, c: f64| {
+            let b: Vec<String> = (0..breaks).map(|i| format!("{}.0", i)).collect();
+            let pieces: Vec<String> = (0..=breaks).map(|_| format!("{{coeffs: {:?}}}", vec![c; degree + 1])).collect();
+            let text = format!(
+                "name: {name:?}\nfunction: gelu\nsource: s\nbreaks: [{}]\npieces: [{}]\n",
+                b.join(", "),
+                pieces.join(", ")
+            );
+            CoefficientSet::from_yaml(&text, "t.yaml").map(|_| ()).map_err(|e| e.to_string())
+        };
+        assert_eq!(set("ok", 3, 6, 0.5), Ok(()));
+        let refused = [
+            (set("ok", 2000, 1, 0.5), "breaks"),
+            (set("ok", 2, 50, 0.5), "pieces[0].coeffs"),
+            (set("ok", 2, 2, 1e300), "pieces[0].coeffs[0]"),
+            (set("/../../escaped", 2, 2, 0.5), "field name"),
+            (set(".hidden", 2, 2, 0.5), "field name"),
+        ];
+        for (got, field) in refused {
+            assert!(got.as_ref().is_err_and(|e| e.contains("t.yaml") && e.contains(field)), "{field}: {got:?}");
+        }
     }
 }

@@ -14,16 +14,39 @@ use crate::tensors::{DataFile, sha256_hex};
 
 /// A recorded vector set: a directory holding `manifest.yaml` and the data files it lists.
 ///
-/// [`VectorSet::open`] reads and checks the manifest. Every accessor reads its data file once,
-/// checks its sha256 against the manifest and each tensor's type and shape against the manifest
-/// before returning values, so corrupted data gives an error, never wrong numbers.
-/// [`VectorSet::verify`] checks every file and the consistency of the contents as well.
+/// [`VectorSet::open`] reads and checks the manifest. Every accessor reads its data file once
+/// (a regular file of exactly the manifest's size, never more), checks its sha256 and each
+/// tensor's type and shape against the manifest, and on the first access to a layer runs the
+/// content checks of [`VectorSet::verify`] on that layer (histograms that add up to the values
+/// counted, samples and rows within the recorded extremes, …) before returning values, so
+/// corrupted data, even with a matching checksum, gives an error, never wrong numbers.
 #[derive(Debug)]
 pub struct VectorSet {
     dir: PathBuf,
     manifest: Manifest,
     /// The checked bytes of each data file, in the order of `manifest.files`.
     files: Vec<OnceLock<Vec<u8>>>,
+    /// Set once a layer's contents have passed their checks.
+    layers_checked: Vec<OnceLock<()>>,
+}
+
+/// The largest manifest read, in bytes.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// Reads `path` if it is a regular file (a symbolic link to one is followed) of at most `limit`
+/// bytes: never a FIFO, a device or an endless stream.
+fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(std::io::Error::other(format!("{} bytes, more than the {limit} expected", meta.len())));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// What [`VectorSet::verify`] checked.
@@ -41,7 +64,7 @@ impl VectorSet {
     /// Opens the set in `dir`: reads and checks `dir/manifest.yaml`.
     pub fn open(dir: &Path) -> Result<VectorSet, VectorsError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read(&path).map_err(|source| match source.kind() {
+        let text = read_regular(&path, MAX_MANIFEST_BYTES).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => VectorsError::MissingFile { path: path.clone(), field: "manifest".into() },
             _ => VectorsError::Io { path: path.clone(), field: "manifest".into(), action: "cannot read", source },
         })?;
@@ -52,7 +75,8 @@ impl VectorSet {
         })?;
         let manifest = Manifest::parse(&text, &path)?;
         let files = manifest.files.iter().map(|_| OnceLock::new()).collect();
-        Ok(VectorSet { dir: dir.into(), manifest, files })
+        let layers_checked = manifest.layers.iter().map(|_| OnceLock::new()).collect();
+        Ok(VectorSet { dir: dir.into(), manifest, files, layers_checked })
     }
 
     /// The set's directory.
@@ -73,6 +97,24 @@ impl VectorSet {
     /// The histogram of `kind` in `layer`: bin edges and counts over every value seen (for
     /// [`Kind::SoftmaxInput`], of x − max(row), the exp inputs).
     pub fn histogram(&self, kind: Kind, layer: usize) -> Result<Histogram, VectorsError> {
+        self.check_layer(layer)?;
+        self.histogram_unchecked(kind, layer)
+    }
+
+    /// Runs the content checks of `layer` once, on first access.
+    fn check_layer(&self, layer: usize) -> Result<(), VectorsError> {
+        let layers = self.layers();
+        let once = self.layers_checked.get(layer).ok_or(VectorsError::Layer { layer, layers })?;
+        if once.get().is_none() {
+            for kind in Kind::ALL {
+                self.verify_kind(kind, layer)?;
+            }
+            let _ = once.set(());
+        }
+        Ok(())
+    }
+
+    fn histogram_unchecked(&self, kind: Kind, layer: usize) -> Result<Histogram, VectorsError> {
         let (file, _) = self.kind_file(kind, layer)?;
         let data = self.data(file)?;
         Ok(Histogram {
@@ -85,6 +127,11 @@ impl VectorSet {
     /// as float32. For [`Kind::SoftmaxInput`] the samples are x − max(row): the inputs of exp in
     /// a max-subtracted Softmax, all ≤ 0.
     pub fn samples(&self, kind: Kind, layer: usize) -> Result<Vec<f64>, VectorsError> {
+        self.check_layer(layer)?;
+        self.samples_unchecked(kind, layer)
+    }
+
+    fn samples_unchecked(&self, kind: Kind, layer: usize) -> Result<Vec<f64>, VectorsError> {
         let (file, _) = self.kind_file(kind, layer)?;
         self.data(file)?.floats(&tensor_name(kind, SAMPLES))
     }
@@ -97,6 +144,11 @@ impl VectorSet {
         if !kind.has_rows() {
             return Err(VectorsError::NoRows { kind });
         }
+        self.check_layer(layer)?;
+        self.rows_unchecked(kind, layer)
+    }
+
+    fn rows_unchecked(&self, kind: Kind, layer: usize) -> Result<Vec<Vec<f64>>, VectorsError> {
         let (file, _) = self.kind_file(kind, layer)?;
         let data = self.data(file)?;
         let values = data.floats(&tensor_name(kind, ROW_VALUES))?;
@@ -156,7 +208,7 @@ impl VectorSet {
         let v = &entry.values;
         let (min32, max32) = (f64::from(v.min as f32), f64::from(v.max as f32));
 
-        let h = self.histogram(kind, layer)?;
+        let h = self.histogram_unchecked(kind, layer)?;
         let edges_name = tensor_name(kind, HIST_EDGES);
         let counts_name = tensor_name(kind, HIST_COUNTS);
         if !h.edges.iter().all(|e| e.is_finite()) || !h.edges.windows(2).all(|w| w[0] < w[1]) {
@@ -179,12 +231,12 @@ impl VectorSet {
         }
 
         let samples_name = tensor_name(kind, SAMPLES);
-        if let Some(s) = self.samples(kind, layer)?.iter().find(|s| !(min32 <= **s && **s <= max32)) {
+        if let Some(s) = self.samples_unchecked(kind, layer)?.iter().find(|s| !(min32 <= **s && **s <= max32)) {
             return Err(data.content(&samples_name, format!("sample {s} lies outside [values.min, values.max]")));
         }
 
         let Some(r) = &entry.rows else { return Ok(()) };
-        let rows = self.rows(kind, layer)?;
+        let rows = self.rows_unchecked(kind, layer)?;
         let lengths_name = tensor_name(kind, ROW_LENGTHS);
         if let Some(row) = rows.iter().find(|row| !(r.min_len..=r.max_len).contains(&row.len())) {
             return Err(data.content(
@@ -236,7 +288,18 @@ impl VectorSet {
         let bytes = match self.files[i].get() {
             Some(bytes) => bytes,
             None => {
-                let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
+                // A size that disagrees with the manifest is the manifest's field, found before reading.
+                if let Ok(meta) = std::fs::metadata(&path)
+                    && meta.is_file()
+                    && meta.len() != entry.bytes
+                {
+                    return Err(VectorsError::Manifest {
+                        path: self.dir.join(MANIFEST_FILE),
+                        field: format!("files[{i}].bytes"),
+                        message: format!("{} bytes, but {} holds {}", entry.bytes, path.display(), meta.len()),
+                    });
+                }
+                let bytes = read_regular(&path, entry.bytes).map_err(|source| match source.kind() {
                     std::io::ErrorKind::NotFound => {
                         VectorsError::MissingFile { path: path.clone(), field: format!("files[{i}].path") }
                     }

@@ -331,3 +331,53 @@ fn the_bundled_set_verifies() {
     let bytes: u64 = m.files.iter().map(|f| f.bytes).sum();
     assert!(bytes < 20_000_000, "the committed vectors take {bytes} bytes");
 }
+
+/// The content checks of `verify` run on the first read of a layer too: a count that no longer
+/// adds up (here the manifest's, the same contradiction as a tampered count with its checksum
+/// updated) is an error from `samples`, `rows` and `histogram`, never wrong numbers.
+#[test]
+fn contents_are_checked_on_load() {
+    let dir = fresh_dir("content-on-load");
+    record_toy(&dir, 1);
+    let mut m = read_manifest(&dir);
+    let k = m.layers[1].kinds.iter_mut().find(|k| k.kind == Kind::LayerNormAttention).unwrap();
+    k.values.count += 1;
+    write_manifest(&dir, &m);
+    let set = VectorSet::open(&dir).unwrap();
+    assert!(set.samples(Kind::GeluInput, 0).is_ok(), "layer 0 is intact");
+    for e in [
+        set.samples(Kind::GeluInput, 1).map(|_| ()).unwrap_err(),
+        set.rows(Kind::LayerNormAttention, 1).map(|_| ()).unwrap_err(),
+        set.histogram(Kind::SoftmaxInput, 1).map(|_| ()).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&e, VectorsError::Content { tensor, .. } if tensor == "layer_norm_attention.histogram.counts"),
+            "{e:?}"
+        );
+    }
+}
+
+/// A data file that is a FIFO or a link to an endless device is refused at once: no hang, no
+/// read until memory runs out.
+#[cfg(unix)]
+#[test]
+fn only_regular_files_of_the_manifest_size_are_read() {
+    let dir = fresh_dir("not-regular");
+    record_toy(&dir, 1);
+    let path = dir.join("layer0.safetensors");
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+    let e = VectorSet::open(&dir).unwrap().samples(Kind::GeluInput, 0).unwrap_err();
+    assert!(matches!(&e, VectorsError::Io { field, .. } if field == "files[0].path"), "{e:?}");
+    assert!(message(e).contains("not a regular file"));
+    std::fs::remove_file(&path).unwrap();
+    if std::process::Command::new("mkfifo").arg(&path).status().is_ok_and(|s| s.success()) {
+        let e = VectorSet::open(&dir).unwrap().verify().unwrap_err();
+        assert!(message(e).contains("not a regular file"));
+    }
+    let manifest = dir.join(MANIFEST_FILE);
+    std::fs::remove_file(&manifest).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &manifest).unwrap();
+    let e = VectorSet::open(&dir).unwrap_err();
+    assert!(message(e).contains("not a regular file"));
+}

@@ -61,7 +61,9 @@ pub enum E2eError {
         source: Box<RunError<ProtocolError>>,
     },
     /// Too few snippets qualify.
-    #[error("only {available} snippets have |rating| ≥ 0.5 and at most 128 tokens; {wanted} were asked for")]
+    #[error(
+        "--sentences and --train: only {available} snippets have |rating| ≥ 0.5 and at most 128 tokens; {wanted} were asked for, with at least one test sentence"
+    )]
     Sentences {
         /// Qualifying snippets.
         available: usize,
@@ -213,8 +215,9 @@ fn pick(
         .map(|s| Sentence { id: s.id, ids: tok.encode(&s.text), label: s.rating > 0.0 })
         .filter(|s| s.ids.len() <= dyad_model::encoder::secure::MAX_TOKENS)
         .collect();
-    if ok.len() < test + train {
-        return Err(E2eError::Sentences { available: ok.len(), wanted: test + train });
+    let wanted = test.saturating_add(train);
+    if test == 0 || ok.len() < wanted {
+        return Err(E2eError::Sentences { available: ok.len(), wanted });
     }
     ok.shuffle(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed));
     let rest = ok.split_off(test);

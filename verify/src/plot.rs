@@ -101,13 +101,25 @@ pub fn svg(d: &PlotData) -> std::io::Result<String> {
     Ok(out)
 }
 
-/// Writes every plot to `dir` as `PROTOCOL.layerN.svg`; returns the paths.
+/// A protocol name as a file name inside the plot directory: every character other than a
+/// letter, digit, `-`, `_` or `.` becomes `_`, and a leading `.` too, so no name leaves the directory.
+fn file_stem(protocol: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let mut s: String = protocol.chars().map(|c| if plain(c) { c } else { '_' }).collect();
+    if s.starts_with('.') {
+        s.replace_range(..1, "_");
+    }
+    s
+}
+
+/// Writes every plot to `dir` as `PROTOCOL.layerN.svg` (the name made a plain file name);
+/// returns the paths.
 pub fn write_all(dir: &Path, plots: &[PlotData]) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     plots
         .iter()
         .map(|d| {
-            let path = dir.join(format!("{}.layer{}.svg", d.protocol, d.layer));
+            let path = dir.join(format!("{}.layer{}.svg", file_stem(&d.protocol), d.layer));
             std::fs::write(&path, svg(d)?)?;
             Ok(path)
         })
@@ -140,6 +152,19 @@ mod tests {
             assert!(s.contains(text), "missing {text:?}");
         }
         assert!(s.matches("<polyline").count() >= 3, "three curves: ideal, approximation, error");
+    }
+
+    #[test]
+    fn names_never_leave_the_plot_directory() {
+        assert_eq!(file_stem("coeffs./../../escaped"), "coeffs._.._.._escaped");
+        assert_eq!(file_stem("../x"), "_._x");
+        assert_eq!(file_stem("nimbus.gelu"), "nimbus.gelu");
+        let dir = std::env::temp_dir().join(format!("dyad-plot-test-{}", std::process::id()));
+        let mut d = data(0.0);
+        d.protocol = "/../../escaped".into();
+        let paths = write_all(&dir, &[d]).unwrap_or_default();
+        assert!(paths.len() == 1 && paths[0].parent() == Some(dir.as_path()), "{paths:?}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -60,9 +60,10 @@ pub fn check_tolerance(protocol: &'static str, pw: &Piecewise) -> Result<(), Pro
         return Err(config(
             protocol,
             format!(
-                "its pieces (degrees {:?}) need a tolerance of {t} ULPs against the reference, above the {MAX_TOLERANCE_ULP} \
+                "its pieces (degrees {:?}) need a tolerance of {} ULPs against the reference, above the {MAX_TOLERANCE_ULP} \
                  Dyad can check meaningfully; lower the degree or the coefficients",
-                pw.pieces.iter().map(|q| q.degree()).collect::<Vec<_>>()
+                pw.pieces.iter().map(|q| q.degree()).collect::<Vec<_>>(),
+                if t == u64::MAX { "more than 2^64".to_owned() } else { t.to_string() }
             ),
         ));
     }

@@ -155,7 +155,17 @@ impl Protocol for Quad2 {
         vec![12, 128]
     }
     fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
-        rows_dims(self.name, dims)?;
+        let n = rows_dims(self.name, dims)?;
+        if self.scale.is_none() {
+            // The row sums reach n·(40 + c)²: the reciprocal's constants must fit the format.
+            GoldschmidtConsts::new(fx, &self.sum_range(n)).map_err(|e| ProtocolError::Config {
+                protocol: self.name,
+                reason: format!(
+                    "row sums up to {:.0} do not fit this format ({e}); use ℓ = 64",
+                    self.sum_range(n).bounds().1
+                ),
+            })?;
+        }
         let reach = reach(fx);
         Ok(vec![shared("x", dims, (-self.c - reach, -self.c + reach))])
     }
