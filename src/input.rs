@@ -7,11 +7,13 @@ use serde::Deserialize;
 use thiserror::Error;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct InputFile {
     inputs: Vec<TensorEntry>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TensorEntry {
     shape: Vec<usize>,
     data: Vec<f64>,
@@ -52,13 +54,32 @@ pub(crate) enum InputError {
     },
 }
 
-/// Loads the real tensors of an input file (JSON when it ends in `.json`, YAML otherwise).
+/// The most values an input file may hold: a BERT-large activation of 512 tokens × 1024 is
+/// 524,288, four times that fits.
+pub(crate) const MAX_VALUES: usize = 1 << 21;
+
+/// Loads the real tensors of an input file (JSON when it ends in `.json`, YAML otherwise): a
+/// regular file of up to [`MAX_VALUES`] values (the YAML parser's node budget is raised to match;
+/// its default of 250,000 nodes would refuse a 512 × 768 input).
 pub(crate) fn load(path: &Path) -> Result<Vec<ArrayD<f64>>, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.into(), source })?;
+    let read = |source| InputError::Read { path: path.into(), source };
+    let meta = std::fs::metadata(path).map_err(read)?;
+    // A decimal value takes at least 2 bytes ("0,"); 32 per value is generous for any format.
+    let max_bytes = 32 * MAX_VALUES as u64;
+    if !meta.is_file() || meta.len() > max_bytes {
+        return Err(read(std::io::Error::other(format!("not a regular file of at most {max_bytes} bytes"))));
+    }
+    let text = std::fs::read_to_string(path).map_err(read)?;
     let parsed: InputFile = if path.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).map_err(|e| InputError::Parse { path: path.into(), reason: e.to_string() })?
     } else {
-        serde_saphyr::from_str(&text).map_err(|e| InputError::Parse { path: path.into(), reason: e.to_string() })?
+        let mut budget = serde_saphyr::Budget::default();
+        budget.max_nodes = 2 * MAX_VALUES;
+        budget.max_events = 4 * MAX_VALUES;
+        let mut options = serde_saphyr::Options::default();
+        options.budget = Some(budget);
+        serde_saphyr::from_str_with_options(&text, options)
+            .map_err(|e| InputError::Parse { path: path.into(), reason: e.to_string() })?
     };
     parsed
         .inputs

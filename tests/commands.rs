@@ -316,3 +316,40 @@ fn bad_input_exits_2_naming_what_is_wrong() {
         assert!(err.contains(named), "{args:?} should name {named:?}: {err}");
     }
 }
+
+/// Input, shape and coefficient files name an unknown field instead of ignoring it, and an input
+/// of 512 × 768 values (a BERT-base activation of 512 tokens) is readable as YAML.
+#[test]
+fn unknown_fields_are_refused_and_large_inputs_read() {
+    let dir = scratch("fields");
+    let unknown = dir.join("unknown.yaml");
+    std::fs::write(&unknown, "inputs:\n  - shape: [2]\n    data: [0.1, 0.2]\n    extra: 1\n").unwrap();
+    let o = dyad(&["run", "trunc.prob", "--shape", "2", "--input", unknown.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("unknown field `extra`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let shapes = dir.join("shapes.yaml");
+    std::fs::write(&shapes, "name: tiny\nshape: {seq: 4, hidden: 16, heads: 2, ffn: 32, layers: 3}\n").unwrap();
+    let o = dyad(&["cost", "mul", "--shapes", shapes.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("layers"), "{}", String::from_utf8_lossy(&o.stderr));
+    let coeffs = dir.join("c.yaml");
+    std::fs::write(
+        &coeffs,
+        "name: c\nfunction: gelu\nsource: s\nbreaks: []\npieces: [{coeffs: [0.0, 1.0]}]\ndegree: 3\n",
+    )
+    .unwrap();
+    let o = dyad(&["run", "coeffs.c", "--coeffs", coeffs.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("degree"), "{}", String::from_utf8_lossy(&o.stderr));
+    let n = 512 * 768;
+    let data: Vec<String> = (0..n).map(|i| format!("{:.3}", ((i % 1000) as f64 - 500.0) / 1000.0)).collect();
+    let big = dir.join("big.yaml");
+    std::fs::write(&big, format!("inputs:\n  - shape: [{n}]\n    data: [{}]\n", data.join(", "))).unwrap();
+    let o = dyad(&["run", "add", "--shape", &n.to_string(), "--input", big.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "add takes two inputs: the file must parse first");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("takes 2 inputs"), "{}", String::from_utf8_lossy(&o.stderr));
+}

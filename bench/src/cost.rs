@@ -10,6 +10,7 @@ use crate::network::Profile;
 
 /// A named shape set or one read from a file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShapeSet {
     /// Its name.
     pub name: String,

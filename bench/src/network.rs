@@ -17,6 +17,7 @@ use dyad_sim::Counts;
 
 /// A network profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Its name.
     pub name: String,

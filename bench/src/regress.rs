@@ -16,6 +16,7 @@ pub type ProtocolCounts = BTreeMap<String, BTreeMap<String, Counts>>;
 
 /// What `bench/baseline.yaml` holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Baseline {
     /// The shape set the counts are for.
     pub shape: ModelShape,

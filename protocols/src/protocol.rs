@@ -137,6 +137,7 @@ pub enum OutputEncoding {
 
 /// The shape of a transformer, for running protocols at the sizes they see in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelShape {
     /// Tokens.
     pub seq: usize,

@@ -10,6 +10,7 @@ use thiserror::Error;
 
 /// a0 + a1·x + … + ad·x^d.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Polynomial {
     /// Coefficients, constant term first.
     pub coeffs: Vec<f64>,
@@ -35,6 +36,7 @@ impl Polynomial {
 /// Pieces separated by breakpoints: `pieces[0]` below `breaks[0]`, `pieces[i]` on
 /// [`breaks[i−1]`, `breaks[i]`), the last piece from the last breakpoint up.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Piecewise {
     /// Increasing breakpoints.
     pub breaks: Vec<f64>,
@@ -129,6 +131,7 @@ impl Target {
 
 /// A named, sourced piecewise approximation: what the YAML coefficient files hold.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CoefficientSet {
     /// A stable name.
     pub name: String,

@@ -13,6 +13,7 @@ use crate::meter::{Phase, Tally, TallyKey};
 use crate::role::Role;
 /// Exact traffic of one scope.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Counts {
     /// Payload bytes sent by the server.
     pub bytes_server_to_client: u64,

@@ -220,7 +220,8 @@ impl VectorSet {
         }
         let total = h.counts.iter().try_fold(0u64, |a, &c| a.checked_add(c));
         if total != Some(v.count) {
-            return Err(data.content(&counts_name, format!("counts add up to {total:?}, values.count is {}", v.count)));
+            let total = total.map_or_else(|| "more than 2^64".to_owned(), |t| t.to_string());
+            return Err(data.content(&counts_name, format!("counts add up to {total}, values.count is {}", v.count)));
         }
         let (first, last) = (h.edges.first().copied().unwrap_or(0.0), h.edges.last().copied().unwrap_or(0.0));
         if !(first <= v.min && v.max < last) {
