@@ -70,15 +70,21 @@ pub(crate) fn load(path: &Path) -> Result<Vec<ArrayD<f64>>, InputError> {
         return Err(read(std::io::Error::other(format!("not a regular file of at most {max_bytes} bytes"))));
     }
     let text = std::fs::read_to_string(path).map_err(read)?;
-    let parsed: InputFile = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| InputError::Parse { path: path.into(), reason: e.to_string() })?
+    parse(&text, path, path.extension().is_some_and(|e| e == "json"))
+}
+
+/// The real tensors of an input file's text (JSON when `json`, YAML otherwise); `path` names it
+/// in errors.
+pub(crate) fn parse(text: &str, path: &Path, json: bool) -> Result<Vec<ArrayD<f64>>, InputError> {
+    let parsed: InputFile = if json {
+        serde_json::from_str(text).map_err(|e| InputError::Parse { path: path.into(), reason: e.to_string() })?
     } else {
         let mut budget = serde_saphyr::Budget::default();
         budget.max_nodes = 2 * MAX_VALUES;
         budget.max_events = 4 * MAX_VALUES;
         let mut options = serde_saphyr::Options::default();
         options.budget = Some(budget);
-        serde_saphyr::from_str_with_options(&text, options)
+        serde_saphyr::from_str_with_options(text, options)
             .map_err(|e| InputError::Parse { path: path.into(), reason: e.to_string() })?
     };
     parsed
@@ -101,4 +107,39 @@ pub(crate) fn load(path: &Path) -> Result<Vec<ArrayD<f64>>, InputError> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dyad_sim::strategy::{byte_edits, mutate};
+    use proptest::prelude::*;
+    use proptest::test_runner::TestRunner;
+
+    const GOOD: &str = "inputs:\n  - shape: [2, 3]\n    data: [0.5, -1.0, 2.0, 0.0, 1.5, -0.25]\n  - shape: [3]\n    data: [1, 2, 3]\n";
+
+    /// Input files (YAML and JSON): mutated valid files and garbage give tensors or a typed error
+    /// naming the file, never a panic or a hang.
+    #[test]
+    fn fuzz_input_files_give_tensors_or_typed_errors() {
+        let path = Path::new("fuzz.yaml");
+        assert_eq!(parse(GOOD, path, false).map(|t| t.len()).unwrap_or(0), 2);
+        let json = r#"{"inputs": [{"shape": [2], "data": [0.5, 1.0]}]}"#;
+        assert_eq!(parse(json, path, true).map(|t| t.len()).unwrap_or(0), 1);
+        let mut runner = TestRunner::new(dyad_sim::testkit::fuzz_config(0x5eed_0101, 2048));
+        let cases = prop_oneof![
+            byte_edits(GOOD.len(), 8).prop_map(|e| (mutate(GOOD.as_bytes(), &e), false)),
+            byte_edits(json.len(), 8).prop_map(move |e| (mutate(json.as_bytes(), &e), true)),
+            any::<Vec<u8>>().prop_map(|b| (b, false)),
+        ];
+        runner
+            .run(&cases, |(bytes, json)| {
+                let text = String::from_utf8_lossy(&bytes);
+                if let Err(e) = parse(&text, path, json) {
+                    prop_assert!(e.to_string().starts_with("fuzz.yaml"), "{e}");
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
 }

@@ -40,13 +40,24 @@ impl ShapeSet {
             "ci" => ShapeSet { name: name.into(), shape: ModelShape::CI },
             path => {
                 let text =
-                    std::fs::read_to_string(path).map_err(|e| ShapeError::Unknown(path.into(), e.to_string()))?;
-                serde_saphyr::from_str(&text).map_err(|e| ShapeError::Unknown(path.into(), e.to_string()))?
+                    crate::read_text(std::path::Path::new(path)).map_err(|e| ShapeError::Unknown(path.into(), e))?;
+                return Self::parse(&text, path);
             }
         };
+        Self::checked(set, name)
+    }
+
+    /// A shape set from a YAML file's text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, ShapeError> {
+        let set = serde_saphyr::from_str(text).map_err(|e| ShapeError::Unknown(file.into(), e.to_string()))?;
+        Self::checked(set, file)
+    }
+
+    /// `set` when its sizes are usable; `file` names it in the error.
+    fn checked(set: ShapeSet, file: &str) -> Result<Self, ShapeError> {
         let s = set.shape;
-        if s.seq == 0 || s.hidden == 0 || s.heads == 0 || s.ffn == 0 || s.hidden % s.heads != 0 {
-            return Err(ShapeError::Invalid(set.name));
+        if s.seq == 0 || s.hidden == 0 || s.heads == 0 || s.ffn == 0 || !s.hidden.is_multiple_of(s.heads) {
+            return Err(ShapeError::Invalid(format!("{file} (shape set {:?})", set.name)));
         }
         Ok(set)
     }

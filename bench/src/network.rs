@@ -59,12 +59,17 @@ impl Profile {
         Profile { name: "wan".into(), bandwidth_bits_per_second: 200e6, latency_seconds: 40e-3 }
     }
 
-    /// Profiles from a YAML list.
+    /// Profiles from a YAML list in a file.
     pub fn load(path: &std::path::Path) -> Result<Vec<Profile>, ProfileError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ProfileError::Parse { file: file.clone(), reason: e.to_string() })?;
-        let list: Vec<Profile> = serde_saphyr::from_str(&text)
+        let text = crate::read_text(path).map_err(|reason| ProfileError::Parse { file: file.clone(), reason })?;
+        Self::parse(&text, &file)
+    }
+
+    /// Profiles from a YAML list; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Vec<Profile>, ProfileError> {
+        let file = file.to_owned();
+        let list: Vec<Profile> = serde_saphyr::from_str(text)
             .map_err(|e| ProfileError::Parse { file: file.clone(), reason: e.to_string() })?;
         for p in &list {
             if !(p.bandwidth_bits_per_second.is_finite()

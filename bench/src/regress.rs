@@ -186,9 +186,13 @@ pub fn compare(baseline: &Baseline, now: &Baseline) -> Diff {
 /// Reads a baseline file.
 pub fn load(path: &std::path::Path) -> Result<Baseline, RegressError> {
     let file = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|e| RegressError::File { file: file.clone(), reason: e.to_string() })?;
-    serde_saphyr::from_str(&text).map_err(|e| RegressError::File { file, reason: e.to_string() })
+    let text = crate::read_text(path).map_err(|reason| RegressError::File { file: file.clone(), reason })?;
+    parse(&text, &file)
+}
+
+/// Parses a baseline's text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Baseline, RegressError> {
+    serde_saphyr::from_str(text).map_err(|e| RegressError::File { file: file.into(), reason: e.to_string() })
 }
 
 /// The YAML text of a baseline.

@@ -46,6 +46,29 @@ pub fn shared(fx: FixedPoint, shape: Vec<usize>, lo: f64, hi: f64) -> impl Strat
     })
 }
 
+/// Byte edits for fuzzing a file of `len` bytes: 1 to `most` − 1 of (position, delete | replace |
+/// insert, byte).
+pub fn byte_edits(len: usize, most: usize) -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
+    prop::collection::vec((0..len.max(1), 0u8..3, any::<u8>()), 1..most.max(2))
+}
+
+/// `bytes` with `edits` applied in order (positions past the end clamp to the last byte; an
+/// empty buffer only takes insertions).
+pub fn mutate(bytes: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for &(at, op, byte) in edits {
+        let at = at.min(out.len().saturating_sub(1));
+        match op {
+            0 if !out.is_empty() => {
+                out.remove(at);
+            }
+            1 if !out.is_empty() => out[at] = byte,
+            _ => out.insert(at, byte),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

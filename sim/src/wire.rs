@@ -135,6 +135,38 @@ mod tests {
         }
     }
 
+    /// The decoders of peer messages (packed values, ring tensors) on arbitrary bytes and any
+    /// claimed count, width, ring and shape: a value or `ChannelError::Malformed`, never a panic.
+    #[test]
+    fn fuzz_peer_messages_decode_or_are_malformed() {
+        let mut runner = proptest::test_runner::TestRunner::new(crate::testkit::fuzz_config(0x5eed_0401, 4096));
+        let cases = (
+            prop::collection::vec(any::<u8>(), 0..96),
+            0usize..200,
+            0u32..=70,
+            prop::collection::vec(0usize..12, 0..4),
+        );
+        runner
+            .run(&cases, |(bytes, n, width, shape)| {
+                if (1..=64).contains(&width) {
+                    match unpack(&bytes, n, width) {
+                        Ok(v) => prop_assert_eq!(v.len(), n),
+                        Err(e) => {
+                            let malformed = matches!(e, ChannelError::Malformed { .. });
+                            prop_assert!(malformed, "{}", e);
+                        }
+                    }
+                    let ring = crate::Ring::new(width).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    if let Ok(t) = crate::RingTensor::from_bytes(ring, &shape, &bytes) {
+                        prop_assert_eq!(t.shape(), shape.as_slice());
+                    }
+                }
+                let _ = get(&bytes, n, width.clamp(1, 64));
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     #[test]
     fn sizes_are_exact() {
         assert_eq!(pack(&[1, 0, 1], 1), vec![0b101]);

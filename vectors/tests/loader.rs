@@ -180,11 +180,11 @@ fn an_unreadable_file_is_an_io_error_naming_its_field() {
 /// Data files with bytes changed, deleted or inserted (the manifest's checksum and size kept in
 /// step, so that the parser and the checks see them) never panic `verify` or a read.
 #[test]
-fn mutated_data_files_never_panic_the_loader() {
+fn fuzz_data_files_never_panic_the_loader() {
     let dir = fresh_dir("data-fuzz");
     record_toy(&dir, 1);
     let good = std::fs::read(dir.join("layer0.safetensors")).unwrap();
-    let mut runner = proptest::test_runner::TestRunner::new(dyad_sim::testkit::config(0x5eed_0007, 256));
+    let mut runner = proptest::test_runner::TestRunner::new(dyad_sim::testkit::fuzz_config(0x5eed_0007, 256));
     runner
         .run(&common::edits(good.len(), 4), |edits| {
             let bytes = common::mutate(&good, &edits);

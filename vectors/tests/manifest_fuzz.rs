@@ -24,9 +24,9 @@ fn assert_typed(result: Result<Manifest, VectorsError>, path: &Path) -> bool {
 }
 
 #[test]
-fn garbage_is_always_a_typed_error() {
+fn fuzz_manifest_garbage_is_always_a_typed_error() {
     let path = Path::new("garbage/manifest.yaml");
-    let mut runner = TestRunner::new(dyad_sim::testkit::config(0x5eed_0005, 2048));
+    let mut runner = TestRunner::new(dyad_sim::testkit::fuzz_config(0x5eed_0005, 2048));
     let yamlish = "[a-z_{}\\[\\]:,\\- \n\t'\"&*!|>#%@0-9.]{0,300}";
     runner
         .run(&prop_oneof![any::<String>(), yamlish.prop_map(String::from)], |text| {
@@ -37,13 +37,13 @@ fn garbage_is_always_a_typed_error() {
 }
 
 #[test]
-fn mutated_manifests_never_panic() {
+fn fuzz_manifest_mutations_never_panic() {
     let dir = common::fresh_dir("fuzz");
     common::record_toy(&dir, 3);
     let path = dir.join(MANIFEST_FILE);
     let good = std::fs::read(&path).unwrap();
     assert!(assert_typed(Manifest::parse(std::str::from_utf8(&good).unwrap(), &path), &path));
-    let mut runner = TestRunner::new(dyad_sim::testkit::config(0x5eed_0006, 2048));
+    let mut runner = TestRunner::new(dyad_sim::testkit::fuzz_config(0x5eed_0006, 2048));
     runner
         .run(&common::edits(good.len(), 6), |edits| {
             let bytes = common::mutate(&good, &edits);

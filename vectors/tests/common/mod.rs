@@ -74,24 +74,4 @@ pub(crate) fn record_toy(dir: &Path, seed: u64) -> Manifest {
     recorder.finish(dir, source).unwrap()
 }
 
-/// Byte edits for fuzzing a file of `len` bytes: 1 to `most` − 1 of (position, delete | replace |
-/// insert, byte).
-pub(crate) fn edits(len: usize, most: usize) -> impl proptest::strategy::Strategy<Value = Vec<(usize, u8, u8)>> {
-    proptest::collection::vec((0..len, 0u8..3, proptest::prelude::any::<u8>()), 1..most)
-}
-
-/// `bytes` with `edits` applied in order (positions past the end clamp to the last byte).
-pub(crate) fn mutate(bytes: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    for &(at, op, byte) in edits {
-        let at = at.min(out.len().saturating_sub(1));
-        match op {
-            0 => {
-                out.remove(at);
-            }
-            1 => out[at] = byte,
-            _ => out.insert(at, byte),
-        }
-    }
-    out
-}
+pub(crate) use dyad_sim::strategy::{byte_edits as edits, mutate};
