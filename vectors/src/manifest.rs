@@ -72,7 +72,7 @@ pub struct SentenceInfo {
     pub available: usize,
     /// The ids (first field of the source) of the sentences recorded, in increasing order; the
     /// seed in `recording.seed` chose them.
-    #[serde(serialize_with = "flow")]
+    #[serde(serialize_with = "flow", deserialize_with = "integer_ids")]
     pub ids: Vec<u32>,
     /// Tokens over all sentences, `[CLS]` and `[SEP]` included.
     pub tokens: u64,
@@ -164,10 +164,13 @@ impl Manifest {
     /// Parses and checks the text of a manifest; `path` names it in errors. Never panics: any
     /// input that is not a consistent manifest gives [`VectorsError::Manifest`] naming the field.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, VectorsError> {
-        let manifest: Manifest = serde_saphyr::from_str(text).map_err(|e| VectorsError::Manifest {
-            path: path.into(),
-            field: "document".into(),
-            message: e.to_string(),
+        // Plain scalars like 1_0 or 007 stay strings, so that an id written that way is refused
+        // (see `integer_ids`) instead of read as 10 or 7.
+        let mut options = serde_saphyr::Options::default();
+        options.underscored_numbers_as_strings = true;
+        options.leading_zero_numbers_as_strings = true;
+        let manifest: Manifest = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+            VectorsError::Manifest { path: path.into(), field: "document".into(), message: e.to_string() }
         })?;
         manifest.check(path)?;
         Ok(manifest)
@@ -416,6 +419,36 @@ pub(crate) const POOLED: &str = "pooled";
 /// The name of a kind's tensor in its layer's file, such as `gelu_input.samples`.
 pub(crate) fn tensor_name(kind: Kind, part: &str) -> String {
     format!("{}.{part}", kind.name())
+}
+
+/// A sentence id: a YAML integer, never a string that looks like one (`'6'`, `1_0`, `007`), which
+/// the typed deserializer would otherwise coerce silently.
+struct SentenceId(u32);
+
+impl<'de> Deserialize<'de> for SentenceId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Id;
+        impl serde::de::Visitor<'_> for Id {
+            type Value = SentenceId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sentence id: an unquoted integer from 0 to 4294967295")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<SentenceId, E> {
+                u32::try_from(v)
+                    .map(SentenceId)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<SentenceId, E> {
+                u32::try_from(v).map(SentenceId).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+        }
+        d.deserialize_any(Id)
+    }
+}
+
+/// Reads `sentences.ids` as integers only ([`SentenceId`]).
+fn integer_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+    Ok(Vec::<SentenceId>::deserialize(d)?.into_iter().map(|SentenceId(id)| id).collect())
 }
 
 /// Writes a list in YAML's flow style, `[a, b, c]`, one line instead of one line per item.

@@ -381,3 +381,17 @@ fn only_regular_files_of_the_manifest_size_are_read() {
     let e = VectorSet::open(&dir).unwrap_err();
     assert!(message(e).contains("not a regular file"));
 }
+
+/// Sentence ids are integers: a quoted id or a plain scalar that only looks like one (`'1_0'`,
+/// `1_0`, `'6'`, `007`) is refused, where the typed parser used to read 10, 10, 6 and 7.
+#[test]
+fn sentence_ids_that_are_strings_are_refused() {
+    let path = dyad_vectors::bundled_dir().join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("ids: [6, 40,"));
+    assert_eq!(Manifest::parse(&text, &path).unwrap().sentences.ids[0], 6);
+    for id in ["'1_0'", "1_0", "'6'", "007", "-6"] {
+        let e = Manifest::parse(&text.replacen("ids: [6, 40,", &format!("ids: [{id}, 40,"), 1), &path).unwrap_err();
+        assert!(message(e).contains("sentence id"), "{id}");
+    }
+}
