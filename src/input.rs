@@ -62,14 +62,9 @@ pub(crate) const MAX_VALUES: usize = 1 << 21;
 /// regular file of up to [`MAX_VALUES`] values (the YAML parser's node budget is raised to match;
 /// its default of 250,000 nodes would refuse a 512 × 768 input).
 pub(crate) fn load(path: &Path) -> Result<Vec<ArrayD<f64>>, InputError> {
-    let read = |source| InputError::Read { path: path.into(), source };
-    let meta = std::fs::metadata(path).map_err(read)?;
     // A decimal value takes at least 2 bytes ("0,"); 32 per value is generous for any format.
-    let max_bytes = 32 * MAX_VALUES as u64;
-    if !meta.is_file() || meta.len() > max_bytes {
-        return Err(read(std::io::Error::other(format!("not a regular file of at most {max_bytes} bytes"))));
-    }
-    let text = std::fs::read_to_string(path).map_err(read)?;
+    let text = dyad_sim::file::read_regular_text(path, 32 * MAX_VALUES as u64)
+        .map_err(|source| InputError::Read { path: path.into(), source })?;
     parse(&text, path, path.extension().is_some_and(|e| e == "json"))
 }
 

@@ -12,10 +12,5 @@ pub mod render;
 /// The text of a small configuration file (shapes, profiles, a baseline): a regular file of at
 /// most 64 MiB, so that a FIFO or a device never hangs or exhausts a run. The error is the reason.
 pub fn read_text(path: &std::path::Path) -> Result<String, String> {
-    const MAX_BYTES: u64 = 64 << 20;
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() || meta.len() > MAX_BYTES {
-        return Err(format!("not a regular file of at most {MAX_BYTES} bytes"));
-    }
-    std::fs::read_to_string(path).map_err(|e| e.to_string())
+    dyad_sim::file::read_regular_text(path, 64 << 20).map_err(|e| e.to_string())
 }

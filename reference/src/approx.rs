@@ -271,17 +271,9 @@ impl CoefficientSet {
 
     /// Reads a coefficient file: a regular file of at most [`MAX_FILE_BYTES`].
     pub fn load(path: &std::path::Path) -> Result<Self, CoefficientError> {
-        use std::io::Read as _;
         let file = path.display().to_string();
-        let parse = |reason: String| CoefficientError::Parse { file: file.clone(), reason };
-        let meta = std::fs::metadata(path).map_err(|e| parse(e.to_string()))?;
-        if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
-            return Err(parse(format!("not a regular file of at most {MAX_FILE_BYTES} bytes")));
-        }
-        let mut text = String::new();
-        std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_FILE_BYTES).read_to_string(&mut text))
-            .map_err(|e| parse(e.to_string()))?;
+        let text = dyad_sim::file::read_regular_text(path, MAX_FILE_BYTES)
+            .map_err(|e| CoefficientError::Parse { file: file.clone(), reason: e.to_string() })?;
         Self::from_yaml(&text, &file)
     }
 

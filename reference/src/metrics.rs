@@ -120,8 +120,13 @@ pub fn weighted_mean_abs(points: impl IntoIterator<Item = (f64, f64, f64)>) -> f
 
 /// Largest ring distance between two tensors of the same ring.
 pub fn max_ulp(got: &RingTensor, want: &RingTensor) -> u64 {
+    ulps(got, want).into_iter().max().unwrap_or(0)
+}
+
+/// The ring distance of every element of `got` from `want`, in ULPs.
+pub fn ulps(got: &RingTensor, want: &RingTensor) -> Vec<u64> {
     let r = got.ring();
-    got.data().iter().zip(want.data().iter()).map(|(&a, &b)| r.distance(a, b)).max().unwrap_or(0)
+    got.data().iter().zip(want.data().iter()).map(|(&a, &b)| r.distance(a, b)).collect()
 }
 
 #[cfg(test)]

@@ -6,13 +6,15 @@
 //! sender had received, and the rounds of a phase are the distinct depths of its messages.
 //! Messages travel first in, first out in each direction, so a formula written in any order
 //! that keeps each party's own sends and receives in program order (and every receive after
-//! its send) gives the counts of the run. Correlated randomness is charged as the seeded dealer
-//! charges it (see [`crate::correlation`]): bytes to each party in the offline phase, at depth 0.
+//! its send) gives the counts of the run. Correlated randomness is charged by the seeded
+//! dealer's own charge functions ([`crate::correlation::dealer`]): bytes to each party in the
+//! offline phase, at depth 0.
 //!
 //! Protocols write their formula next to their code; a test compares it with the meter.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use crate::correlation::dealer::{matrix_triple_bytes, random_ot_bytes, square_bytes, triple_bytes};
 use crate::correlation::{MatDims, OtSpec};
 use crate::meter::Phase;
 use crate::report::Counts;
@@ -116,35 +118,33 @@ impl Formula {
         t.depths.insert(0);
     }
 
-    /// `n` Beaver triples over `ring`: shares of a, b and c to each party.
+    /// `n` Beaver triples over `ring`.
     pub fn triples(&mut self, ring: Ring, n: usize) {
-        for role in Role::BOTH {
-            self.dealer(role, 3 * ring.wire_bytes(n));
-        }
+        self.both(triple_bytes(ring, n));
     }
 
-    /// `n` square pairs over `ring`: shares of a and a² to each party.
+    /// `n` square pairs over `ring`.
     pub fn squares(&mut self, ring: Ring, n: usize) {
-        for role in Role::BOTH {
-            self.dealer(role, 2 * ring.wire_bytes(n));
-        }
+        self.both(square_bytes(ring, n));
     }
 
-    /// A matrix triple: shares of A, B and C = A·B to each party.
+    /// A matrix triple.
     pub fn matrix_triple(&mut self, ring: Ring, dims: MatDims) {
-        let elements = |s: Vec<usize>| s.iter().product::<usize>();
-        let bytes = [dims.a_shape(), dims.b_shape(), dims.c_shape()].map(|s| ring.wire_bytes(elements(s)));
+        self.both(matrix_triple_bytes(ring, dims));
+    }
+
+    /// A batch of random OTs.
+    pub fn random_ots(&mut self, spec: OtSpec) {
         for role in Role::BOTH {
-            self.dealer(role, bytes.iter().sum());
+            self.dealer(role, random_ot_bytes(spec, role));
         }
     }
 
-    /// A batch of random OTs: the sender's N messages per instance; the receiver's choice and the
-    /// chosen message.
-    pub fn random_ots(&mut self, spec: OtSpec) {
-        self.dealer(spec.sender, wire::packed_len(spec.count * spec.arity(), spec.msg_bits));
-        let receiver = wire::packed_len(spec.count, spec.choice_bits) + wire::packed_len(spec.count, spec.msg_bits);
-        self.dealer(spec.sender.peer(), receiver);
+    /// `bytes` of correlated randomness to each party.
+    fn both(&mut self, bytes: usize) {
+        for role in Role::BOTH {
+            self.dealer(role, bytes);
+        }
     }
 
     /// `times` runs of `f` one after another.

@@ -7,7 +7,8 @@
 //!   [`formula`]: the same counts from a protocol's message pattern, without running it.
 //! - [`party`] and [`runner`]: a party's context and [`simulate`], which runs both parties.
 //! - [`correlation`]: the correlation-provider trait and the seeded dealer.
-//! - [`table`]: the plain-text table renderer every report uses.
+//! - [`table`]: the plain-text table renderer every report uses; [`file`]: bounded reads of the
+//!   files commands are given.
 //! - [`strategy`] and [`testkit`]: proptest strategies and fixed-seed configurations.
 //!
 //! Nothing here knows any protocol.
@@ -15,6 +16,7 @@
 pub mod channel;
 pub mod correlation;
 pub mod error;
+pub mod file;
 pub mod fixed;
 pub mod formula;
 pub mod meter;

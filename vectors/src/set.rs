@@ -33,22 +33,6 @@ pub struct VectorSet {
 /// The largest manifest read, in bytes.
 const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
-/// Reads `path` if it is a regular file (a symbolic link to one is followed) of at most `limit`
-/// bytes: never a FIFO, a device or an endless stream.
-fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    if meta.len() > limit {
-        return Err(std::io::Error::other(format!("{} bytes, more than the {limit} expected", meta.len())));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
 /// What [`VectorSet::verify`] checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verified {
@@ -64,7 +48,7 @@ impl VectorSet {
     /// Opens the set in `dir`: reads and checks `dir/manifest.yaml`.
     pub fn open(dir: &Path) -> Result<VectorSet, VectorsError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = read_regular(&path, MAX_MANIFEST_BYTES).map_err(|source| match source.kind() {
+        let text = dyad_sim::file::read_regular(&path, MAX_MANIFEST_BYTES).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => VectorsError::MissingFile { path: path.clone(), field: "manifest".into() },
             _ => VectorsError::Io { path: path.clone(), field: "manifest".into(), action: "cannot read", source },
         })?;
@@ -300,7 +284,7 @@ impl VectorSet {
                         message: format!("{} bytes, but {} holds {}", entry.bytes, path.display(), meta.len()),
                     });
                 }
-                let bytes = read_regular(&path, entry.bytes).map_err(|source| match source.kind() {
+                let bytes = dyad_sim::file::read_regular(&path, entry.bytes).map_err(|source| match source.kind() {
                     std::io::ErrorKind::NotFound => {
                         VectorsError::MissingFile { path: path.clone(), field: format!("files[{i}].path") }
                     }

@@ -28,8 +28,8 @@
 
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{Activation, HarnessError, Protocol, TruncMode};
-use dyad_reference::metrics::{ErrorStats, abs_errors, weighted_rms};
-use dyad_sim::{FixedPoint, Phase, RingTensor};
+use dyad_reference::metrics::{self, ErrorStats, abs_errors, weighted_rms};
+use dyad_sim::{FixedPoint, Phase};
 use dyad_vectors::{Kind, VectorSet, VectorsError};
 use std::collections::BTreeMap;
 
@@ -167,9 +167,10 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(o: &Outcome, in_domain: &[bool], bound: f64) -> Self {
+    /// The verdict on the elements of `o` inside the domain.
+    fn new(o: &Outcome, bound: f64) -> Self {
         let (mut max_ulp, mut max_abs, mut inputs) = (0u64, 0f64, 0usize);
-        for (i, _) in in_domain.iter().enumerate().filter(|(_, ok)| **ok) {
+        for (i, _) in o.in_domain.iter().enumerate().filter(|(_, ok)| **ok) {
             inputs += 1;
             max_ulp = max_ulp.max(o.ulps[i]);
             // NaN counts as an infinite error, as everywhere in Dyad.
@@ -354,11 +355,6 @@ fn sample_indices(len: usize, n: usize, seed: u64, layer: usize, kind: Kind) -> 
     picked
 }
 
-fn ring_distances(secure: &RingTensor, reference: &RingTensor) -> Vec<u64> {
-    let r = secure.ring();
-    secure.data().iter().zip(reference.data().iter()).map(|(&a, &b)| r.distance(a, b)).collect()
-}
-
 fn run_once(
     p: &dyn Protocol,
     spec: &AuditSpec,
@@ -396,7 +392,7 @@ fn run_once(
         secure: secure.iter().copied().collect(),
         ideal: ideal.iter().copied().collect(),
         approx: approx.iter().copied().collect(),
-        ulps: ring_distances(&checked.secure, &checked.reference),
+        ulps: metrics::ulps(&checked.secure, &checked.reference),
         in_domain: in_domain.iter().copied().collect(),
         tolerance_ulp: checked.report.tolerance_ulp,
         cost,
@@ -447,7 +443,7 @@ fn elementwise(
         layer,
         inputs: s,
         outside_domain: fraction_outside(&o.in_domain[..s]),
-        verdict: Verdict::new(&o, &o.in_domain, bound(p, spec)),
+        verdict: Verdict::new(&o, bound(p, spec)),
         errors,
         softmax: None,
         cost: o.cost,
@@ -478,11 +474,18 @@ fn rowwise(
     }
     let activation = p.activation().unwrap_or(Activation::Softmax);
     let real: usize = rows.iter().map(|r| r.len()).sum();
-    let (mut s, mut i, mut a) = (Vec::with_capacity(real), Vec::with_capacity(real), Vec::with_capacity(real));
+    // Every call's outcome, one after another.
+    let mut all = Outcome {
+        secure: Vec::with_capacity(real),
+        ideal: Vec::with_capacity(real),
+        approx: Vec::with_capacity(real),
+        ulps: Vec::with_capacity(real),
+        in_domain: Vec::with_capacity(real),
+        tolerance_ulp: 0,
+        cost: CallCost::default(),
+        domain: (f64::NEG_INFINITY, f64::INFINITY),
+    };
     let mut sm = SoftmaxErrors::default();
-    let mut cost = CallCost::default();
-    let mut domain = (f64::NEG_INFINITY, f64::INFINITY);
-    let (mut ulps, mut in_domain, mut tolerance_ulp) = (Vec::with_capacity(real), Vec::with_capacity(real), 0);
     let ulp = spec.fixed.ulp();
     for (&width, group) in &by_len {
         let count = group.len();
@@ -494,18 +497,18 @@ fn rowwise(
             inputs.push(ArrayD::zeros(IxDyn(&[width])));
         }
         let o = run_once(p, spec, layer, &[count, width], inputs)?;
-        domain = o.domain;
-        tolerance_ulp = o.tolerance_ulp;
-        cost.merge(&o.cost);
-        ulps.extend_from_slice(&o.ulps);
+        all.domain = o.domain;
+        all.tolerance_ulp = o.tolerance_ulp;
+        all.cost.merge(&o.cost);
+        all.ulps.extend_from_slice(&o.ulps);
         // A row is in the domain when all of it is: its outputs depend on every entry.
         for row in o.in_domain.chunks(width) {
             let ok = row.iter().all(|&b| b);
-            in_domain.extend(row.iter().map(|_| ok));
+            all.in_domain.extend(row.iter().map(|_| ok));
         }
-        s.extend_from_slice(&o.secure);
-        i.extend_from_slice(&o.ideal);
-        a.extend_from_slice(&o.approx);
+        all.secure.extend_from_slice(&o.secure);
+        all.ideal.extend_from_slice(&o.ideal);
+        all.approx.extend_from_slice(&o.approx);
         if activation == Activation::Softmax {
             for (ideal, secure) in o.ideal.chunks(width).zip(o.secure.chunks(width)) {
                 let kl: f64 = ideal
@@ -522,7 +525,6 @@ fn rowwise(
             }
         }
     }
-    let all = Outcome { secure: s, ideal: i, approx: a, ulps, in_domain, tolerance_ulp, cost: cost.clone(), domain };
     let (s, i, a) = (&all.secure, &all.ideal, &all.approx);
     Ok(AuditEntry {
         protocol: p.name().into(),
@@ -531,10 +533,10 @@ fn rowwise(
         layer,
         inputs: real,
         outside_domain: fraction_outside(&all.in_domain),
-        verdict: Verdict::new(&all, &all.in_domain, bound(p, spec)),
+        verdict: Verdict::new(&all, bound(p, spec)),
         errors: ErrorSplit { total: abs_errors(s, i), approximation: abs_errors(a, i), fixed_point: abs_errors(s, a) },
         softmax: (activation == Activation::Softmax).then_some(sm),
-        cost,
+        cost: all.cost.clone(),
         jump: None,
         note: p.audit_note().map(str::to_owned),
     })

@@ -135,6 +135,13 @@ fn input_bound(fx: FixedPoint) -> f64 {
     if fx.ring().bits() >= 64 { 40.0 } else { 1.9 }
 }
 
+/// The mean and the (population) variance of a row, in float64.
+fn moments(row: ndarray::ArrayView1<'_, f64>) -> (f64, f64) {
+    let n = row.len() as f64;
+    let mean = row.sum() / n;
+    (mean, row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n)
+}
+
 /// The widest rows the tolerances are derived for (BERT-large has 1024).
 pub const MAX_WIDTH: usize = 4096;
 
@@ -235,9 +242,7 @@ impl Protocol for LayerNorm {
         let [x, g, b] = take(self.name(), inputs)?;
         let mut out = x.clone();
         for mut row in out.lanes_mut(Axis(x.ndim() - 1)) {
-            let n = row.len() as f64;
-            let mean = row.sum() / n;
-            let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+            let (mean, var) = moments(row.view());
             let rs = 1.0 / (var + self.params.eps).sqrt();
             for ((v, gj), bj) in row.iter_mut().zip(g.iter()).zip(b.iter()) {
                 *v = (*v - mean) * rs * gj + bj;
@@ -255,9 +260,7 @@ impl Protocol for LayerNorm {
         let (bound, (vlo, vhi)) = (input_bound(fx), self.variance_range(fx));
         let mut flags = x.mapv(|_| false);
         for (row, mut out) in x.lanes(Axis(x.ndim() - 1)).into_iter().zip(flags.lanes_mut(Axis(x.ndim() - 1))) {
-            let n = row.len() as f64;
-            let mean = row.sum() / n;
-            let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n + self.params.eps;
+            let var = moments(row).1 + self.params.eps;
             let ok = (vlo..vhi).contains(&var) && row.iter().all(|v| v.abs() <= bound);
             out.fill(ok);
         }

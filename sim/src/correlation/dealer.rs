@@ -21,6 +21,32 @@ use crate::wire;
 /// Largest OT arity the dealer serves: 1-out-of-2^16.
 pub const MAX_CHOICE_BITS: u32 = 16;
 
+/// Bytes the dealer delivers to each party for `n` Beaver triples: its shares of a, b and c.
+pub fn triple_bytes(ring: Ring, n: usize) -> usize {
+    3 * ring.wire_bytes(n)
+}
+
+/// Bytes the dealer delivers to each party for `n` square pairs: its shares of a and a².
+pub fn square_bytes(ring: Ring, n: usize) -> usize {
+    2 * ring.wire_bytes(n)
+}
+
+/// Bytes the dealer delivers to each party for a matrix triple: its shares of A, B and C = A·B.
+pub fn matrix_triple_bytes(ring: Ring, dims: MatDims) -> usize {
+    let elements = |s: Vec<usize>| s.iter().product::<usize>();
+    [dims.a_shape(), dims.b_shape(), dims.c_shape()].into_iter().map(|s| ring.wire_bytes(elements(s))).sum()
+}
+
+/// Bytes the dealer delivers to `role` for a batch of random OTs: the sender's N messages per
+/// instance; the receiver's choice and chosen message.
+pub fn random_ot_bytes(spec: OtSpec, role: Role) -> usize {
+    if role == spec.sender {
+        wire::packed_len(spec.count * spec.arity(), spec.msg_bits)
+    } else {
+        wire::packed_len(spec.count, spec.choice_bits) + wire::packed_len(spec.count, spec.msg_bits)
+    }
+}
+
 /// A seeded dealer, one per party.
 #[derive(Debug)]
 pub struct Dealer {
@@ -61,7 +87,7 @@ impl CorrelationProvider for Dealer {
 
     fn triples(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<Triples, SimError> {
         let mut rng = self.next_rng(link, format!("triples {ring} n={n}"));
-        link.meter_mut().on_dealer(3 * ring.wire_bytes(n));
+        link.meter_mut().on_dealer(triple_bytes(ring, n));
         let shape = [n];
         let [a1, b1, c1] = client_halves(ring, [&shape, &shape, &shape], &mut rng);
         if self.role == Role::Client {
@@ -74,7 +100,7 @@ impl CorrelationProvider for Dealer {
 
     fn squares(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<SquarePairs, SimError> {
         let mut rng = self.next_rng(link, format!("squares {ring} n={n}"));
-        link.meter_mut().on_dealer(2 * ring.wire_bytes(n));
+        link.meter_mut().on_dealer(square_bytes(ring, n));
         let shape = [n];
         let [a1, aa1] = client_halves(ring, [&shape, &shape], &mut rng);
         if self.role == Role::Client {
@@ -88,9 +114,7 @@ impl CorrelationProvider for Dealer {
     fn matrix_triple(&mut self, link: &mut Link, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
         let mut rng = self.next_rng(link, format!("matrix triple {ring} {dims:?}"));
         let (a_shape, b_shape, c_shape) = (dims.a_shape(), dims.b_shape(), dims.c_shape());
-        let elements = |s: &[usize]| s.iter().product::<usize>();
-        let bytes = [&a_shape, &b_shape, &c_shape].iter().map(|s| ring.wire_bytes(elements(s))).sum();
-        link.meter_mut().on_dealer(bytes);
+        link.meter_mut().on_dealer(matrix_triple_bytes(ring, dims));
         let [a1, b1, c1] = client_halves(ring, [&a_shape, &b_shape, &c_shape], &mut rng);
         if self.role == Role::Client {
             return Ok(MatrixTriple { a: a1, b: b1, c: c1 });
@@ -115,7 +139,7 @@ impl CorrelationProvider for Dealer {
         let arity = spec.arity();
         if self.role == spec.sender {
             let messages = msg_ring.random_vec(spec.count * arity, &mut rng);
-            link.meter_mut().on_dealer(wire::packed_len(messages.len(), spec.msg_bits));
+            link.meter_mut().on_dealer(random_ot_bytes(spec, self.role));
             return Ok(RandomOts::Sender { messages });
         }
         let draws = msg_ring.random_draws(spec.count * arity, &mut rng);
@@ -125,8 +149,7 @@ impl CorrelationProvider for Dealer {
             .enumerate()
             .map(|(t, &c)| msg_ring.element_of_draws(&draws, t * arity + c as usize))
             .collect();
-        link.meter_mut()
-            .on_dealer(wire::packed_len(spec.count, spec.choice_bits) + wire::packed_len(spec.count, spec.msg_bits));
+        link.meter_mut().on_dealer(random_ot_bytes(spec, self.role));
         Ok(RandomOts::Receiver { choices, messages: chosen })
     }
 
