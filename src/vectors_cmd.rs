@@ -122,6 +122,7 @@ fn record(args: &RecordArgs) -> Result<u8, CliError> {
         hidden: c.hidden_size,
         heads: c.num_attention_heads,
         intermediate: c.intermediate_size,
+        layer_norm_eps: c.layer_norm_eps,
     };
     let mut recorder = Recorder::new(spec, info).map_err(CliError::usage)?;
     let threads = match args.threads {

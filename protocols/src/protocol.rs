@@ -230,6 +230,14 @@ pub trait Protocol: Send + Sync {
         None
     }
 
+    /// This protocol for a model whose LayerNorms add `eps` to the variance, when it depends on
+    /// that ε (the audit runs LayerNorm protocols with the ε its vector set records); `None`
+    /// for protocols that do not.
+    fn with_layer_norm_eps(&self, eps: f64) -> Option<Box<dyn Protocol>> {
+        let _ = eps;
+        None
+    }
+
     /// Which output elements come from inputs inside the documented domain, one flag per element
     /// of the first input (the output's shape for the activations): by default each element of
     /// the first input against its range in [`Protocol::inputs`]. Protocols whose domain is not

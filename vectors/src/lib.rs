@@ -56,8 +56,8 @@ use std::path::PathBuf;
 pub use error::VectorsError;
 pub use kind::Kind;
 pub use manifest::{
-    FORMAT, FileEntry, KindEntry, LayerEntry, MANIFEST_FILE, Manifest, ModelInfo, RecordingInfo, SentenceInfo,
-    TensorEntry,
+    FORMAT, FileEntry, KindEntry, LayerEntry, MANIFEST_FILE, MAX_EPS, MIN_EPS, Manifest, ModelInfo, RecordingInfo,
+    SentenceInfo, TensorEntry,
 };
 pub use record::{DEFAULT_ROWS, DEFAULT_SAMPLES, LayerActivations, RecordSpec, Recorder, SentenceSource, bin_width};
 pub use set::{VectorSet, Verified};

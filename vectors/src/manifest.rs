@@ -16,6 +16,11 @@ pub(crate) const DTYPES: [&str; 4] = ["F32", "F64", "U32", "U64"];
 /// The format this crate reads and writes; the manifest's `format` field.
 pub const FORMAT: &str = "dyad-vectors/1";
 
+/// The smallest LayerNorm ε a manifest may state (BERT-family models use 1e−12 to 1e−5).
+pub const MIN_EPS: f64 = 1e-15;
+/// The largest LayerNorm ε a manifest may state.
+pub const MAX_EPS: f64 = 1e-2;
+
 /// The manifest's file name inside a vector set's directory.
 pub const MANIFEST_FILE: &str = "manifest.yaml";
 
@@ -58,6 +63,9 @@ pub struct ModelInfo {
     pub heads: usize,
     /// Width of the feed-forward block.
     pub intermediate: usize,
+    /// The ε its LayerNorms add to the variance (`layer_norm_eps` of its configuration); the
+    /// audit runs LayerNorm protocols with it.
+    pub layer_norm_eps: f64,
 }
 
 /// The sentences the model was run on.
@@ -169,9 +177,12 @@ impl Manifest {
         let mut options = serde_saphyr::Options::default();
         options.underscored_numbers_as_strings = true;
         options.leading_zero_numbers_as_strings = true;
-        let manifest: Manifest = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-            VectorsError::Manifest { path: path.into(), field: "document".into(), message: e.to_string() }
-        })?;
+        let manifest: Manifest =
+            serde_saphyr::from_str_with_options(text, options).map_err(|e| VectorsError::Manifest {
+                path: path.into(),
+                field: "document".into(),
+                message: dyad_sim::file::yaml_error(&e, &path.display().to_string()),
+            })?;
         manifest.check(path)?;
         Ok(manifest)
     }
@@ -215,6 +226,12 @@ impl Manifest {
         }
         if m.intermediate == 0 {
             return fail("model.intermediate".into(), "must be positive".into());
+        }
+        if !(m.layer_norm_eps.is_finite() && (MIN_EPS..=MAX_EPS).contains(&m.layer_norm_eps)) {
+            return fail(
+                "model.layer_norm_eps".into(),
+                format!("{} is outside [{MIN_EPS:e}, {MAX_EPS:e}]", m.layer_norm_eps),
+            );
         }
         self.check_sentences(path)?;
         if self.recording.samples == 0 || self.recording.rows == 0 {

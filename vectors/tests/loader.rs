@@ -292,6 +292,10 @@ fn malformed_manifests_name_the_field() {
     assert!(
         field_of(&edit(&|m| m.model.weights_sha256.pop().map(|_| ()).unwrap())).starts_with("model.weights_sha256")
     );
+    for eps in [0.0, -1e-5, f64::NAN, f64::INFINITY, 0.5] {
+        assert!(field_of(&edit(&|m| m.model.layer_norm_eps = eps)).starts_with("model.layer_norm_eps"), "{eps}");
+    }
+    assert!(field_of(&good.replace("  layer_norm_eps: 1.0e-12\n", "")).contains("layer_norm_eps"));
     assert!(field_of(&edit(&|m| m.layers[1].layer = 0)).starts_with("layers[1].layer"));
     assert!(field_of(&edit(&|m| m.layers[0].file = "nope".into())).starts_with("layers[0].file"));
     assert!(field_of(&edit(&|m| m.layers[1].kinds.truncate(4))).starts_with("layers[1].kinds"));

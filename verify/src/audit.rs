@@ -279,6 +279,8 @@ pub struct Provenance {
     pub sentence_source_sha256: String,
     /// The seed the recorder chose sentences, samples and rows with.
     pub recording_seed: u64,
+    /// The model's LayerNorm ε, which LayerNorm protocols were audited with.
+    pub layer_norm_eps: f64,
 }
 
 impl Provenance {
@@ -293,6 +295,7 @@ impl Provenance {
             sentence_source: m.sentences.source.clone(),
             sentence_source_sha256: m.sentences.sha256.clone(),
             recording_seed: m.recording.seed,
+            layer_norm_eps: m.model.layer_norm_eps,
         }
     }
 }
@@ -570,7 +573,10 @@ pub fn audit(
         audited.iter().map(|p| kind_of(p.activation().unwrap_or(Activation::Gelu)).len() * layers.len()).sum();
     let mut entries = Vec::new();
     let mut plots = Vec::new();
+    let eps = set.manifest().model.layer_norm_eps;
     for p in audited {
+        let for_model = p.with_layer_norm_eps(eps);
+        let p = for_model.as_deref().unwrap_or(p);
         let activation = p.activation().unwrap_or(Activation::Gelu);
         for &layer in &layers {
             for kind in kind_of(activation) {

@@ -25,7 +25,7 @@ pub fn table(r: &AuditReport) -> String {
     let mut out = format!(
         "accuracy audit on {} activations of {} sentences ({}, sha256 {}), vectors {} (model weights sha256 {}, \
          recording seed {}), seed {}\n\
-         ring Z_2^{}, {} fraction bits, {} truncation\n\
+         ring Z_2^{}, {} fraction bits, {} truncation, LayerNorm ε {:e} (the model's)\n\
          errors against the float ideal: TOTAL = secure vs ideal, APPROX = float approximation vs ideal, FIXED = secure vs float approximation\n\
          max/mean over recorded samples or row entries; wRMS over the recorded histogram\n\n",
         v.model,
@@ -38,7 +38,8 @@ pub fn table(r: &AuditReport) -> String {
         r.seed,
         r.ring_bits,
         r.frac_bits,
-        r.trunc.name()
+        r.trunc.name(),
+        v.layer_norm_eps
     );
     let mut rows = vec![
         [

@@ -5,7 +5,9 @@
 use dyad_model::bert::{Model, Tokenizer};
 use dyad_model::registry::Registry;
 use dyad_protocols::TruncMode;
+use dyad_protocols::blocks::layernorm::LayerNorm;
 use dyad_reference::approx::{CoefficientSet, Target};
+use dyad_reference::layernorm::LayerNormParams;
 use dyad_sim::{FixedPoint, Ring};
 use dyad_vectors::{Kind, VectorSet, bundled_dir};
 use dyad_verify::fit::{FitSpec, fit, weighted_rms};
@@ -214,4 +216,102 @@ fn an_audit_of_no_inputs_is_refused_and_reports_say_what_they_ran_on() {
     assert_eq!(report.provenance.weights_sha256, m.model.weights_sha256);
     assert_eq!(report.provenance.sentences, m.sentences.ids.len());
     assert!(report.provenance.vectors.ends_with("minilm-l6"), "{}", report.provenance.vectors);
+}
+
+/// LayerNorm computing with ε = 1e−2 whatever it is told, but whose ideal uses the ε it was
+/// given: it passes the audit only when the audit hands it the vector set's ε.
+struct SecureEps {
+    secure: LayerNorm,
+    ideal: LayerNorm,
+}
+
+impl dyad_protocols::Protocol for SecureEps {
+    fn name(&self) -> &'static str {
+        "secure-eps"
+    }
+    fn paper(&self) -> &'static str {
+        self.secure.paper()
+    }
+    fn computes(&self) -> &'static str {
+        self.secure.computes()
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        self.secure.default_dims()
+    }
+    fn inputs(
+        &self,
+        dims: &[usize],
+        fixed: FixedPoint,
+    ) -> Result<Vec<dyad_protocols::InputSpec>, dyad_protocols::ProtocolError> {
+        self.secure.inputs(dims, fixed)
+    }
+    fn run(
+        &self,
+        p: &mut dyad_sim::Party,
+        inputs: &dyad_protocols::Inputs,
+    ) -> Result<dyad_sim::Share, dyad_protocols::ProtocolError> {
+        self.secure.run(p, inputs)
+    }
+    fn reference(
+        &self,
+        fixed: FixedPoint,
+        inputs: &[dyad_sim::RingTensor],
+    ) -> Result<dyad_sim::RingTensor, dyad_protocols::ProtocolError> {
+        self.secure.reference(fixed, inputs)
+    }
+    fn ideal(&self, inputs: &[ndarray::ArrayD<f64>]) -> Result<ndarray::ArrayD<f64>, dyad_protocols::ProtocolError> {
+        self.ideal.ideal(inputs)
+    }
+    fn approximation(
+        &self,
+        inputs: &[ndarray::ArrayD<f64>],
+    ) -> Result<ndarray::ArrayD<f64>, dyad_protocols::ProtocolError> {
+        self.ideal.approximation(inputs)
+    }
+    fn tolerance_ulp(&self, fixed: FixedPoint, trunc: TruncMode) -> u64 {
+        self.secure.tolerance_ulp(fixed, trunc)
+    }
+    fn ideal_tolerance(&self, fixed: FixedPoint) -> f64 {
+        self.secure.ideal_tolerance(fixed)
+    }
+    fn activation(&self) -> Option<dyad_protocols::Activation> {
+        self.secure.activation()
+    }
+    fn in_domain(
+        &self,
+        fixed: FixedPoint,
+        inputs: &[ndarray::ArrayD<f64>],
+    ) -> Result<ndarray::ArrayD<bool>, dyad_protocols::ProtocolError> {
+        self.secure.in_domain(fixed, inputs)
+    }
+    fn with_layer_norm_eps(&self, eps: f64) -> Option<Box<dyn dyad_protocols::Protocol>> {
+        let ideal = LayerNorm { params: LayerNormParams { eps, ..self.ideal.params } };
+        Some(Box::new(SecureEps { secure: self.secure, ideal }))
+    }
+}
+
+#[test]
+fn layer_norm_protocols_are_audited_with_the_epsilon_the_vector_set_records() {
+    let bundled = bundled_dir();
+    let copy = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("vectors-eps-1e-2");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&bundled).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+    }
+    let manifest = copy.join(dyad_vectors::MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("layer_norm_eps: 1.0e-12\n"), "the bundled model's ε");
+    std::fs::write(&manifest, text.replace("layer_norm_eps: 1.0e-12\n", "layer_norm_eps: 1.0e-2\n")).unwrap();
+
+    let base = LayerNorm::default();
+    let secure = LayerNorm { params: LayerNormParams { eps: 1e-2, ..base.params } };
+    let p = SecureEps { secure, ideal: base };
+    let (report, _) = audit(&VectorSet::open(&copy).unwrap(), &[&p], &small_spec(), &mut |_, _| {}).unwrap();
+    assert_eq!(report.provenance.layer_norm_eps, 1e-2);
+    assert!(report.passed, "{:?}", report.entries.iter().map(|e| &e.verdict).collect::<Vec<_>>());
+    // On the bundled set (ε = 1e−12) the same protocol is told the truth and fails.
+    let (report, _) = audit(&set(), &[&p], &small_spec(), &mut |_, _| {}).unwrap();
+    assert!(!report.passed, "an ε of 1e−2 against the model's 1e−12 must show");
+    std::fs::remove_dir_all(&copy).unwrap();
 }

@@ -199,6 +199,9 @@ impl Protocol for LayerNorm {
     fn computes(&self) -> &'static str {
         "γ·(x − mean)/√(var + ε) + β per row (dims rows,d; γ, β held by the server)"
     }
+    fn with_layer_norm_eps(&self, eps: f64) -> Option<Box<dyn Protocol>> {
+        Some(Box::new(LayerNorm { params: LayerNormParams { eps, ..self.params } }))
+    }
     fn default_dims(&self) -> Vec<usize> {
         vec![4, 384]
     }

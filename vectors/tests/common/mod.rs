@@ -19,6 +19,7 @@ pub(crate) fn toy_model() -> ModelInfo {
         hidden: 8,
         heads: 2,
         intermediate: 16,
+        layer_norm_eps: 1e-12,
     }
 }
 
