@@ -88,7 +88,20 @@ pub fn main() -> ExitCode {
 
 /// [`main`] with `extra` protocols registered after the built-in ones.
 pub fn main_with(extra: Vec<Box<dyn Protocol>>) -> ExitCode {
+    leave_party_panics_to_the_runner();
     ExitCode::from(run_args(std::env::args_os(), extra))
+}
+
+/// A party's panic comes back from the runner as an error ("the server (P0) panicked: …"),
+/// printed once with its exit code; the default hook would print it first, with a backtrace
+/// under `RUST_BACKTRACE`. Other threads' panics keep the default hook.
+fn leave_party_panics_to_the_runner() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !dyad_sim::runner::is_party_thread() {
+            default(info);
+        }
+    }));
 }
 
 /// The command line `args` (the program name first) with `extra` protocols registered: what

@@ -79,8 +79,10 @@ pub(crate) fn parse(text: &str, path: &Path, json: bool) -> Result<Vec<ArrayD<f6
         budget.max_events = 4 * MAX_VALUES;
         let mut options = serde_saphyr::Options::default();
         options.budget = Some(budget);
-        serde_saphyr::from_str_with_options(text, options)
-            .map_err(|e| InputError::Parse { path: path.into(), reason: e.to_string() })?
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| InputError::Parse {
+            path: path.into(),
+            reason: dyad_sim::file::yaml_error(&e, &path.display().to_string()),
+        })?
     };
     parsed
         .inputs

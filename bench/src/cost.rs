@@ -49,7 +49,8 @@ impl ShapeSet {
 
     /// A shape set from a YAML file's text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, ShapeError> {
-        let set = serde_saphyr::from_str(text).map_err(|e| ShapeError::Unknown(file.into(), e.to_string()))?;
+        let set = serde_saphyr::from_str(text)
+            .map_err(|e| ShapeError::Unknown(file.into(), dyad_sim::file::yaml_error(&e, file)))?;
         Self::checked(set, file)
     }
 

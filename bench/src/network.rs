@@ -70,7 +70,7 @@ impl Profile {
     pub fn parse(text: &str, file: &str) -> Result<Vec<Profile>, ProfileError> {
         let file = file.to_owned();
         let list: Vec<Profile> = serde_saphyr::from_str(text)
-            .map_err(|e| ProfileError::Parse { file: file.clone(), reason: e.to_string() })?;
+            .map_err(|e| ProfileError::Parse { file: file.clone(), reason: dyad_sim::file::yaml_error(&e, &file) })?;
         for p in &list {
             if !(p.bandwidth_bits_per_second.is_finite()
                 && p.bandwidth_bits_per_second > 0.0

@@ -192,7 +192,8 @@ pub fn load(path: &std::path::Path) -> Result<Baseline, RegressError> {
 
 /// Parses a baseline's text; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Baseline, RegressError> {
-    serde_saphyr::from_str(text).map_err(|e| RegressError::File { file: file.into(), reason: e.to_string() })
+    serde_saphyr::from_str(text)
+        .map_err(|e| RegressError::File { file: file.into(), reason: dyad_sim::file::yaml_error(&e, file) })
 }
 
 /// The YAML text of a baseline.

@@ -221,7 +221,7 @@ impl CoefficientSet {
     /// (letters, digits, `-`, `_`, `.`, not starting with `.`), which end up in paths.
     pub fn from_yaml(text: &str, file: &str) -> Result<Self, CoefficientError> {
         let set: CoefficientSet = serde_saphyr::from_str(text)
-            .map_err(|e| CoefficientError::Parse { file: file.into(), reason: e.to_string() })?;
+            .map_err(|e| CoefficientError::Parse { file: file.into(), reason: dyad_sim::file::yaml_error(&e, file) })?;
         let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
         if set.name.is_empty() || set.name.starts_with('.') || !set.name.chars().all(plain) || set.name.len() > 64 {
             return Err(limit(

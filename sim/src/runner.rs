@@ -164,10 +164,10 @@ where
     let ((s_out, s_rec), (c_out, c_rec)) = std::thread::scope(|scope| {
         let first = &first_failure;
         let s = std::thread::Builder::new()
-            .name("dyad-server".into())
+            .name(PARTY_THREADS[0].into())
             .spawn_scoped(scope, move || run_party(Role::Server, server_end, config, first, server));
         let c = std::thread::Builder::new()
-            .name("dyad-client".into())
+            .name(PARTY_THREADS[1].into())
             .spawn_scoped(scope, move || run_party(Role::Client, client_end, config, first, client));
         (join(s, Role::Server), join(c, Role::Client))
     });
@@ -208,6 +208,15 @@ where
         (Some(server), Some(client)) => Ok(SimOutput { server, client, cost }),
         _ => Err(RunError::Panic { role: first, message: "a party produced no output".into() }),
     }
+}
+
+/// The names of the server's and the client's threads.
+const PARTY_THREADS: [&str; 2] = ["dyad-server", "dyad-client"];
+
+/// Whether the calling thread is one of [`simulate`]'s parties, whose panics [`simulate`]
+/// catches and returns as [`RunError::Panic`] (a panic hook may leave them to it).
+pub fn is_party_thread() -> bool {
+    std::thread::current().name().is_some_and(|n| PARTY_THREADS.contains(&n))
 }
 
 type Joined<T, E> = (Outcome<T, E>, PartyRecord);

@@ -75,7 +75,8 @@ const BUILTIN: [(&str, &str); 5] = [
 impl Suite {
     /// Parses a suite's YAML.
     pub fn from_yaml(text: &str, file: &str) -> Result<Self, SuiteError> {
-        serde_saphyr::from_str(text).map_err(|e| SuiteError::Parse { file: file.into(), reason: e.to_string() })
+        serde_saphyr::from_str(text)
+            .map_err(|e| SuiteError::Parse { file: file.into(), reason: dyad_sim::file::yaml_error(&e, file) })
     }
 
     /// A built-in suite by name, or a suite file by path.
