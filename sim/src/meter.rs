@@ -11,6 +11,12 @@
 //! alone that is the length of its longest chain of messages. The clock rides on the frame
 //! outside the payload and is never charged as traffic.
 //!
+//! **Correlation traffic** (base OTs and OT extension, on the link's correlation [`Stream`])
+//! runs on clocks of its own, one for its setup (base OTs) and one for its offline work: it is
+//! input-independent and a deployment does it before the query arrives, so it never delays a
+//! protocol message, and the protocol's counts are the same whichever provider is used. Its
+//! offline rounds are the flights of its requests in program order.
+//!
 //! **Dealer.** Correlated randomness from a trusted dealer is charged in the `offline` phase
 //! under the current label with `dealer` appended, as bytes from the dealer to this party. All
 //! dealer material can be delivered in one flight before the protocol starts, so it occupies
@@ -20,12 +26,12 @@
 //! except the time spent blocked in a receive. It is measured, not counted, so it is kept apart
 //! from the exact counts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::channel::{Channel, Frame, Transport};
+use crate::channel::{Channel, Frame, Stream, Transport};
 use crate::error::ChannelError;
 use crate::role::Role;
 /// When traffic happens.
@@ -89,7 +95,7 @@ pub struct Meter {
     phase: Phase,
     labels: Vec<String>,
     path: String,
-    clock: u64,
+    clocks: [u64; 3],
     tallies: BTreeMap<TallyKey, Tally>,
     mark: Instant,
 }
@@ -107,7 +113,7 @@ impl Meter {
             phase: Phase::Online,
             labels: Vec::new(),
             path: String::new(),
-            clock: 0,
+            clocks: [0, 0, 0],
             tallies: BTreeMap::new(),
             mark: Instant::now(),
         }
@@ -125,6 +131,17 @@ impl Meter {
 
     fn tally(&mut self, phase: Phase, path: &str) -> &mut Tally {
         self.tallies.entry((phase, path.to_owned())).or_default()
+    }
+
+    /// The clock of `stream` in the current phase: the protocol's one clock, or the correlation
+    /// stream's setup or offline clock.
+    fn clock(&mut self, stream: Stream) -> &mut u64 {
+        let i = match (stream, self.phase) {
+            (Stream::Protocol, _) => 0,
+            (Stream::Correlations, Phase::Setup) => 1,
+            (Stream::Correlations, _) => 2,
+        };
+        &mut self.clocks[i]
     }
 
     /// Charges the time since the last event to the current scope.
@@ -156,10 +173,11 @@ impl Meter {
         self.path = self.labels.join("/");
     }
 
-    /// Records a message of `bytes` about to be sent and returns the depth to stamp on it.
-    pub fn on_send(&mut self, bytes: usize) -> u64 {
+    /// Records a message of `bytes` about to be sent on `stream` and returns the depth to stamp
+    /// on it.
+    pub fn on_send(&mut self, bytes: usize, stream: Stream) -> u64 {
         self.charge_compute();
-        let depth = self.clock + 1;
+        let depth = *self.clock(stream) + 1;
         let (phase, path) = (self.phase, self.path.clone());
         let t = self.tally(phase, &path);
         t.bytes += bytes as u64;
@@ -173,9 +191,11 @@ impl Meter {
         self.charge_compute();
     }
 
-    /// Records a received message's depth; the time spent waiting is not charged.
-    pub fn on_recv_end(&mut self, depth: u64) {
-        self.clock = self.clock.max(depth);
+    /// Records the depth of a message received on `stream`; the time spent waiting is not
+    /// charged.
+    pub fn on_recv_end(&mut self, depth: u64, stream: Stream) {
+        let clock = self.clock(stream);
+        *clock = (*clock).max(depth);
         self.mark = Instant::now();
     }
 
@@ -205,11 +225,14 @@ impl Meter {
     }
 }
 
-/// A metered channel: any transport plus this party's meter.
+/// A metered channel: any transport plus this party's meter. It carries two streams
+/// ([`Stream`]); frames of the stream not being read wait in a queue until it is.
 pub struct Link {
     role: Role,
     transport: Box<dyn Transport>,
     meter: Meter,
+    stream: Stream,
+    waiting: [VecDeque<Frame>; 2],
 }
 
 impl std::fmt::Debug for Link {
@@ -221,7 +244,18 @@ impl std::fmt::Debug for Link {
 impl Link {
     /// Wraps `transport` for the party `role`.
     pub fn new(role: Role, transport: Box<dyn Transport>) -> Self {
-        Link { role, transport, meter: Meter::new() }
+        Link {
+            role,
+            transport,
+            meter: Meter::new(),
+            stream: Stream::Protocol,
+            waiting: [VecDeque::new(), VecDeque::new()],
+        }
+    }
+
+    /// Sends and receives on `stream` from now on; returns the stream used before.
+    pub fn set_stream(&mut self, stream: Stream) -> Stream {
+        std::mem::replace(&mut self.stream, stream)
     }
 
     /// This party's role.
@@ -248,14 +282,23 @@ impl Link {
 
 impl Channel for Link {
     fn send_bytes(&mut self, payload: Vec<u8>) -> Result<(), ChannelError> {
-        let clock = self.meter.on_send(payload.len());
-        self.transport.send(Frame { clock, payload })
+        let clock = self.meter.on_send(payload.len(), self.stream);
+        self.transport.send(Frame { clock, stream: self.stream, payload })
     }
 
     fn recv_bytes(&mut self) -> Result<Vec<u8>, ChannelError> {
         self.meter.on_recv_start();
-        let frame = self.transport.recv()?;
-        self.meter.on_recv_end(frame.clock);
+        let frame = match self.waiting[self.stream.index()].pop_front() {
+            Some(frame) => frame,
+            None => loop {
+                let frame = self.transport.recv()?;
+                if frame.stream == self.stream {
+                    break frame;
+                }
+                self.waiting[frame.stream.index()].push_back(frame);
+            },
+        };
+        self.meter.on_recv_end(frame.clock, self.stream);
         Ok(frame.payload)
     }
 }

@@ -47,17 +47,21 @@ impl Transport for MemoryTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channel::Stream;
 
     #[test]
     fn frames_cross_and_a_dropped_end_is_peer_gone() {
         let (mut s, mut c) = MemoryTransport::pair(Some(Duration::from_millis(50)));
-        s.send(Frame { clock: 1, payload: vec![7] }).unwrap();
-        assert_eq!(c.recv().unwrap(), Frame { clock: 1, payload: vec![7] });
+        s.send(Frame { clock: 1, stream: Stream::Protocol, payload: vec![7] }).unwrap();
+        assert_eq!(c.recv().unwrap(), Frame { clock: 1, stream: Stream::Protocol, payload: vec![7] });
         assert_eq!(c.recv(), Err(ChannelError::Timeout { after: Duration::from_millis(50), peer: Role::Server }));
-        s.send(Frame { clock: 2, payload: vec![] }).unwrap();
+        s.send(Frame { clock: 2, stream: Stream::Protocol, payload: vec![] }).unwrap();
         drop(s);
         assert_eq!(c.recv().unwrap().clock, 2, "frames sent before the peer left still arrive");
         assert_eq!(c.recv(), Err(ChannelError::PeerGone { peer: Role::Server }));
-        assert_eq!(c.send(Frame { clock: 3, payload: vec![] }), Err(ChannelError::PeerGone { peer: Role::Server }));
+        assert_eq!(
+            c.send(Frame { clock: 3, stream: Stream::Protocol, payload: vec![] }),
+            Err(ChannelError::PeerGone { peer: Role::Server })
+        );
     }
 }

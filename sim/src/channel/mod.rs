@@ -12,12 +12,37 @@ use crate::ring::Ring;
 use crate::tensor::RingTensor;
 use crate::wire;
 
+/// The two logical streams one transport carries, each first in, first out: the protocol's
+/// messages, and a correlation provider's (OT extension runs between protocol messages, so the
+/// two must not be mixed up, as a deployment runs OT on its own connection).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stream {
+    /// The protocol's messages.
+    #[default]
+    Protocol,
+    /// The correlation provider's messages.
+    Correlations,
+}
+
+impl Stream {
+    /// 0 for the protocol, 1 for the provider.
+    pub const fn index(self) -> usize {
+        match self {
+            Stream::Protocol => 0,
+            Stream::Correlations => 1,
+        }
+    }
+}
+
 /// One message as a transport carries it. `clock` is the causal depth of the message, read by
-/// the receiver's meter; it is bookkeeping of the simulation and is not charged as traffic.
+/// the receiver's meter, and `stream` the logical stream it belongs to; both are bookkeeping of
+/// the simulation and are not charged as traffic.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame {
     /// Depth of the message in the causal chain (1 for a message that depends on nothing).
     pub clock: u64,
+    /// The stream it belongs to.
+    pub stream: Stream,
     /// The bytes the protocol sent; these, and only these, are charged.
     pub payload: Vec<u8>,
 }

@@ -2,11 +2,12 @@
 //!
 //! As in mpz's ideal functionalities, a [`CorrelationProvider`] is the one interface through
 //! which a party obtains its half of a correlation; protocol code never generates the other
-//! party's half. The first provider is the seeded [`dealer::Dealer`]; a provider that generates
-//! the same correlations with real OT implements the same trait and talks over the [`Link`] it
-//! is handed.
+//! party's half. Two providers: the seeded [`dealer::Dealer`], the ideal functionality, and
+//! [`ot::OtProvider`], which generates the same correlations with real OT over the [`Link`] it
+//! is handed; tests check the second against the first.
 
 pub mod dealer;
+pub mod ot;
 
 use crate::error::{CorrelationError, SimError};
 use crate::meter::Link;
