@@ -14,7 +14,7 @@ use dyad_verify::points::pooled_points;
 use dyad_verify::{AuditSpec, audit, plot, render};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::args::{Arith, Format, Seed};
+use crate::args::{Arith, Correlated, Format, Seed};
 use crate::error::CliError;
 use crate::output::emit;
 
@@ -28,6 +28,8 @@ pub(crate) struct AuditArgs {
     arith: Arith,
     #[command(flatten)]
     seed: Seed,
+    #[command(flatten)]
+    correlations: Correlated,
     /// Recorded samples per layer for element-wise protocols.
     #[arg(long, default_value_t = 4096)]
     samples: usize,
@@ -77,6 +79,7 @@ pub(crate) fn run_audit(
         samples: args.samples,
         rows: args.rows,
         layers: args.layers.clone(),
+        correlations: args.correlations.value(),
     };
     let bar = ProgressBar::new(0);
     bar.set_style(

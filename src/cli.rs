@@ -18,7 +18,7 @@ use dyad_model::registry::Registry;
 use dyad_protocols::Protocol;
 use dyad_protocols::harness::{self, RunSpec};
 
-use crate::args::{Arith, Dims, Format, Seed, parse_dims, with_coefficients};
+use crate::args::{Arith, Correlated, Dims, Format, Seed, parse_dims, with_coefficients};
 use crate::error::CliError;
 use crate::input;
 use crate::output::emit;
@@ -75,6 +75,8 @@ struct RunArgs {
     arith: Arith,
     #[command(flatten)]
     seed: Seed,
+    #[command(flatten)]
+    correlations: Correlated,
     /// A JSON or YAML file of inputs: `inputs: [{shape: [...], data: [...]}, ...]`.
     #[arg(long)]
     input: Option<PathBuf>,
@@ -170,6 +172,7 @@ fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<u8, CliErro
         fixed,
         trunc: Some(args.arith.trunc()),
         dims: args.shape.clone().map(|d| d.0),
+        correlations: args.correlations.value(),
         ..RunSpec::new(fixed.ring(), args.seed.value)
     };
     if let Some(path) = &args.input {

@@ -11,9 +11,10 @@ use dyad_bench::render;
 use dyad_model::registry::Registry;
 use dyad_protocols::{ModelShape, TruncMode};
 use dyad_sim::Ring;
+use dyad_sim::runner::Correlations;
 use serde::Serialize;
 
-use crate::args::{Arith, Format, Seed};
+use crate::args::{Arith, Correlated, Format, Provider, Seed};
 use crate::error::CliError;
 use crate::output::emit;
 
@@ -29,6 +30,8 @@ pub(crate) struct CostArgs {
     arith: Arith,
     #[command(flatten)]
     seed: Seed,
+    #[command(flatten)]
+    correlations: Correlated,
     /// Extra network profiles: a YAML list of {name, bandwidth_bits_per_second, latency_seconds}.
     #[arg(long)]
     profiles: Option<PathBuf>,
@@ -70,7 +73,13 @@ pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> R
         }
     }
     let protocols = if names.is_empty() { registry.all() } else { registry.select(&names).map_err(CliError::usage)? };
-    let spec = CostSpec { fixed, trunc: args.arith.trunc(), seed: args.seed.value, profiles: profiles.clone() };
+    let spec = CostSpec {
+        fixed,
+        trunc: args.arith.trunc(),
+        seed: args.seed.value,
+        profiles: profiles.clone(),
+        correlations: args.correlations.value(),
+    };
     let mut costs = Vec::with_capacity(protocols.len());
     for p in &protocols {
         eprintln!("measuring {} at {:?}", p.name(), p.model_dims(&shapes.shape));
@@ -109,9 +118,12 @@ pub(crate) struct RegressArgs {
     /// The committed baseline.
     #[arg(long, default_value_os_t = default_baseline())]
     baseline: PathBuf,
-    /// Rewrite the baseline with the current counts.
+    /// Rewrite the baseline with the current counts (of the providers measured).
     #[arg(long)]
     update: bool,
+    /// Measure only this provider's counts (both when omitted).
+    #[arg(long = "correlations", value_enum)]
+    provider: Option<Provider>,
 }
 
 /// `bench/baseline.yaml` in this source tree.
@@ -121,12 +133,25 @@ pub(crate) fn default_baseline() -> PathBuf {
 
 /// Runs `dyad regress`: exit 1 when a count grew.
 pub(crate) fn run_regress(args: RegressArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
-    let now = regress::compute(&registry.all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit)
+    let providers: Vec<Correlations> = match args.provider {
+        Some(p) => vec![p.into()],
+        None => Correlations::ALL.to_vec(),
+    };
+    let now = regress::compute(&registry.all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit, &providers)
         .map_err(|e| CliError::Failed(e.to_string()))?;
     if args.update {
-        std::fs::write(&args.baseline, regress::to_yaml(&now))
+        // A provider not measured keeps its section of the file.
+        let mut updated = now.clone();
+        if let Ok(old) = regress::load(&args.baseline) {
+            for (name, section) in old.providers {
+                updated.providers.entry(name).or_insert(section);
+            }
+        }
+        std::fs::write(&args.baseline, regress::to_yaml(&updated))
             .map_err(|e| CliError::Failed(format!("{}: {e}", args.baseline.display())))?;
-        eprintln!("wrote {} ({} protocols)", args.baseline.display(), now.protocols.len());
+        let counted: Vec<String> =
+            now.providers.iter().map(|(p, s)| format!("{p}: {} protocols", s.protocols.len())).collect();
+        eprintln!("wrote {} ({})", args.baseline.display(), counted.join("; "));
         return Ok(0);
     }
     let baseline = regress::load(&args.baseline).map_err(CliError::usage)?;

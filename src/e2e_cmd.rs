@@ -10,7 +10,7 @@ use dyad_model::registry::Registry;
 use dyad_verify::e2e::{E2eSpec, render, run};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::args::{Arith, Format, Seed};
+use crate::args::{Arith, Correlated, Format, Seed};
 use crate::error::CliError;
 use crate::output::emit;
 
@@ -43,6 +43,8 @@ pub(crate) struct E2eArgs {
     arith: Arith,
     #[command(flatten)]
     seed: Seed,
+    #[command(flatten)]
+    correlations: Correlated,
     /// The fetched model (see vectors/fetch.sh).
     #[arg(long, default_value_os_t = dyad_vectors::model_dir())]
     model: PathBuf,
@@ -71,6 +73,7 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
         fixed,
         trunc: args.arith.trunc(),
         seed: args.seed.value,
+        correlations: args.correlations.value(),
     };
     let bar = ProgressBar::new(args.sentences as u64);
     bar.set_style(

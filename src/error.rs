@@ -31,6 +31,10 @@ impl CliError {
 
 impl From<HarnessError> for CliError {
     fn from(e: HarnessError) -> Self {
+        // A correlation the chosen provider cannot serve is a choice of flags, not a failure.
+        if e.unsupported_correlation().is_some() {
+            return CliError::Usage(e.to_string());
+        }
         match e {
             HarnessError::Run(_) | HarnessError::Inconsistent { .. } => CliError::Failed(e.to_string()),
             _ => CliError::Usage(e.to_string()),

@@ -115,10 +115,39 @@ fn every_registered_protocol_runs_and_passes_at_its_defaults() {
 }
 
 #[test]
+fn under_provider_ot_every_protocol_passes_or_is_refused_for_its_matrix_triples() {
+    let o = dyad(&["list", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut passed = 0;
+    for entry in list.as_array().unwrap() {
+        let name = entry["name"].as_str().unwrap();
+        let o = dyad(&["run", name, "--correlations", "ot", "--format", "json"]);
+        match o.status.code() {
+            Some(0) => {
+                let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                assert_eq!(report["cost"]["correlations"], "ot", "{name}");
+                assert_eq!(report["cost"]["dealer_used"], false, "{name}");
+                passed += 1;
+            }
+            Some(2) => assert!(
+                stderr(&o).contains("matrix triple") && stderr(&o).contains("--correlations dealer"),
+                "{name}: {}",
+                stderr(&o)
+            ),
+            code => panic!("{name}: exit {code:?}: {}", stderr(&o)),
+        }
+    }
+    assert!(passed >= 40, "{passed} protocols ran under ot");
+}
+
+#[test]
 fn regress_exits_1_naming_the_protocol_and_label_that_grew() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/baseline.yaml")).unwrap();
     let mut value: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
-    let count = &mut value["protocols"]["relu"]["online"]["relu/mux"]["rounds"];
+    let count = &mut value["providers"]["dealer"]["protocols"]["relu"]["online"]["relu/mux"]["rounds"];
+    *count = serde_json::json!(count.as_u64().unwrap() - 1);
+    // Under provider ot, the OT extension's bytes for the mux's random OTs.
+    let count = &mut value["providers"]["ot"]["protocols"]["relu"]["offline"]["relu/mux/ot"]["bytes_client_to_server"];
     *count = serde_json::json!(count.as_u64().unwrap() - 1);
     let dir = std::env::temp_dir().join(format!("dyad-regress-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -128,6 +157,9 @@ fn regress_exits_1_naming_the_protocol_and_label_that_grew() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("relu") && out.contains("relu/mux") && out.contains("rounds"), "{out}");
+    assert!(out.contains("relu/mux/ot") && out.contains("bytes_client_to_server"), "{out}");
+    let o = dyad(&["regress", "--baseline", path.to_str().unwrap(), "--correlations", "dealer"]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("relu/mux/ot"), "only the dealer's counts were compared");
     let o = dyad(&["regress"]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
 }

@@ -2,6 +2,7 @@
 
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{HarnessError, ModelShape, Protocol, TruncMode};
+use dyad_sim::runner::Correlations;
 use dyad_sim::{CostReport, FixedPoint};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -102,6 +103,8 @@ pub struct CostSpec {
     pub seed: u64,
     /// Network profiles for the estimates.
     pub profiles: Vec<Profile>,
+    /// Where correlated randomness comes from.
+    pub correlations: Correlations,
 }
 
 /// Runs `p` at its dimensions in `shape` and estimates its online time.
@@ -110,6 +113,7 @@ pub fn measure(p: &dyn Protocol, shape: &ModelShape, spec: &CostSpec) -> Result<
     let run = RunSpec {
         fixed: spec.fixed,
         trunc: Some(spec.trunc),
+        correlations: spec.correlations,
         ..RunSpec::new(spec.fixed.ring(), spec.seed).with_dims(&dims)
     };
     let checked = harness::run(p, &run)?;

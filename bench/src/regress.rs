@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use dyad_protocols::{ModelShape, Protocol, TruncMode};
+use dyad_sim::runner::Correlations;
 use dyad_sim::{Counts, FixedPoint, Ring};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -24,8 +25,19 @@ pub struct Baseline {
     pub ring_bits: u32,
     /// The truncation.
     pub trunc: TruncMode,
+    /// Per correlation provider (`dealer`, `ot`): the counts of every protocol.
+    pub providers: BTreeMap<String, Section>,
+}
+
+/// One provider's part of a baseline.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
     /// Counts per protocol.
     pub protocols: BTreeMap<String, ProtocolCounts>,
+    /// Protocols the provider cannot serve, with its reason (matrix triples under `ot`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refused: BTreeMap<String, String>,
 }
 
 /// A baseline that cannot be read, or a protocol that cannot run.
@@ -52,34 +64,50 @@ pub enum RegressError {
 /// The label of a phase's total.
 pub const ALL: &str = "(all)";
 
-/// Measures every protocol's exact counts at `shape`.
+/// Measures every protocol's exact counts at `shape` under each of `providers`.
 pub fn compute(
     protocols: &[&dyn Protocol],
     shape: ModelShape,
     ring: Ring,
     trunc: TruncMode,
+    providers: &[Correlations],
 ) -> Result<Baseline, RegressError> {
-    let spec = CostSpec { fixed: FixedPoint::default_for(ring), trunc, seed: 0, profiles: Vec::new() };
-    let mut out = BTreeMap::new();
-    for p in protocols {
-        let c = measure(*p, &shape, &spec)
-            .map_err(|e| RegressError::Run { protocol: p.name().into(), reason: e.to_string() })?;
-        let mut phases: ProtocolCounts = BTreeMap::new();
-        for ph in &c.cost.phases {
-            let labels = phases.entry(ph.phase.name().to_owned()).or_default();
-            labels.insert(ALL.into(), ph.counts.clone());
-            for l in &ph.labels {
-                labels.insert(l.label.clone(), l.counts.clone());
+    let mut sections = BTreeMap::new();
+    for &correlations in providers {
+        let spec =
+            CostSpec { fixed: FixedPoint::default_for(ring), trunc, seed: 0, profiles: Vec::new(), correlations };
+        let mut section = Section::default();
+        for p in protocols {
+            let c = match measure(*p, &shape, &spec) {
+                Ok(c) => c,
+                Err(e) => match e.unsupported_correlation() {
+                    Some(why) => {
+                        section.refused.insert(p.name().to_owned(), why.to_string());
+                        continue;
+                    }
+                    None => return Err(RegressError::Run { protocol: p.name().into(), reason: e.to_string() }),
+                },
+            };
+            let mut phases: ProtocolCounts = BTreeMap::new();
+            for ph in &c.cost.phases {
+                let labels = phases.entry(ph.phase.name().to_owned()).or_default();
+                labels.insert(ALL.into(), ph.counts.clone());
+                for l in &ph.labels {
+                    labels.insert(l.label.clone(), l.counts.clone());
+                }
             }
+            section.protocols.insert(p.name().to_owned(), phases);
         }
-        out.insert(p.name().to_owned(), phases);
+        sections.insert(correlations.name().to_owned(), section);
     }
-    Ok(Baseline { shape, ring_bits: ring.bits(), trunc, protocols: out })
+    Ok(Baseline { shape, ring_bits: ring.bits(), trunc, providers: sections })
 }
 
 /// One count that changed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
+    /// The correlation provider.
+    pub provider: String,
     /// Protocol.
     pub protocol: String,
     /// Phase.
@@ -128,7 +156,7 @@ fn fields(c: &Counts) -> [(&'static str, u64); 7] {
     ]
 }
 
-/// Compares `now` with `baseline`.
+/// Compares `now` with `baseline`, provider by provider (only the providers `now` measured).
 pub fn compare(baseline: &Baseline, now: &Baseline) -> Diff {
     let mut d = Diff {
         settings_differ: baseline.shape != now.shape
@@ -139,19 +167,30 @@ pub fn compare(baseline: &Baseline, now: &Baseline) -> Diff {
     if d.settings_differ {
         return d;
     }
+    for (provider, section) in &now.providers {
+        match baseline.providers.get(provider) {
+            Some(old) => compare_section(provider, old, section, &mut d),
+            None => d.new.push(format!("provider {provider}")),
+        }
+    }
+    d
+}
+
+fn compare_section(provider: &str, baseline: &Section, now: &Section, d: &mut Diff) {
     for (proto, phases) in &now.protocols {
         let Some(old_phases) = baseline.protocols.get(proto) else {
-            d.new.push(proto.clone());
+            d.new.push(format!("{provider}: {proto}"));
             continue;
         };
         for (phase, labels) in phases {
             for (label, counts) in labels {
                 let Some(old) = old_phases.get(phase).and_then(|l| l.get(label)) else {
-                    d.new.push(format!("{proto} {phase} {label}"));
+                    d.new.push(format!("{provider}: {proto} {phase} {label}"));
                     continue;
                 };
                 for ((field, after), (_, before)) in fields(counts).into_iter().zip(fields(old)) {
                     let change = Change {
+                        provider: provider.into(),
                         protocol: proto.clone(),
                         phase: phase.clone(),
                         label: label.clone(),
@@ -170,17 +209,16 @@ pub fn compare(baseline: &Baseline, now: &Baseline) -> Diff {
         for (phase, labels) in old_phases {
             for label in labels.keys() {
                 if phases.get(phase).is_none_or(|l| !l.contains_key(label)) {
-                    d.gone.push(format!("{proto} {phase} {label}"));
+                    d.gone.push(format!("{provider}: {proto} {phase} {label}"));
                 }
             }
         }
     }
     for proto in baseline.protocols.keys() {
         if !now.protocols.contains_key(proto) {
-            d.gone.push(proto.clone());
+            d.gone.push(format!("{provider}: {proto}"));
         }
     }
-    d
 }
 
 /// Reads a baseline file.

@@ -44,7 +44,7 @@ fn fuzz_profiles() {
 
 #[test]
 fn fuzz_baselines() {
-    let good = "shape: {seq: 8, hidden: 32, heads: 2, ffn: 64}\nring_bits: 64\ntrunc: one-bit\nprotocols:\n  mul:\n    online:\n      (all): {bytes_server_to_client: 328, bytes_client_to_server: 258, messages_server_to_client: 2, messages_client_to_server: 2, rounds: 3, dealer_bytes_to_server: 0, dealer_bytes_to_client: 0}\n";
+    let good = "shape: {seq: 8, hidden: 32, heads: 2, ffn: 64}\nring_bits: 64\ntrunc: one-bit\nproviders:\n  dealer:\n    protocols:\n      mul:\n        online:\n          (all): {bytes_server_to_client: 328, bytes_client_to_server: 258, messages_server_to_client: 2, messages_client_to_server: 2, rounds: 3, dealer_bytes_to_server: 0, dealer_bytes_to_client: 0}\n    refused: {attention: needs matrix triples}\n";
     fuzz(0x5eed_0303, good, |t| regress::parse(t, "fuzz.yaml"));
     let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/baseline.yaml")).unwrap();
     assert!(regress::parse(&shipped, "baseline.yaml").is_ok(), "the shipped baseline parses");

@@ -6,6 +6,7 @@ use dyad_bench::regress::{ALL, compare, compute, load};
 use dyad_model::registry::Registry;
 use dyad_protocols::{ModelShape, TruncMode};
 use dyad_sim::Ring;
+use dyad_sim::runner::Correlations;
 
 /// The built-in protocols, built once for every test here.
 static REGISTRY: std::sync::LazyLock<Registry> =
@@ -18,12 +19,37 @@ fn baseline_path() -> std::path::PathBuf {
 #[test]
 fn the_committed_baseline_covers_every_protocol_and_matches() {
     let baseline = load(&baseline_path()).unwrap();
-    let now = compute(&REGISTRY.all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit).unwrap();
+    let now = compute(&REGISTRY.all(), ModelShape::CI, Ring::Z64, TruncMode::OneBit, &Correlations::ALL).unwrap();
     let diff = compare(&baseline, &now);
     assert!(diff.passed(), "{diff:?}");
     assert!(diff.new.is_empty() && diff.gone.is_empty(), "baseline out of date: {diff:?}; run `dyad regress --update`");
-    for p in REGISTRY.all() {
-        assert!(baseline.protocols.contains_key(p.name()), "{} missing from the baseline", p.name());
+    for provider in Correlations::ALL {
+        let section = &baseline.providers[provider.name()];
+        for p in REGISTRY.all() {
+            let covered = section.protocols.contains_key(p.name()) || section.refused.contains_key(p.name());
+            assert!(covered, "{} missing from the {} baseline", p.name(), provider.name());
+        }
+    }
+    // Only protocols that need matrix triples are refused under `ot`, and the dealer refuses
+    // nothing.
+    assert!(baseline.providers["dealer"].refused.is_empty());
+    for (p, why) in &baseline.providers["ot"].refused {
+        assert!(why.contains("matrix triple"), "{p}: {why}");
+    }
+}
+
+#[test]
+fn under_ot_no_protocol_gets_dealer_bytes_and_online_counts_match_the_dealer() {
+    let baseline = load(&baseline_path()).unwrap();
+    let (dealer, ot) = (&baseline.providers["dealer"], &baseline.providers["ot"]);
+    assert!(ot.protocols.len() > 30, "most protocols run under ot: {}", ot.protocols.len());
+    for (p, phases) in &ot.protocols {
+        for labels in phases.values() {
+            for (label, c) in labels {
+                assert_eq!((c.dealer_bytes_to_server, c.dealer_bytes_to_client), (0, 0), "{p} {label}");
+            }
+        }
+        assert_eq!(phases.get("online"), dealer.protocols[p].get("online"), "{p}: online counts moved");
     }
 }
 
@@ -31,23 +57,33 @@ fn the_committed_baseline_covers_every_protocol_and_matches() {
 fn a_lowered_baseline_count_fails_naming_protocol_and_label() {
     let mut baseline = load(&baseline_path()).unwrap();
     let now = baseline.clone();
-    let counts = baseline.protocols.get_mut("mul").unwrap().get_mut("online").unwrap().get_mut("mul/beaver").unwrap();
+    let counts = baseline
+        .providers
+        .get_mut("dealer")
+        .unwrap()
+        .protocols
+        .get_mut("mul")
+        .unwrap()
+        .get_mut("online")
+        .unwrap()
+        .get_mut("mul/beaver")
+        .unwrap();
     counts.bytes_server_to_client -= 1;
     let diff = compare(&baseline, &now);
     assert!(!diff.passed());
     assert_eq!(diff.increases.len(), 1);
     let c = &diff.increases[0];
     assert_eq!(
-        (c.protocol.as_str(), c.phase.as_str(), c.label.as_str(), c.field.as_str()),
-        ("mul", "online", "mul/beaver", "bytes_server_to_client")
+        (c.provider.as_str(), c.protocol.as_str(), c.phase.as_str(), c.label.as_str(), c.field.as_str()),
+        ("dealer", "mul", "online", "mul/beaver", "bytes_server_to_client")
     );
     // A lower count now is an improvement: reported, and the gate passes.
     let diff = compare(&now, &baseline);
     assert!(diff.passed() && diff.decreases.len() == 1);
     // A protocol the baseline does not know is reported.
     let mut fewer = now.clone();
-    fewer.protocols.remove("add");
+    fewer.providers.get_mut("ot").unwrap().protocols.remove("add");
     let diff = compare(&fewer, &now);
-    assert!(diff.passed() && diff.new == vec!["add".to_string()]);
-    assert!(now.protocols["mul"]["online"].contains_key(ALL));
+    assert!(diff.passed() && diff.new == vec!["ot: add".to_string()]);
+    assert!(now.providers["dealer"].protocols["mul"]["online"].contains_key(ALL));
 }

@@ -1,6 +1,7 @@
 //! Errors of protocols and of the harness that runs them.
 
 use dyad_rlwe::RlweError;
+use dyad_sim::error::CorrelationError;
 use dyad_sim::{ChannelError, FixedError, RunError, SimError, TensorError};
 use thiserror::Error;
 
@@ -161,6 +162,17 @@ pub enum HarnessError {
         /// What did not fit.
         reason: String,
     },
+}
+
+impl HarnessError {
+    /// The correlation request the provider could not serve, when that is why the run failed
+    /// (a protocol that needs matrix triples under provider `ot`, say).
+    pub fn unsupported_correlation(&self) -> Option<&CorrelationError> {
+        match self {
+            HarnessError::Run(RunError::Party { error: ProtocolError::Sim(SimError::Correlation(e)), .. }) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

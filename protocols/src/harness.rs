@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use dyad_reference::metrics::{self, ErrorStats};
+use dyad_sim::runner::Correlations;
 use dyad_sim::{CostReport, FixedPoint, Ring, RingTensor, Share, SimConfig, simulate};
 use ndarray::{ArrayD, IxDyn};
 use rand::{RngExt, SeedableRng};
@@ -36,6 +37,8 @@ pub struct RunSpec {
     /// Refuse given inputs outside the protocol's documented domain (the audit runs recorded
     /// inputs as they are and reports how many lie outside instead).
     pub enforce_domain: bool,
+    /// Where correlated randomness comes from.
+    pub correlations: Correlations,
 }
 
 impl RunSpec {
@@ -49,6 +52,7 @@ impl RunSpec {
             inputs: None,
             recv_timeout: SimConfig::default().recv_timeout,
             enforce_domain: true,
+            correlations: Correlations::Dealer,
         }
     }
 
@@ -193,7 +197,7 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
     let trunc = spec.trunc.unwrap_or_default();
     let server = Inputs { fixed: spec.fixed, trunc, values: server };
     let client = Inputs { fixed: spec.fixed, trunc, values: client };
-    let config = SimConfig { seed: spec.seed, recv_timeout: spec.recv_timeout, ..SimConfig::default() };
+    let config = SimConfig { seed: spec.seed, recv_timeout: spec.recv_timeout, correlations: spec.correlations };
     let name = p.name();
     let out = simulate(
         &config,

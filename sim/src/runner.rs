@@ -30,6 +30,17 @@ pub enum Correlations {
 }
 
 impl Correlations {
+    /// Both providers.
+    pub const ALL: [Correlations; 2] = [Correlations::Dealer, Correlations::Ot];
+
+    /// The name reports use (the provider's own name).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Correlations::Dealer => "dealer",
+            Correlations::Ot => "ot",
+        }
+    }
+
     fn provider(self, role: Role, seed: u64) -> Box<dyn CorrelationProvider> {
         match self {
             Correlations::Dealer => Box::new(Dealer::new(role, seed)),

@@ -29,6 +29,7 @@
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{Activation, HarnessError, Protocol, TruncMode};
 use dyad_reference::metrics::{self, ErrorStats, abs_errors, weighted_rms};
+use dyad_sim::runner::Correlations;
 use dyad_sim::{FixedPoint, Phase};
 use dyad_vectors::{Kind, VectorSet, VectorsError};
 use std::collections::BTreeMap;
@@ -56,6 +57,8 @@ pub struct AuditSpec {
     pub rows: usize,
     /// Layers to audit (all when `None`).
     pub layers: Option<Vec<usize>>,
+    /// Where correlated randomness comes from.
+    pub correlations: Correlations,
 }
 
 /// Why the audit stopped.
@@ -315,6 +318,8 @@ pub struct AuditReport {
     pub trunc: TruncMode,
     /// The seed.
     pub seed: u64,
+    /// The correlation provider (`dealer` or `ot`).
+    pub correlations: String,
     /// One entry per protocol, layer (and LayerNorm kind).
     pub entries: Vec<AuditEntry>,
 }
@@ -373,6 +378,7 @@ fn run_once(
         trunc: Some(spec.trunc),
         inputs: Some(inputs.clone()),
         enforce_domain: false,
+        correlations: spec.correlations,
         ..RunSpec { fixed: spec.fixed, ..RunSpec::new(spec.fixed.ring(), spec.seed) }
     };
     let checked = harness::run(p, &run).map_err(fail)?;
@@ -600,6 +606,7 @@ pub fn audit(
             frac_bits: spec.fixed.frac(),
             trunc: spec.trunc,
             seed: spec.seed,
+            correlations: spec.correlations.name().into(),
             entries,
         },
         plots,

@@ -14,6 +14,7 @@ use dyad_model::registry::Registry;
 use dyad_protocols::blocks::share::share_input;
 use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
 use dyad_reference::metrics::AbsErrors;
+use dyad_sim::runner::Correlations;
 use dyad_sim::{Counts, FixedPoint, Phase, Role, RunError, Share, SimConfig, simulate};
 use dyad_vectors::Snippet;
 use ndarray::{Array1, Array2, Axis};
@@ -41,6 +42,8 @@ pub struct E2eSpec {
     pub trunc: TruncMode,
     /// Seeds the sentence split and the simulations.
     pub seed: u64,
+    /// Where correlated randomness comes from.
+    pub correlations: Correlations,
 }
 
 /// Why the run stopped.
@@ -271,7 +274,7 @@ pub fn run(
         None
     } else {
         let out = simulate(
-            &SimConfig::with_seed(spec.seed),
+            &SimConfig { correlations: spec.correlations, ..SimConfig::with_seed(spec.seed) },
             |p| enc.setup(p, fx, Some(&weights), &shape, layers),
             |p| enc.setup(p, fx, None, &shape, layers),
         )
@@ -292,7 +295,10 @@ pub fn run(
             None => reference::forward(&enc, fx, &weights, &input)?,
             Some((server, client)) => {
                 let out = simulate(
-                    &SimConfig::with_seed(spec.seed.wrapping_add(1 + i as u64)),
+                    &SimConfig {
+                        correlations: spec.correlations,
+                        ..SimConfig::with_seed(spec.seed.wrapping_add(1 + i as u64))
+                    },
                     |p| {
                         let x = p.scope("input", |p| share_input(p, Role::Client, None, ring, &[k, hidden]))?;
                         enc.forward(p, prec, server, Some(&weights), &shape, &x)

@@ -25,7 +25,7 @@ pub fn table(r: &AuditReport) -> String {
     let mut out = format!(
         "accuracy audit on {} activations of {} sentences ({}, sha256 {}), vectors {} (model weights sha256 {}, \
          recording seed {}), seed {}\n\
-         ring Z_2^{}, {} fraction bits, {} truncation, LayerNorm ε {:e} (the model's)\n\
+         ring Z_2^{}, {} fraction bits, {} truncation, LayerNorm ε {:e} (the model's), correlations from {}\n\
          errors against the float ideal: TOTAL = secure vs ideal, APPROX = float approximation vs ideal, FIXED = secure vs float approximation\n\
          max/mean over recorded samples or row entries; wRMS over the recorded histogram\n\n",
         v.model,
@@ -39,7 +39,8 @@ pub fn table(r: &AuditReport) -> String {
         r.ring_bits,
         r.frac_bits,
         r.trunc.name(),
-        v.layer_norm_eps
+        v.layer_norm_eps,
+        if r.correlations == "dealer" { "a trusted DEALER" } else { "OT between the parties" }
     );
     let mut rows = vec![
         [

@@ -8,6 +8,7 @@ use dyad_protocols::TruncMode;
 use dyad_protocols::blocks::layernorm::LayerNorm;
 use dyad_reference::approx::{CoefficientSet, Target};
 use dyad_reference::layernorm::LayerNormParams;
+use dyad_sim::runner::Correlations;
 use dyad_sim::{FixedPoint, Ring};
 use dyad_vectors::{Kind, VectorSet, bundled_dir};
 use dyad_verify::fit::{FitSpec, fit, weighted_rms};
@@ -91,6 +92,7 @@ fn the_audit_covers_every_activation_protocol_and_shows_the_example_jump() {
         samples: 512,
         rows: 8,
         layers: Some(vec![0]),
+        correlations: Correlations::Dealer,
     };
     let (report, plots) = audit(&set, &protocols, &spec, &mut |_, _| {}).unwrap();
     let audited: Vec<&str> = protocols.iter().filter(|p| p.activation().is_some()).map(|p| p.name()).collect();
@@ -183,6 +185,7 @@ fn small_spec() -> AuditSpec {
         samples: 256,
         rows: 4,
         layers: Some(vec![1]),
+        correlations: Correlations::Dealer,
     }
 }
 

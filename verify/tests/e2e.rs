@@ -11,6 +11,7 @@ use dyad_model::layers::linear::LinearKind;
 use dyad_model::registry::Registry;
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{Protocol, TruncMode};
+use dyad_sim::runner::Correlations;
 use dyad_sim::{Counts, FixedPoint, Phase, Ring};
 use dyad_verify::e2e::{E2eSpec, run};
 
@@ -89,6 +90,7 @@ fn spec(suite: &str, linear: Option<LinearKind>, sentences: usize) -> E2eSpec {
         fixed: FixedPoint::default_for(Ring::Z64),
         trunc: TruncMode::OneBit,
         seed: 7,
+        correlations: Correlations::Dealer,
     }
 }
 
