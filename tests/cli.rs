@@ -115,29 +115,17 @@ fn every_registered_protocol_runs_and_passes_at_its_defaults() {
 }
 
 #[test]
-fn under_provider_ot_every_protocol_passes_or_is_refused_for_its_matrix_triples() {
+fn under_provider_ot_every_registered_protocol_runs_and_passes_at_its_defaults() {
     let o = dyad(&["list", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let mut passed = 0;
     for entry in list.as_array().unwrap() {
         let name = entry["name"].as_str().unwrap();
         let o = dyad(&["run", name, "--correlations", "ot", "--format", "json"]);
-        match o.status.code() {
-            Some(0) => {
-                let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-                assert_eq!(report["cost"]["correlations"], "ot", "{name}");
-                assert_eq!(report["cost"]["dealer_used"], false, "{name}");
-                passed += 1;
-            }
-            Some(2) => assert!(
-                stderr(&o).contains("matrix triple") && stderr(&o).contains("--correlations dealer"),
-                "{name}: {}",
-                stderr(&o)
-            ),
-            code => panic!("{name}: exit {code:?}: {}", stderr(&o)),
-        }
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(report["cost"]["correlations"], "ot", "{name}");
+        assert_eq!(report["cost"]["dealer_used"], false, "{name}");
     }
-    assert!(passed >= 40, "{passed} protocols ran under ot");
 }
 
 #[test]
