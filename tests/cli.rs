@@ -23,8 +23,8 @@ fn run_mul_json_reports_exact_counts_per_phase() {
     let phases = v["cost"]["phases"].as_array().unwrap();
     let online = phases.iter().find(|p| p["phase"] == "online").unwrap();
     // Beaver: d and e, 100 elements each, 8 bytes per element, one message each way, one round.
-    // One-bit truncation: 100 choice bits (13 B) up, 100·2 messages of 18 bits (450 B) down.
-    assert_eq!(online["counts"]["bytes_server_to_client"], 1600 + 450);
+    // One-bit truncation: 100 flip bits (13 B) up, 100 values τ of 18 bits (225 B) down.
+    assert_eq!(online["counts"]["bytes_server_to_client"], 1600 + 225);
     assert_eq!(online["counts"]["bytes_client_to_server"], 1600 + 13);
     assert_eq!(online["counts"]["messages_server_to_client"], 2);
     assert_eq!(online["counts"]["rounds"], 3);

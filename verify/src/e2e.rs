@@ -189,6 +189,8 @@ pub struct E2eReport {
     pub frac_bits: u32,
     /// Truncation.
     pub trunc: TruncMode,
+    /// The correlation provider (`dealer` or `ot`).
+    pub correlations: String,
     /// Per-layer hidden-state errors.
     pub layers: Vec<LayerError>,
     /// Pooled-embedding cosine.
@@ -368,6 +370,7 @@ pub fn run(
         ring_bits: ring.bits(),
         frac_bits: fx.frac(),
         trunc: spec.trunc,
+        correlations: spec.correlations.name().into(),
         layers: layer_err
             .into_iter()
             .enumerate()
@@ -390,13 +393,15 @@ pub fn run(
 /// The report as text.
 pub fn render(r: &E2eReport) -> String {
     let mut out = format!(
-        "secure all-MiniLM-L6-v2, suite {} ({} linear{}), ring Z_2^{}, {} fraction bits, {} truncation\n\n",
+        "secure all-MiniLM-L6-v2, suite {} ({} linear{}), ring Z_2^{}, {} fraction bits, {} truncation, \
+         correlations from {}\n\n",
         r.suite,
         r.linear.name(),
         if r.reference { ", fixed-point reference in the clear" } else { "" },
         r.ring_bits,
         r.frac_bits,
-        r.trunc.name()
+        r.trunc.name(),
+        if r.correlations == "dealer" { "a trusted DEALER" } else { "OT between the parties" }
     );
     out.push_str("hidden-state error against the float64 model, per layer:\n");
     for (l, c) in r.layers.iter().zip(r.cost.per_layer.iter().chain(std::iter::repeat(&Counts::default()))) {

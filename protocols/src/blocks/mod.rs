@@ -5,6 +5,7 @@ pub mod arith;
 pub mod beaver;
 pub mod cmp;
 pub mod convert;
+pub mod cot;
 pub mod exp;
 pub mod layernorm;
 pub mod matmul;

@@ -114,23 +114,6 @@ impl OtReceiver {
     }
 }
 
-/// One batch of OTs in one direction: the sender passes its messages and gets `None`; the
-/// receiver passes its choices and gets the chosen messages.
-pub fn transfer(
-    p: &mut Party,
-    spec: OtSpec,
-    messages: Option<&[u64]>,
-    choices: Option<Vec<u64>>,
-) -> Result<Option<Vec<u64>>, ProtocolError> {
-    match start(p, spec, choices)? {
-        Side::Sender(s) => {
-            s.respond(p, messages.ok_or_else(|| config("the OT sender needs messages".into()))?)?;
-            Ok(None)
-        }
-        Side::Receiver(r) => Ok(Some(r.finish(p)?)),
-    }
-}
-
 /// The spec of `count` 1-out-of-2 OTs of `msg_bits`-bit messages sent by `sender`.
 pub fn one_of_two(sender: Role, count: usize, msg_bits: u32) -> OtSpec {
     OtSpec { sender, count, choice_bits: 1, msg_bits }
@@ -155,7 +138,7 @@ pub fn finish_cost(f: &mut Formula, spec: OtSpec) {
 }
 
 /// The formula of batches of OTs that all start before any is answered, answered in order
-/// ([`transfer`] is one batch): two flights however many batches.
+/// two flights however many batches.
 pub fn batches_cost(f: &mut Formula, specs: &[OtSpec]) {
     for &spec in specs {
         start_cost(f, spec);

@@ -1,17 +1,18 @@
 //! The multiplexer: b·x for a Boolean-shared bit b and an arithmetic share x (CrypTFlow2,
 //! Rathee et al., CCS 2020), and select(b, x, y) = y + b·(x − y).
 //!
-//! With b = b0 ⊕ b1 and x = x0 + x1, each party is the OT sender for its own share of x: the
-//! server offers ((b0 ⊕ c)·x0 − r0) for c ∈ {0, 1} and the client chooses c = b1, obtaining
-//! b·x0 − r0; symmetrically the client offers ((b1 ⊕ c)·x1 − r1) and the server chooses b0.
-//! The two OTs run in the same flights: per element 1 bit and 2ℓ bits each way, two rounds.
+//! With b = b0 ⊕ b1 and x = x0 + x1, each party is the sender of a correlated OT
+//! ([`crate::blocks::cot`]) for its own share of x: party i with (b_i, x_i) uses the
+//! correlation (1 − 2b_i)·x_i and the peer chooses with its bit b_j, so that
+//! b_i·x_i + u + v = (b_i ⊕ b_j)·x_i. The two batches run in the same flights: per element
+//! 1 bit and ℓ bits each way, two rounds (Cheetah's multiplexer; CrypTFlow2 sends both
+//! messages of a 1-out-of-2 OT, 2ℓ bits).
 
-use dyad_sim::correlation::OtSpec;
 use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
 use crate::blocks::cmp::{drelu, msb_cost};
-use crate::blocks::ot::{self, Side, finish_cost, one_of_two, respond_cost, start_cost};
+use crate::blocks::cot::{self, CotSide};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, Protocol, elements, elementwise, shared, take};
@@ -27,42 +28,29 @@ pub fn mux(p: &mut Party, b: &Share, x: &Share) -> Result<Share, ProtocolError> 
     p.scope("mux", |p| {
         let ring = x.ring();
         let n = x.len();
-        let bits = b.tensor().to_vec();
+        let bits: Vec<u64> = b.tensor().to_vec().iter().map(|v| v & 1).collect();
         let xs = x.tensor().to_vec();
-        let r: Vec<u64> = (0..n).map(|_| ring.random(p.rng())).collect();
-        let messages: Vec<u64> = bits
-            .iter()
-            .zip(&xs)
-            .zip(&r)
-            .flat_map(|((&bi, &xi), &ri)| [0u64, 1].map(|c| ring.sub(if bi ^ c == 1 { xi } else { 0 }, ri)))
-            .collect();
-        // One OT batch per direction; each party sends for its own x share and receives for the peer's.
-        let spec_a: OtSpec = one_of_two(Role::Server, n, ring.bits());
-        let spec_b: OtSpec = one_of_two(Role::Client, n, ring.bits());
-        let side_a = ot::start(p, spec_a, Some(bits.clone()))?;
-        let side_b = ot::start(p, spec_b, Some(bits))?;
-        let received = match (side_a, side_b) {
-            (Side::Sender(s), Side::Receiver(r)) | (Side::Receiver(r), Side::Sender(s)) => {
-                s.respond(p, &messages)?;
-                r.finish(p)?
+        let d: Vec<u64> = bits.iter().zip(&xs).map(|(&bi, &xi)| if bi == 1 { ring.neg(xi) } else { xi }).collect();
+        // One batch per direction; each party sends for its own x share and receives for the peer's.
+        let side_a = cot::start(p, Role::Server, n, ring.bits(), Some(bits.clone()))?;
+        let side_b = cot::start(p, Role::Client, n, ring.bits(), Some(bits.clone()))?;
+        let (sent, received) = match (side_a, side_b) {
+            (CotSide::Sender(s), CotSide::Receiver(r)) | (CotSide::Receiver(r), CotSide::Sender(s)) => {
+                let u = s.respond(p, &d)?;
+                (u, r.finish(p)?)
             }
             _ => return Err(ProtocolError::Config { protocol: "mux", reason: "OT roles do not pair up".into() }),
         };
-        let out: Vec<u64> = r.iter().zip(&received).map(|(a, b)| ring.add(*a, *b)).collect();
+        let out: Vec<u64> =
+            (0..n).map(|i| ring.add(ring.add(if bits[i] == 1 { xs[i] } else { 0 }, sent[i]), received[i])).collect();
         Ok(Share::new(RingTensor::from_vec(ring, x.shape(), out)?))
     })
 }
 
-/// The formula of [`mux`] and of [`select`] for `n` elements over `ring`: an OT batch each way,
+/// The formula of [`mux`] and of [`select`] for `n` elements over `ring`: a batch each way,
 /// started together, so both directions share two flights.
 pub fn mux_cost(f: &mut Formula, ring: Ring, n: usize) {
-    let (a, b) = (one_of_two(Role::Server, n, ring.bits()), one_of_two(Role::Client, n, ring.bits()));
-    start_cost(f, a);
-    start_cost(f, b);
-    respond_cost(f, a);
-    respond_cost(f, b);
-    finish_cost(f, a);
-    finish_cost(f, b);
+    cot::batches_cost(f, &[(Role::Server, n, ring.bits()), (Role::Client, n, ring.bits())]);
 }
 
 /// Share of `x` where b = 1 and `y` where b = 0.

@@ -14,21 +14,21 @@
 //! cheetah backend and BumbleBee use): for |x| < 2^(ℓ−2), the biased x' = x + 2^(ℓ−2) is
 //! non-negative (the large positive bias that makes the MSB known is SecureQ8's, Dalskov,
 //! Escudero and Keller, PETS 2020, as SPU and OpenCheetah credit it), so its wrap across 2^ℓ is w = msb(x0') ∨ msb(x1'), computable from the shares' top bits with
-//! one 1-out-of-2 OT of k-bit messages. Then (x0' >> k) + (x1' >> k) − w·2^(ℓ−k) is ⌊x'/2^k⌋ or
-//! one less (the dropped carry of the low k bits): ±1 ULP, never garbage. Online per element:
-//! 1 bit client→server, 2k bits server→client, two rounds. The default at both rings.
+//! one correlated OT over Z_2^k ([`crate::blocks::cot`]). Then (x0' >> k) + (x1' >> k) −
+//! w·2^(ℓ−k) is ⌊x'/2^k⌋ or one less (the dropped carry of the low k bits): ±1 ULP, never
+//! garbage. Online per element: 1 bit client→server, k bits server→client, two rounds. The
+//! default at both rings.
 //!
 //! **Faithful**: exactly ⌊x/2^k⌋ for |x| < 2^(ℓ−2): the one-bit-error construction plus the carry
 //! c of the low k bits from a k-bit millionaires' (CrypTFlow2, CCS 2020, §3.1), converted to
 //! arithmetic in the same flight of OTs as the wrap.
 
 use dyad_reference::arith as reference;
-use dyad_sim::correlation::OtSpec;
 use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
 use crate::blocks::cmp::{DEFAULT_RADIX, millionaire, millionaire_cost};
-use crate::blocks::ot::{Side, batches_cost, one_of_two, start};
+use crate::blocks::cot::{self, CotSide};
 use crate::error::ProtocolError;
 use crate::protocol::{InputSpec, Inputs, Protocol, TruncMode, elements, elementwise, shared, take};
 
@@ -42,33 +42,20 @@ pub fn truncate_probabilistic(role: Role, x: &Share, k: u32) -> Share {
     })
 }
 
-/// Messages offering v·c − r for c ∈ {0, 1} over Z_2^bits, and the sender's masks r.
-fn product_messages(p: &mut Party, values: &[u64], bits: u32) -> Result<(Vec<u64>, Vec<u64>), ProtocolError> {
-    let ring = Ring::new(bits)?;
-    let r: Vec<u64> = (0..values.len()).map(|_| ring.random(p.rng())).collect();
-    let m = values.iter().zip(&r).flat_map(|(&v, &r)| [ring.neg(r), ring.sub(ring.reduce(v), r)]).collect();
-    Ok((m, r))
-}
-
-/// Runs OT batches that all go server → client in the same flights; `batches` holds, per batch,
-/// this party's operands (the server's values or the client's bits) and the message width. Returns
-/// per batch the shares of value·bit over Z_2^width.
+/// Runs correlated-OT batches that all go server → client in the same flights; `batches` holds,
+/// per batch, this party's operands (the server's values or the client's bits) and the width.
+/// Returns per batch the shares of value·bit over Z_2^width.
 fn cross_batches(p: &mut Party, batches: &[(&[u64], u32)]) -> Result<Vec<Vec<u64>>, ProtocolError> {
     let mut sides = Vec::new();
     for (mine, bits) in batches {
-        let spec: OtSpec = one_of_two(Role::Server, mine.len(), *bits);
         let choices = (p.role() == Role::Client).then(|| mine.iter().map(|b| b & 1).collect());
-        sides.push(start(p, spec, choices)?);
+        sides.push(cot::start(p, Role::Server, mine.len(), *bits, choices)?);
     }
     let mut out = Vec::new();
-    for ((mine, bits), side) in batches.iter().zip(sides) {
+    for ((mine, _), side) in batches.iter().zip(sides) {
         out.push(match side {
-            Side::Sender(s) => {
-                let (messages, r) = product_messages(p, mine, *bits)?;
-                s.respond(p, &messages)?;
-                r
-            }
-            Side::Receiver(r) => r.finish(p)?,
+            CotSide::Sender(s) => s.respond(p, mine)?,
+            CotSide::Receiver(r) => r.finish(p)?,
         });
     }
     Ok(out)
@@ -157,10 +144,10 @@ pub fn truncate(p: &mut Party, x: &Share, k: u32, mode: TruncMode) -> Result<Sha
 pub fn truncate_cost(f: &mut Formula, ring: Ring, n: usize, k: u32, mode: TruncMode) {
     match mode {
         TruncMode::Probabilistic => {}
-        TruncMode::OneBit => batches_cost(f, &[one_of_two(Role::Server, n, k)]),
+        TruncMode::OneBit => cot::batches_cost(f, &[(Role::Server, n, k)]),
         TruncMode::Faithful => {
             millionaire_cost(f, n, k, DEFAULT_RADIX);
-            batches_cost(f, &[one_of_two(Role::Server, n, ring.bits()), one_of_two(Role::Server, n, k)]);
+            cot::batches_cost(f, &[(Role::Server, n, ring.bits()), (Role::Server, n, k)]);
         }
     }
 }
