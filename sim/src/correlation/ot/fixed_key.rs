@@ -19,6 +19,10 @@ const FIXED_KEY: [u8; 16] = *b"dyad: fixed key.";
 
 type Block = Array<u8, aes::cipher::consts::U16>;
 
+/// Blocks encrypted per call to the cipher: enough for its pipelined (VAES) path, small enough
+/// to stay on the stack.
+const BATCH: usize = 64;
+
 fn block(x: u128) -> Block {
     Array::from(x.to_le_bytes())
 }
@@ -49,12 +53,22 @@ impl Tccr {
 
     /// Replaces each `xs[k]` by H(first_tweak + k, xs[k]).
     pub(crate) fn hash_in_place(&self, first_tweak: u128, xs: &mut [u128]) {
-        let mut px: Vec<Block> = xs.iter().map(|&x| block(x)).collect();
-        self.pi.encrypt_blocks(&mut px);
-        let mut again: Vec<Block> = px.iter().zip(first_tweak..).map(|(p, tweak)| block(value(p) ^ tweak)).collect();
-        self.pi.encrypt_blocks(&mut again);
-        for ((x, p), q) in xs.iter_mut().zip(&px).zip(&again) {
-            *x = value(q) ^ value(p);
+        let mut px = [Block::default(); BATCH];
+        let mut again = [Block::default(); BATCH];
+        for (c, chunk) in xs.chunks_mut(BATCH).enumerate() {
+            let (px, again) = (&mut px[..chunk.len()], &mut again[..chunk.len()]);
+            for (b, x) in px.iter_mut().zip(chunk.iter()) {
+                *b = block(*x);
+            }
+            self.pi.encrypt_blocks(px);
+            let first = first_tweak + (c * BATCH) as u128;
+            for ((a, p), tweak) in again.iter_mut().zip(px.iter()).zip(first..) {
+                *a = block(value(p) ^ tweak);
+            }
+            self.pi.encrypt_blocks(again);
+            for ((x, p), q) in chunk.iter_mut().zip(px.iter()).zip(again.iter()) {
+                *x = value(q) ^ value(p);
+            }
         }
     }
 
@@ -87,11 +101,17 @@ impl Prg {
 
     /// Fills `out` with the next blocks of the stream.
     pub(crate) fn fill(&mut self, out: &mut [u128]) {
-        let mut blocks: Vec<Block> = (self.counter..).take(out.len()).map(block).collect();
-        self.counter += out.len() as u128;
-        self.cipher.encrypt_blocks(&mut blocks);
-        for (o, b) in out.iter_mut().zip(&blocks) {
-            *o = value(b);
+        let mut blocks = [Block::default(); BATCH];
+        for chunk in out.chunks_mut(BATCH) {
+            let blocks = &mut blocks[..chunk.len()];
+            for (b, counter) in blocks.iter_mut().zip(self.counter..) {
+                *b = block(counter);
+            }
+            self.counter += chunk.len() as u128;
+            self.cipher.encrypt_blocks(blocks);
+            for (o, b) in chunk.iter_mut().zip(blocks.iter()) {
+                *o = value(b);
+            }
         }
     }
 }

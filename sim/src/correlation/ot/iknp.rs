@@ -7,7 +7,7 @@
 //!
 //! Extension of m OTs, the receiver holding random choice bits r ∈ {0,1}^m: it expands
 //! t_j = G(k_j⁰) and sends u_j = t_j ⊕ G(k_j¹) ⊕ r for every column (128·⌈m/8⌉ bytes, one
-//! message); the sender computes q_j = G(k_j^{s_j}) ⊕ s_j·u_j = t_j ⊕ s_j·r. Read by rows,
+//! message, laid out chunk by chunk of 8192 OTs so that each chunk is worked on in cache); the sender computes q_j = G(k_j^{s_j}) ⊕ s_j·u_j = t_j ⊕ s_j·r. Read by rows,
 //! q_i = t_i ⊕ r_i·Δ: the sender holds q_i and Δ, the receiver r_i and t_i — a correlated OT.
 //! G is AES-128 in counter mode ([`super::fixed_key::Prg`]); each column's stream continues
 //! across extensions.
@@ -22,6 +22,12 @@ use crate::error::{ChannelError, SimError};
 
 /// κ: base OTs, columns, and bits of Δ.
 pub(crate) const KAPPA: usize = 128;
+
+/// OTs extended per chunk: each chunk's 128 columns (1 KiB each) are expanded, masked and
+/// transposed while they are in cache.
+const CHUNK: usize = 64 * KAPPA;
+/// 128-bit words of a chunk's column.
+const CHUNK_WORDS: usize = CHUNK / KAPPA;
 
 /// Bytes the receiver sends to extend `m` OTs.
 pub(crate) fn extension_bytes(m: usize) -> usize {
@@ -62,19 +68,25 @@ impl IknpSender {
         if u.len() != expected {
             return Err(ChannelError::Malformed { expected, got: u.len() }.into());
         }
-        let words = m.div_ceil(KAPPA);
-        let per = m.div_ceil(8);
-        let mut columns = vec![0u128; KAPPA * words];
-        for (j, (column, prg)) in columns.chunks_exact_mut(words).zip(&mut self.columns).enumerate() {
-            prg.fill(column);
-            if self.delta >> j & 1 == 1 {
-                let u_j = from_bytes(&u[j * per..(j + 1) * per], words);
-                for (q, u) in column.iter_mut().zip(u_j) {
-                    *q ^= u;
+        let mut out = Vec::with_capacity(m);
+        let mut columns = vec![0u128; KAPPA * CHUNK_WORDS];
+        let mut offset = 0;
+        for start in (0..m).step_by(CHUNK) {
+            let mc = CHUNK.min(m - start);
+            let (words, per) = (mc.div_ceil(KAPPA), mc.div_ceil(8));
+            for (j, (column, prg)) in columns.chunks_exact_mut(words).zip(&mut self.columns).enumerate() {
+                prg.fill(column);
+                if self.delta >> j & 1 == 1 {
+                    for (q, u) in column.iter_mut().zip(from_bytes(&u[offset + j * per..offset + (j + 1) * per], words))
+                    {
+                        *q ^= u;
+                    }
                 }
             }
+            offset += KAPPA * per;
+            rows(&columns[..KAPPA * words], mc, &mut out);
         }
-        Ok(rows(&columns, m))
+        Ok(out)
     }
 }
 
@@ -88,26 +100,31 @@ impl IknpReceiver {
     /// Correlated OTs with the given choice bits: t_i = q_i ⊕ r_i·Δ.
     pub(crate) fn extend<C: Channel>(&mut self, ch: &mut C, choices: &[bool]) -> Result<Vec<u128>, SimError> {
         let m = choices.len();
-        let words = m.div_ceil(KAPPA);
-        let mut r = vec![0u128; words];
-        for (i, _) in choices.iter().enumerate().filter(|(_, c)| **c) {
-            r[i / KAPPA] |= 1 << (i % KAPPA);
-        }
-        let per = m.div_ceil(8);
-        let mut columns = vec![0u128; KAPPA * words];
-        let mut other = vec![0u128; words];
+        let mut out = Vec::with_capacity(m);
         let mut u = Vec::with_capacity(extension_bytes(m));
-        for (column, [g0, g1]) in columns.chunks_exact_mut(words).zip(&mut self.columns) {
-            g0.fill(column);
-            g1.fill(&mut other);
-            let start = u.len();
-            for ((t, g), r) in column.iter().zip(&other).zip(&r) {
-                u.extend_from_slice(&(t ^ g ^ r).to_le_bytes());
+        let mut columns = vec![0u128; KAPPA * CHUNK_WORDS];
+        let mut other = [0u128; CHUNK_WORDS];
+        let mut r = [0u128; CHUNK_WORDS];
+        for chunk in choices.chunks(CHUNK) {
+            let mc = chunk.len();
+            let (words, per) = (mc.div_ceil(KAPPA), mc.div_ceil(8));
+            r.fill(0);
+            for (i, _) in chunk.iter().enumerate().filter(|(_, c)| **c) {
+                r[i / KAPPA] |= 1 << (i % KAPPA);
             }
-            u.truncate(start + per);
+            for (column, [g0, g1]) in columns.chunks_exact_mut(words).zip(&mut self.columns) {
+                g0.fill(column);
+                g1.fill(&mut other[..words]);
+                let at = u.len();
+                for ((t, g), r) in column.iter().zip(&other).zip(&r) {
+                    u.extend_from_slice(&(t ^ g ^ r).to_le_bytes());
+                }
+                u.truncate(at + per);
+            }
+            rows(&columns[..KAPPA * words], mc, &mut out);
         }
         ch.send_bytes(u)?;
-        Ok(rows(&columns, m))
+        Ok(out)
     }
 }
 
@@ -122,20 +139,18 @@ fn from_bytes(bytes: &[u8], words: usize) -> impl Iterator<Item = u128> + '_ {
     })
 }
 
-/// The first `m` rows of the 128 × m bit matrix stored column by column (`words` words each).
-fn rows(columns: &[u128], m: usize) -> Vec<u128> {
+/// Appends to `out` the first `m` rows of the 128 × m bit matrix stored column by column
+/// (⌈m/128⌉ words each).
+fn rows(columns: &[u128], m: usize, out: &mut Vec<u128>) {
     let words = m.div_ceil(KAPPA);
-    let mut out = Vec::with_capacity(words * KAPPA);
     let mut block = [0u128; KAPPA];
     for w in 0..words {
         for (j, b) in block.iter_mut().enumerate() {
             *b = columns[j * words + w];
         }
         transpose(&mut block);
-        out.extend_from_slice(&block);
+        out.extend_from_slice(&block[..(m - w * KAPPA).min(KAPPA)]);
     }
-    out.truncate(m);
-    out
 }
 
 /// Transposes a 128 × 128 bit matrix in place (row j, bit i ↦ row i, bit j) by swapping ever
@@ -180,7 +195,7 @@ mod tests {
     #[test]
     fn extended_rows_are_delta_correlated_and_a_wrong_delta_is_caught() {
         use crate::{SimConfig, simulate};
-        for m in [1, 127, 128, 129, 1000] {
+        for m in [1, 127, 128, 129, 1000, CHUNK, CHUNK + 1, 2 * CHUNK + 300] {
             let out = simulate(
                 &SimConfig::with_seed(m as u64),
                 |p| -> Result<_, SimError> {

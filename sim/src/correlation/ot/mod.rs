@@ -176,7 +176,13 @@ impl OtProvider {
                 used[d] += m as u128;
                 out[d] = Some(match &mut extensions[d] {
                     Extension::Receiver(e) => {
-                        let r: Vec<bool> = (0..m).map(|_| rand::RngExt::random(rng)).collect();
+                        let r: Vec<bool> = (0..m.div_ceil(64))
+                            .flat_map(|_| {
+                                let word: u64 = rand::RngExt::random(rng);
+                                (0..64).map(move |b| word >> b & 1 == 1)
+                            })
+                            .take(m)
+                            .collect();
                         let t = e.extend(link, &r)?;
                         Cots::Receiver { r, t, tweak }
                     }
