@@ -26,7 +26,7 @@ pub fn read_regular_text(path: &Path, limit: u64) -> std::io::Result<String> {
 }
 
 /// A YAML error as a user should read it: where in `file` and what is wrong, with the snippet,
-/// but without serde-saphyr's advice to the programmer ("use Option<String>", "set
+/// but without serde-saphyr's advice to the programmer ("use `Option<String>`", "set
 /// DuplicateKeyPolicy in Options").
 pub fn yaml_error(e: &serde_saphyr::Error, file: &str) -> String {
     e.render_with_options(serde_saphyr::render_options! {

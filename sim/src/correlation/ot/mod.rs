@@ -2,20 +2,20 @@
 //! transfer — no dealer.
 //!
 //! - Setup, once per run at the first request: 128 base OTs per direction
-//!   ([`simplest`], Chou–Orlandi), server-as-sender first.
-//! - Offline, per request: IKNP extension ([`iknp`]) of as many correlated OTs as the request
+//!   (`simplest`, Chou–Orlandi), server-as-sender first.
+//! - Offline, per request: IKNP extension (`iknp`) of as many correlated OTs as the request
 //!   needs, in the direction(s) it needs; both directions' extension messages travel in one
 //!   flight.
 //! - **Random 1-out-of-N OT**, N = 2^k: k random 1-out-of-2 OTs per instance, combined as in
-//!   Naor and Pinkas, "Efficient Oblivious Transfer Protocols" (SODA 2001): message x is
-//!   H(⊕_j K_j^{x_j}), where K_j^b = H(q_j ⊕ b·Δ) are the 1-out-of-2 pads. It costs k·128
+//!   Naor and Pinkas (`naor_pinkas`): message x is H(⊕_j K_j^{x_j}), where
+//!   K_j^b = H(q_j ⊕ b·Δ) are the 1-out-of-2 pads. It costs k·128
 //!   bits of extension per instance and no further message. Kolesnikov–Kumaresan (CRYPTO
 //!   2013) costs 256 bits for any k ≤ 8, so it is cheaper from k = 3 on (the millionaires'
 //!   protocol uses k = 4); it is not built yet, and the reports show what this choice costs.
 //! - **AND triples** from two random OTs, one each way (Asharov, Lindell, Schneider and
 //!   Zohner, "More Efficient Oblivious Transfer and Extensions for Faster Secure Computation",
 //!   CCS 2013): a random OT (x₀, x₁) / (r, x_r) is the correlation (x₀ ⊕ x₁)·r = x₀ ⊕ x_r.
-//! - **Beaver triples and square pairs over Z_2^ℓ** by Gilboa products ([`gilboa`]): two cross
+//! - **Beaver triples and square pairs over Z_2^ℓ** by Gilboa products (`gilboa`): two cross
 //!   products per triple (one each way), one per square pair; ℓ correlated OTs and ℓ(ℓ+1)/2
 //!   bits of τ per product.
 //! - **Matrix triples** [m×k]·[k×n] from the same products as vector OLEs: each of the k·n
@@ -32,6 +32,7 @@
 mod fixed_key;
 mod gilboa;
 mod iknp;
+mod naor_pinkas;
 mod simplest;
 
 use rand::SeedableRng;
@@ -397,53 +398,19 @@ impl CorrelationProvider for OtProvider {
         let Some(cots) = s.or(c) else {
             return Err(Self::unsupported(&request, "an extension produced nothing"));
         };
-        let msg_mask = if spec.msg_bits == 64 { u64::MAX } else { (1 << spec.msg_bits) - 1 };
-        // Instance t's combining tweak: bit 127 set, then its first OT's tweak and the message index.
-        let combine = |tweak: u128, t: usize, x: usize| (1u128 << 127) | ((tweak + (t * k) as u128) << 16) | x as u128;
-        match cots {
+        let mask = if spec.msg_bits == 64 { u64::MAX } else { (1 << spec.msg_bits) - 1 };
+        Ok(match cots {
             Cots::Sender { q, delta, tweak } => {
                 let [p0, p1] = self.pads(&q, delta, tweak);
-                if k == 1 {
-                    let messages =
-                        p0.iter().zip(&p1).flat_map(|(a, b)| [*a as u64 & msg_mask, *b as u64 & msg_mask]).collect();
-                    return Ok(RandomOts::Sender { messages });
-                }
-                let arity = spec.arity();
-                let mut messages = Vec::with_capacity(spec.count * arity);
-                let mut table = vec![0u128; arity];
-                for t in 0..spec.count {
-                    table[0] = 0;
-                    for j in 0..k {
-                        let (k0, k1) = (p0[t * k + j], p1[t * k + j]);
-                        for x in (0..1usize << j).rev() {
-                            table[x | 1 << j] = table[x] ^ k1;
-                            table[x] ^= k0;
-                        }
-                    }
-                    for (x, v) in table.iter().enumerate() {
-                        messages.push(self.hash.hash(combine(tweak, t, x), *v) as u64 & msg_mask);
-                    }
-                }
-                Ok(RandomOts::Sender { messages })
+                RandomOts::Sender { messages: naor_pinkas::sender_messages(&self.hash, &p0, &p1, k, tweak, mask) }
             }
             Cots::Receiver { r, t, tweak } => {
                 let pads = self.received_pads(&t, tweak);
                 let choices: Vec<u64> = r.chunks_exact(k).map(bits_value).collect();
-                let messages = if k == 1 {
-                    pads.iter().map(|v| *v as u64 & msg_mask).collect()
-                } else {
-                    pads.chunks_exact(k)
-                        .zip(&choices)
-                        .enumerate()
-                        .map(|(i, (keys, &x))| {
-                            let v = keys.iter().fold(0, |acc, key| acc ^ key);
-                            self.hash.hash(combine(tweak, i, x as usize), v) as u64 & msg_mask
-                        })
-                        .collect()
-                };
-                Ok(RandomOts::Receiver { choices, messages })
+                let messages = naor_pinkas::receiver_messages(&self.hash, &pads, &choices, k, tweak, mask);
+                RandomOts::Receiver { choices, messages }
             }
-        }
+        })
     }
 
     fn requests(&self) -> &[String] {
