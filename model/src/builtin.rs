@@ -4,6 +4,7 @@
 
 use dyad_protocols::blocks::activation::AttentionFunction;
 use dyad_protocols::blocks::arith::{Add, Mul, Scale, Square};
+use dyad_protocols::blocks::cast::Cast;
 use dyad_protocols::blocks::cmp::{Drelu, Lt, LtPublic};
 use dyad_protocols::blocks::exp::ExpTaylor;
 use dyad_protocols::blocks::layernorm::LayerNorm;
@@ -47,6 +48,8 @@ impl Registry {
             Box::new(Truncation::new(TruncMode::Probabilistic)),
             Box::new(Truncation::new(TruncMode::OneBit)),
             Box::new(Truncation::new(TruncMode::Faithful)),
+            Box::new(Cast::RoundTrip),
+            Box::new(Cast::SquareSmall),
             Box::new(Drelu),
             Box::new(LtPublic::default()),
             Box::new(Lt),

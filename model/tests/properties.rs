@@ -58,6 +58,8 @@ block!(scale_matches_reference, "scale", [6], 0xB10C_0006);
 block!(matmul_matches_reference, "matmul", [2, 3, 4, 2], 0xB10C_0007);
 block!(trunc_prob_matches_reference, "trunc.prob", [6], 0xB10C_0008);
 block!(trunc_one_bit_matches_reference, "trunc.one_bit", [6], 0xB10C_0018);
+block!(cast_round_trip_matches_reference, "cast.round_trip", [6], 0xB10C_00C1);
+block!(cast_square_small_matches_reference, "cast.square_small", [6], 0xB10C_00C2);
 block!(trunc_faithful_matches_reference, "trunc.faithful", [6], 0xB10C_0009);
 block!(drelu_matches_reference, "drelu", [6], 0xB10C_000A);
 block!(lt_public_matches_reference, "lt.public", [6], 0xB10C_000B);
@@ -285,6 +287,8 @@ fn every_registered_block_has_a_property_test() {
         "trunc.prob",
         "trunc.one_bit",
         "trunc.faithful",
+        "cast.round_trip",
+        "cast.square_small",
         "drelu",
         "lt.public",
         "lt",

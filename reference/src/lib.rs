@@ -1,6 +1,6 @@
 //! The plaintext side of every protocol: what secure protocols are checked against.
 //!
-//! - Fixed-point references, one module per block family ([`arith`], [`exp`], [`layernorm`],
+//! - Fixed-point references, one module per block family ([`arith`], [`cast`], [`exp`], [`layernorm`],
 //!   [`normalize`], [`poly`], [`recip`], [`rsqrt`]), on ring elements.
 //! - [`ideal`]: float64 ideal functions (exact erf-GELU, true exp, …); approximation error is
 //!   always measured against these.
@@ -16,6 +16,7 @@
 
 pub mod approx;
 pub mod arith;
+pub mod cast;
 pub mod exp;
 pub mod ideal;
 pub mod layernorm;

@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod arith;
 pub mod beaver;
+pub mod cast;
 pub mod cmp;
 pub mod convert;
 pub mod cot;
