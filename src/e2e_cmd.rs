@@ -82,7 +82,9 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
     );
     let report = run(&model, &tok, &snippets, &spec, registry, &mut |done, _| bar.set_position(done as u64)).map_err(
         |e| match e {
-            dyad_verify::e2e::E2eError::Sentences { .. } => CliError::usage(e),
+            dyad_verify::e2e::E2eError::Sentences { .. } | dyad_verify::e2e::E2eError::Correlations(_) => {
+                CliError::usage(e)
+            }
             other => CliError::Failed(other.to_string()),
         },
     )?;

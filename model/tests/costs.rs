@@ -620,10 +620,7 @@ fn ring_casts_cost_one_correlated_ot_per_element_for_both_conversions() {
     // n = 16, ℓ = 64, f = 18, small ring Z_2^32 with t = 6. The truncating down-cast is local.
     // The round trip's up-cast rescales by 2^6: its wrap is needed modulo 2^(64 − 32 − 6), one
     // correlated OT of 26 bits: 16 flip bits (2 B) up, 16·26 bits (52 B) down, rounds 1–2.
-    assert_eq!(
-        bytes_msgs_rounds(&online("cast.round_trip", Ring::Z64, TruncMode::OneBit, &[16])),
-        (52, 2, 1, 1, 2)
-    );
+    assert_eq!(bytes_msgs_rounds(&online("cast.round_trip", Ring::Z64, TruncMode::OneBit, &[16])), (52, 2, 1, 1, 2));
     // The square in Z_2^32: d = x − a, 16·4 B each way, round 1. The up-cast truncates by
     // f − 2t = 6: width 64 − 32 + 6 = 38, 2 B up and 16·38 bits = 76 B down, rounds 2–3.
     let c = cost("cast.square_small", Ring::Z64, TruncMode::OneBit, &[16]);

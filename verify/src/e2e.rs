@@ -14,6 +14,7 @@ use dyad_model::registry::Registry;
 use dyad_protocols::blocks::share::share_input;
 use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
 use dyad_reference::metrics::AbsErrors;
+use dyad_sim::correlation::ot;
 use dyad_sim::runner::Correlations;
 use dyad_sim::{Counts, FixedPoint, Phase, Role, RunError, Share, SimConfig, simulate};
 use dyad_vectors::Snippet;
@@ -73,6 +74,10 @@ pub enum E2eError {
         /// Test plus training sentences asked for.
         wanted: usize,
     },
+    /// The correlation provider cannot serve the matrix triples these sentences need; found
+    /// before any secure work.
+    #[error("--correlations ot: {0}")]
+    Correlations(String),
 }
 
 /// The error of one layer's hidden states against the plaintext model.
@@ -240,6 +245,29 @@ fn cosine(a: &[f64], b: &[f64]) -> f64 {
     dot / (na * nb).max(1e-300)
 }
 
+/// Under provider `ot`, whether the largest matrix triple of the longest test sentence stays
+/// within what the provider generates: attention's QKᵀ and AV, and with `--linear dealer` the
+/// FFN's products.
+fn matrix_triples_fit(test: &[Sentence], shape: ModelShape, suite: &Suite, fx: FixedPoint) -> Result<(), E2eError> {
+    let tokens = test.iter().map(|s| s.ids.len()).max().unwrap_or(0);
+    let attention = tokens * shape.hidden * tokens;
+    let (largest, what) = if suite.linear == LinearKind::Dealer {
+        (attention.max(tokens * shape.hidden * shape.ffn), "the linear layers' matrix triples (--linear dealer)")
+    } else {
+        (attention, "attention's matrix triples")
+    };
+    let tau = ot::product_bytes(fx.ring(), largest);
+    if tau > ot::MAX_TAU_BYTES {
+        return Err(E2eError::Correlations(format!(
+            "{what} at {tokens} tokens need {:.1} GB of τ each way, above the provider's {:.1} GB: use --linear he, or \
+             --correlations dealer",
+            tau as f64 / 1e9,
+            ot::MAX_TAU_BYTES as f64 / 1e9
+        )));
+    }
+    Ok(())
+}
+
 fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
     E2eError::Run { what: what.into(), source: Box::new(e) }
 }
@@ -267,6 +295,9 @@ pub fn run(
     }
     let weights = EncoderWeights::from_model(model, fx)?;
     let shape = ModelShape { seq: 0, ..weights.shape };
+    if spec.correlations == Correlations::Ot {
+        matrix_triples_fit(&test, shape, &suite, fx)?;
+    }
     let layers = weights.layers.len();
     let enc = Encoder::new(&suite, weights.eps, registry)
         .map_err(|e| ProtocolError::Config { protocol: "encoder", reason: e.to_string() })?;

@@ -13,7 +13,7 @@ use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{Protocol, TruncMode};
 use dyad_sim::runner::Correlations;
 use dyad_sim::{Counts, FixedPoint, Phase, Ring};
-use dyad_verify::e2e::{E2eSpec, run};
+use dyad_verify::e2e::{E2eError, E2eSpec, run};
 
 /// The built-in protocols, built once for every test here.
 static REGISTRY: std::sync::LazyLock<Registry> =
@@ -156,4 +156,16 @@ fn rlwe_and_dealer_linear_layers_stay_within_the_same_error_bound() {
     }
     assert!(he.cosine.min >= 0.999 && dealer.cosine.min >= 0.999, "{:?} {:?}", he.cosine, dealer.cosine);
     assert!(he.cost.dealer_bytes < dealer.cost.dealer_bytes, "RLWE layers need no matrix triples");
+}
+
+#[test]
+fn under_provider_ot_matrix_triples_it_cannot_generate_are_refused_before_any_work() {
+    let Some((model, tok)) = model() else { return };
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    // The dealer linear layers multiply [tokens × 384]·[384 × 1536] with a matrix triple: at 30
+    // tokens 17.7 M Gilboa products, 4.6 GB of τ, above the provider's 2 GiB.
+    let spec = E2eSpec { correlations: Correlations::Ot, train: 20, ..spec("nimbus", Some(LinearKind::Dealer), 2) };
+    // E2eError::Correlations comes only from the check made before the first secure run.
+    let e = run(&model, &tok, &snippets, &spec, &REGISTRY, &mut |_, _| {}).unwrap_err();
+    assert!(matches!(&e, E2eError::Correlations(m) if m.contains("--linear he") && m.contains("GB")), "{e}");
 }
