@@ -169,3 +169,16 @@ fn under_provider_ot_matrix_triples_it_cannot_generate_are_refused_before_any_wo
     let e = run(&model, &tok, &snippets, &spec, &REGISTRY, &mut |_, _| {}).unwrap_err();
     assert!(matches!(&e, E2eError::Correlations(m) if m.contains("--linear he") && m.contains("GB")), "{e}");
 }
+
+#[test]
+fn under_provider_ot_the_model_runs_with_no_dealer_and_reports_its_offline_traffic() {
+    let Some((mut model, tok)) = model() else { return };
+    model.layers.truncate(1);
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    let spec = E2eSpec { correlations: Correlations::Ot, train: 20, ..spec("nimbus", None, 1) };
+    let r = run(&model, &tok, &snippets, &spec, &REGISTRY, &mut |_, _| {}).unwrap();
+    assert_eq!(r.correlations, "ot");
+    assert_eq!(r.cost.dealer_bytes, 0);
+    assert!(r.cost.offline_total.bytes() > r.cost.online_total.bytes(), "{:?}", r.cost);
+    assert!(r.cosine.min >= 0.999, "{:?}", r.cosine);
+}
