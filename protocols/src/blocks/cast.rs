@@ -26,11 +26,11 @@
 //! than a comparison (about 700 bits at ℓ = 64).
 
 use dyad_reference::cast as reference;
-use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Share};
 use ndarray::ArrayD;
 
 use crate::blocks::beaver::{square_ring, square_ring_cost};
-use crate::blocks::cot::{self, CotSide};
+use crate::blocks::convert::{b2a_cost, cross_products};
 use crate::error::ProtocolError;
 use crate::protocol::{InputSpec, Inputs, Protocol, TruncMode, elements, elementwise, shared, take};
 
@@ -70,15 +70,8 @@ pub fn upcast(p: &mut Party, x: &Share, t: u32, s: u32, to: Ring) -> Result<Shar
         let biased = x.add_scalar(p.role(), 1 << (lp - 2)).into_tensor().to_vec();
         let tops: Vec<u64> = biased.iter().map(|&v| u64::from(from.msb(v))).collect();
         let n = biased.len();
-        let products = if width == 0 {
-            vec![0; n]
-        } else {
-            let choices = (p.role() == Role::Client).then(|| tops.clone());
-            match cot::start(p, Role::Server, n, width, choices)? {
-                CotSide::Sender(sender) => sender.respond(p, &tops)?,
-                CotSide::Receiver(receiver) => receiver.finish(p)?,
-            }
-        };
+        let products =
+            if width == 0 { vec![0; n] } else { cross_products(p, &tops, Ring::new(width)?)?.into_tensor().to_vec() };
         let wrap_at = lp - t + s;
         let out: Vec<u64> = (0..n)
             .map(|i| {
@@ -96,7 +89,7 @@ pub fn upcast(p: &mut Party, x: &Share, t: u32, s: u32, to: Ring) -> Result<Shar
 pub fn upcast_cost(f: &mut Formula, from: Ring, to: Ring, t: u32, s: u32, n: usize) -> Option<()> {
     let width = upcast_width(from, to, t, s).ok()?;
     if width > 0 {
-        cot::batches_cost(f, &[(Role::Server, n, width)]);
+        b2a_cost(f, Ring::new(width).ok()?, n);
     }
     Some(())
 }

@@ -10,16 +10,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use super::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
-use crate::error::{CorrelationError, SimError};
+use crate::error::SimError;
 use crate::meter::Link;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Share;
 use crate::tensor::RingTensor;
 use crate::wire;
-
-/// Largest OT arity the dealer serves: 1-out-of-2^16.
-pub const MAX_CHOICE_BITS: u32 = 16;
 
 /// Bytes the dealer delivers to each party for `n` Beaver triples: its shares of a, b and c.
 pub fn triple_bytes(ring: Ring, n: usize) -> usize {
@@ -126,13 +123,7 @@ impl CorrelationProvider for Dealer {
 
     fn random_ots(&mut self, link: &mut Link, spec: OtSpec) -> Result<RandomOts, SimError> {
         let request = format!("random OT {spec:?}");
-        if spec.choice_bits == 0 || spec.choice_bits > MAX_CHOICE_BITS || !(1..=64).contains(&spec.msg_bits) {
-            return Err(CorrelationError::Unsupported {
-                request,
-                reason: format!("need 1 ≤ choice bits ≤ {MAX_CHOICE_BITS} and 1 ≤ message bits ≤ 64"),
-            }
-            .into());
-        }
+        spec.check()?;
         let mut rng = self.next_rng(link, request);
         let msg_ring = Ring::new(spec.msg_bits)?;
         let choice_ring = Ring::new(spec.choice_bits)?;

@@ -96,10 +96,25 @@ pub struct OtSpec {
     pub msg_bits: u32,
 }
 
+/// Largest OT arity a provider serves: 1-out-of-2^16.
+pub const MAX_CHOICE_BITS: u32 = 16;
+
 impl OtSpec {
     /// N, the number of messages per instance.
     pub fn arity(&self) -> usize {
         1 << self.choice_bits
+    }
+
+    /// The request refused when it asks for more than a provider serves: 1 ≤ choice bits ≤
+    /// [`MAX_CHOICE_BITS`] and 1 ≤ message bits ≤ 64.
+    pub fn check(&self) -> Result<(), CorrelationError> {
+        if self.choice_bits == 0 || self.choice_bits > MAX_CHOICE_BITS || !(1..=64).contains(&self.msg_bits) {
+            return Err(CorrelationError::Unsupported {
+                request: format!("random OT {self:?}"),
+                reason: format!("need 1 ≤ choice bits ≤ {MAX_CHOICE_BITS} and 1 ≤ message bits ≤ 64"),
+            });
+        }
+        Ok(())
     }
 }
 

@@ -40,7 +40,6 @@ use rand_chacha::ChaCha20Rng;
 
 use self::fixed_key::Tccr;
 use self::iknp::{IknpReceiver, IknpSender};
-use super::dealer::MAX_CHOICE_BITS;
 use super::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
 use crate::channel::{Channel, Stream};
 use crate::error::{CorrelationError, SimError};
@@ -239,9 +238,7 @@ impl OtProvider {
         // choices are b); the client the other way round.
         let (a, b) = if self.role == Role::Server { (a_or_b_s, a_or_b_c) } else { (a_or_b_c, a_or_b_s) };
         let c: Vec<u64> = (0..n).map(|i| (a[i] & b[i]) ^ share_s[i] ^ share_c[i]).collect();
-        let share =
-            |v: Vec<u64>| -> Result<Share, SimError> { Ok(Share::new(RingTensor::from_vec(Ring::Z2, &[n], v)?)) };
-        Ok(Triples { a: share(a)?, b: share(b)?, c: share(c)? })
+        Ok(Triples { a: share(Ring::Z2, a)?, b: share(Ring::Z2, b)?, c: share(Ring::Z2, c)? })
     }
 
     /// Gilboa products in the directions with `counts[d]` groups of `m` products each: when
@@ -287,6 +284,12 @@ impl OtProvider {
     }
 }
 
+/// This party's share: the values `v` as a vector over `ring`.
+fn share(ring: Ring, v: Vec<u64>) -> Result<Share, SimError> {
+    let n = v.len();
+    Ok(Share::new(RingTensor::from_vec(ring, &[n], v)?))
+}
+
 /// Σ bits_j·2^j.
 fn bits_value(bits: &[bool]) -> u64 {
     bits.iter().enumerate().filter(|(_, b)| **b).fold(0, |v, (j, _)| v | 1 << j)
@@ -311,8 +314,7 @@ impl CorrelationProvider for OtProvider {
         let (a, b) = if self.role == Role::Server { (f_s, f_c) } else { (f_c, f_s) };
         let c: Vec<u64> =
             (0..n).map(|i| ring.reduce(a[i].wrapping_mul(b[i]).wrapping_add(u_s[i]).wrapping_add(u_c[i]))).collect();
-        let share = |v: Vec<u64>| -> Result<Share, SimError> { Ok(Share::new(RingTensor::from_vec(ring, &[n], v)?)) };
-        Ok(Triples { a: share(a)?, b: share(b)?, c: share(c)? })
+        Ok(Triples { a: share(ring, a)?, b: share(ring, b)?, c: share(ring, c)? })
     }
 
     fn squares(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<SquarePairs, SimError> {
@@ -325,8 +327,7 @@ impl CorrelationProvider for OtProvider {
         };
         let aa: Vec<u64> =
             (0..n).map(|i| ring.reduce(a[i].wrapping_mul(a[i]).wrapping_add(cross[i].wrapping_mul(2)))).collect();
-        let share = |v: Vec<u64>| -> Result<Share, SimError> { Ok(Share::new(RingTensor::from_vec(ring, &[n], v)?)) };
-        Ok(SquarePairs { a: share(a)?, aa: share(aa)? })
+        Ok(SquarePairs { a: share(ring, a)?, aa: share(ring, aa)? })
     }
 
     fn matrix_triple(&mut self, link: &mut Link, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
@@ -383,14 +384,9 @@ impl CorrelationProvider for OtProvider {
     }
 
     fn random_ots(&mut self, link: &mut Link, spec: OtSpec) -> Result<RandomOts, SimError> {
+        spec.check()?;
         let request = format!("random OT {spec:?}");
         self.requests.push(request.clone());
-        if spec.choice_bits == 0 || spec.choice_bits > MAX_CHOICE_BITS || !(1..=64).contains(&spec.msg_bits) {
-            return Err(Self::unsupported(
-                &request,
-                &format!("need 1 ≤ choice bits ≤ {MAX_CHOICE_BITS} and 1 ≤ message bits ≤ 64"),
-            ));
-        }
         let k = spec.choice_bits as usize;
         let mut counts = [0, 0];
         counts[spec.sender.index()] = spec.count * k;
