@@ -80,6 +80,12 @@ pub(crate) fn run_report(r: &RunReport) -> String {
         r.trunc.name(),
         r.seed
     );
+    if let Some(s) = r.small_ring {
+        out.push_str(&format!(
+            "non-linear part in the small ring Z_2^{} with f′ = {}, converted at both ends\n",
+            s.ring_bits, s.frac_bits
+        ));
+    }
     out.push_str(&format!(
         "vs reference: max {} ulp (tolerance {}), max abs {:.3e}, mean abs {:.3e}\n",
         e.vs_reference.max_ulp.unwrap_or(0),

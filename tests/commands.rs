@@ -187,7 +187,20 @@ fn cost_reads_shape_and_profile_files_and_checks_claims() {
     assert!(slow["online_seconds"].as_f64().unwrap() >= network, "{slow} below the network time {network}");
     let v = json(&dyad(&["cost", "--claims", "--shapes", "ci", "--format", "json"]));
     let claims = v["claims"].as_array().unwrap();
-    assert_eq!(claims.len(), 6, "every claim's protocols are measured");
+    assert_eq!(claims.len(), 12, "every claim's protocols are measured");
+    // Each Nimbus non-linear claim is checked for both designs (the public example, Dyad's refit),
+    // each in the run's ring and in the small ring, and the caveat says which.
+    for proposal in ["nimbus.gelu", "nimbus.gelu_example", "nimbus.softmax", "nimbus.softmax_example"] {
+        for (name, says) in
+            [(proposal.to_owned(), "without Nimbus's small ring"), (format!("{proposal}_small"), "small ring Z_2^32")]
+        {
+            let row = claims
+                .iter()
+                .find(|c| c["claim"]["proposal"][0] == name.as_str())
+                .unwrap_or_else(|| panic!("no claim row for {name}"));
+            assert!(row["claim"]["caveat"].as_str().unwrap().contains(says), "{row}");
+        }
+    }
     for c in claims {
         assert!(c["bytes_ratio"].as_f64().unwrap() > 0.0, "{c}");
         let low = c["claim"]["low"].as_f64().unwrap();

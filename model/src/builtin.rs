@@ -71,6 +71,10 @@ impl Registry {
             Box::new(bumblebee::gelu()?),
             Box::new(nimbus::exp()?),
             Box::new(nimbus::exp_example()?),
+            Box::new(nimbus::gelu_small()?),
+            Box::new(nimbus::gelu_example_small()?),
+            Box::new(nimbus::exp_small()?),
+            Box::new(nimbus::exp_example_small()?),
         ];
         for p in primitives {
             r.add(p)?;
@@ -78,6 +82,8 @@ impl Registry {
         let attention: Vec<Box<dyn AttentionFunction>> = vec![
             Box::new(nimbus::softmax()?),
             Box::new(nimbus::softmax_example()?),
+            Box::new(nimbus::softmax_small()?),
+            Box::new(nimbus::softmax_example_small()?),
             Box::new(bumblebee::softmax()),
             Box::new(freediv::softmax_freediv()),
             Box::new(freediv::quad2_freediv()),

@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn every_builtin_protocol_builds() {
-        assert_eq!(builtin().all().len(), 52);
+        assert_eq!(builtin().all().len(), 58);
     }
 
     #[test]

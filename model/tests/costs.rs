@@ -631,3 +631,29 @@ fn ring_casts_cost_one_correlated_ot_per_element_for_both_conversions() {
     let offline = c.phase_counts(Phase::Offline);
     assert_eq!((offline.dealer_bytes_to_server, offline.dealer_bytes_to_client), (128 + 152, 128 + 2 + 76));
 }
+
+#[test]
+fn small_ring_conversions_cost_less_than_one_comparison_per_element() {
+    // Nimbus's fused conversions around a small-ring activation: the down-cast is local, the
+    // up-cast one correlated OT per element. At ℓ = 64 they must cost less online than one
+    // 64-bit comparison (`lt`) per element, and the activation's comparisons run at 32 bits.
+    let n = 64;
+    let lt = online("lt", Ring::Z64, TruncMode::OneBit, &[n]).bytes();
+    for (name, f_small) in [("nimbus.gelu_small", 11), ("nimbus.exp_small", 10), ("nimbus.gelu_example_small", 12)] {
+        let c = cost(name, Ring::Z64, TruncMode::OneBit, &[n]);
+        let upcast = c.label_counts(Phase::Online, &format!("{name}/upcast"));
+        // One flip bit one way, 64 − 32 − (18 − f') bits the other per element, f' the most
+        // fraction bits at which every piece is safe in Z_2^32 (its quartics, cubics, or x up to 30).
+        let width = 64 - 32 - (18 - f_small);
+        assert_eq!(upcast.bytes(), (n + n * width) as u64 / 8, "{name}");
+        assert!(upcast.bytes() < lt, "{name}: the up-cast's {} B against one comparison's {lt} B", upcast.bytes());
+    }
+    // The same activation in Z_2^64 costs more online than in Z_2^32, conversions included.
+    for (big, small) in [("nimbus.gelu", "nimbus.gelu_small"), ("nimbus.exp", "nimbus.exp_small")] {
+        let (b, s) = (
+            online(big, Ring::Z64, TruncMode::OneBit, &[n]).bytes(),
+            online(small, Ring::Z64, TruncMode::OneBit, &[n]).bytes(),
+        );
+        assert!(s < b, "{small} {s} B, {big} {b} B");
+    }
+}

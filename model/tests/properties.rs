@@ -91,6 +91,33 @@ block!(attention_bumblebee_matches_reference, "attention.bumblebee", [2, 4, 3], 
 block!(attention_nimbus_matches_reference, "attention.nimbus", [2, 4, 3], 0xB10C_0026);
 block!(attention_softmax_freediv_matches_reference, "attention.softmax_freediv", [2, 4, 3], 0xB10C_0027);
 
+/// Nimbus's small-ring activations compute in Z_2^32 between the fused conversions, so they run
+/// at ℓ = 64 only: bit-exact against the share-aware reference with faithful truncation, within
+/// tolerance with one-bit truncation; at ℓ = 32 they refuse with a typed error.
+#[test]
+fn small_ring_activations_match_their_reference_at_64_bits_and_refuse_32() {
+    for (i, (name, dims)) in [
+        ("nimbus.gelu_small", &[6][..]),
+        ("nimbus.gelu_example_small", &[6]),
+        ("nimbus.exp_small", &[6]),
+        ("nimbus.exp_example_small", &[6]),
+        ("nimbus.softmax_small", &[2, 5]),
+        ("nimbus.softmax_example_small", &[2, 5]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = REGISTRY.find(name).unwrap();
+        let seed = 0xB10C_00D0 + i as u64;
+        for trunc in [TruncMode::Faithful, TruncMode::OneBit] {
+            check_against_reference(p, Ring::Z64, trunc, dims, seed ^ (trunc as u64) << 40, 256).unwrap();
+        }
+        check_reference_against_ideal(p, Ring::Z64, dims, seed.rotate_left(17), 64).unwrap();
+        let e = p.inputs(dims, dyad_sim::FixedPoint::default_for(Ring::Z32)).unwrap_err().to_string();
+        assert!(e.contains("larger run ring"), "{name}: {e}");
+    }
+}
+
 /// (S + 5)² overflows Z_2^32 at f = 13 for any score near 0: the 2Quad blocks run at ℓ = 64 only,
 /// and refuse ℓ = 32 with a typed error.
 #[test]
@@ -310,6 +337,12 @@ fn every_registered_block_has_a_property_test() {
         "nimbus.exp_example",
         "nimbus.softmax",
         "nimbus.softmax_example",
+        "nimbus.gelu_small",
+        "nimbus.gelu_example_small",
+        "nimbus.exp_small",
+        "nimbus.exp_example_small",
+        "nimbus.softmax_small",
+        "nimbus.softmax_example_small",
         "bumblebee.softmax",
         "freediv.softmax_freediv",
         "freediv.quad2_freediv",

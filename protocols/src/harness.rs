@@ -87,6 +87,9 @@ pub struct RunReport {
     pub frac_bits: u32,
     /// The truncation used.
     pub trunc: TruncMode,
+    /// The smaller ring a mixed-ring protocol computes its non-linear part in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub small_ring: Option<SmallRing>,
     /// The seed.
     pub seed: u64,
     /// Cost per phase and label.
@@ -97,6 +100,15 @@ pub struct RunReport {
     pub tolerance_ulp: u64,
     /// True when the secure output is within tolerance of the reference everywhere.
     pub passed: bool,
+}
+
+/// The format of a mixed-ring protocol's small ring ([`Protocol::small_ring`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmallRing {
+    /// ℓ′.
+    pub ring_bits: u32,
+    /// f′.
+    pub frac_bits: u32,
 }
 
 /// The result of a run, with the outputs for callers that look further.
@@ -207,7 +219,16 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
     let inconsistent = |reason: String| HarnessError::Inconsistent { protocol: name.into(), reason };
     let secure = Share::reconstruct(&out.server, &out.client)
         .map_err(|e| inconsistent(format!("the output shares do not reconstruct: {e}")))?;
-    let reference = p.reference(spec.fixed, &encoded).map_err(|e| inconsistent(e.to_string()))?;
+    let server_shares: Vec<Option<&RingTensor>> = server
+        .values
+        .iter()
+        .map(|v| match v {
+            Input::Share(s) => Some(s.tensor()),
+            Input::Plain(_) | Input::Absent { .. } => None,
+        })
+        .collect();
+    let reference =
+        p.reference_for_shares(spec.fixed, &encoded, &server_shares).map_err(|e| inconsistent(e.to_string()))?;
     if reference.shape() != secure.shape() || reference.ring() != secure.ring() {
         return Err(inconsistent(format!(
             "secure output {:?} and reference {:?} differ in shape or ring",
@@ -235,6 +256,7 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
         ring_bits: spec.fixed.ring().bits(),
         frac_bits: spec.fixed.frac(),
         trunc,
+        small_ring: p.small_ring(spec.fixed).map(|s| SmallRing { ring_bits: s.ring().bits(), frac_bits: s.frac() }),
         seed: spec.seed,
         cost: out.cost,
         error: RunErrors {

@@ -209,6 +209,22 @@ pub trait Protocol: Send + Sync {
     /// The same fixed-point algorithm in the clear, on the encoded inputs.
     fn reference(&self, fixed: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError>;
 
+    /// The reference for this particular sharing of the inputs, `server` holding the server's
+    /// share of each shared input (`None` for the others; the client holds the value minus it).
+    /// A protocol whose result depends on the shares and not only on the values they share —
+    /// a local down-cast keeps ⌊x/2^t⌋ or one less by the carry of the shares' low bits
+    /// ([`crate::blocks::cast`]) — computes here exactly what it must output. By default the
+    /// sharing does not matter and this is [`Protocol::reference`].
+    fn reference_for_shares(
+        &self,
+        fixed: FixedPoint,
+        inputs: &[RingTensor],
+        server: &[Option<&RingTensor>],
+    ) -> Result<RingTensor, ProtocolError> {
+        let _ = server;
+        self.reference(fixed, inputs)
+    }
+
     /// The float64 function the protocol approximates, on the decoded inputs.
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError>;
 
@@ -227,6 +243,14 @@ pub trait Protocol: Send + Sync {
     /// composition continue its parts' clocks. A test compares every formula with the meter.
     fn cost(&self, f: &mut Formula, dims: &[usize], fixed: FixedPoint, trunc: TruncMode) -> Option<()> {
         let _ = (f, dims, fixed, trunc);
+        None
+    }
+
+    /// The ring and fraction bits of the smaller ring a mixed-ring protocol computes its
+    /// non-linear part in, when the run is in `fixed` (Nimbus's small-ring activations,
+    /// `crate::nimbus::small_ring`); `None` for protocols that stay in the run's ring.
+    fn small_ring(&self, fixed: FixedPoint) -> Option<FixedPoint> {
+        let _ = fixed;
         None
     }
 

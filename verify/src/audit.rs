@@ -457,9 +457,19 @@ fn elementwise(
         softmax: None,
         cost: o.cost,
         jump: largest_jump(p),
-        note: p.audit_note().map(str::to_owned),
+        note: note(p, spec.fixed),
     };
     Ok((entry, plot))
+}
+
+/// The protocol's caveat, and the small ring it computes in if any (ℓ′ and f′ belong in every
+/// report of a mixed-ring protocol).
+fn note(p: &dyn Protocol, fixed: FixedPoint) -> Option<String> {
+    let ring = p.small_ring(fixed).map(|s| format!("in Z_2^{} with f′ = {}", s.ring().bits(), s.frac()));
+    match (ring, p.audit_note()) {
+        (Some(r), Some(n)) => Some(format!("{r}; {n}")),
+        (r, n) => r.or(n.map(str::to_owned)),
+    }
 }
 
 /// The documented accuracy against the ideal plus the tolerance against the reference.
@@ -547,7 +557,7 @@ fn rowwise(
         softmax: (activation == Activation::Softmax).then_some(sm),
         cost: all.cost.clone(),
         jump: None,
-        note: p.audit_note().map(str::to_owned),
+        note: note(p, spec.fixed),
     })
 }
 

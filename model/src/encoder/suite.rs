@@ -64,8 +64,9 @@ pub enum SuiteError {
     },
 }
 
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 6] = [
     ("nimbus", include_str!("../../suites/nimbus.yaml")),
+    ("nimbus-small", include_str!("../../suites/nimbus-small.yaml")),
     ("bumblebee", include_str!("../../suites/bumblebee.yaml")),
     ("freediv-softmax", include_str!("../../suites/freediv-softmax.yaml")),
     ("freediv-2quad", include_str!("../../suites/freediv-2quad.yaml")),

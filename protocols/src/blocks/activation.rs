@@ -34,7 +34,7 @@ fn config(protocol: &'static str, reason: String) -> ProtocolError {
 
 /// The ULP error of evaluating `pw` with ±1-ULP truncations, over each piece's own segment
 /// (outer pieces over |x| ≤ `outer`).
-fn piecewise_tolerance(pw: &Piecewise, outer: f64) -> u64 {
+pub(crate) fn piecewise_tolerance(pw: &Piecewise, outer: f64) -> u64 {
     let mut worst = 0;
     for (i, piece) in pw.pieces.iter().enumerate() {
         let lo = if i == 0 { -outer } else { pw.breaks[i - 1] };
@@ -71,7 +71,7 @@ pub fn check_tolerance(protocol: &'static str, pw: &Piecewise) -> Result<(), Pro
 }
 
 /// The largest approximation error of `pw` against `target` on a fine grid of `domain`.
-fn approximation_error(pw: &Piecewise, target: Target, domain: (f64, f64)) -> f64 {
+pub(crate) fn approximation_error(pw: &Piecewise, target: Target, domain: (f64, f64)) -> f64 {
     let steps = 20_000;
     (0..=steps)
         .map(|i| domain.0 + (domain.1 - domain.0) * f64::from(i) / f64::from(steps))
@@ -79,24 +79,39 @@ fn approximation_error(pw: &Piecewise, target: Target, domain: (f64, f64)) -> f6
         .fold(0.0, f64::max)
 }
 
-/// The largest b ≤ `cap` such that on [−b, b] the piece covering each x evaluates without
-/// leaving the truncation's domain: |x|^d·2^(2f) and Σ|a_i|·|x|^i·2^(2f) stay below 2^(ℓ−3).
-/// Outside it the selected piece overflows the ring: at ℓ = 32 and f = 13 PUMA's degree-6 piece
-/// is only safe for |x| < 1.41 and the Nimbus exp cubic for |x| < 2.
-pub fn safe_bound(pw: &Piecewise, fx: FixedPoint, cap: f64) -> f64 {
-    let limit = (fx.ring().bits() as f64 - 3.0 - 2.0 * fx.frac() as f64).exp2();
-    let ok = |x: f64| {
-        let piece = &pw.pieces[pw.piece_at(x)];
-        let d = piece.degree() as i32;
-        let sum: f64 = piece.coeffs.iter().enumerate().skip(1).map(|(i, a)| a.abs() * x.abs().powi(i as i32)).sum();
-        (d < 2 || x.abs().powi(d) < limit) && sum < limit
-    };
+/// The widest part [lo', hi'] of `domain` around 0 on which the piece covering each x evaluates
+/// without leaving the truncation's domain: |x|^d·2^(2f) and Σ|a_i|·|x|^i·2^(2f) stay below
+/// 2^(ℓ−3). Outside it the selected piece overflows the ring: at ℓ = 32 and f = 13 PUMA's
+/// degree-6 piece is only safe for |x| < 1.41 and the Nimbus exp cubic for x > −2. Each side is
+/// searched on its own, so exp's domain below 0 is not narrowed by pieces it never evaluates
+/// above 0.
+pub fn safe_domain(pw: &Piecewise, fx: FixedPoint, (lo, hi): (f64, f64)) -> (f64, f64) {
     let step = 0.01;
-    let mut b = 0.0;
-    while b + step <= cap && ok(b + step) && ok(-(b + step)) {
-        b += step;
-    }
-    b
+    let reach = |cap: f64, sign: f64| {
+        let mut b = 0.0;
+        while b + step <= cap && safe_at(pw, fx, sign * (b + step)) {
+            b += step;
+        }
+        b
+    };
+    (-reach(-lo.min(0.0), -1.0), reach(hi.max(0.0), 1.0))
+}
+
+/// Whether the piece covering `x` evaluates there within the truncation's domain (see
+/// [`safe_domain`]).
+fn safe_at(pw: &Piecewise, fx: FixedPoint, x: f64) -> bool {
+    let limit = (fx.ring().bits() as f64 - 3.0 - 2.0 * fx.frac() as f64).exp2();
+    let piece = &pw.pieces[pw.piece_at(x)];
+    let d = piece.degree() as i32;
+    let sum: f64 = piece.coeffs.iter().enumerate().skip(1).map(|(i, a)| a.abs() * x.abs().powi(i as i32)).sum();
+    (d < 2 || x.abs().powi(d) < limit) && sum < limit
+}
+
+/// Whether `pw` is safe (see [`safe_domain`]) at every point of `[lo, hi]`, on a grid of 0.01
+/// and at both ends.
+pub fn safe_on(pw: &Piecewise, fx: FixedPoint, (lo, hi): (f64, f64)) -> bool {
+    let steps = ((hi - lo) / 0.01).ceil() as u32;
+    (0..=steps).all(|i| safe_at(pw, fx, (lo + f64::from(i) * 0.01).min(hi)))
 }
 
 /// A piecewise-polynomial activation (GELU or exp) whose coefficients come from a set.
@@ -128,7 +143,14 @@ impl PiecewiseActivation {
         Ok(PiecewiseActivation { name, paper, computes, set, note: None, pw })
     }
 
-    fn domain(&self) -> (f64, f64) {
+    /// The piecewise polynomial of the set.
+    pub fn piecewise(&self) -> &Piecewise {
+        &self.pw
+    }
+
+    /// The input domain before the ring's safe bound narrows it: [−30, 30] for GELU, [−80, 0]
+    /// for exp.
+    pub fn domain(&self) -> (f64, f64) {
         match self.set.function {
             Target::Gelu => (-30.0, 30.0),
             Target::Exp => (-80.0, 0.0),
@@ -157,8 +179,7 @@ impl Protocol for PiecewiseActivation {
     }
     fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
         let (lo, hi) = self.domain();
-        let b = safe_bound(&self.pw, fx, lo.abs().max(hi.abs()));
-        let (lo, hi) = (lo.max(-b), hi.min(b));
+        let (lo, hi) = safe_domain(&self.pw, fx, (lo, hi));
         if hi - lo < MIN_DOMAIN_WIDTH {
             return Err(config(
                 self.name,
@@ -289,7 +310,7 @@ impl ExpMethod {
     pub fn safe_span(&self, fx: FixedPoint) -> f64 {
         match self {
             ExpMethod::Taylor { .. } => 80.0,
-            ExpMethod::Piecewise(pw) => safe_bound(pw, fx, 80.0),
+            ExpMethod::Piecewise(pw) => -safe_domain(pw, fx, (-80.0, 0.0)).0,
         }
     }
 }
@@ -390,9 +411,66 @@ pub fn softmax(
         let m = max_last(p, x)?;
         let d = x.sub(&repeat_last(&m, n)?)?;
         let e = exp.secure(p, fx, &d, mode)?;
-        let r = goldschmidt(p, fx, &sum_last(&e)?, &sum_range(n), iterations, mode)?;
-        mul(p, fx, &e, &repeat_last(&r, n)?, mode)
+        normalise_rows(p, fx, &e, n, iterations, mode)
     })
+}
+
+/// x − max(row) for each row of `x` (`[rows, n]`) in the clear.
+pub fn below_row_max(fx: FixedPoint, x: &RingTensor) -> Result<RingTensor, ProtocolError> {
+    let n = row_len("softmax", x.shape())?;
+    let f = Fx::new(fx);
+    let ring = fx.ring();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.to_vec().chunks(n) {
+        let m = row.iter().copied().max_by_key(|&v| ring.signed(v)).unwrap_or(0);
+        out.extend(row.iter().map(|&v| f.sub(v, m)));
+    }
+    Ok(RingTensor::from_vec(ring, x.shape(), out)?)
+}
+
+/// e·(1/Σe) along each row of n: one Goldschmidt reciprocal per row, one product per element.
+pub fn normalise_rows(
+    p: &mut Party,
+    fx: FixedPoint,
+    e: &Share,
+    n: usize,
+    iterations: usize,
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
+    let r = goldschmidt(p, fx, &sum_last(e)?, &sum_range(n), iterations, mode)?;
+    mul(p, fx, e, &repeat_last(&r, n)?, mode)
+}
+
+/// The formula of [`normalise_rows`] for `rows` rows of `n`.
+pub fn normalise_rows_cost(
+    f: &mut Formula,
+    fx: FixedPoint,
+    (rows, n): (usize, usize),
+    iterations: usize,
+    mode: TruncMode,
+) -> Result<(), ProtocolError> {
+    goldschmidt_cost(f, fx, rows, &sum_range(n), iterations, mode)?;
+    mul_cost(f, fx, rows * n, mode);
+    Ok(())
+}
+
+/// The fixed-point reference of [`normalise_rows`] on the exps `e` (`[rows, n]`).
+pub fn normalise_rows_reference(
+    fx: FixedPoint,
+    e: &RingTensor,
+    iterations: usize,
+) -> Result<RingTensor, ProtocolError> {
+    let n = row_len("softmax", e.shape())?;
+    let f = Fx::new(fx);
+    let range = sum_range(n);
+    let consts = GoldschmidtConsts::new(fx, &range)?;
+    let mut out = Vec::with_capacity(e.len());
+    for row in e.to_vec().chunks(n) {
+        let s = row.iter().fold(0, |a, &v| f.add(a, v));
+        let r = goldschmidt_scalar(f, s, &range, iterations, &consts);
+        out.extend(row.iter().map(|&v| f.mul(v, r)));
+    }
+    Ok(RingTensor::from_vec(fx.ring(), e.shape(), out)?)
 }
 
 /// The formula of [`softmax`] for `rows` rows of `n`: the max tree, the exp of every score,
@@ -407,9 +485,7 @@ pub fn softmax_cost(
 ) -> Result<(), ProtocolError> {
     max_cost(f, fx.ring(), rows, n);
     exp.cost(f, fx, rows * n, mode)?;
-    goldschmidt_cost(f, fx, rows, &sum_range(n), iterations, mode)?;
-    mul_cost(f, fx, rows * n, mode);
-    Ok(())
+    normalise_rows_cost(f, fx, (rows, n), iterations, mode)
 }
 
 impl Protocol for Softmax {
@@ -447,21 +523,8 @@ impl Protocol for Softmax {
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
         let [x] = take(self.name, inputs)?;
-        let n = row_len(self.name, x.shape())?;
-        let f = Fx::new(fx);
-        let ring = fx.ring();
-        let range = sum_range(n);
-        let consts = GoldschmidtConsts::new(fx, &range)?;
-        let mut out = Vec::with_capacity(x.len());
-        for row in x.to_vec().chunks(n) {
-            let m = row.iter().copied().max_by_key(|&v| ring.signed(v)).unwrap_or(0);
-            let d = RingTensor::from_vec(ring, &[n], row.iter().map(|&v| f.sub(v, m)).collect())?;
-            let e = self.exp.reference(fx, &d)?.to_vec();
-            let s = e.iter().fold(0, |a, &v| f.add(a, v));
-            let r = goldschmidt_scalar(f, s, &range, self.recip_iterations, &consts);
-            out.extend(e.iter().map(|&v| f.mul(v, r)));
-        }
-        Ok(RingTensor::from_vec(ring, x.shape(), out)?)
+        let e = self.exp.reference(fx, &below_row_max(fx, x)?)?;
+        normalise_rows_reference(fx, &e, self.recip_iterations)
     }
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         let [x] = take(self.name, inputs)?;

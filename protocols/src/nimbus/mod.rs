@@ -15,11 +15,13 @@
 //! coefficients are registered beside them (`*_example`).
 
 pub mod linear;
+pub mod small_ring;
 
 use dyad_reference::approx::CoefficientSet;
 
 use crate::blocks::activation::{ExpMethod, PiecewiseActivation, Softmax, check_tolerance};
 use crate::error::ProtocolError;
+use small_ring::{SmallRingActivation, SmallRingSoftmax};
 
 const PAPER: &str = "Nimbus (NeurIPS 2024): distribution-aware low-degree approximation";
 
@@ -104,3 +106,68 @@ pub fn softmax_example() -> Result<Softmax, ProtocolError> {
 pub const FITTED_GELU: &str = "nimbus-gelu-fitted";
 /// The coefficient set behind `nimbus.exp` and `nimbus.softmax`.
 pub const FITTED_EXP: &str = "nimbus-exp-fitted";
+
+/// The small ring of Nimbus's non-linear layers: Z_2^32.
+pub const SMALL_RING_BITS: u32 = 32;
+
+/// `nimbus.gelu_small`: `nimbus.gelu` in Z_2^32 between the fused conversions.
+pub fn gelu_small() -> Result<SmallRingActivation, ProtocolError> {
+    Ok(SmallRingActivation::new(
+        "nimbus.gelu_small",
+        "GELU as nimbus.gelu, computed in Z_2^32 with the truncation fused into the down-cast",
+        gelu()?,
+        SMALL_RING_BITS,
+    ))
+}
+
+/// `nimbus.gelu_example_small`: `nimbus.gelu_example` in Z_2^32.
+pub fn gelu_example_small() -> Result<SmallRingActivation, ProtocolError> {
+    Ok(SmallRingActivation::new(
+        "nimbus.gelu_example_small",
+        "GELU with the public example coefficients, computed in Z_2^32",
+        gelu_example()?,
+        SMALL_RING_BITS,
+    ))
+}
+
+/// `nimbus.exp_small`: `nimbus.exp` in Z_2^32.
+pub fn exp_small() -> Result<SmallRingActivation, ProtocolError> {
+    Ok(SmallRingActivation::new(
+        "nimbus.exp_small",
+        "exp(x) for x ≤ 0 as nimbus.exp, computed in Z_2^32",
+        exp()?,
+        SMALL_RING_BITS,
+    ))
+}
+
+/// `nimbus.exp_example_small`: `nimbus.exp_example` in Z_2^32.
+pub fn exp_example_small() -> Result<SmallRingActivation, ProtocolError> {
+    Ok(SmallRingActivation::new(
+        "nimbus.exp_example_small",
+        "exp(x) for x ≤ 0 with the public example cubic, computed in Z_2^32",
+        exp_example()?,
+        SMALL_RING_BITS,
+    ))
+}
+
+/// `nimbus.softmax_small`: `nimbus.softmax` with its row maximum and exp in Z_2^32.
+pub fn softmax_small() -> Result<SmallRingSoftmax, ProtocolError> {
+    let inner = softmax_with(
+        "nimbus.softmax_small",
+        PAPER,
+        "Softmax as nimbus.softmax, its row maximum and exp computed in Z_2^32",
+        &set(FITTED_EXP)?,
+    )?;
+    SmallRingSoftmax::new(inner, SMALL_RING_BITS)
+}
+
+/// `nimbus.softmax_example_small`: `nimbus.softmax_example` with its row maximum and exp in Z_2^32.
+pub fn softmax_example_small() -> Result<SmallRingSoftmax, ProtocolError> {
+    let inner = softmax_with(
+        "nimbus.softmax_example_small",
+        PAPER,
+        "Softmax with the public example exp, its row maximum and exp computed in Z_2^32",
+        &set("nimbus-exp-example")?,
+    )?;
+    SmallRingSoftmax::new(inner, SMALL_RING_BITS)
+}
