@@ -89,6 +89,23 @@ pub fn small_format(
         })
 }
 
+/// The first input down-cast into `small` as the protocols do: less one unit where the low bits
+/// of the server's share (in `server`) and the client's carry, as if they never did without it.
+fn downcast_input(
+    protocol: &'static str,
+    fx: FixedPoint,
+    small: FixedPoint,
+    inputs: &[RingTensor],
+    server: &[Option<&RingTensor>],
+) -> Result<RingTensor, ProtocolError> {
+    let [x] = take(protocol, inputs)?;
+    let t = fx.frac() - small.frac();
+    Ok(match server.first() {
+        Some(Some(x0)) => cast_reference::truncate_shared_into(x, x0, t, small.ring()),
+        _ => cast_reference::truncate_into(x, t, small.ring()),
+    })
+}
+
 /// The largest slope of the target on its domain: GELU's 1.13, exp's 1 below 0.
 fn slope(target: Target) -> f64 {
     match target {
@@ -169,9 +186,7 @@ impl Protocol for SmallRingActivation {
     }
     /// The output when no down-cast carries (the shares' low bits never overflow).
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
-        let [x] = take(self.name, inputs)?;
-        let (small, t) = self.shift(fx)?;
-        self.finish(fx, small, &cast_reference::truncate_into(x, t, small.ring()))
+        self.reference_for_shares(fx, inputs, &[])
     }
     fn reference_for_shares(
         &self,
@@ -179,10 +194,8 @@ impl Protocol for SmallRingActivation {
         inputs: &[RingTensor],
         server: &[Option<&RingTensor>],
     ) -> Result<RingTensor, ProtocolError> {
-        let [x] = take(self.name, inputs)?;
-        let Some(Some(x0)) = server.first() else { return self.reference(fx, inputs) };
-        let (small, t) = self.shift(fx)?;
-        self.finish(fx, small, &cast_reference::truncate_shared_into(x, x0, t, small.ring()))
+        let small = self.small(fx)?;
+        self.finish(fx, small, &downcast_input(self.name, fx, small, inputs, server)?)
     }
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         self.inner.ideal(inputs)
@@ -319,9 +332,7 @@ impl Protocol for SmallRingSoftmax {
     }
     /// The output when no down-cast carries.
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
-        let [x] = take(self.inner.name, inputs)?;
-        let (small, t) = self.shift(fx)?;
-        self.finish(fx, small, &cast_reference::truncate_into(x, t, small.ring()))
+        self.reference_for_shares(fx, inputs, &[])
     }
     fn reference_for_shares(
         &self,
@@ -329,10 +340,8 @@ impl Protocol for SmallRingSoftmax {
         inputs: &[RingTensor],
         server: &[Option<&RingTensor>],
     ) -> Result<RingTensor, ProtocolError> {
-        let [x] = take(self.inner.name, inputs)?;
-        let Some(Some(x0)) = server.first() else { return self.reference(fx, inputs) };
-        let (small, t) = self.shift(fx)?;
-        self.finish(fx, small, &cast_reference::truncate_shared_into(x, x0, t, small.ring()))
+        let small = self.small(fx)?;
+        self.finish(fx, small, &downcast_input(self.inner.name, fx, small, inputs, server)?)
     }
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         self.inner.ideal(inputs)
