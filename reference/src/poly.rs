@@ -12,8 +12,9 @@ pub fn encode(fx: FixedPoint, p: &Polynomial) -> Result<Vec<u64>, FixedError> {
 }
 
 /// A coefficient of x^i (i ≥ 1) as the power-basis evaluation uses it: a small integer multiplies
-/// x^i exactly, with no truncation; any other real is encoded at f fraction bits and its product
-/// truncated. The constant term is always encoded.
+/// x^i exactly, with no truncation; any other real is encoded (at f fraction bits unless
+/// [`coeffs_at`] says otherwise) and its product truncated. The constant term is always encoded
+/// at f.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Coeff {
     /// An integer coefficient (0 and 1 included: they cost nothing).
@@ -23,16 +24,26 @@ pub enum Coeff {
 }
 
 /// The coefficients of `p` for [`combine_scalar`]: the constant term encoded, the others as
-/// [`Coeff`]s.
+/// [`Coeff`]s at f fraction bits.
 pub fn coeffs(fx: FixedPoint, p: &Polynomial) -> Result<Vec<Coeff>, FixedError> {
+    coeffs_at(fx, fx.frac(), p)
+}
+
+/// The same with the real coefficients of x^i (i ≥ 1) at `coeff_frac` fraction bits: their
+/// products are at scale 2^(f + coeff_frac) and truncated by `coeff_frac`. More bits than f keep
+/// a small ring's coefficients precise where |x|^i is large.
+pub fn coeffs_at(fx: FixedPoint, coeff_frac: u32, p: &Polynomial) -> Result<Vec<Coeff>, FixedError> {
+    let wide = FixedPoint::new(fx.ring(), coeff_frac)?;
     p.coeffs
         .iter()
         .enumerate()
         .map(|(i, &c)| {
             if i > 0 && c.fract() == 0.0 && c.abs() <= 1048576.0 {
                 Ok(Coeff::Int(c as i64))
-            } else {
+            } else if i == 0 {
                 fx.encode(c).map(Coeff::Fixed)
+            } else {
+                wide.encode(c).map(Coeff::Fixed)
             }
         })
         .collect()
@@ -76,9 +87,9 @@ pub fn powers_scalar(fx: Fx, x: u64, d: usize) -> Vec<u64> {
     pows
 }
 
-/// Σ a_i·x^i for i ≥ 1 — real coefficients summed at scale 2^(2f) and truncated once, integer
-/// ones at scale 2^f — plus a_0.
-pub fn combine_scalar(fx: Fx, pows: &[u64], a: &[Coeff]) -> u64 {
+/// Σ a_i·x^i for i ≥ 1 — real coefficients (at `coeff_frac` bits) summed at scale
+/// 2^(f + coeff_frac) and truncated once by `coeff_frac`, integer ones at scale 2^f — plus a_0.
+pub fn combine_scalar(fx: Fx, coeff_frac: u32, pows: &[u64], a: &[Coeff]) -> u64 {
     let r = fx.ring();
     let (mut wide, mut narrow) = (0u64, 0u64);
     for (p, c) in pows.iter().zip(a.iter().skip(1)) {
@@ -87,7 +98,7 @@ pub fn combine_scalar(fx: Fx, pows: &[u64], a: &[Coeff]) -> u64 {
             Coeff::Fixed(e) => wide = fx.add(wide, fx.mul_ring(*p, e)),
         }
     }
-    let wide = if has_fraction(a) { fx.trunc(wide, fx.frac()) } else { 0 };
+    let wide = if has_fraction(a) { fx.trunc(wide, coeff_frac) } else { 0 };
     let a0 = match a.first() {
         Some(Coeff::Fixed(e)) => *e,
         Some(Coeff::Int(k)) => r.from_signed(*k),
@@ -98,10 +109,10 @@ pub fn combine_scalar(fx: Fx, pows: &[u64], a: &[Coeff]) -> u64 {
 
 /// The piecewise polynomial: every piece evaluated from shared powers, then
 /// v_0 + Σ_i 1{x ≥ b_i}·(v_i − v_{i−1}).
-pub fn piecewise_scalar(fx: Fx, x: u64, breaks: &[u64], pieces: &[Vec<Coeff>]) -> u64 {
+pub fn piecewise_scalar(fx: Fx, coeff_frac: u32, x: u64, breaks: &[u64], pieces: &[Vec<Coeff>]) -> u64 {
     let d = pieces.iter().map(|a| a.len().saturating_sub(1)).max().unwrap_or(0);
     let pows = powers_scalar(fx, x, d.max(1));
-    let values: Vec<u64> = pieces.iter().map(|a| combine_scalar(fx, &pows, a)).collect();
+    let values: Vec<u64> = pieces.iter().map(|a| combine_scalar(fx, coeff_frac, &pows, a)).collect();
     let mut out = values.first().copied().unwrap_or(0);
     for (i, b) in breaks.iter().enumerate() {
         if !fx.lt(x, *b) {
@@ -121,15 +132,20 @@ pub fn horner(fx: FixedPoint, x: &RingTensor, p: &Polynomial) -> Result<RingTens
 pub fn power_basis(fx: FixedPoint, x: &RingTensor, p: &Polynomial) -> Result<RingTensor, FixedError> {
     let a = coeffs(fx, p)?;
     let f = Fx::new(fx);
-    Ok(x.map(|v| combine_scalar(f, &powers_scalar(f, v, p.degree()), &a)))
+    Ok(x.map(|v| combine_scalar(f, fx.frac(), &powers_scalar(f, v, p.degree()), &a)))
 }
 
 /// The piecewise polynomial on every element.
 pub fn piecewise(fx: FixedPoint, x: &RingTensor, pw: &Piecewise) -> Result<RingTensor, FixedError> {
+    piecewise_at(fx, fx.frac(), x, pw)
+}
+
+/// The same with the real coefficients at `coeff_frac` fraction bits ([`coeffs_at`]).
+pub fn piecewise_at(fx: FixedPoint, coeff_frac: u32, x: &RingTensor, pw: &Piecewise) -> Result<RingTensor, FixedError> {
     let breaks: Vec<u64> = pw.breaks.iter().map(|&b| fx.encode(b)).collect::<Result<_, _>>()?;
-    let pieces: Vec<Vec<Coeff>> = pw.pieces.iter().map(|p| coeffs(fx, p)).collect::<Result<_, _>>()?;
+    let pieces: Vec<Vec<Coeff>> = pw.pieces.iter().map(|p| coeffs_at(fx, coeff_frac, p)).collect::<Result<_, _>>()?;
     let f = Fx::new(fx);
-    Ok(x.map(|v| piecewise_scalar(f, v, &breaks, &pieces)))
+    Ok(x.map(|v| piecewise_scalar(f, coeff_frac, v, &breaks, &pieces)))
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub fn rsqrt_scalar(fx: Fx, x: u64, range: &ExponentRange, iterations: usize, c:
     let m = range.eval_step(fx, x, &c.thresholds, &c.restore);
     let xn = fx.trunc(fx.mul_ring(x, n), c.e + c.extra);
     let xx = fx.mul(xn, xn);
-    let mut y = combine_scalar(fx, &[xn, xx], &c.initial);
+    let mut y = combine_scalar(fx, fx.frac(), &[xn, xx], &c.initial);
     for _ in 0..iterations {
         let h = fx.mul(xn, fx.mul(y, y));
         y = fx.trunc(fx.mul_ring(y, fx.sub(c.three, h)), fx.frac() + 1);

@@ -217,9 +217,23 @@ pub fn piecewise(
     pw: &Piecewise,
     mode: TruncMode,
 ) -> Result<Share, ProtocolError> {
+    piecewise_at(p, fx, fx.frac(), x, pw, mode)
+}
+
+/// The same with the real coefficients of x^i (i ≥ 1) at `coeff_frac` fraction bits
+/// ([`reference::coeffs_at`]): the pieces' truncation shifts by `coeff_frac` instead of f.
+pub fn piecewise_at(
+    p: &mut Party,
+    fx: FixedPoint,
+    coeff_frac: u32,
+    x: &Share,
+    pw: &Piecewise,
+    mode: TruncMode,
+) -> Result<Share, ProtocolError> {
     pw.validate().map_err(|e| ProtocolError::Config { protocol: "piecewise", reason: e.to_string() })?;
     let breaks: Vec<u64> = pw.breaks.iter().map(|&b| fx.encode(b)).collect::<Result<_, _>>()?;
-    let coeffs: Vec<Vec<Coeff>> = pw.pieces.iter().map(|q| reference::coeffs(fx, q)).collect::<Result<_, _>>()?;
+    let coeffs: Vec<Vec<Coeff>> =
+        pw.pieces.iter().map(|q| reference::coeffs_at(fx, coeff_frac, q)).collect::<Result<_, _>>()?;
     p.scope("piecewise", |p| {
         let ring = x.ring();
         let shape = x.shape().to_vec();
@@ -244,7 +258,7 @@ pub fn piecewise(
         let mut truncated = if wides.is_empty() {
             Vec::new()
         } else {
-            let t = truncate(p, &concat(&wides)?, fx.frac(), mode)?;
+            let t = truncate(p, &concat(&wides)?, coeff_frac, mode)?;
             split(&t, &vec![vec![n]; wides.len()])?
         }
         .into_iter();
@@ -332,8 +346,21 @@ pub fn piecewise_cost(
     pw: &Piecewise,
     mode: TruncMode,
 ) -> Result<(), ProtocolError> {
+    piecewise_cost_at(f, fx, fx.frac(), n, pw, mode)
+}
+
+/// The formula of [`piecewise_at`] for `n` elements.
+pub fn piecewise_cost_at(
+    f: &mut Formula,
+    fx: FixedPoint,
+    coeff_frac: u32,
+    n: usize,
+    pw: &Piecewise,
+    mode: TruncMode,
+) -> Result<(), ProtocolError> {
     pw.validate().map_err(|e| ProtocolError::Config { protocol: "piecewise", reason: e.to_string() })?;
-    let coeffs: Vec<Vec<Coeff>> = pw.pieces.iter().map(|q| reference::coeffs(fx, q)).collect::<Result<_, _>>()?;
+    let coeffs: Vec<Vec<Coeff>> =
+        pw.pieces.iter().map(|q| reference::coeffs_at(fx, coeff_frac, q)).collect::<Result<_, _>>()?;
     let selects = pw.breaks.len() * n;
     if selects > 0 {
         msb_cost(f, fx.ring(), selects);
@@ -342,7 +369,7 @@ pub fn piecewise_cost(
     powers_cost(f, fx, n, &needed_powers(pw.max_degree().max(1), &lists), mode);
     let wides = coeffs.iter().filter(|a| reference::has_fraction(a)).count();
     if wides > 0 {
-        truncate_cost(f, fx.ring(), wides * n, fx.frac(), mode);
+        truncate_cost(f, fx.ring(), wides * n, coeff_frac, mode);
     }
     if selects > 0 {
         mux_cost(f, fx.ring(), (pw.pieces.len() - 1) * n);

@@ -33,7 +33,7 @@ use crate::blocks::activation::{
 };
 use crate::blocks::cast::{truncate_downcast, upcast, upcast_cost};
 use crate::blocks::max::{max_cost, max_last};
-use crate::blocks::poly::{piecewise, piecewise_cost};
+use crate::blocks::poly::{piecewise_at, piecewise_cost_at};
 use crate::blocks::share::repeat_last;
 use crate::error::ProtocolError;
 use crate::protocol::{
@@ -50,43 +50,79 @@ fn config(protocol: &'static str, reason: String) -> ProtocolError {
     ProtocolError::Config { protocol, reason }
 }
 
-/// The small ring's format for `pw` on inputs in `domain`, when the run is in `run`: the largest
-/// f' < f at which `pw` is safe on the whole domain in Z_2^`bits`.
+/// Where a small-ring activation computes: the ring and f′ of x and the result, and the fraction
+/// bits of its real coefficients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmallFormat {
+    /// Z_2^ℓ′ with f′ fraction bits.
+    pub fx: FixedPoint,
+    /// Fraction bits of the real coefficients of x^i (i ≥ 1), f′ ≤ f_c ≤ f: each term is at
+    /// scale 2^(f′ + f_c) until the pieces' one truncation by f_c. At f_c = f′ the refit exp's
+    /// cubic would lose about 2^−11·|x|³ ≈ 0.1 to the rounding of its coefficients at x = −5.9.
+    pub coeff_frac: u32,
+}
+
+/// The small ring's format for `pw` on inputs in `domain`, when the run is in `run`: f′ is the
+/// largest f′ < f at which `pw` is safe on the whole domain in Z_2^`bits`, then f_c the largest
+/// f_c ≤ f at which every selected piece's real terms stay below 2^(ℓ′−3) at scale 2^(f′ + f_c).
 pub fn small_format(
     protocol: &'static str,
     pw: &Piecewise,
     domain: (f64, f64),
     bits: u32,
     run: FixedPoint,
-) -> Result<FixedPoint, ProtocolError> {
+) -> Result<SmallFormat, ProtocolError> {
     let cap = domain.0.abs().max(domain.1.abs());
     let ring = Ring::new(bits)?;
     if run.ring().bits() <= bits {
         return Err(config(protocol, format!("computes in {ring}, so it needs a larger run ring than {}", run.ring())));
     }
     let constant = pw.pieces.iter().map(|q| q.coeffs.first().copied().unwrap_or(0.0).abs()).fold(0.0, f64::max);
-    // Inputs, constants and outputs (bounded by 2^(ℓ'−3−2f') where the pieces are safe) stay below the
-    // up-cast's 2^(ℓ'−2) units.
-    let fits = |fx: FixedPoint| {
-        let limit = f64::from(bits - 3).exp2();
-        cap.max(constant) * f64::from(fx.frac()).exp2() < limit && safe_on(pw, fx, domain)
-    };
-    (MIN_SMALL_FRAC..run.frac())
+    let limit = f64::from(bits - 3).exp2();
+    // Inputs, constants and outputs (bounded by 2^(ℓ'−3−2f') where the pieces are safe) stay below
+    // the up-cast's 2^(ℓ'−2) units.
+    let fits = |fx: FixedPoint| cap.max(constant) * f64::from(fx.frac()).exp2() < limit && safe_on(pw, fx, domain);
+    let fx = (MIN_SMALL_FRAC..run.frac())
         .rev()
         .map(|f| FixedPoint::new(ring, f))
         .filter_map(Result::ok)
-        .find(|&fx| fits(fx))
-        .ok_or_else(|| {
-            config(
-                protocol,
-                format!(
-                    "no format of {ring} with {MIN_SMALL_FRAC} to {} fraction bits keeps its pieces safe on [{}, {}]",
-                    run.frac().saturating_sub(1),
-                    domain.0,
-                    domain.1
-                ),
-            )
+        .find(|&fx| fits(fx));
+    let fx = fx.ok_or_else(|| {
+        config(
+            protocol,
+            format!(
+                "no format of {ring} with {MIN_SMALL_FRAC} to {} fraction bits keeps its pieces safe on [{}, {}]",
+                run.frac().saturating_sub(1),
+                domain.0,
+                domain.1
+            ),
+        )
+    })?;
+    let widest = real_terms_max(pw, domain);
+    let coeff_frac =
+        (fx.frac()..=run.frac()).rev().find(|&c| widest * f64::from(fx.frac() + c).exp2() < limit).unwrap_or(fx.frac());
+    Ok(SmallFormat { fx, coeff_frac })
+}
+
+/// The largest Σ|a_i|·|x|^i over the real (non-integer) coefficients of x^i, i ≥ 1, of the piece
+/// covering x, on a grid of 0.01 over `domain`.
+fn real_terms_max(pw: &Piecewise, (lo, hi): (f64, f64)) -> f64 {
+    let steps = ((hi - lo) / 0.01).ceil() as u32;
+    (0..=steps)
+        .map(|i| (lo + f64::from(i) * 0.01).min(hi))
+        .map(|x| {
+            let piece = &pw.pieces[pw.piece_at(x)];
+            let real = |a: f64| a.fract() != 0.0 || a.abs() > 1048576.0;
+            piece
+                .coeffs
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter(|(_, a)| real(**a))
+                .map(|(i, a)| a.abs() * x.abs().powi(i as i32))
+                .sum::<f64>()
         })
+        .fold(0.0, f64::max)
 }
 
 /// The first input down-cast into `small` as the protocols do: less one unit where the low bits
@@ -130,19 +166,19 @@ impl SmallRingActivation {
     }
 
     /// The small ring's format at run format `fx`.
-    pub fn small(&self, fx: FixedPoint) -> Result<FixedPoint, ProtocolError> {
+    pub fn format(&self, fx: FixedPoint) -> Result<SmallFormat, ProtocolError> {
         small_format(self.name, self.inner.piecewise(), self.inner.domain(), self.bits, fx)
     }
 
-    fn shift(&self, fx: FixedPoint) -> Result<(FixedPoint, u32), ProtocolError> {
-        let small = self.small(fx)?;
-        Ok((small, fx.frac() - small.frac()))
+    fn shift(&self, fx: FixedPoint) -> Result<(SmallFormat, u32), ProtocolError> {
+        let small = self.format(fx)?;
+        Ok((small, fx.frac() - small.fx.frac()))
     }
 
     /// The output for inputs `x` down-cast to `down` (in the small ring), up-cast back to `fx`.
-    fn finish(&self, fx: FixedPoint, small: FixedPoint, down: &RingTensor) -> Result<RingTensor, ProtocolError> {
-        let y = poly_reference::piecewise(small, down, self.inner.piecewise())?;
-        Ok(cast_reference::scale_into(&y, fx.frac() - small.frac(), fx.ring()))
+    fn finish(&self, fx: FixedPoint, small: SmallFormat, down: &RingTensor) -> Result<RingTensor, ProtocolError> {
+        let y = poly_reference::piecewise_at(small.fx, small.coeff_frac, down, self.inner.piecewise())?;
+        Ok(cast_reference::scale_into(&y, fx.frac() - small.fx.frac(), fx.ring()))
     }
 }
 
@@ -163,7 +199,7 @@ impl Protocol for SmallRingActivation {
         self.inner.default_dims()
     }
     fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
-        let small = self.small(fx)?;
+        let small = self.format(fx)?.fx;
         let mut specs = self.inner.inputs(dims, small)?;
         for s in &mut specs {
             let (lo, hi) = self.inner.inputs(dims, fx)?.first().map_or(s.range, |b| b.range);
@@ -174,15 +210,15 @@ impl Protocol for SmallRingActivation {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let fx = inputs.fixed;
         let (small, t) = self.shift(fx)?;
-        let down = truncate_downcast(inputs.share(self.name, 0)?, t, small.ring())?;
-        let y = piecewise(p, small, &down, self.inner.piecewise(), inputs.trunc)?;
+        let down = truncate_downcast(inputs.share(self.name, 0)?, t, small.fx.ring())?;
+        let y = piecewise_at(p, small.fx, small.coeff_frac, &down, self.inner.piecewise(), inputs.trunc)?;
         upcast(p, &y, 0, t, fx.ring())
     }
     fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
         let n = elements(self.name, dims)?;
         let (small, t) = self.shift(fx).ok()?;
-        piecewise_cost(f, small, n, self.inner.piecewise(), trunc).ok()?;
-        upcast_cost(f, small.ring(), fx.ring(), 0, t, n)
+        piecewise_cost_at(f, small.fx, small.coeff_frac, n, self.inner.piecewise(), trunc).ok()?;
+        upcast_cost(f, small.fx.ring(), fx.ring(), 0, t, n)
     }
     /// The output when no down-cast carries (the shares' low bits never overflow).
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
@@ -194,8 +230,8 @@ impl Protocol for SmallRingActivation {
         inputs: &[RingTensor],
         server: &[Option<&RingTensor>],
     ) -> Result<RingTensor, ProtocolError> {
-        let small = self.small(fx)?;
-        self.finish(fx, small, &downcast_input(self.name, fx, small, inputs, server)?)
+        let small = self.format(fx)?;
+        self.finish(fx, small, &downcast_input(self.name, fx, small.fx, inputs, server)?)
     }
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         self.inner.ideal(inputs)
@@ -206,13 +242,13 @@ impl Protocol for SmallRingActivation {
     fn tolerance_ulp(&self, fx: FixedPoint, trunc: TruncMode) -> u64 {
         // The small ring's ±1-unit truncations, each 2^t ULPs of the run's format.
         let Ok((small, t)) = self.shift(fx) else { return 0 };
-        self.inner.tolerance_ulp(small, trunc) << t
+        self.inner.tolerance_ulp(small.fx, trunc) << t
     }
     fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
         // The activation's own accuracy at f', and the input's floor to f' (two units with the
         // carry) times the target's slope.
-        let Ok(small) = self.small(fx) else { return 0.0 };
-        self.inner.ideal_tolerance(small) + 2.0 * slope(self.inner.set.function) * small.ulp()
+        let Ok(small) = self.format(fx) else { return 0.0 };
+        self.inner.ideal_tolerance(small.fx) + 2.0 * slope(self.inner.set.function) * small.fx.ulp()
     }
     fn breakpoints(&self) -> Vec<f64> {
         self.inner.breakpoints()
@@ -224,7 +260,7 @@ impl Protocol for SmallRingActivation {
         self.inner.activation()
     }
     fn small_ring(&self, fx: FixedPoint) -> Option<FixedPoint> {
-        self.small(fx).ok()
+        self.format(fx).ok().map(|s| s.fx)
     }
 }
 
@@ -249,19 +285,19 @@ impl SmallRingSoftmax {
     }
 
     /// The small ring's format at run format `fx`.
-    pub fn small(&self, fx: FixedPoint) -> Result<FixedPoint, ProtocolError> {
+    pub fn format(&self, fx: FixedPoint) -> Result<SmallFormat, ProtocolError> {
         small_format(self.inner.name, &self.pw, EXP_DOMAIN, self.bits, fx)
     }
 
-    fn shift(&self, fx: FixedPoint) -> Result<(FixedPoint, u32), ProtocolError> {
-        let small = self.small(fx)?;
-        Ok((small, fx.frac() - small.frac()))
+    fn shift(&self, fx: FixedPoint) -> Result<(SmallFormat, u32), ProtocolError> {
+        let small = self.format(fx)?;
+        Ok((small, fx.frac() - small.fx.frac()))
     }
 
     /// The output for scores down-cast to `down` (in the small ring).
-    fn finish(&self, fx: FixedPoint, small: FixedPoint, down: &RingTensor) -> Result<RingTensor, ProtocolError> {
-        let e = poly_reference::piecewise(small, &below_row_max(small, down)?, &self.pw)?;
-        let e = cast_reference::scale_into(&e, fx.frac() - small.frac(), fx.ring());
+    fn finish(&self, fx: FixedPoint, small: SmallFormat, down: &RingTensor) -> Result<RingTensor, ProtocolError> {
+        let e = poly_reference::piecewise_at(small.fx, small.coeff_frac, &below_row_max(small.fx, down)?, &self.pw)?;
+        let e = cast_reference::scale_into(&e, fx.frac() - small.fx.frac(), fx.ring());
         normalise_rows_reference(fx, &e, self.inner.recip_iterations)
     }
 }
@@ -271,10 +307,10 @@ impl AttentionFunction for SmallRingSoftmax {
         let n = row_len(self.inner.name, x.shape())?;
         let (small, t) = self.shift(fx)?;
         p.scope("softmax", |p| {
-            let down = truncate_downcast(x, t, small.ring())?;
+            let down = truncate_downcast(x, t, small.fx.ring())?;
             let m = max_last(p, &down)?;
             let d = down.sub(&repeat_last(&m, n)?)?;
-            let e = piecewise(p, small, &d, &self.pw, trunc)?;
+            let e = piecewise_at(p, small.fx, small.coeff_frac, &d, &self.pw, trunc)?;
             let e = upcast(p, &e, 0, t, fx.ring())?;
             normalise_rows(p, fx, &e, n, self.inner.recip_iterations, trunc)
         })
@@ -293,9 +329,9 @@ impl AttentionFunction for SmallRingSoftmax {
         trunc: TruncMode,
     ) -> Result<(), ProtocolError> {
         let (small, t) = self.shift(fx)?;
-        max_cost(f, small.ring(), rows, n);
-        piecewise_cost(f, small, rows * n, &self.pw, trunc)?;
-        upcast_cost(f, small.ring(), fx.ring(), 0, t, rows * n)
+        max_cost(f, small.fx.ring(), rows, n);
+        piecewise_cost_at(f, small.fx, small.coeff_frac, rows * n, &self.pw, trunc)?;
+        upcast_cost(f, small.fx.ring(), fx.ring(), 0, t, rows * n)
             .ok_or_else(|| config(self.inner.name, "no up-cast formula".into()))?;
         normalise_rows_cost(f, fx, (rows, n), self.inner.recip_iterations, trunc)
     }
@@ -318,7 +354,7 @@ impl Protocol for SmallRingSoftmax {
         self.inner.default_dims()
     }
     fn inputs(&self, dims: &[usize], fx: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
-        let small = self.small(fx)?;
+        let small = self.format(fx)?.fx;
         matrix(self.inner.name, dims)?;
         let half = -safe_domain(&self.pw, small, EXP_DOMAIN).0 / 2.0;
         Ok(vec![shared("x", dims, (-half, half))])
@@ -340,8 +376,8 @@ impl Protocol for SmallRingSoftmax {
         inputs: &[RingTensor],
         server: &[Option<&RingTensor>],
     ) -> Result<RingTensor, ProtocolError> {
-        let small = self.small(fx)?;
-        self.finish(fx, small, &downcast_input(self.inner.name, fx, small, inputs, server)?)
+        let small = self.format(fx)?;
+        self.finish(fx, small, &downcast_input(self.inner.name, fx, small.fx, inputs, server)?)
     }
     fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         self.inner.ideal(inputs)
@@ -357,7 +393,7 @@ impl Protocol for SmallRingSoftmax {
     fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
         // Softmax's: twice the exp's error over a row sum of at least 1, the reciprocal's 1e-4,
         // with the exp's truncations, its input's floor and its quantisation at f'.
-        let Ok(small) = self.small(fx) else { return 0.0 };
+        let Ok(small) = self.format(fx).map(|s| s.fx) else { return 0.0 };
         let exp_err = approximation_error(&self.pw, Target::Exp, (-20.0, 0.0));
         2.0 * exp_err + 1e-4 + (2 * piecewise_tolerance(&self.pw, 20.0) + 8) as f64 * small.ulp() + 64.0 * fx.ulp()
     }
@@ -365,6 +401,33 @@ impl Protocol for SmallRingSoftmax {
         Some(Activation::Softmax)
     }
     fn small_ring(&self, fx: FixedPoint) -> Option<FixedPoint> {
-        self.small(fx).ok()
+        self.format(fx).ok().map(|s| s.fx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nimbus;
+
+    /// f′ and f_c of the built-in sets at ℓ = 64, f = 18, worked by hand: the refit GELU's quartic
+    /// on [−3.1, −0.1] needs |x|⁴ = 92 < 2^(29 − 2f′), so f′ = 11, and its real terms reach 15.5 at
+    /// −3.1, so f′ + f_c ≤ 25; the refit exp's cubic on [−5.9, −2.1] needs 205 < 2^(29 − 2f′), f′ = 10,
+    /// terms up to 4.5, f′ + f_c ≤ 26; the example exp's cubic on [−3.9, 0]: 59 < 2^(29 − 2f′),
+    /// f′ = 11, terms up to 9.0, f′ + f_c ≤ 25; the example GELU is limited by x up to 30 in its
+    /// last piece (30 < 2^(29 − 2f′), f′ = 12), its quadratic's terms by 1.13, f_c capped at f.
+    #[test]
+    fn the_small_formats_of_the_builtin_sets_are_the_hand_derived_ones() {
+        let run = FixedPoint::default_for(Ring::Z64);
+        let got = |a: Result<SmallRingActivation, ProtocolError>| {
+            let f = a.unwrap_or_else(|e| panic!("{e}")).format(run).unwrap_or_else(|e| panic!("{e}"));
+            (f.fx.ring().bits(), f.fx.frac(), f.coeff_frac)
+        };
+        assert_eq!(got(nimbus::gelu_small()), (32, 11, 14));
+        assert_eq!(got(nimbus::exp_small()), (32, 10, 16));
+        assert_eq!(got(nimbus::exp_example_small()), (32, 11, 14));
+        assert_eq!(got(nimbus::gelu_example_small()), (32, 12, 16));
+        let softmax = nimbus::softmax_small().unwrap_or_else(|e| panic!("{e}")).format(run);
+        assert_eq!(softmax.map(|f| (f.fx.frac(), f.coeff_frac)).ok(), Some((10, 16)));
     }
 }
