@@ -8,10 +8,11 @@ use clap::ValueEnum;
 use dyad_model::registry::Registry;
 use dyad_protocols::Protocol;
 use dyad_reference::approx::{CoefficientSet, Target};
+use dyad_sim::{FixedPoint, Ring};
 use dyad_vectors::{Kind, VectorSet};
 use dyad_verify::fit::{FitSpec, fit, to_set, weighted_mean_abs, weighted_rms};
 use dyad_verify::points::pooled_points;
-use dyad_verify::{AuditSpec, audit, plot, render};
+use dyad_verify::{AuditReport, AuditSpec, audit, plot, render};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{Arith, Correlated, Format, Seed};
@@ -45,6 +46,11 @@ pub(crate) struct AuditArgs {
     /// Write an SVG per element-wise protocol and layer into this directory.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// The largest fraction (0 to 1) of an entry's inputs allowed outside its protocol's
+    /// documented domain, and of its elements whose reference truncates a value at or beyond
+    /// 2^(ℓ−2), before the entry fails.
+    #[arg(long, default_value_t = 0.0)]
+    max_outside: f64,
 }
 
 /// Runs `dyad audit`; the protocols of `--coeffs` files (`from_files`) are audited too when
@@ -56,9 +62,23 @@ pub(crate) fn run_audit(
     format: Format,
 ) -> Result<u8, CliError> {
     let fixed = args.arith.fixed()?;
+    if !(0.0..=1.0).contains(&args.max_outside) {
+        return Err(CliError::usage(format!("--max-outside {}: a fraction from 0 to 1", args.max_outside)));
+    }
     let set = VectorSet::open(&args.vectors).map_err(CliError::usage)?;
+    let mut not_audited = Vec::new();
     let protocols: Vec<&dyn Protocol> = if args.protocols.is_empty() {
-        registry.all().into_iter().filter(|p| p.activation().is_some()).collect()
+        // Mixed-ring protocols (those with a small ring at ℓ = 64) that this ring cannot hold are
+        // left out of the default selection, and the report says so.
+        let mixed = |p: &&dyn Protocol| p.small_ring(FixedPoint::default_for(Ring::Z64)).is_some();
+        let mut chosen = Vec::new();
+        for p in registry.all().into_iter().filter(|p| p.activation().is_some()) {
+            match p.inputs(&p.default_dims(), fixed) {
+                Err(e) if mixed(&p) => not_audited.push(e.to_string()),
+                _ => chosen.push(p),
+            }
+        }
+        chosen
     } else {
         let mut names = args.protocols.clone();
         names.extend(from_files.iter().filter(|f| !args.protocols.iter().any(|n| n == *f)).map(|f| (*f).to_owned()));
@@ -80,6 +100,7 @@ pub(crate) fn run_audit(
         rows: args.rows,
         layers: args.layers.clone(),
         correlations: args.correlations.value(),
+        max_outside: args.max_outside,
     };
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -90,6 +111,7 @@ pub(crate) fn run_audit(
         bar.set_message(what.to_owned());
         bar.inc(1);
     })
+    .map(|(report, plots)| (AuditReport { not_audited, ..report }, plots))
     .map_err(|e| match e {
         dyad_verify::AuditError::Vectors(_)
         | dyad_verify::AuditError::Layer { .. }

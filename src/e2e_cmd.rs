@@ -90,5 +90,14 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
     )?;
     bar.finish_and_clear();
     emit(format, &report, || render(&report))?;
+    if report.beyond_truncation_domain > 0 {
+        eprintln!(
+            "dyad: the suite's fixed-point reference truncated {} values at or beyond 2^{} on these sentences, where \
+             the secure truncations are no longer correct: this ring and format cannot hold the model",
+            report.beyond_truncation_domain,
+            report.ring_bits - 2
+        );
+        return Ok(1);
+    }
     Ok(0)
 }

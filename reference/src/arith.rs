@@ -5,7 +5,10 @@ use dyad_sim::{FixedPoint, RingTensor, TensorError};
 /// ⌊x / 2^k⌋: arithmetic right shift of the signed reading (rounds toward −∞).
 pub fn truncate(x: &RingTensor, k: u32) -> RingTensor {
     let r = x.ring();
-    x.map(|v| r.shr_signed(v, k))
+    x.map(|v| {
+        crate::domain::note(r, v);
+        r.shr_signed(v, k)
+    })
 }
 
 /// The fixed-point product: ⌊x·y / 2^f⌋ in the ring.

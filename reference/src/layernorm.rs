@@ -31,8 +31,8 @@ pub struct LayerNormParams {
 
 /// Extra fraction bits of the 1/d factors: at ℓ = 64 they are encoded with f + 8 fraction bits
 /// and the products truncated by f + 8, so the mean and variance lose nothing that matters to
-/// the encoding of 1/d (relative 2^−(f+9)·d); the variance of rows with |x| ≤ 40 then stays below
-/// 2^55 at that scale, far inside the truncations' domain. At ℓ = 32 there is no room for them.
+/// the encoding of 1/d (relative 2^−(f+9)·d); the mean of rows with |x| ≤ 256 then stays below
+/// 2^52 at that scale, far inside the truncations' domain. At ℓ = 32 there is no room for them.
 pub fn extra_bits(fx: FixedPoint) -> u32 {
     if fx.ring().bits() >= 64 { 8 } else { 0 }
 }
@@ -57,9 +57,10 @@ pub struct VariancePlan {
 }
 
 impl VariancePlan {
-    /// The plan at `fx`. At ℓ = 64 and f = 18, for |dev| ≤ 80 and rows of up to 8192: Σ dev² is
-    /// below d·2^48.6 ≤ 2^61.6, the shifted sum times 1/d (scale 2^(f+8)) below 2^60.6, both inside
-    /// the one-bit truncation's 2^62.
+    /// The plan at `fx`. At ℓ = 64 and f = 18, for rows with d·var < 2^25 and var < 2^14 (the
+    /// LayerNorm protocol's documented domain): Σ dev² is below 2^61 at scale 2^36, the sum shifted
+    /// by 14 times 1/d (scale 2^(f+8)) is var·2^48 < 2^62, both inside the one-bit truncation's
+    /// 2^62.
     pub fn at(fx: FixedPoint) -> Self {
         let (f, e1) = (fx.frac(), extra_bits(fx));
         if fx.ring().bits() < 64 {

@@ -17,6 +17,7 @@
 pub mod approx;
 pub mod arith;
 pub mod cast;
+pub mod domain;
 pub mod exp;
 pub mod ideal;
 pub mod layernorm;

@@ -5,6 +5,7 @@ use dyad_sim::{FixedError, FixedPoint, RingTensor};
 
 use super::Fx;
 use crate::approx::{Piecewise, Polynomial};
+use crate::domain;
 
 /// The encoded coefficients of `p`.
 pub fn encode(fx: FixedPoint, p: &Polynomial) -> Result<Vec<u64>, FixedError> {
@@ -111,13 +112,21 @@ pub fn combine_scalar(fx: Fx, coeff_frac: u32, pows: &[u64], a: &[Coeff]) -> u64
 /// v_0 + Σ_i 1{x ≥ b_i}·(v_i − v_{i−1}).
 pub fn piecewise_scalar(fx: Fx, coeff_frac: u32, x: u64, breaks: &[u64], pieces: &[Vec<Coeff>]) -> u64 {
     let d = pieces.iter().map(|a| a.len().saturating_sub(1)).max().unwrap_or(0);
-    let pows = powers_scalar(fx, x, d.max(1));
-    let values: Vec<u64> = pieces.iter().map(|a| combine_scalar(fx, coeff_frac, &pows, a)).collect();
+    let values: Vec<u64> = domain::uncounted(|| {
+        let pows = powers_scalar(fx, x, d.max(1));
+        pieces.iter().map(|a| combine_scalar(fx, coeff_frac, &pows, a)).collect()
+    });
     let mut out = values.first().copied().unwrap_or(0);
+    let mut selected = 0;
     for (i, b) in breaks.iter().enumerate() {
         if !fx.lt(x, *b) {
             out = fx.add(out, fx.sub(values[i + 1], values[i]));
+            selected = i + 1;
         }
+    }
+    // Only the selected piece's truncations reach the output: count those.
+    if let Some(a) = pieces.get(selected) {
+        combine_scalar(fx, coeff_frac, &powers_scalar(fx, x, a.len().saturating_sub(1).max(1)), a);
     }
     out
 }

@@ -47,6 +47,7 @@ impl Fx {
 
     /// ⌊a / 2^k⌋ on the signed reading.
     pub fn trunc(self, a: u64, k: u32) -> u64 {
+        crate::domain::note(self.ring(), a);
         self.ring().shr_signed(a, k)
     }
 

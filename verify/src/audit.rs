@@ -59,6 +59,10 @@ pub struct AuditSpec {
     pub layers: Option<Vec<usize>>,
     /// Where correlated randomness comes from.
     pub correlations: Correlations,
+    /// The largest fraction of an entry's inputs that may lie outside the protocol's documented
+    /// domain, and of its elements whose reference truncates a value at or beyond 2^(ℓ−2), before
+    /// the entry fails (0 by default: a computation outside the domain is wrong, not approximate).
+    pub max_outside: f64,
 }
 
 /// Why the audit stopped.
@@ -165,13 +169,19 @@ pub struct Verdict {
     pub max_abs: f64,
     /// The documented accuracy plus the tolerance: ideal_tolerance + tolerance_ulp·2^−f.
     pub bound: f64,
-    /// Both bounds held.
+    /// Truncations of a value at or beyond 2^(ℓ−2) in the reference's run on these inputs (all
+    /// of them, inside the domain or not), where the secure truncation is no longer correct.
+    pub beyond_truncation_domain: u64,
+    /// Both bounds held, and the inputs outside the domain and the truncations beyond 2^(ℓ−2)
+    /// stayed within the audit's `max_outside` fraction.
     pub passed: bool,
 }
 
 impl Verdict {
-    /// The verdict on the elements of `o` inside the domain.
-    fn new(o: &Outcome, bound: f64) -> Self {
+    /// The verdict on the elements of `o` inside the domain, with `outside` the fraction of the
+    /// audited inputs outside it; that fraction and the truncations beyond 2^(ℓ−2) per element
+    /// may be at most `max_outside`.
+    fn new(o: &Outcome, bound: f64, outside: f64, max_outside: f64) -> Self {
         let (mut max_ulp, mut max_abs, mut inputs) = (0u64, 0f64, 0usize);
         for (i, _) in o.in_domain.iter().enumerate().filter(|(_, ok)| **ok) {
             inputs += 1;
@@ -187,7 +197,11 @@ impl Verdict {
             tolerance_ulp: o.tolerance_ulp,
             max_abs,
             bound,
-            passed: max_ulp <= o.tolerance_ulp && max_abs <= bound,
+            beyond_truncation_domain: o.beyond,
+            passed: max_ulp <= o.tolerance_ulp
+                && max_abs <= bound
+                && outside <= max_outside
+                && o.beyond as f64 <= max_outside * o.in_domain.len() as f64,
         }
     }
 }
@@ -322,6 +336,10 @@ pub struct AuditReport {
     pub correlations: String,
     /// One entry per protocol, layer (and LayerNorm kind).
     pub entries: Vec<AuditEntry>,
+    /// Why protocols of the default selection were not audited (mixed-ring protocols whose small
+    /// ring the run's ring cannot hold).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_audited: Vec<String>,
 }
 
 fn kind_of(a: Activation) -> Vec<Kind> {
@@ -344,6 +362,8 @@ struct Outcome {
     cost: CallCost,
     /// The first input's documented domain.
     domain: (f64, f64),
+    /// Truncations at or beyond 2^(ℓ−2) in the reference.
+    beyond: u64,
 }
 
 fn fraction_outside(in_domain: &[bool]) -> f64 {
@@ -381,7 +401,8 @@ fn run_once(
         correlations: spec.correlations,
         ..RunSpec { fixed: spec.fixed, ..RunSpec::new(spec.fixed.ring(), spec.seed) }
     };
-    let checked = harness::run(p, &run).map_err(fail)?;
+    let (checked, beyond) = dyad_reference::domain::counted(|| harness::run(p, &run));
+    let checked = checked.map_err(fail)?;
     let decoded: Vec<ArrayD<f64>> = checked.inputs.iter().map(|t| spec.fixed.decode_tensor(t)).collect();
     let in_domain = p.in_domain(spec.fixed, &decoded).map_err(|e| fail(e.into()))?;
     let ideal = p.ideal(&decoded).map_err(|e| fail(e.into()))?;
@@ -406,6 +427,7 @@ fn run_once(
         tolerance_ulp: checked.report.tolerance_ulp,
         cost,
         domain,
+        beyond,
     })
 }
 
@@ -452,7 +474,7 @@ fn elementwise(
         layer,
         inputs: s,
         outside_domain: fraction_outside(&o.in_domain[..s]),
-        verdict: Verdict::new(&o, bound(p, spec)),
+        verdict: Verdict::new(&o, bound(p, spec), fraction_outside(&o.in_domain[..s]), spec.max_outside),
         errors,
         softmax: None,
         cost: o.cost,
@@ -503,6 +525,7 @@ fn rowwise(
         tolerance_ulp: 0,
         cost: CallCost::default(),
         domain: (f64::NEG_INFINITY, f64::INFINITY),
+        beyond: 0,
     };
     let mut sm = SoftmaxErrors::default();
     let ulp = spec.fixed.ulp();
@@ -519,6 +542,7 @@ fn rowwise(
         all.domain = o.domain;
         all.tolerance_ulp = o.tolerance_ulp;
         all.cost.merge(&o.cost);
+        all.beyond += o.beyond;
         all.ulps.extend_from_slice(&o.ulps);
         // A row is in the domain when all of it is: its outputs depend on every entry.
         for row in o.in_domain.chunks(width) {
@@ -552,7 +576,7 @@ fn rowwise(
         layer,
         inputs: real,
         outside_domain: fraction_outside(&all.in_domain),
-        verdict: Verdict::new(&all, bound(p, spec)),
+        verdict: Verdict::new(&all, bound(p, spec), fraction_outside(&all.in_domain), spec.max_outside),
         errors: ErrorSplit { total: abs_errors(s, i), approximation: abs_errors(a, i), fixed_point: abs_errors(s, a) },
         softmax: (activation == Activation::Softmax).then_some(sm),
         cost: all.cost.clone(),
@@ -618,6 +642,7 @@ pub fn audit(
             seed: spec.seed,
             correlations: spec.correlations.name().into(),
             entries,
+            not_audited: Vec::new(),
         },
         plots,
     ))

@@ -207,6 +207,10 @@ pub struct E2eReport {
     pub probe: ProbeStats,
     /// Cost.
     pub cost: E2eCost,
+    /// Truncations of a value at or beyond 2^(ℓ−2) in the fixed-point reference of the suite on
+    /// the test sentences, where the secure truncations stop being correct: `dyad e2e` exits 1
+    /// when there is any.
+    pub beyond_truncation_domain: u64,
 }
 
 struct Sentence {
@@ -323,12 +327,16 @@ pub fn run(
     let mut layer_err = vec![AbsErrors::default(); layers];
     let (mut secure_pooled, mut plain_pooled) = (Vec::new(), Vec::new());
     let mut compute = 0.0;
+    let mut beyond = 0;
     for (i, s) in test.iter().enumerate() {
         let trace = model.forward(&s.ids)?;
         let k = s.ids.len();
         let input = fx.encode_tensor(&trace.embeddings.clone().into_dyn()).map_err(ProtocolError::from)?;
+        let (clear, counted) = dyad_reference::domain::counted(|| reference::forward(&enc, fx, &weights, &input));
+        beyond += counted;
+        let clear = clear?;
         let outputs = match &states {
-            None => reference::forward(&enc, fx, &weights, &input)?,
+            None => clear,
             Some((server, client)) => {
                 let out = simulate(
                     &SimConfig {
@@ -422,6 +430,7 @@ pub fn run(
             flipped,
         },
         cost,
+        beyond_truncation_domain: beyond,
     })
 }
 
@@ -438,6 +447,11 @@ pub fn render(r: &E2eReport) -> String {
         r.trunc.name(),
         if r.correlations == "dealer" { "a trusted DEALER" } else { "OT between the parties" }
     );
+    out.push_str(&format!(
+        "truncations at or beyond 2^{} in the suite's fixed-point reference: {}\n",
+        r.ring_bits - 2,
+        r.beyond_truncation_domain
+    ));
     out.push_str("hidden-state error against the float64 model, per layer:\n");
     for (l, c) in r.layers.iter().zip(r.cost.per_layer.iter().chain(std::iter::repeat(&Counts::default()))) {
         out.push_str(&format!(

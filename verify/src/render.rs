@@ -94,15 +94,21 @@ pub fn table(r: &AuditReport) -> String {
     if r.entries.iter().any(|x| x.cost.dealer) {
         out.push_str("\ncorrelated randomness came from a trusted DEALER; bytes are online traffic only\n");
     }
+    for why in &r.not_audited {
+        out.push_str(&format!("not audited: {why}\n"));
+    }
     out.push_str(
         "VERDICT: on the inputs inside the documented domain, the secure output within the protocol's tolerance \
-         of its fixed-point reference, and within its documented accuracy (plus that tolerance) of the ideal\n",
+         of its fixed-point reference, and within its documented accuracy (plus that tolerance) of the ideal; \
+         no more inputs outside that domain, and no more truncations at or beyond 2^(ℓ−2) in the reference, than \
+         --max-outside allows (none by default)\n",
     );
     for x in r.entries.iter().filter(|x| !x.verdict.passed) {
         let v = &x.verdict;
         out.push_str(&format!(
             "FAIL {} layer {} {}: on {} inputs in [{:.3}, {:.3}], {} ULPs from the reference (tolerance {}), \
-             {:.3e} from the ideal (bound {:.3e})\n",
+             {:.3e} from the ideal (bound {:.3e}); {:.2}% of the inputs outside that domain, {} truncations at or \
+             beyond 2^{} in the reference\n",
             x.protocol,
             x.layer,
             x.kind,
@@ -112,7 +118,10 @@ pub fn table(r: &AuditReport) -> String {
             v.max_ulp,
             v.tolerance_ulp,
             v.max_abs,
-            v.bound
+            v.bound,
+            100.0 * x.outside_domain,
+            v.beyond_truncation_domain,
+            r.ring_bits - 2
         ));
     }
     out

@@ -93,6 +93,7 @@ fn the_audit_covers_every_activation_protocol_and_shows_the_example_jump() {
         rows: 8,
         layers: Some(vec![0]),
         correlations: Correlations::Dealer,
+        max_outside: 0.0,
     };
     let (report, plots) = audit(&set, &protocols, &spec, &mut |_, _| {}).unwrap();
     let audited: Vec<&str> = protocols.iter().filter(|p| p.activation().is_some()).map(|p| p.name()).collect();
@@ -129,6 +130,35 @@ fn the_audit_covers_every_activation_protocol_and_shows_the_example_jump() {
         }
     }
     assert_eq!(plots.len(), report.entries.iter().filter(|e| e.errors.total.weighted_rms.is_some()).count());
+}
+
+/// ℓ = 32 with f = 13 cannot hold the recorded activations: nimbus.exp's domain covers about half
+/// of the recorded Softmax inputs and LayerNorm's none of the FFN rows, and their references
+/// truncate values beyond 2^30. The audit fails them instead of scoring the inputs that fit; at
+/// ℓ = 64 the same entries pass with nothing outside.
+#[test]
+fn an_audit_fails_entries_whose_inputs_leave_the_domain() {
+    let set = set();
+    let registry = Registry::builtin().unwrap();
+    let protocols = registry.select(&["nimbus.exp".to_owned(), "layernorm".to_owned()]).unwrap();
+    let at32 = AuditSpec { fixed: FixedPoint::default_for(Ring::Z32), samples: 256, rows: 4, ..small_spec() };
+    let (report, _) = audit(&set, &protocols, &at32, &mut |_, _| {}).unwrap();
+    assert!(!report.passed);
+    for e in &report.entries {
+        assert!(!e.verdict.passed && e.outside_domain > 0.0, "{} {}: {}", e.protocol, e.kind, e.outside_domain);
+    }
+    assert!(report.entries.iter().any(|e| e.verdict.beyond_truncation_domain > 0));
+    // Allowing every input outside leaves the bounds on those inside, which hold.
+    let lenient = AuditSpec { max_outside: 1.0, ..at32.clone() };
+    let (report, _) = audit(&set, &protocols, &lenient, &mut |_, _| {}).unwrap();
+    let nimbus = report.entries.iter().find(|e| e.protocol == "nimbus.exp").unwrap();
+    assert!(nimbus.verdict.passed, "{:?}", nimbus.verdict);
+    let at64 = AuditSpec { samples: 256, rows: 4, ..small_spec() };
+    let (report, _) = audit(&set, &protocols, &at64, &mut |_, _| {}).unwrap();
+    assert!(report.passed);
+    for e in &report.entries {
+        assert_eq!((e.outside_domain, e.verdict.beyond_truncation_domain), (0.0, 0), "{} {}", e.protocol, e.kind);
+    }
 }
 
 /// A protocol that claims more accuracy than it has: everything delegated, but a documented
@@ -198,6 +228,7 @@ fn small_spec() -> AuditSpec {
         rows: 4,
         layers: Some(vec![1]),
         correlations: Correlations::Dealer,
+        max_outside: 0.0,
     }
 }
 

@@ -105,6 +105,32 @@ fn the_nimbus_suite_keeps_pooled_embeddings_within_cosine_0_999() {
     assert!(r.cost.online_bytes_per_sentence > 0.0 && r.cost.dealer_bytes > 0);
 }
 
+/// Nimbus as designed, its GELU and Softmax exp in Z_2^32: within cosine 0.999 of the plaintext
+/// model, and no truncation beyond 2^62 in its reference.
+#[test]
+fn the_small_ring_nimbus_suite_keeps_pooled_embeddings_within_cosine_0_999() {
+    let Some((model, tok)) = model() else { return };
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    let spec = spec("nimbus-small", Some(LinearKind::Dealer), 3);
+    let r = run(&model, &tok, &snippets, &spec, &REGISTRY, &mut |_, _| {}).unwrap();
+    assert!(r.cosine.min >= 0.999, "cosine {:?}", r.cosine);
+    assert_eq!(r.beyond_truncation_domain, 0);
+}
+
+/// The fixed-point reference counts its truncations of values at or beyond 2^(ℓ−2): none for the
+/// model at ℓ = 64, hundreds at ℓ = 32 with f = 13 (LayerNorm's squares of MiniLM's outliers).
+#[test]
+fn e2e_counts_truncations_outside_the_truncations_domain() {
+    let Some((model, tok)) = model() else { return };
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    let at64 = E2eSpec { train: 20, ..spec("plaintext-fixed", None, 1) };
+    let r = run(&model, &tok, &snippets, &at64, &REGISTRY, &mut |_, _| {}).unwrap();
+    assert_eq!(r.beyond_truncation_domain, 0);
+    let at32 = E2eSpec { fixed: FixedPoint::default_for(Ring::Z32), ..at64 };
+    let r = run(&model, &tok, &snippets, &at32, &REGISTRY, &mut |_, _| {}).unwrap();
+    assert!(r.beyond_truncation_domain > 0, "{}", r.beyond_truncation_domain);
+}
+
 /// Every built-in suite, the plaintext fixed-point reference among them, runs the whole 6-layer
 /// model to completion on a real sentence. The freeDiv suites replace functions without
 /// distillation: only their completion is asserted, not their accuracy.

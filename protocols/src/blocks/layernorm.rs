@@ -15,7 +15,8 @@
 //! The rsqrt covers variances in [2^−10, 2^14) and saturates smoothly below (see
 //! [`crate::blocks::rsqrt`]); the documented domain is that range at ℓ = 64 (BERT-base-width
 //! models have rows with variances of 0.013–0.06 in every layer) and [1/4, 2^14) at ℓ = 32, and
-//! [`Protocol::in_domain`] checks each row's variance as well as |x|. The tolerances are derived
+//! [`Protocol::in_domain`] checks each row's variance, d·var (the row sum of squares, which must
+//! stay inside the truncations' domain: d·var < 2^25 at ℓ = 64 and f = 18) and |x| ≤ 256. The tolerances are derived
 //! for rows of up to [`MAX_WIDTH`] values.
 //!
 //! At ℓ = 32 and f = 13 every product must stay below 2^(ℓ−2), so deviations must be below 4 in
@@ -130,9 +131,25 @@ pub fn layernorm(
     })
 }
 
-/// The documented input domain: |x| ≤ 40 at ℓ = 64, |x| ≤ 1.9 at ℓ = 32 (see the module docs).
+/// The documented bound on |x|: 256 at ℓ = 64 (BERT's outlier dimensions reach about 200;
+/// all-MiniLM-L6-v2's FFN LayerNorm inputs 191), 1.9 at ℓ = 32 (see the module docs). At ℓ = 64
+/// the mean's product Σx·(1/d) stays below 256·2^(2f+8) = 2^52; the squares are bounded by
+/// [`row_fits`], not by |x|.
 fn input_bound(fx: FixedPoint) -> f64 {
-    if fx.ring().bits() >= 64 { 40.0 } else { 1.9 }
+    if fx.ring().bits() >= 64 { 256.0 } else { 1.9 }
+}
+
+/// Whether a row of `d` values with variance `var` keeps the variance's products inside the
+/// truncations' domain, with one bit to spare: Σ dev² = d·var below 2^(ℓ−3) at scale 2^(2f) when the
+/// squares are exact (ℓ = 64), at scale 2^f when each square is truncated (ℓ = 32).
+fn row_fits(fx: FixedPoint, d: usize, var: f64) -> bool {
+    d as f64 * var < row_limit(fx)
+}
+
+/// The bound on d·var of [`row_fits`]: 2^25 at ℓ = 64 and f = 18, 2^16 at ℓ = 32 and f = 13.
+fn row_limit(fx: FixedPoint) -> f64 {
+    let scale = if VariancePlan::at(fx).exact_squares { 2 * fx.frac() } else { fx.frac() };
+    f64::from(fx.ring().bits() - 3).exp2() / f64::from(scale).exp2()
 }
 
 /// The mean and the (population) variance of a row, in float64.
@@ -216,7 +233,10 @@ impl Protocol for LayerNorm {
                 });
             }
         };
-        let b = input_bound(fx);
+        // Random rows must also keep every variance in the rsqrt's range and fit `row_fits`:
+        // the worst variance of values within ±b is b².
+        let var_hi = self.variance_range(fx).1;
+        let b = input_bound(fx).min(var_hi.sqrt()).min((row_limit(fx) / d as f64).sqrt());
         Ok(vec![
             shared("x", dims, (-b, b)),
             InputSpec { name: "gamma".into(), shape: vec![d], holder: Holder::Server, range: (0.5, 1.5) },
@@ -264,7 +284,7 @@ impl Protocol for LayerNorm {
         let mut flags = x.mapv(|_| false);
         for (row, mut out) in x.lanes(Axis(x.ndim() - 1)).into_iter().zip(flags.lanes_mut(Axis(x.ndim() - 1))) {
             let var = moments(row).1 + self.params.eps;
-            let ok = (vlo..vhi).contains(&var) && row.iter().all(|v| v.abs() <= bound);
+            let ok = (vlo..vhi).contains(&var) && row_fits(fx, row.len(), var) && row.iter().all(|v| v.abs() <= bound);
             out.fill(ok);
         }
         Ok(flags)
@@ -289,13 +309,19 @@ mod tests {
         let ln = LayerNorm::default();
         let fx = FixedPoint::default_for(Ring::Z64);
         let (lo, hi) = ln.params.range.bounds();
-        // Variance 1; variance 1e-6·(lo/1e-6)/4, below the rsqrt's range; a value beyond |x| ≤ 40.
+        // Variance 1; variance lo/4, below the rsqrt's range; a value beyond |x| ≤ 256; an outlier
+        // of 191 (all-MiniLM-L6-v2's FFN LayerNorm input) in a row of small variance.
         let small = (lo / 4.0).sqrt();
-        let rows = [[1.0, -1.0, 1.0, -1.0], [small, -small, small, -small], [50.0, 48.0, 50.0, 48.0]];
-        let x = ArrayD::from_shape_vec(vec![3, 4], rows.iter().flatten().copied().collect()).unwrap_or_default();
+        let rows = [
+            [1.0, -1.0, 1.0, -1.0],
+            [small, -small, small, -small],
+            [300.0, 298.0, 300.0, 298.0],
+            [191.0, 0.5, -0.5, 0.0],
+        ];
+        let x = ArrayD::from_shape_vec(vec![4, 4], rows.iter().flatten().copied().collect()).unwrap_or_default();
         let flags = ln.in_domain(fx, &[x]).unwrap_or_else(|e| panic!("{e}"));
         let per_row: Vec<Vec<bool>> = flags.outer_iter().map(|r| r.iter().copied().collect()).collect();
-        assert_eq!(per_row, [[true; 4], [false; 4], [false; 4]]);
+        assert_eq!(per_row, [[true; 4], [false; 4], [false; 4], [true; 4]]);
         assert!(hi > 1.0);
     }
 
