@@ -115,7 +115,8 @@ pub(crate) fn run_audit(
     .map_err(|e| match e {
         dyad_verify::AuditError::Vectors(_)
         | dyad_verify::AuditError::Layer { .. }
-        | dyad_verify::AuditError::Spec(_) => CliError::usage(e),
+        | dyad_verify::AuditError::Spec(_)
+        | dyad_verify::AuditError::OutsideDomain { .. } => CliError::usage(e),
         other => CliError::Failed(other.to_string()),
     })?;
     bar.finish_and_clear();

@@ -82,22 +82,13 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
     );
     let report = run(&model, &tok, &snippets, &spec, registry, &mut |done, _| bar.set_position(done as u64)).map_err(
         |e| match e {
-            dyad_verify::e2e::E2eError::Sentences { .. } | dyad_verify::e2e::E2eError::Correlations(_) => {
-                CliError::usage(e)
-            }
+            dyad_verify::e2e::E2eError::Sentences { .. }
+            | dyad_verify::e2e::E2eError::Correlations(_)
+            | dyad_verify::e2e::E2eError::Domain { .. } => CliError::usage(e),
             other => CliError::Failed(other.to_string()),
         },
     )?;
     bar.finish_and_clear();
     emit(format, &report, || render(&report))?;
-    if report.beyond_truncation_domain > 0 {
-        eprintln!(
-            "dyad: the suite's fixed-point reference truncated {} values at or beyond 2^{} on these sentences, where \
-             the secure truncations are no longer correct: this ring and format cannot hold the model",
-            report.beyond_truncation_domain,
-            report.ring_bits - 2
-        );
-        return Ok(1);
-    }
     Ok(0)
 }

@@ -84,6 +84,32 @@ pub enum AuditError {
     /// An audit that would check nothing.
     #[error("{0}")]
     Spec(String),
+    /// Recorded inputs outside a protocol's documented domain at this format, found before any
+    /// secure work.
+    #[error(
+        "{protocol} in Z_2^{ring_bits} with {frac_bits} fraction bits: {:.2}% of layer {layer}'s recorded {kind} lie \
+         outside its domain {domain} (at most {:.2}% allowed by --max-outside); use ℓ = 64 or audit other protocols",
+        100.0 * fraction,
+        100.0 * max_outside
+    )]
+    OutsideDomain {
+        /// The protocol.
+        protocol: String,
+        /// The layer.
+        layer: usize,
+        /// The recorded kind.
+        kind: String,
+        /// The fraction outside.
+        fraction: f64,
+        /// The allowed fraction.
+        max_outside: f64,
+        /// The protocol's documented domain, in words.
+        domain: String,
+        /// ℓ.
+        ring_bits: u32,
+        /// f.
+        frac_bits: u32,
+    },
     /// A layer that the vectors do not have.
     #[error("layer {layer} is not recorded (the vectors have {layers})")]
     Layer {
@@ -172,16 +198,15 @@ pub struct Verdict {
     /// Truncations of a value at or beyond 2^(ℓ−2) in the reference's run on these inputs (all
     /// of them, inside the domain or not), where the secure truncation is no longer correct.
     pub beyond_truncation_domain: u64,
-    /// Both bounds held, and the inputs outside the domain and the truncations beyond 2^(ℓ−2)
-    /// stayed within the audit's `max_outside` fraction.
+    /// Both bounds held, and the truncations beyond 2^(ℓ−2) stayed within the audit's
+    /// `max_outside` fraction of the elements.
     pub passed: bool,
 }
 
 impl Verdict {
-    /// The verdict on the elements of `o` inside the domain, with `outside` the fraction of the
-    /// audited inputs outside it; that fraction and the truncations beyond 2^(ℓ−2) per element
-    /// may be at most `max_outside`.
-    fn new(o: &Outcome, bound: f64, outside: f64, max_outside: f64) -> Self {
+    /// The verdict on the elements of `o` inside the domain; the truncations beyond 2^(ℓ−2) per
+    /// element may be at most `max_outside`.
+    fn new(o: &Outcome, bound: f64, max_outside: f64) -> Self {
         let (mut max_ulp, mut max_abs, mut inputs) = (0u64, 0f64, 0usize);
         for (i, _) in o.in_domain.iter().enumerate().filter(|(_, ok)| **ok) {
             inputs += 1;
@@ -200,7 +225,6 @@ impl Verdict {
             beyond_truncation_domain: o.beyond,
             passed: max_ulp <= o.tolerance_ulp
                 && max_abs <= bound
-                && outside <= max_outside
                 && o.beyond as f64 <= max_outside * o.in_domain.len() as f64,
         }
     }
@@ -431,6 +455,64 @@ fn run_once(
     })
 }
 
+/// The recorded samples of `kind` in `layer` the audit draws.
+fn sampled(set: &VectorSet, spec: &AuditSpec, kind: Kind, layer: usize) -> Result<Vec<f64>, AuditError> {
+    let recorded = set.samples(kind, layer)?;
+    Ok(sample_indices(recorded.len(), spec.samples, spec.seed, layer, kind).into_iter().map(|i| recorded[i]).collect())
+}
+
+/// The recorded rows of `kind` in `layer` the audit draws.
+fn sampled_rows(set: &VectorSet, spec: &AuditSpec, kind: Kind, layer: usize) -> Result<Vec<Vec<f64>>, AuditError> {
+    let mut recorded = set.rows(kind, layer)?;
+    let picked = sample_indices(recorded.len(), spec.rows, spec.seed, layer, kind);
+    Ok(picked.into_iter().map(|i| std::mem::take(&mut recorded[i])).collect())
+}
+
+/// Rows grouped by length (each group runs as one call, never padded).
+fn by_length(rows: &[Vec<f64>]) -> BTreeMap<usize, Vec<&[f64]>> {
+    let mut by_len: BTreeMap<usize, Vec<&[f64]>> = BTreeMap::new();
+    for r in rows {
+        by_len.entry(r.len()).or_default().push(r.as_slice());
+    }
+    by_len
+}
+
+/// The fraction of the inputs the audit draws for `p` on `kind` in `layer` that lie outside
+/// `p`'s documented domain (a row counts whole), computed in the clear before any secure work.
+fn outside_fraction(
+    p: &dyn Protocol,
+    set: &VectorSet,
+    spec: &AuditSpec,
+    kind: Kind,
+    layer: usize,
+) -> Result<f64, AuditError> {
+    let fail = |e: dyad_protocols::ProtocolError| AuditError::Run {
+        protocol: p.name().into(),
+        layer,
+        source: Box::new(e.into()),
+    };
+    let flags: Vec<bool> = match p.activation() {
+        Some(Activation::Gelu | Activation::Exp) => {
+            let x = sampled(set, spec, kind, layer)?;
+            let x = ArrayD::from_shape_vec(IxDyn(&[x.len()]), x).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0])));
+            p.in_domain(spec.fixed, &[x]).map_err(fail)?.iter().copied().collect()
+        }
+        _ => {
+            let rows = sampled_rows(set, spec, kind, layer)?;
+            let mut flags = Vec::new();
+            for (&width, group) in &by_length(&rows) {
+                let flat: Vec<f64> = group.iter().flat_map(|r| r.iter().copied()).collect();
+                let x = ArrayD::from_shape_vec(IxDyn(&[group.len(), width]), flat)
+                    .unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0, 0])));
+                let f = p.in_domain(spec.fixed, &[x]).map_err(fail)?;
+                flags.extend(f.iter().copied().collect::<Vec<_>>().chunks(width).map(|row| row.iter().all(|&b| b)));
+            }
+            flags
+        }
+    };
+    Ok(fraction_outside(&flags))
+}
+
 fn elementwise(
     p: &dyn Protocol,
     set: &VectorSet,
@@ -438,9 +520,7 @@ fn elementwise(
     kind: Kind,
     layer: usize,
 ) -> Result<(AuditEntry, PlotData), AuditError> {
-    let recorded = set.samples(kind, layer)?;
-    let samples: Vec<f64> =
-        sample_indices(recorded.len(), spec.samples, spec.seed, layer, kind).into_iter().map(|i| recorded[i]).collect();
+    let samples = sampled(set, spec, kind, layer)?;
     let points = histogram_points(&set.histogram(kind, layer)?);
     let mut values = samples.clone();
     values.extend(points.iter().map(|q| q.x));
@@ -474,7 +554,7 @@ fn elementwise(
         layer,
         inputs: s,
         outside_domain: fraction_outside(&o.in_domain[..s]),
-        verdict: Verdict::new(&o, bound(p, spec), fraction_outside(&o.in_domain[..s]), spec.max_outside),
+        verdict: Verdict::new(&o, bound(p, spec), spec.max_outside),
         errors,
         softmax: None,
         cost: o.cost,
@@ -506,13 +586,8 @@ fn rowwise(
     kind: Kind,
     layer: usize,
 ) -> Result<AuditEntry, AuditError> {
-    let recorded = set.rows(kind, layer)?;
-    let rows: Vec<&Vec<f64>> =
-        sample_indices(recorded.len(), spec.rows, spec.seed, layer, kind).into_iter().map(|i| &recorded[i]).collect();
-    let mut by_len: BTreeMap<usize, Vec<&[f64]>> = BTreeMap::new();
-    for r in &rows {
-        by_len.entry(r.len()).or_default().push(r.as_slice());
-    }
+    let rows = sampled_rows(set, spec, kind, layer)?;
+    let by_len = by_length(&rows);
     let activation = p.activation().unwrap_or(Activation::Softmax);
     let real: usize = rows.iter().map(|r| r.len()).sum();
     // Every call's outcome, one after another.
@@ -576,7 +651,7 @@ fn rowwise(
         layer,
         inputs: real,
         outside_domain: fraction_outside(&all.in_domain),
-        verdict: Verdict::new(&all, bound(p, spec), fraction_outside(&all.in_domain), spec.max_outside),
+        verdict: Verdict::new(&all, bound(p, spec), spec.max_outside),
         errors: ErrorSplit { total: abs_errors(s, i), approximation: abs_errors(a, i), fixed_point: abs_errors(s, a) },
         softmax: (activation == Activation::Softmax).then_some(sm),
         cost: all.cost.clone(),
@@ -611,9 +686,37 @@ pub fn audit(
     let audited: Vec<&dyn Protocol> = protocols.iter().copied().filter(|p| p.activation().is_some()).collect();
     let steps: usize =
         audited.iter().map(|p| kind_of(p.activation().unwrap_or(Activation::Gelu)).len() * layers.len()).sum();
+    let eps = set.manifest().model.layer_norm_eps;
+    for &p in &audited {
+        let for_model = p.with_layer_norm_eps(eps);
+        let p = for_model.as_deref().unwrap_or(p);
+        for &layer in &layers {
+            for kind in kind_of(p.activation().unwrap_or(Activation::Gelu)) {
+                let fraction = outside_fraction(p, set, spec, kind, layer)?;
+                if fraction > spec.max_outside {
+                    return Err(AuditError::OutsideDomain {
+                        protocol: p.name().into(),
+                        layer,
+                        kind: kind.name().into(),
+                        fraction,
+                        max_outside: spec.max_outside,
+                        domain: match p.activation() {
+                            Some(Activation::Gelu | Activation::Exp) => p
+                                .inputs(&p.default_dims(), spec.fixed)
+                                .ok()
+                                .and_then(|s| s.first().map(|s| format!("[{:.3}, {:.3}]", s.range.0, s.range.1)))
+                                .unwrap_or_default(),
+                            _ => "(bounds on each row's values and variance)".into(),
+                        },
+                        ring_bits: spec.fixed.ring().bits(),
+                        frac_bits: spec.fixed.frac(),
+                    });
+                }
+            }
+        }
+    }
     let mut entries = Vec::new();
     let mut plots = Vec::new();
-    let eps = set.manifest().model.layer_norm_eps;
     for p in audited {
         let for_model = p.with_layer_norm_eps(eps);
         let p = for_model.as_deref().unwrap_or(p);

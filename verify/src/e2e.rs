@@ -78,6 +78,22 @@ pub enum E2eError {
     /// before any secure work.
     #[error("--correlations ot: {0}")]
     Correlations(String),
+    /// The suite's fixed-point reference truncates values at or beyond 2^(ℓ−2) on the test
+    /// sentences, where the secure truncations stop being correct; found before any secure work.
+    #[error(
+        "Z_2^{ring_bits} with {frac_bits} fraction bits cannot hold the model: the suite's fixed-point reference \
+         truncates {count} values at or beyond 2^{} on the test sentences, where the secure truncations stop \
+         being correct; use ℓ = 64",
+        ring_bits - 2
+    )]
+    Domain {
+        /// ℓ.
+        ring_bits: u32,
+        /// f.
+        frac_bits: u32,
+        /// The truncations beyond 2^(ℓ−2).
+        count: u64,
+    },
 }
 
 /// The error of one layer's hidden states against the plaintext model.
@@ -207,10 +223,6 @@ pub struct E2eReport {
     pub probe: ProbeStats,
     /// Cost.
     pub cost: E2eCost,
-    /// Truncations of a value at or beyond 2^(ℓ−2) in the fixed-point reference of the suite on
-    /// the test sentences, where the secure truncations stop being correct: `dyad e2e` exits 1
-    /// when there is any.
-    pub beyond_truncation_domain: u64,
 }
 
 struct Sentence {
@@ -308,6 +320,19 @@ pub fn run(
     let layers = weights.layers.len();
     let enc = Encoder::new(&suite, weights.eps, registry)
         .map_err(|e| ProtocolError::Config { protocol: "encoder", reason: e.to_string() })?;
+    // Before any secure work: the suite's reference in the clear on every test sentence must keep
+    // its truncations inside 2^(ℓ−2).
+    let mut beyond = 0;
+    for s in &test {
+        let trace = model.forward(&s.ids)?;
+        let input = fx.encode_tensor(&trace.embeddings.into_dyn()).map_err(ProtocolError::from)?;
+        let (clear, count) = dyad_reference::domain::counted(|| reference::forward(&enc, fx, &weights, &input));
+        clear?;
+        beyond += count;
+    }
+    if beyond > 0 {
+        return Err(E2eError::Domain { ring_bits: ring.bits(), frac_bits: fx.frac(), count: beyond });
+    }
 
     let mut cost = E2eCost { per_layer: vec![Counts::default(); layers], ..E2eCost::default() };
     let states: Option<(PartyState, PartyState)> = if suite.reference {
@@ -327,16 +352,12 @@ pub fn run(
     let mut layer_err = vec![AbsErrors::default(); layers];
     let (mut secure_pooled, mut plain_pooled) = (Vec::new(), Vec::new());
     let mut compute = 0.0;
-    let mut beyond = 0;
     for (i, s) in test.iter().enumerate() {
         let trace = model.forward(&s.ids)?;
         let k = s.ids.len();
         let input = fx.encode_tensor(&trace.embeddings.clone().into_dyn()).map_err(ProtocolError::from)?;
-        let (clear, counted) = dyad_reference::domain::counted(|| reference::forward(&enc, fx, &weights, &input));
-        beyond += counted;
-        let clear = clear?;
         let outputs = match &states {
-            None => clear,
+            None => reference::forward(&enc, fx, &weights, &input)?,
             Some((server, client)) => {
                 let out = simulate(
                     &SimConfig {
@@ -430,7 +451,6 @@ pub fn run(
             flipped,
         },
         cost,
-        beyond_truncation_domain: beyond,
     })
 }
 
@@ -447,11 +467,6 @@ pub fn render(r: &E2eReport) -> String {
         r.trunc.name(),
         if r.correlations == "dealer" { "a trusted DEALER" } else { "OT between the parties" }
     );
-    out.push_str(&format!(
-        "truncations at or beyond 2^{} in the suite's fixed-point reference: {}\n",
-        r.ring_bits - 2,
-        r.beyond_truncation_domain
-    ));
     out.push_str("hidden-state error against the float64 model, per layer:\n");
     for (l, c) in r.layers.iter().zip(r.cost.per_layer.iter().chain(std::iter::repeat(&Counts::default()))) {
         out.push_str(&format!(

@@ -13,7 +13,7 @@ use dyad_sim::{FixedPoint, Ring};
 use dyad_vectors::{Kind, VectorSet, bundled_dir};
 use dyad_verify::fit::{FitSpec, fit, weighted_rms};
 use dyad_verify::points::{binned, pooled_points, split_samples};
-use dyad_verify::{AuditSpec, audit};
+use dyad_verify::{AuditError, AuditSpec, audit};
 
 fn set() -> VectorSet {
     VectorSet::open(&bundled_dir()).unwrap()
@@ -133,37 +133,49 @@ fn the_audit_covers_every_activation_protocol_and_shows_the_example_jump() {
 }
 
 /// ℓ = 32 with f = 13 cannot hold the recorded activations: nimbus.exp's domain covers about half
-/// of the recorded Softmax inputs and LayerNorm's none of the FFN rows, and their references
-/// truncate values beyond 2^30. The audit fails them instead of scoring the inputs that fit; at
-/// ℓ = 64 the same entries pass with nothing outside.
+/// of the recorded Softmax inputs and LayerNorm's none of the FFN rows. The audit refuses before
+/// any secure work, naming the protocol and the fraction. A protocol that claims the whole
+/// recorded range as its domain runs, and fails on its reference's truncations beyond 2^30. At
+/// ℓ = 64 the same protocols pass with nothing outside and no such truncation.
 #[test]
-fn an_audit_fails_entries_whose_inputs_leave_the_domain() {
+fn an_audit_refuses_inputs_outside_the_domain_and_fails_truncations_beyond_it() {
     let set = set();
     let registry = Registry::builtin().unwrap();
-    let protocols = registry.select(&["nimbus.exp".to_owned(), "layernorm".to_owned()]).unwrap();
     let at32 = AuditSpec { fixed: FixedPoint::default_for(Ring::Z32), samples: 256, rows: 4, ..small_spec() };
-    let (report, _) = audit(&set, &protocols, &at32, &mut |_, _| {}).unwrap();
-    assert!(!report.passed);
-    for e in &report.entries {
-        assert!(!e.verdict.passed && e.outside_domain > 0.0, "{} {}: {}", e.protocol, e.kind, e.outside_domain);
-    }
-    assert!(report.entries.iter().any(|e| e.verdict.beyond_truncation_domain > 0));
-    // Allowing every input outside leaves the bounds on those inside, which hold.
-    let lenient = AuditSpec { max_outside: 1.0, ..at32.clone() };
-    let (report, _) = audit(&set, &protocols, &lenient, &mut |_, _| {}).unwrap();
-    let nimbus = report.entries.iter().find(|e| e.protocol == "nimbus.exp").unwrap();
-    assert!(nimbus.verdict.passed, "{:?}", nimbus.verdict);
     let at64 = AuditSpec { samples: 256, rows: 4, ..small_spec() };
-    let (report, _) = audit(&set, &protocols, &at64, &mut |_, _| {}).unwrap();
-    assert!(report.passed);
-    for e in &report.entries {
-        assert_eq!((e.outside_domain, e.verdict.beyond_truncation_domain), (0.0, 0), "{} {}", e.protocol, e.kind);
+    for name in ["nimbus.exp", "layernorm"] {
+        let p = registry.find(name).unwrap();
+        match audit(&set, &[p], &at32, &mut |_, _| {}) {
+            Err(AuditError::OutsideDomain { protocol, fraction, .. }) => {
+                assert!(protocol == name && fraction > 0.0, "{protocol}: {fraction}");
+            }
+            other => panic!("{name} at ℓ = 32: {:?}", other.map(|r| r.0.passed)),
+        }
+        let wide = Overclaiming(p, Claim::Domain);
+        let (report, _) = audit(&set, &[&wide], &at32, &mut |_, _| {}).unwrap();
+        assert!(!report.passed, "{name}");
+        assert!(report.entries.iter().all(|e| e.outside_domain == 0.0), "{name}");
+        assert!(report.entries.iter().any(|e| e.verdict.beyond_truncation_domain > 0 && !e.verdict.passed), "{name}");
+        let (report, _) = audit(&set, &[p], &at64, &mut |_, _| {}).unwrap();
+        assert!(report.passed, "{name}");
+        for e in &report.entries {
+            assert_eq!((e.outside_domain, e.verdict.beyond_truncation_domain), (0.0, 0), "{} {}", e.protocol, e.kind);
+        }
     }
 }
 
-/// A protocol that claims more accuracy than it has: everything delegated, but a documented
-/// accuracy of zero against the ideal.
-struct Overclaiming<'a>(&'a dyn dyad_protocols::Protocol);
+/// A protocol that claims more than it has: everything delegated, but a documented accuracy of
+/// zero against the ideal, or every input inside its domain.
+struct Overclaiming<'a>(&'a dyn dyad_protocols::Protocol, Claim);
+
+/// What [`Overclaiming`] claims.
+#[derive(Clone, Copy, PartialEq)]
+enum Claim {
+    /// Exact agreement with the ideal.
+    Accuracy,
+    /// Every input inside the domain.
+    Domain,
+}
 
 impl dyad_protocols::Protocol for Overclaiming<'_> {
     fn name(&self) -> &'static str {
@@ -211,11 +223,21 @@ impl dyad_protocols::Protocol for Overclaiming<'_> {
     fn tolerance_ulp(&self, fixed: FixedPoint, trunc: TruncMode) -> u64 {
         self.0.tolerance_ulp(fixed, trunc)
     }
-    fn ideal_tolerance(&self, _: FixedPoint) -> f64 {
-        0.0
+    fn ideal_tolerance(&self, fixed: FixedPoint) -> f64 {
+        if self.1 == Claim::Accuracy { 0.0 } else { self.0.ideal_tolerance(fixed) }
     }
     fn activation(&self) -> Option<dyad_protocols::Activation> {
         self.0.activation()
+    }
+    fn in_domain(
+        &self,
+        fixed: FixedPoint,
+        inputs: &[ndarray::ArrayD<f64>],
+    ) -> Result<ndarray::ArrayD<bool>, dyad_protocols::ProtocolError> {
+        match self.1 {
+            Claim::Domain => Ok(inputs[0].mapv(|_| true)),
+            Claim::Accuracy => self.0.in_domain(fixed, inputs),
+        }
     }
 }
 
@@ -241,7 +263,7 @@ fn a_protocol_that_misses_its_stated_accuracy_fails_the_audit() {
     assert!(report.passed, "{:?}", report.entries[0].verdict);
     let v = &report.entries[0].verdict;
     assert!(v.inputs_in_domain > 0 && v.max_abs > 0.0 && v.max_abs <= v.bound, "{v:?}");
-    let liar = Overclaiming(honest);
+    let liar = Overclaiming(honest, Claim::Accuracy);
     let (report, _) = audit(&set, &[&liar], &small_spec(), &mut |_, _| {}).unwrap();
     assert!(!report.passed);
     let v = &report.entries[0].verdict;
@@ -255,7 +277,7 @@ fn an_audit_of_no_inputs_is_refused_and_reports_say_what_they_ran_on() {
     let p = registry.find("layernorm").unwrap();
     for (samples, rows) in [(0, 4), (256, 0)] {
         let spec = AuditSpec { samples, rows, ..small_spec() };
-        assert!(matches!(audit(&set, &[p], &spec, &mut |_, _| {}), Err(dyad_verify::AuditError::Spec(_))));
+        assert!(matches!(audit(&set, &[p], &spec, &mut |_, _| {}), Err(AuditError::Spec(_))));
     }
     let (report, _) = audit(&set, &[p], &small_spec(), &mut |_, _| {}).unwrap();
     let m = set.manifest();

@@ -233,8 +233,9 @@ impl Protocol for LayerNorm {
                 });
             }
         };
-        // Random rows must also keep every variance in the rsqrt's range and fit `row_fits`:
-        // the worst variance of values within ±b is b².
+        // The range is where random rows are drawn, narrower than the domain `in_domain` checks:
+        // they must also keep every variance in the rsqrt's range and fit `row_fits`, and the
+        // worst variance of values within ±b is b².
         let var_hi = self.variance_range(fx).1;
         let b = input_bound(fx).min(var_hi.sqrt()).min((row_limit(fx) / d as f64).sqrt());
         Ok(vec![
