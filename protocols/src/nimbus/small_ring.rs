@@ -1,4 +1,4 @@
-//! Nimbus's non-linear layers in a small ring (Li et al., NeurIPS 2024, arXiv 2411.15707, §5:
+//! Nimbus's non-linear layers in a small ring (Li et al., NeurIPS 2024, arXiv 2411.15707:
 //! low-degree polynomials on the recorded input range need fewer bits, and truncation fused with
 //! the ring conversion makes the move between rings almost free).
 //!
