@@ -505,7 +505,7 @@ fn outside_fraction(
                 let x = ArrayD::from_shape_vec(IxDyn(&[group.len(), width]), flat)
                     .unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0, 0])));
                 let f = p.in_domain(spec.fixed, &[x]).map_err(fail)?;
-                flags.extend(f.iter().copied().collect::<Vec<_>>().chunks(width).map(|row| row.iter().all(|&b| b)));
+                flags.extend(f.lanes(ndarray::Axis(1)).into_iter().map(|row| row.iter().all(|&b| b)));
             }
             flags
         }

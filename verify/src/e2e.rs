@@ -324,8 +324,7 @@ pub fn run(
     // its truncations inside 2^(ℓ−2).
     let mut beyond = 0;
     for s in &test {
-        let trace = model.forward(&s.ids)?;
-        let input = fx.encode_tensor(&trace.embeddings.into_dyn()).map_err(ProtocolError::from)?;
+        let input = fx.encode_tensor(&model.embed(&s.ids)?.into_dyn()).map_err(ProtocolError::from)?;
         let (clear, count) = dyad_reference::domain::counted(|| reference::forward(&enc, fx, &weights, &input));
         clear?;
         beyond += count;
