@@ -185,6 +185,32 @@ fn cost_reads_shape_and_profile_files_and_checks_claims() {
     let network = c["rounds"].as_f64().unwrap() * 0.1 + bytes * 8.0 / 1.0e6;
     assert!((slow["network_seconds"].as_f64().unwrap() - network).abs() < 1e-9, "{slow}: network time {network}");
     assert!(slow["online_seconds"].as_f64().unwrap() >= network, "{slow} below the network time {network}");
+    assert!(slow["per_query_seconds"].is_null(), "a dealer's offline material is not a per-query cost: {slow}");
+    let (shapes, profiles) = (shapes.to_str().unwrap(), profiles.to_str().unwrap());
+    let v = json(&dyad(&[
+        "cost",
+        "mul",
+        "--shapes",
+        shapes,
+        "--profiles",
+        profiles,
+        "--correlations",
+        "ot",
+        "--format",
+        "json",
+    ]));
+    let mul = &v["costs"][0];
+    let (mut rounds, mut bytes) = (0.0, 0.0);
+    for p in mul["cost"]["phases"].as_array().unwrap().iter().filter(|p| p["phase"] != "setup") {
+        let c = &p["counts"];
+        rounds += c["rounds"].as_f64().unwrap();
+        bytes += c["bytes_server_to_client"].as_f64().unwrap() + c["bytes_client_to_server"].as_f64().unwrap();
+    }
+    let slow = mul["estimates"].as_array().unwrap().iter().find(|e| e["profile"] == "slow").unwrap();
+    let network = rounds * 0.1 + bytes * 8.0 / 1.0e6;
+    let got = slow["per_query_network_seconds"].as_f64().unwrap();
+    assert!((got - network).abs() < 1e-9 && got > slow["network_seconds"].as_f64().unwrap(), "{slow}: {network}");
+    assert!(slow["per_query_seconds"].as_f64().unwrap() >= network, "{slow}");
     let v = json(&dyad(&["cost", "--claims", "--shapes", "ci", "--format", "json"]));
     let claims = v["claims"].as_array().unwrap();
     assert_eq!(claims.len(), 12, "every claim's protocols are measured");
@@ -203,11 +229,51 @@ fn cost_reads_shape_and_profile_files_and_checks_claims() {
     }
     for c in claims {
         assert!(c["bytes_ratio"].as_f64().unwrap() > 0.0, "{c}");
+        assert_eq!((c["correlations"].as_str(), c["basis"].as_str()), (Some("dealer"), Some("online")), "{c}");
+        assert!(c["per_query_bytes_ratio"].is_null(), "a dealer's material is compared: {c}");
         let low = c["claim"]["low"].as_f64().unwrap();
         for p in c["profiles"].as_array().unwrap() {
             let ratio = p["time_ratio"].as_f64().unwrap();
             assert!(ratio > 0.0 && p["reproduced"].as_bool().unwrap() == (ratio >= low), "{p}");
             assert!(p["network_ratio"].as_f64().unwrap() > 0.0, "{p}");
+            assert!(p["per_query_time_ratio"].is_null(), "{p}");
+        }
+    }
+    // Under `ot` the parties' offline traffic is real, and each claim is judged per query.
+    let v = json(&dyad(&["cost", "--claims", "--shapes", "ci", "--correlations", "ot", "--format", "json"]));
+    let costs = v["costs"].as_array().unwrap();
+    let phase_bytes = |name: &Value, phases: &[&str]| -> f64 {
+        let cost = costs.iter().find(|c| &c["protocol"] == name).unwrap();
+        let listed = cost["cost"]["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| phases.contains(&p["phase"].as_str().unwrap()));
+        listed
+            .map(|p| {
+                p["counts"]["bytes_server_to_client"].as_f64().unwrap()
+                    + p["counts"]["bytes_client_to_server"].as_f64().unwrap()
+            })
+            .sum()
+    };
+    let side = |c: &Value, which: &str, phases: &[&str]| -> f64 {
+        c["claim"][which].as_array().unwrap().iter().map(|n| phase_bytes(n, phases)).sum()
+    };
+    let claims = v["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 12);
+    for c in claims {
+        assert_eq!((c["correlations"].as_str(), c["basis"].as_str()), (Some("ot"), Some("per_query")), "{c}");
+        let per_query = ["offline", "online"];
+        let expected = side(c, "baseline", &per_query) / side(c, "proposal", &per_query);
+        let got = c["per_query_bytes_ratio"].as_f64().unwrap();
+        assert!((got - expected).abs() < 1e-9 * expected, "{got} ≠ {expected}: {c}");
+        let online = side(c, "baseline", &["online"]) / side(c, "proposal", &["online"]);
+        assert!((c["bytes_ratio"].as_f64().unwrap() - online).abs() < 1e-9 * online, "{c}");
+        let low = c["claim"]["low"].as_f64().unwrap();
+        for p in c["profiles"].as_array().unwrap() {
+            let ratio = p["per_query_time_ratio"].as_f64().unwrap();
+            assert!(ratio > 0.0 && p["reproduced"].as_bool().unwrap() == (ratio >= low), "{p}");
+            assert!(p["per_query_network_ratio"].as_f64().unwrap() > 0.0, "{p}");
         }
     }
     let bad = dir.join("bad.yaml");

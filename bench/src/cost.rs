@@ -3,7 +3,7 @@
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{HarnessError, ModelShape, Protocol, TruncMode};
 use dyad_sim::runner::Correlations;
-use dyad_sim::{CostReport, FixedPoint};
+use dyad_sim::{CostReport, Counts, FixedPoint, Phase};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -80,7 +80,7 @@ pub struct ProtocolCost {
     pub estimates: Vec<Estimate>,
 }
 
-/// The estimated online time under one profile.
+/// The estimated time under one profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     /// Profile name.
@@ -90,6 +90,11 @@ pub struct Estimate {
     /// The network's share of it: rounds × latency + bytes / bandwidth, without compute (which
     /// measures this implementation as much as the protocol).
     pub network_seconds: f64,
+    /// Seconds per query: the offline phase, then the online one. Absent when a dealer supplied
+    /// correlations, whose offline material is not traffic between the parties.
+    pub per_query_seconds: Option<f64>,
+    /// The network's share of `per_query_seconds`.
+    pub per_query_network_seconds: Option<f64>,
 }
 
 /// How to measure.
@@ -118,15 +123,31 @@ pub fn measure(p: &dyn Protocol, shape: &ModelShape, spec: &CostSpec) -> Result<
     };
     let checked = harness::run(p, &run)?;
     let cost = checked.report.cost;
-    let online = cost.phase(dyad_sim::Phase::Online);
+    let phases = |which: &[Phase]| {
+        let mut counts = Counts::default();
+        let (mut server, mut client) = (0.0, 0.0);
+        for p in cost.phases.iter().filter(|p| which.contains(&p.phase)) {
+            counts.add_times(&p.counts, 1);
+            server += p.compute.server_seconds;
+            client += p.compute.client_seconds;
+        }
+        (counts, server, client)
+    };
+    let online = phases(&[Phase::Online]);
+    let per_query = (!cost.dealer_used).then(|| phases(&[Phase::Offline, Phase::Online]));
     let estimates = spec
         .profiles
         .iter()
-        .map(|pr| Estimate {
-            profile: pr.name.clone(),
-            online_seconds: online
-                .map_or(0.0, |o| pr.estimate(&o.counts, o.compute.server_seconds, o.compute.client_seconds)),
-            network_seconds: online.map_or(0.0, |o| pr.estimate(&o.counts, 0.0, 0.0)),
+        .map(|pr| {
+            let time = |(counts, server, client): &(Counts, f64, f64)| pr.estimate(counts, *server, *client);
+            let network = |(counts, _, _): &(Counts, f64, f64)| pr.estimate(counts, 0.0, 0.0);
+            Estimate {
+                profile: pr.name.clone(),
+                online_seconds: time(&online),
+                network_seconds: network(&online),
+                per_query_seconds: per_query.as_ref().map(time),
+                per_query_network_seconds: per_query.as_ref().map(network),
+            }
         })
         .collect();
     Ok(ProtocolCost { protocol: p.name().into(), dims, passed: checked.report.passed, cost, estimates })

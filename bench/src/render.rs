@@ -1,6 +1,6 @@
 //! Plain-text tables of costs, claims and regression diffs.
 
-use crate::claims::ClaimCheck;
+use crate::claims::{Basis, ClaimCheck};
 use crate::cost::ProtocolCost;
 use crate::regress::Diff;
 use dyad_sim::table::columns;
@@ -63,13 +63,21 @@ pub fn costs(costs: &[ProtocolCost], labels: bool) -> String {
     out
 }
 
-/// The claims view.
+/// The claims view: online ratios, and per-query ratios (offline plus online) where the parties
+/// generated their own correlations.
 pub fn claims(checks: &[ClaimCheck]) -> String {
-    let mut rows = vec![
-        ["PAPER", "COMPARISON", "CLAIMED", "BYTES RATIO", "PROFILE", "TIME RATIO", "NETWORK RATIO", "REPRODUCED"]
-            .map(String::from)
-            .to_vec(),
-    ];
+    let per_query = checks.iter().any(|c| c.per_query_bytes_ratio.is_some());
+    let mut header = vec!["PAPER", "PROPOSAL", "BASELINE", "CLAIMED", "BYTES RATIO"];
+    if per_query {
+        header.push("PER-QUERY BYTES");
+    }
+    header.extend(["PROFILE", "TIME RATIO", "NETWORK RATIO"]);
+    if per_query {
+        header.extend(["PER-QUERY TIME", "PER-QUERY NETWORK"]);
+    }
+    header.push("REPRODUCED");
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    let times = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}×"));
     for c in checks {
         let claimed = if c.claim.low == c.claim.high {
             format!("{:.2}×", c.claim.low)
@@ -77,21 +85,36 @@ pub fn claims(checks: &[ClaimCheck]) -> String {
             format!("{:.1}–{:.1}×", c.claim.low, c.claim.high)
         };
         for p in &c.profiles {
-            rows.push(vec![
+            let mut row = vec![
                 c.claim.paper.clone(),
-                c.claim.what.clone(),
+                c.claim.proposal.join(" + "),
+                c.claim.baseline.join(" + "),
                 claimed.clone(),
                 format!("{:.2}×", c.bytes_ratio),
-                p.profile.clone(),
-                format!("{:.2}×", p.time_ratio),
-                format!("{:.2}×", p.network_ratio),
-                if p.reproduced { "yes" } else { "no" }.into(),
-            ]);
+            ];
+            if per_query {
+                row.push(times(c.per_query_bytes_ratio));
+            }
+            row.extend([p.profile.clone(), format!("{:.2}×", p.time_ratio), format!("{:.2}×", p.network_ratio)]);
+            if per_query {
+                row.extend([times(p.per_query_time_ratio), times(p.per_query_network_ratio)]);
+            }
+            row.push(if p.reproduced { "yes" } else { "no" }.into());
+            rows.push(row);
         }
     }
     let mut out = columns(&rows);
+    let mut judged: Vec<(&str, Basis)> = checks.iter().map(|c| (c.correlations.as_str(), c.basis)).collect();
+    judged.dedup();
+    for (provider, basis) in judged {
+        out.push_str(&format!("under {provider}, REPRODUCED judges the {} time ratio", basis.name()));
+        out.push_str(match basis {
+            Basis::Online => ": a dealer's offline material is not traffic between the parties\n",
+            Basis::PerQuery => ": the parties generate their correlations themselves\n",
+        });
+    }
     for c in checks {
-        out.push_str(&format!("note on {}: {}\n", c.claim.what, c.claim.caveat));
+        out.push_str(&format!("note on {} ({}): {}\n", c.claim.proposal.join(" + "), c.claim.what, c.claim.caveat));
     }
     out
 }
