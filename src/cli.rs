@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 use dyad_model::registry::Registry;
 use dyad_protocols::Protocol;
 use dyad_protocols::harness::{self, RunSpec};
+use dyad_protocols::protocol::SmallRingSpec;
 
 use crate::args::{Arith, Correlated, Dims, Format, Seed, parse_dims, with_coefficients};
 use crate::error::CliError;
@@ -32,6 +33,10 @@ pub struct Cli {
     /// for an exp set) for this command; repeatable.
     #[arg(long = "coeffs", global = true)]
     coeffs: Vec<PathBuf>,
+    /// Make a mixed-ring protocol compute in Z_2^BITS, with FRAC fraction bits (the most that
+    /// keep its pieces safe when omitted), for example `nimbus.gelu_small=32:10`; repeatable.
+    #[arg(long = "small-ring", global = true, value_name = "PROTOCOL=BITS[:FRAC]", value_parser = parse_small_ring)]
+    small_rings: Vec<(String, SmallRingSpec)>,
     /// Output format: a table, or the stable JSON or YAML report schema.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -82,6 +87,12 @@ struct RunArgs {
     input: Option<PathBuf>,
 }
 
+/// `PROTOCOL=BITS[:FRAC]`.
+fn parse_small_ring(s: &str) -> Result<(String, SmallRingSpec), String> {
+    let (name, ring) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected PROTOCOL=BITS[:FRAC]"))?;
+    Ok((name.to_owned(), ring.parse()?))
+}
+
 /// The `dyad` binary: parses the arguments, runs the command, prints any error and returns
 /// its exit code.
 pub fn main() -> ExitCode {
@@ -124,7 +135,14 @@ where
     let registry = Registry::builtin()
         .map_err(|e| CliError::Failed(format!("a built-in protocol does not build: {e}")))
         .and_then(|r| Ok(r.with(extra)?))
-        .and_then(|r| with_coefficients(r, &cli.coeffs));
+        .and_then(|r| with_coefficients(r, &cli.coeffs))
+        .and_then(|(mut r, from_files)| {
+            for (name, ring) in &cli.small_rings {
+                r.set_small_ring(name, *ring)
+                    .map_err(|e| CliError::Usage(format!("--small-ring {name}={ring}: {e}")))?;
+            }
+            Ok((r, from_files))
+        });
     match registry.and_then(|(registry, from_files)| dispatch(cli.command, &registry, &from_files, cli.format)) {
         Ok(code) => code,
         Err(e) => {

@@ -56,8 +56,14 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
         return Err(CliError::Usage("--sentences 0: the run needs at least one test sentence".into()));
     }
     let suite = Suite::named(&args.suite).map_err(CliError::usage)?;
-    suite.resolve(registry).map_err(CliError::usage)?;
+    let slots = suite.resolve(registry).map_err(CliError::usage)?;
     let fixed = args.arith.fixed()?;
+    // A slot that cannot compute at this format (a small ring as wide as the run's, an f′ its
+    // pieces overflow) says so before the model loads.
+    let gelu: &dyn dyad_protocols::Protocol = slots.gelu.as_ref();
+    for p in [slots.attention.as_ref() as &dyn dyad_protocols::Protocol, gelu] {
+        p.inputs(&p.default_dims(), fixed).map_err(CliError::usage)?;
+    }
     let model = Model::load(&args.model)
         .map_err(|e| CliError::usage(format!("{e} (run `bash vectors/fetch.sh` to fetch the model)")))?;
     let tok = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(CliError::usage)?;

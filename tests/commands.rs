@@ -151,6 +151,33 @@ fn a_fitted_coefficient_file_is_audited_and_run_without_a_rebuild() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("broken.yaml"), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// `--small-ring` sets a mixed-ring protocol's ℓ′ and f′: the run is checked at that format and
+/// reports it; an f′ its pieces overflow, or a protocol without a small ring, is refused with
+/// exit 2 naming the bound.
+#[test]
+fn small_ring_sets_a_mixed_ring_protocols_format() {
+    let run =
+        |ring: &str| dyad(&["run", "nimbus.gelu_small", "--shape", "64", "--small-ring", ring, "--format", "json"]);
+    let v = json(&run("nimbus.gelu_small=32:9"));
+    assert_eq!(v["small_ring"], serde_json::json!({"ring_bits": 32, "frac_bits": 9}));
+    assert_eq!(v["passed"], true, "{v}");
+    let derived = json(&run("nimbus.gelu_small=32"));
+    assert_eq!(derived["small_ring"]["frac_bits"], 11, "f′ derived when FRAC is omitted");
+    for (ring, says) in [
+        ("nimbus.gelu_small=32:14", "f′ = 14 in Z_2^32: its pieces overflow 2^29 units"),
+        ("nimbus.gelu_small=32:18", "f′ = 18: choose 8 ≤ f′ < 18"),
+        ("nimbus.gelu_small=64", "needs a larger run ring"),
+        ("nimbus.gelu=32", "\"nimbus.gelu\" is not a protocol with a small ring"),
+        ("nimbus.gelu_small=32:x", "is not a whole number of bits"),
+        ("nimbus.gelu_small", "expected PROTOCOL=BITS[:FRAC]"),
+    ] {
+        let o = run(ring);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{ring}: {err}");
+        assert!(err.contains(says), "{ring}: {err}");
+    }
+}
+
 #[test]
 fn cost_reads_shape_and_profile_files_and_checks_claims() {
     let dir = scratch("cost");

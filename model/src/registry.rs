@@ -8,7 +8,7 @@ use std::sync::Arc;
 use dyad_protocols::blocks::activation::{AttentionFunction, PiecewiseActivation};
 use dyad_protocols::error::HarnessError;
 use dyad_protocols::nimbus;
-use dyad_protocols::protocol::Protocol;
+use dyad_protocols::protocol::{Protocol, SmallRingSpec};
 use dyad_reference::approx::{CoefficientSet, Target};
 
 /// One registered protocol; an attention function keeps its attention-slot view.
@@ -135,6 +135,24 @@ impl Registry {
         }
     }
 
+    /// Makes the mixed-ring protocol `name` compute in the small ring `ring` from now on; an error
+    /// if no protocol has that name or it has no small ring. Whether `ring` suits it is checked
+    /// when it first computes its format (`dyad` does so before any work).
+    pub fn set_small_ring(&mut self, name: &str, ring: SmallRingSpec) -> Result<(), HarnessError> {
+        let index = self
+            .entries
+            .iter()
+            .position(|e| e.protocol().name() == name)
+            .ok_or_else(|| HarnessError::Unknown { name: name.into() })?;
+        let configured = match &self.entries[index] {
+            Entry::Protocol(p) => p.with_small_ring(ring).map(|p| Entry::Protocol(Arc::from(p))),
+            Entry::Attention(f) => f.attention_with_small_ring(ring).map(|f| Entry::Attention(Arc::from(f))),
+        };
+        self.entries[index] = configured
+            .ok_or_else(|| HarnessError::Kind { name: name.into(), expected: "a protocol with a small ring" })?;
+        Ok(())
+    }
+
     /// The protocols named in `names`, in that order.
     pub fn select(&self, names: &[String]) -> Result<Vec<&dyn Protocol>, HarnessError> {
         names.iter().map(|n| self.find(n)).collect()
@@ -169,6 +187,22 @@ mod tests {
         assert!(matches!(taken, HarnessError::Duplicate { ref name } if name == "mul"), "{taken}");
         assert!(matches!(registry.select(&["mul".into(), "nope".into()]), Err(HarnessError::Unknown { .. })));
         assert!(matches!(registry.attention("mul"), Err(HarnessError::Kind { .. })));
+    }
+
+    #[test]
+    fn a_small_ring_set_by_name_replaces_the_entry_and_keeps_its_kind() {
+        let fx = dyad_sim::FixedPoint::default_for(dyad_sim::Ring::Z64);
+        let mut registry = builtin();
+        let nine = SmallRingSpec { bits: 32, frac: Some(9) };
+        registry.set_small_ring("nimbus.softmax_small", nine).unwrap();
+        registry.set_small_ring("nimbus.gelu_small", nine).unwrap();
+        let frac = |p: &dyn Protocol| p.small_ring(fx).map(|s| (s.ring().bits(), s.frac()));
+        assert_eq!(frac(registry.attention("nimbus.softmax_small").unwrap().as_ref()), Some((32, 9)));
+        assert_eq!(frac(registry.find("nimbus.gelu_small").unwrap()), Some((32, 9)));
+        assert_eq!(frac(builtin().find("nimbus.gelu_small").unwrap()), Some((32, 11)), "derived when unset");
+        assert_eq!(registry.all().len(), builtin().all().len());
+        assert!(matches!(registry.set_small_ring("nimbus.gelu", nine), Err(HarnessError::Kind { .. })));
+        assert!(matches!(registry.set_small_ring("nope", nine), Err(HarnessError::Unknown { .. })));
     }
 
     #[test]

@@ -177,6 +177,42 @@ pub enum Activation {
     LayerNorm,
 }
 
+/// The small ring a protocol computes in, as a user states it: Z_2^`bits`, with `frac` fraction
+/// bits, or the most that keep its pieces safe when `frac` is `None`. Written `BITS` or
+/// `BITS:FRAC`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmallRingSpec {
+    /// ℓ′.
+    pub bits: u32,
+    /// f′, derived when `None`.
+    pub frac: Option<u32>,
+}
+
+impl std::str::FromStr for SmallRingSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let number = |t: &str, what: &str| {
+            t.parse::<u32>()
+                .map_err(|_| format!("{s:?}: {what} {t:?} is not a whole number of bits (BITS or BITS:FRAC)"))
+        };
+        let (bits, frac) = match s.split_once(':') {
+            Some((b, f)) => (number(b, "ring width")?, Some(number(f, "fraction bits")?)),
+            None => (number(s, "ring width")?, None),
+        };
+        Ok(SmallRingSpec { bits, frac })
+    }
+}
+
+impl std::fmt::Display for SmallRingSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.frac {
+            Some(frac) => write!(f, "{}:{frac}", self.bits),
+            None => write!(f, "{}", self.bits),
+        }
+    }
+}
+
 /// A secure two-party protocol with its plaintext fixed-point reference and its float ideal.
 pub trait Protocol: Send + Sync {
     /// The stable registry name, for example `nimbus.gelu`.
@@ -251,6 +287,14 @@ pub trait Protocol: Send + Sync {
     /// `crate::nimbus::small_ring`); `None` for protocols that stay in the run's ring.
     fn small_ring(&self, fixed: FixedPoint) -> Option<FixedPoint> {
         let _ = fixed;
+        None
+    }
+
+    /// This protocol computing in the small ring `ring` instead of its own, when it is a
+    /// mixed-ring protocol ([`Protocol::small_ring`]); `None` for protocols that have no small
+    /// ring. An unusable `ring` is refused when the protocol first computes its format.
+    fn with_small_ring(&self, ring: SmallRingSpec) -> Option<Box<dyn Protocol>> {
+        let _ = ring;
         None
     }
 

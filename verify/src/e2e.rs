@@ -12,6 +12,7 @@ use dyad_model::encoder::{Encoder, EncoderWeights, PartyState, Precision, Suite,
 use dyad_model::layers::linear::LinearKind;
 use dyad_model::registry::Registry;
 use dyad_protocols::blocks::share::share_input;
+use dyad_protocols::harness::SmallRing;
 use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
 use dyad_reference::metrics::AbsErrors;
 use dyad_sim::correlation::ot;
@@ -215,6 +216,8 @@ pub struct E2eReport {
     pub trunc: TruncMode,
     /// The correlation provider (`dealer` or `ot`).
     pub correlations: String,
+    /// The slots that compute in a small ring, and its format.
+    pub small_rings: Vec<SlotRing>,
     /// Per-layer hidden-state errors.
     pub layers: Vec<LayerError>,
     /// Pooled-embedding cosine.
@@ -223,6 +226,17 @@ pub struct E2eReport {
     pub probe: ProbeStats,
     /// Cost.
     pub cost: E2eCost,
+}
+
+/// A suite slot's small ring.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlotRing {
+    /// `attention` or `gelu`.
+    pub slot: String,
+    /// The protocol filling it.
+    pub protocol: String,
+    /// Its small ring and f′.
+    pub ring: SmallRing,
 }
 
 struct Sentence {
@@ -320,6 +334,19 @@ pub fn run(
     let layers = weights.layers.len();
     let enc = Encoder::new(&suite, weights.eps, registry)
         .map_err(|e| ProtocolError::Config { protocol: "encoder", reason: e.to_string() })?;
+    let small_rings = [
+        ("attention", enc.attention().small_ring(fx), enc.attention().name()),
+        ("gelu", enc.gelu().small_ring(fx), enc.gelu().name()),
+    ]
+    .into_iter()
+    .filter_map(|(slot, ring, protocol)| {
+        ring.map(|r| SlotRing {
+            slot: slot.into(),
+            protocol: protocol.into(),
+            ring: SmallRing { ring_bits: r.ring().bits(), frac_bits: r.frac() },
+        })
+    })
+    .collect();
     // Before any secure work: the suite's reference in the clear on every test sentence must keep
     // its truncations inside 2^(ℓ−2).
     let mut beyond = 0;
@@ -434,6 +461,7 @@ pub fn run(
         frac_bits: fx.frac(),
         trunc: spec.trunc,
         correlations: spec.correlations.name().into(),
+        small_rings,
         layers: layer_err
             .into_iter()
             .enumerate()
@@ -466,6 +494,15 @@ pub fn render(r: &E2eReport) -> String {
         r.trunc.name(),
         if r.correlations == "dealer" { "a trusted DEALER" } else { "OT between the parties" }
     );
+    for s in &r.small_rings {
+        out.push_str(&format!(
+            "{} slot: {} in the small ring Z_2^{} with f′ = {}\n",
+            s.slot, s.protocol, s.ring.ring_bits, s.ring.frac_bits
+        ));
+    }
+    if !r.small_rings.is_empty() {
+        out.push('\n');
+    }
     out.push_str("hidden-state error against the float64 model, per layer:\n");
     for (l, c) in r.layers.iter().zip(r.cost.per_layer.iter().chain(std::iter::repeat(&Counts::default()))) {
         out.push_str(&format!(

@@ -114,6 +114,13 @@ fn the_small_ring_nimbus_suite_keeps_pooled_embeddings_within_cosine_0_999() {
     let spec = spec("nimbus-small", Some(LinearKind::Dealer), 3);
     let r = run(&model, &tok, &snippets, &spec, &REGISTRY, &mut |_, _| {}).unwrap();
     assert!(r.cosine.min >= 0.999, "cosine {:?}", r.cosine);
+    // The report names each slot's small ring: f′ = 10 for the refit exp, 11 for the refit GELU.
+    let rings: Vec<_> = r
+        .small_rings
+        .iter()
+        .map(|s| (s.slot.as_str(), s.protocol.as_str(), s.ring.ring_bits, s.ring.frac_bits))
+        .collect();
+    assert_eq!(rings, [("attention", "nimbus.softmax_small", 32, 10), ("gelu", "nimbus.gelu_small", 32, 11)]);
 }
 
 /// ℓ = 32 with f = 13 cannot hold the model: LayerNorm's squares of MiniLM's outliers leave the

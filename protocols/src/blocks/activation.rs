@@ -25,7 +25,8 @@ use crate::blocks::share::{repeat_last, sum_last};
 use crate::error::ProtocolError;
 use crate::protocol::TruncMode;
 use crate::protocol::{
-    Activation, InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, matrix, row_len, shared, take,
+    Activation, InputSpec, Inputs, ModelShape, Protocol, SmallRingSpec, elements, elementwise, matrix, row_len, shared,
+    take,
 };
 
 fn config(protocol: &'static str, reason: String) -> ProtocolError {
@@ -332,6 +333,12 @@ pub trait AttentionFunction: Protocol {
         shape: (usize, usize),
         trunc: TruncMode,
     ) -> Result<(), ProtocolError>;
+    /// This function computing in the small ring `ring`, when it has one (see
+    /// [`Protocol::with_small_ring`]).
+    fn attention_with_small_ring(&self, ring: SmallRingSpec) -> Option<Box<dyn AttentionFunction>> {
+        let _ = ring;
+        None
+    }
 }
 
 /// Softmax of every row in float64: the ideal of every attention function.

@@ -23,6 +23,8 @@ use crate::blocks::activation::{ExpMethod, PiecewiseActivation, Softmax, check_t
 use crate::error::ProtocolError;
 use small_ring::{SmallRingActivation, SmallRingSoftmax};
 
+use crate::protocol::SmallRingSpec;
+
 const PAPER: &str = "Nimbus (NeurIPS 2024): distribution-aware low-degree approximation";
 
 fn set(name: &str) -> Result<CoefficientSet, ProtocolError> {
@@ -107,16 +109,16 @@ pub const FITTED_GELU: &str = "nimbus-gelu-fitted";
 /// The coefficient set behind `nimbus.exp` and `nimbus.softmax`.
 pub const FITTED_EXP: &str = "nimbus-exp-fitted";
 
-/// The small ring of Nimbus's non-linear layers: Z_2^32.
-pub const SMALL_RING_BITS: u32 = 32;
+/// The small ring of Nimbus's non-linear layers: Z_2^32, with f′ derived.
+pub const SMALL_RING: SmallRingSpec = SmallRingSpec { bits: 32, frac: None };
 
 /// `nimbus.gelu_small`: `nimbus.gelu` in Z_2^32 between the fused conversions.
 pub fn gelu_small() -> Result<SmallRingActivation, ProtocolError> {
     Ok(SmallRingActivation::new(
         "nimbus.gelu_small",
-        "GELU as nimbus.gelu, computed in Z_2^32 with the truncation fused into the down-cast",
+        "GELU as nimbus.gelu, computed in a small ring (Z_2^32 unless configured) with the truncation fused into the down-cast",
         gelu()?,
-        SMALL_RING_BITS,
+        SMALL_RING,
     ))
 }
 
@@ -124,9 +126,9 @@ pub fn gelu_small() -> Result<SmallRingActivation, ProtocolError> {
 pub fn gelu_example_small() -> Result<SmallRingActivation, ProtocolError> {
     Ok(SmallRingActivation::new(
         "nimbus.gelu_example_small",
-        "GELU with the public example coefficients, computed in Z_2^32",
+        "GELU with the public example coefficients, computed in a small ring (Z_2^32 unless configured)",
         gelu_example()?,
-        SMALL_RING_BITS,
+        SMALL_RING,
     ))
 }
 
@@ -134,9 +136,9 @@ pub fn gelu_example_small() -> Result<SmallRingActivation, ProtocolError> {
 pub fn exp_small() -> Result<SmallRingActivation, ProtocolError> {
     Ok(SmallRingActivation::new(
         "nimbus.exp_small",
-        "exp(x) for x ≤ 0 as nimbus.exp, computed in Z_2^32",
+        "exp(x) for x ≤ 0 as nimbus.exp, computed in a small ring (Z_2^32 unless configured)",
         exp()?,
-        SMALL_RING_BITS,
+        SMALL_RING,
     ))
 }
 
@@ -144,9 +146,9 @@ pub fn exp_small() -> Result<SmallRingActivation, ProtocolError> {
 pub fn exp_example_small() -> Result<SmallRingActivation, ProtocolError> {
     Ok(SmallRingActivation::new(
         "nimbus.exp_example_small",
-        "exp(x) for x ≤ 0 with the public example cubic, computed in Z_2^32",
+        "exp(x) for x ≤ 0 with the public example cubic, computed in a small ring (Z_2^32 unless configured)",
         exp_example()?,
-        SMALL_RING_BITS,
+        SMALL_RING,
     ))
 }
 
@@ -155,10 +157,10 @@ pub fn softmax_small() -> Result<SmallRingSoftmax, ProtocolError> {
     let inner = softmax_with(
         "nimbus.softmax_small",
         PAPER,
-        "Softmax as nimbus.softmax, its row maximum and exp computed in Z_2^32",
+        "Softmax as nimbus.softmax, its row maximum and exp computed in a small ring (Z_2^32 unless configured)",
         &set(FITTED_EXP)?,
     )?;
-    SmallRingSoftmax::new(inner, SMALL_RING_BITS)
+    SmallRingSoftmax::new(inner, SMALL_RING)
 }
 
 /// `nimbus.softmax_example_small`: `nimbus.softmax_example` with its row maximum and exp in Z_2^32.
@@ -166,8 +168,8 @@ pub fn softmax_example_small() -> Result<SmallRingSoftmax, ProtocolError> {
     let inner = softmax_with(
         "nimbus.softmax_example_small",
         PAPER,
-        "Softmax with the public example exp, its row maximum and exp computed in Z_2^32",
+        "Softmax with the public example exp, its row maximum and exp computed in a small ring (Z_2^32 unless configured)",
         &set("nimbus-exp-example")?,
     )?;
-    SmallRingSoftmax::new(inner, SMALL_RING_BITS)
+    SmallRingSoftmax::new(inner, SMALL_RING)
 }

@@ -16,10 +16,12 @@
 //! ring, the row sum, the reciprocal and the product back in Z_2^ℓ, where the probabilities keep f
 //! fraction bits.
 //!
-//! f' is the largest number of fraction bits at which every piece is safe on the whole of its
-//! segment in Z_2^ℓ' (`safe_domain` is the whole domain): 11 for the fitted GELU's quartics, 10 for
-//! the fitted exp's cubics, at ℓ' = 32. The run ring must be larger than ℓ', so these protocols
-//! run at ℓ = 64 only.
+//! Unless the user states it ([`SmallRingSpec`], `dyad --small-ring PROTOCOL=BITS[:FRAC]`), f'
+//! is the largest number of fraction bits at which every piece is safe on the whole of its
+//! segment in Z_2^ℓ' (`safe_domain` is the whole domain): 11 for the fitted GELU's quartics, 10
+//! for the fitted exp's cubics, at ℓ' = 32. A stated f' must be safe in the same sense, or the
+//! protocol refuses it. The run ring must be larger than ℓ', so at ℓ' = 32 these protocols run at
+//! ℓ = 64 only.
 
 use dyad_reference::approx::{Piecewise, Target};
 use dyad_reference::cast as cast_reference;
@@ -37,7 +39,8 @@ use crate::blocks::poly::{piecewise_at, piecewise_cost_at};
 use crate::blocks::share::repeat_last;
 use crate::error::ProtocolError;
 use crate::protocol::{
-    Activation, InputSpec, Inputs, ModelShape, Protocol, TruncMode, elements, matrix, row_len, shared, take,
+    Activation, InputSpec, Inputs, ModelShape, Protocol, SmallRingSpec, TruncMode, elements, matrix, row_len, shared,
+    take,
 };
 
 /// Where Softmax evaluates its exp: x − max for scores that span up to 80.
@@ -62,31 +65,56 @@ pub struct SmallFormat {
     pub coeff_frac: u32,
 }
 
-/// The small ring's format for `pw` on inputs in `domain`, when the run is in `run`: f′ is the
-/// largest f′ < f at which `pw` is safe on the whole domain in Z_2^`bits`, then f_c the largest
-/// f_c ≤ f at which every selected piece's real terms stay below 2^(ℓ′−3) at scale 2^(f′ + f_c).
+/// The small ring's format for `pw` on inputs in `domain`, when the run is in `run`: f′ as `spec`
+/// states it, or else the largest f′ < f at which `pw` is safe on the whole domain in
+/// Z_2^ℓ′; then f_c the largest f_c ≤ f at which every selected piece's real terms stay below
+/// 2^(ℓ′−3) at scale 2^(f′ + f_c). A stated f′ at which `pw` is not safe is refused.
 pub fn small_format(
     protocol: &'static str,
     pw: &Piecewise,
     domain: (f64, f64),
-    bits: u32,
+    spec: SmallRingSpec,
     run: FixedPoint,
 ) -> Result<SmallFormat, ProtocolError> {
     let cap = domain.0.abs().max(domain.1.abs());
-    let ring = Ring::new(bits)?;
-    if run.ring().bits() <= bits {
+    let ring = Ring::new(spec.bits)?;
+    if run.ring().bits() <= spec.bits {
         return Err(config(protocol, format!("computes in {ring}, so it needs a larger run ring than {}", run.ring())));
     }
     let constant = pw.pieces.iter().map(|q| q.coeffs.first().copied().unwrap_or(0.0).abs()).fold(0.0, f64::max);
-    let limit = f64::from(bits - 3).exp2();
+    let limit = f64::from(spec.bits - 3).exp2();
     // Inputs, constants and outputs (bounded by 2^(ℓ'−3−2f') where the pieces are safe) stay below
     // the up-cast's 2^(ℓ'−2) units.
     let fits = |fx: FixedPoint| cap.max(constant) * f64::from(fx.frac()).exp2() < limit && safe_on(pw, fx, domain);
-    let fx = (MIN_SMALL_FRAC..run.frac())
-        .rev()
-        .map(|f| FixedPoint::new(ring, f))
-        .filter_map(Result::ok)
-        .find(|&fx| fits(fx));
+    let safest = || {
+        (MIN_SMALL_FRAC..run.frac()).rev().map(|f| FixedPoint::new(ring, f)).filter_map(Result::ok).find(|&fx| fits(fx))
+    };
+    let fx = match spec.frac {
+        Some(f) if !(MIN_SMALL_FRAC..run.frac()).contains(&f) => {
+            return Err(config(
+                protocol,
+                format!("f′ = {f}: choose {MIN_SMALL_FRAC} ≤ f′ < {} (the run's fraction bits)", run.frac()),
+            ));
+        }
+        Some(f) => {
+            let fx = FixedPoint::new(ring, f)?;
+            if !fits(fx) {
+                let most =
+                    safest().map_or_else(|| "none is".into(), |s| format!("the most that is: f′ = {}", s.frac()));
+                return Err(config(
+                    protocol,
+                    format!(
+                        "f′ = {f} in {ring}: its pieces overflow 2^{} units on [{}, {}] ({most})",
+                        spec.bits - 3,
+                        domain.0,
+                        domain.1
+                    ),
+                ));
+            }
+            Some(fx)
+        }
+        None => safest(),
+    };
     let fx = fx.ok_or_else(|| {
         config(
             protocol,
@@ -150,24 +178,24 @@ fn slope(target: Target) -> f64 {
     }
 }
 
-/// A piecewise activation (GELU or exp) computed in Z_2^`bits` between the fused conversions.
+/// A piecewise activation (GELU or exp) computed in a small ring between the fused conversions.
 #[derive(Clone, Debug)]
 pub struct SmallRingActivation {
     name: &'static str,
     computes: &'static str,
     inner: PiecewiseActivation,
-    bits: u32,
+    ring: SmallRingSpec,
 }
 
 impl SmallRingActivation {
-    /// `inner` in Z_2^`bits`, registered as `name`.
-    pub fn new(name: &'static str, computes: &'static str, inner: PiecewiseActivation, bits: u32) -> Self {
-        SmallRingActivation { name, computes, inner, bits }
+    /// `inner` in the small ring `ring`, registered as `name`.
+    pub fn new(name: &'static str, computes: &'static str, inner: PiecewiseActivation, ring: SmallRingSpec) -> Self {
+        SmallRingActivation { name, computes, inner, ring }
     }
 
     /// The small ring's format at run format `fx`.
     pub fn format(&self, fx: FixedPoint) -> Result<SmallFormat, ProtocolError> {
-        small_format(self.name, self.inner.piecewise(), self.inner.domain(), self.bits, fx)
+        small_format(self.name, self.inner.piecewise(), self.inner.domain(), self.ring, fx)
     }
 
     fn shift(&self, fx: FixedPoint) -> Result<(SmallFormat, u32), ProtocolError> {
@@ -262,31 +290,34 @@ impl Protocol for SmallRingActivation {
     fn small_ring(&self, fx: FixedPoint) -> Option<FixedPoint> {
         self.format(fx).ok().map(|s| s.fx)
     }
+    fn with_small_ring(&self, ring: SmallRingSpec) -> Option<Box<dyn Protocol>> {
+        Some(Box::new(SmallRingActivation { ring, ..self.clone() }))
+    }
 }
 
-/// Softmax whose row maximum and exp run in Z_2^`bits`: x − max and exp there, the exps
+/// Softmax whose row maximum and exp run in a small ring: x − max and exp there, the exps
 /// up-cast, the row sum, reciprocal and product in the run's ring.
 #[derive(Clone, Debug)]
 pub struct SmallRingSoftmax {
     inner: Softmax,
     pw: Piecewise,
-    bits: u32,
+    ring: SmallRingSpec,
 }
 
 impl SmallRingSoftmax {
-    /// `inner` (whose exp must be piecewise) with its exp in Z_2^`bits`.
-    pub fn new(inner: Softmax, bits: u32) -> Result<Self, ProtocolError> {
+    /// `inner` (whose exp must be piecewise) with its exp in the small ring `ring`.
+    pub fn new(inner: Softmax, ring: SmallRingSpec) -> Result<Self, ProtocolError> {
         let ExpMethod::Piecewise(pw) = &inner.exp else {
             return Err(config(inner.name, "only a piecewise exp runs in a small ring".into()));
         };
         check_tolerance(inner.name, pw)?;
         let pw = pw.clone();
-        Ok(SmallRingSoftmax { inner, pw, bits })
+        Ok(SmallRingSoftmax { inner, pw, ring })
     }
 
     /// The small ring's format at run format `fx`.
     pub fn format(&self, fx: FixedPoint) -> Result<SmallFormat, ProtocolError> {
-        small_format(self.inner.name, &self.pw, EXP_DOMAIN, self.bits, fx)
+        small_format(self.inner.name, &self.pw, EXP_DOMAIN, self.ring, fx)
     }
 
     fn shift(&self, fx: FixedPoint) -> Result<(SmallFormat, u32), ProtocolError> {
@@ -320,6 +351,9 @@ impl AttentionFunction for SmallRingSoftmax {
     }
     fn rows_float(&self, x: &ArrayD<f64>) -> ArrayD<f64> {
         self.inner.rows_float(x)
+    }
+    fn attention_with_small_ring(&self, ring: SmallRingSpec) -> Option<Box<dyn AttentionFunction>> {
+        Some(Box::new(SmallRingSoftmax { ring, ..self.clone() }))
     }
     fn rows_cost(
         &self,
@@ -402,6 +436,9 @@ impl Protocol for SmallRingSoftmax {
     }
     fn small_ring(&self, fx: FixedPoint) -> Option<FixedPoint> {
         self.format(fx).ok().map(|s| s.fx)
+    }
+    fn with_small_ring(&self, ring: SmallRingSpec) -> Option<Box<dyn Protocol>> {
+        Some(Box::new(SmallRingSoftmax { ring, ..self.clone() }))
     }
 }
 
