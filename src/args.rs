@@ -153,3 +153,27 @@ pub(crate) struct Seed {
     #[arg(long = "seed", default_value_t = 0)]
     pub(crate) value: u64,
 }
+
+/// `--timeout`: how long a party waits for the other.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub(crate) struct Timeout {
+    /// Seconds a party waits for each message of the other (and, apart, for the connection)
+    /// before failing with a timeout.
+    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
+    seconds: f64,
+}
+
+impl Timeout {
+    /// The timeout.
+    pub(crate) fn value(self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.seconds)
+    }
+}
+
+/// A timeout in seconds: positive and at most a day.
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!("{s:?}: expected seconds in (0, 86400]")),
+    }
+}

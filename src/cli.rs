@@ -16,12 +16,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dyad_model::registry::Registry;
 use dyad_protocols::Protocol;
-use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::protocol::SmallRingSpec;
 
-use crate::args::{Arith, Correlated, Dims, Format, Seed, parse_dims, with_coefficients};
+use crate::args::{Format, with_coefficients};
 use crate::error::CliError;
-use crate::input;
 use crate::output::emit;
 use crate::table;
 
@@ -50,7 +48,7 @@ enum Command {
     List,
     /// Runs one protocol on random (or given) inputs, checks it against its reference, and
     /// prints its error and cost per phase and label.
-    Run(RunArgs),
+    Run(crate::run_cmd::RunArgs),
     /// Records, lists and verifies activations of a real BERT on real sentences.
     Vectors(crate::vectors_cmd::VectorsArgs),
     /// Audits every activation protocol on the recorded activations: error against the float
@@ -67,24 +65,6 @@ enum Command {
     /// Fits a low-degree piecewise GELU or exp to the recorded input distribution and writes the
     /// coefficient file.
     Fit(crate::audit_cmd::FitArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct RunArgs {
-    /// Registered protocol name (see `dyad list`).
-    protocol: String,
-    /// Dimensions, for example 128x768 (the protocol's default when omitted).
-    #[arg(long, value_parser = parse_dims)]
-    shape: Option<Dims>,
-    #[command(flatten)]
-    arith: Arith,
-    #[command(flatten)]
-    seed: Seed,
-    #[command(flatten)]
-    correlations: Correlated,
-    /// A JSON or YAML file of inputs: `inputs: [{shape: [...], data: [...]}, ...]`.
-    #[arg(long)]
-    input: Option<PathBuf>,
 }
 
 /// `PROTOCOL=BITS[:FRAC]`.
@@ -173,7 +153,7 @@ fn dispatch(
             emit(format, &entries, || table::list(&entries))?;
             Ok(0)
         }
-        Command::Run(args) => run(args, registry, format),
+        Command::Run(args) => crate::run_cmd::run(args, registry, format),
         Command::Vectors(args) => crate::vectors_cmd::run(args, format),
         Command::Audit(args) => crate::audit_cmd::run_audit(args, registry, from_files, format),
         Command::Fit(args) => crate::audit_cmd::run_fit(args),
@@ -181,23 +161,4 @@ fn dispatch(
         Command::E2e(args) => crate::e2e_cmd::run_e2e(args, registry, format),
         Command::Regress(args) => crate::cost_cmd::run_regress(args, registry, format),
     }
-}
-
-fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
-    let protocol = registry.find(&args.protocol)?;
-    let fixed = args.arith.fixed()?;
-    let mut spec = RunSpec {
-        fixed,
-        trunc: Some(args.arith.trunc()),
-        dims: args.shape.clone().map(|d| d.0),
-        correlations: args.correlations.value(),
-        ..RunSpec::new(fixed.ring(), args.seed.value)
-    };
-    if let Some(path) = &args.input {
-        spec.inputs = Some(input::load(path).map_err(CliError::usage)?);
-    }
-    let checked = harness::run(protocol, &spec)?;
-    let report = &checked.report;
-    emit(format, report, || table::run_report(report))?;
-    Ok(if report.passed { 0 } else { 1 })
 }

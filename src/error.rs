@@ -36,7 +36,9 @@ impl From<HarnessError> for CliError {
             return CliError::Usage(e.to_string());
         }
         match e {
-            HarnessError::Run(_) | HarnessError::Inconsistent { .. } => CliError::Failed(e.to_string()),
+            HarnessError::Run(_) | HarnessError::Inconsistent { .. } | HarnessError::Peer { .. } => {
+                CliError::Failed(e.to_string())
+            }
             _ => CliError::Usage(e.to_string()),
         }
     }

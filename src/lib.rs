@@ -8,6 +8,7 @@ mod e2e_cmd;
 mod error;
 mod input;
 mod output;
+mod run_cmd;
 mod table;
 mod vectors_cmd;
 

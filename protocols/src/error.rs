@@ -152,6 +152,26 @@ pub enum HarnessError {
     /// The protocol failed while running.
     #[error(transparent)]
     Run(#[from] RunError<ProtocolError>),
+    /// The peer process runs something else: another protocol, shape, format, provider, seed or
+    /// version, or the same role.
+    #[error("the peer does not run the same job: {field} is {ours} here and {theirs} there")]
+    Handshake {
+        /// What differs.
+        field: &'static str,
+        /// This party's value.
+        ours: String,
+        /// The peer's.
+        theirs: String,
+    },
+    /// The peer process failed, left or stalled outside the protocol (in the handshake, the
+    /// dealing of shared inputs or the check).
+    #[error("{stage}: {source}")]
+    Peer {
+        /// Where.
+        stage: &'static str,
+        /// The channel's error.
+        source: ChannelError,
+    },
     /// The protocol ran, but its output does not fit its own reference or ideal (a shape or
     /// ring mismatch, shares that do not reconstruct, a reference that fails on the inputs the
     /// protocol accepted): a bug in the protocol, not bad input.

@@ -76,7 +76,7 @@ pub enum ChannelError {
         peer: Role,
     },
     /// Nothing arrived within the configured receive timeout: most likely a protocol deadlock.
-    #[error("receive timed out after {after:?} waiting for the {peer} (deadlock?)")]
+    #[error("receive timed out after {after:?} waiting for the {peer} (a deadlock, or a stalled peer?)")]
     Timeout {
         /// The configured timeout.
         after: Duration,
@@ -90,6 +90,20 @@ pub enum ChannelError {
         /// What was being decoded.
         what: &'static str,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// A frame whose header announces more than the transport accepts; refused before reading it.
+    #[error("the peer announced a {size}-byte message, above the limit of {limit} bytes")]
+    TooLarge {
+        /// Bytes announced.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The transport failed for a reason other than the peer leaving or a timeout.
+    #[error("transport error: {reason}")]
+    Io {
+        /// The operating system's message.
         reason: String,
     },
     /// A message of the wrong size.

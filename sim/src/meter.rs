@@ -70,7 +70,8 @@ impl std::fmt::Display for Phase {
 pub const DEALER_LABEL: &str = "dealer";
 
 /// What one party recorded under one (phase, label path).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tally {
     /// Payload bytes this party sent.
     pub bytes: u64,
@@ -275,8 +276,13 @@ impl Link {
 
     /// Drops the transport (so the peer sees [`ChannelError::PeerGone`]) and returns the tallies.
     pub fn finish(self) -> BTreeMap<TallyKey, Tally> {
-        drop(self.transport);
-        self.meter.finish()
+        self.into_parts().0
+    }
+
+    /// The tallies and the transport, still open, for traffic that is not the protocol's (a
+    /// harness's check after a run over TCP).
+    pub fn into_parts(self) -> (BTreeMap<TallyKey, Tally>, Box<dyn Transport>) {
+        (self.meter.finish(), self.transport)
     }
 }
 

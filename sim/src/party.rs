@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
 
 use crate::channel::{Channel, Transport};
 use crate::correlation::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
@@ -29,14 +30,35 @@ impl std::fmt::Debug for Party {
 }
 
 /// What a party leaves behind when it finishes: its tallies and its correlation requests.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PartyRecord {
     /// Everything the party's meter recorded.
+    #[serde(with = "tally_list")]
     pub tallies: BTreeMap<TallyKey, Tally>,
     /// The correlation requests it made, in order.
     pub requests: Vec<String>,
     /// The provider's name.
-    pub provider: &'static str,
+    pub provider: String,
+}
+
+/// Tallies as a list of `[phase, label, tally]`: their keys are pairs, which JSON maps cannot
+/// hold.
+mod tally_list {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::meter::{Phase, Tally, TallyKey};
+
+    pub(super) fn serialize<S: Serializer>(map: &BTreeMap<TallyKey, Tally>, s: S) -> Result<S::Ok, S::Error> {
+        map.iter().map(|((phase, label), tally)| (phase, label, tally)).collect::<Vec<_>>().serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<TallyKey, Tally>, D::Error> {
+        let list = Vec::<(Phase, String, Tally)>::deserialize(d)?;
+        Ok(list.into_iter().map(|(phase, label, tally)| ((phase, label), tally)).collect())
+    }
 }
 
 impl Party {
@@ -113,11 +135,16 @@ impl Party {
     /// Ends the party: the transport closes (the peer's pending receive fails with peer gone)
     /// and the meter's records are returned.
     pub fn finish(self) -> PartyRecord {
-        PartyRecord {
-            requests: self.provider.requests().to_vec(),
-            provider: self.provider.name(),
-            tallies: self.link.finish(),
-        }
+        self.finish_keeping_transport().0
+    }
+
+    /// Ends the party and returns its records with the transport, still open (for a check that
+    /// is not charged to the protocol).
+    pub fn finish_keeping_transport(self) -> (PartyRecord, Box<dyn Transport>) {
+        let (tallies, transport) = self.link.into_parts();
+        let record =
+            PartyRecord { requests: self.provider.requests().to_vec(), provider: self.provider.name().into(), tallies };
+        (record, transport)
     }
 }
 

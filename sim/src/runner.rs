@@ -1,4 +1,6 @@
-//! The runner: both parties on their own threads, their outputs and the cost report back.
+//! The runner: both parties on their own threads, their outputs and the cost report back
+//! ([`simulate`]); or one party, whose peer runs in another process ([`run_alone`]), with
+//! [`merge_records`] to build the same report from both parties' records.
 //!
 //! A party that fails (returns an error or panics) closes its end of the transport at once, so
 //! the other party's pending receive fails promptly with [`ChannelError::PeerGone`]
@@ -12,6 +14,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::channel::Transport;
 use crate::channel::memory::MemoryTransport;
 use crate::correlation::CorrelationProvider;
 use crate::correlation::dealer::Dealer;
@@ -146,12 +149,12 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 fn run_party<T, E>(
     role: Role,
-    transport: MemoryTransport,
+    transport: Box<dyn Transport>,
     config: &SimConfig,
     first_failure: &AtomicUsize,
     f: impl FnOnce(&mut Party) -> Result<T, E>,
 ) -> (Outcome<T, E>, PartyRecord) {
-    let mut party = Party::new(role, Box::new(transport), config.correlations.provider(role, config.seed), config.seed);
+    let mut party = Party::new(role, transport, config.correlations.provider(role, config.seed), config.seed);
     let outcome = match catch_unwind(AssertUnwindSafe(|| f(&mut party))) {
         Ok(Ok(v)) => Outcome::Done(v),
         Ok(Err(e)) => Outcome::Failed(e),
@@ -180,10 +183,10 @@ where
         let first = &first_failure;
         let s = std::thread::Builder::new()
             .name(PARTY_THREADS[0].into())
-            .spawn_scoped(scope, move || run_party(Role::Server, server_end, config, first, server));
+            .spawn_scoped(scope, move || run_party(Role::Server, Box::new(server_end), config, first, server));
         let c = std::thread::Builder::new()
             .name(PARTY_THREADS[1].into())
-            .spawn_scoped(scope, move || run_party(Role::Client, client_end, config, first, client));
+            .spawn_scoped(scope, move || run_party(Role::Client, Box::new(client_end), config, first, client));
         (join(s, Role::Server), join(c, Role::Client))
     });
 
@@ -209,20 +212,71 @@ where
     if let Some(f) = failures.pop() {
         return Err(f);
     }
-    if let Some(index) =
-        (0..s_rec.requests.len().max(c_rec.requests.len())).find(|&i| s_rec.requests.get(i) != c_rec.requests.get(i))
-    {
-        return Err(RunError::CorrelationMismatch {
-            index,
-            server: s_rec.requests.get(index).cloned(),
-            client: c_rec.requests.get(index).cloned(),
-        });
-    }
-    let cost = CostReport::from_tallies(s_rec.provider, &s_rec.tallies, &c_rec.tallies);
+    let cost = merge_records(&s_rec, &c_rec)?;
     match outputs {
         (Some(server), Some(client)) => Ok(SimOutput { server, client, cost }),
         _ => Err(RunError::Panic { role: first, message: "a party produced no output".into() }),
     }
+}
+
+/// The cost report of a run from both parties' records; an error when they asked their
+/// providers for different correlations.
+pub fn merge_records<E>(server: &PartyRecord, client: &PartyRecord) -> Result<CostReport, RunError<E>> {
+    let (s, c) = (&server.requests, &client.requests);
+    if let Some(index) = (0..s.len().max(c.len())).find(|&i| s.get(i) != c.get(i)) {
+        return Err(RunError::CorrelationMismatch {
+            index,
+            server: s.get(index).cloned(),
+            client: c.get(index).cloned(),
+        });
+    }
+    Ok(CostReport::from_tallies(&server.provider, &server.tallies, &client.tallies))
+}
+
+/// What one party of a run over a transport of its own leaves: its output, its records and the
+/// transport, still open.
+pub struct Alone<T> {
+    /// The party's output.
+    pub output: T,
+    /// Its tallies and correlation requests.
+    pub record: PartyRecord,
+    /// The transport, for a check after the protocol (not metered).
+    pub transport: Box<dyn Transport>,
+}
+
+/// Runs `f` as the party `role` over `transport`, whose other end is the peer's own process.
+/// A failure or panic closes the transport at once, so the peer's pending receive fails
+/// promptly.
+pub fn run_alone<T, E, F>(
+    config: &SimConfig,
+    role: Role,
+    transport: Box<dyn Transport>,
+    f: F,
+) -> Result<Alone<T>, RunError<E>>
+where
+    T: Send,
+    E: Send,
+    F: FnOnce(&mut Party) -> Result<T, E> + Send,
+{
+    let work = move || {
+        let mut party = Party::new(role, transport, config.correlations.provider(role, config.seed), config.seed);
+        match catch_unwind(AssertUnwindSafe(|| f(&mut party))) {
+            Ok(Ok(output)) => {
+                let (record, transport) = party.finish_keeping_transport();
+                Ok(Alone { output, record, transport })
+            }
+            Ok(Err(error)) => Err(RunError::Party { role, error }),
+            Err(payload) => Err(RunError::Panic { role, message: panic_message(payload.as_ref()) }),
+        }
+    };
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new().name(PARTY_THREADS[role.index()].into()).spawn_scoped(scope, work) {
+            Ok(handle) => {
+                handle.join().unwrap_or_else(|p| Err(RunError::Panic { role, message: panic_message(p.as_ref()) }))
+            }
+            Err(e) => Err(RunError::Panic { role, message: format!("could not start the {role} thread: {e}") }),
+        }
+    })
 }
 
 /// The names of the server's and the client's threads.
@@ -244,5 +298,5 @@ fn join<T, E>(handle: std::io::Result<std::thread::ScopedJoinHandle<'_, Joined<T
 }
 
 fn empty_record() -> PartyRecord {
-    PartyRecord { tallies: Default::default(), requests: Vec::new(), provider: "none" }
+    PartyRecord { tallies: Default::default(), requests: Vec::new(), provider: "none".into() }
 }

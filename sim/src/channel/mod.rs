@@ -6,6 +6,7 @@
 //! Protocols only see the [`Channel`] trait.
 
 pub mod memory;
+pub mod tcp;
 
 use crate::error::ChannelError;
 use crate::ring::Ring;
@@ -47,7 +48,8 @@ pub struct Frame {
     pub payload: Vec<u8>,
 }
 
-/// Moves frames to the other party. Implementations: [`memory::MemoryTransport`].
+/// Moves frames to the other party. Implementations: [`memory::MemoryTransport`] (both parties
+/// in one process) and [`tcp::TcpTransport`] (one party per process).
 pub trait Transport: Send {
     /// Sends one frame. Fails with [`ChannelError::PeerGone`] once the other end is gone.
     fn send(&mut self, frame: Frame) -> Result<(), ChannelError>;

@@ -1,5 +1,6 @@
 //! Runs a protocol inside the simulator on random (or given) inputs and checks it against its
-//! reference and its ideal.
+//! reference and its ideal: both parties in this process ([`run`]), or one party whose peer is
+//! another process ([`apart::Apart`]).
 //!
 //! Shared inputs arrive already secret-shared: the harness splits them with its own randomness,
 //! outside the simulation, so sharing them is not charged. Everything the protocol does is run
@@ -9,11 +10,13 @@ use std::time::Duration;
 
 use dyad_reference::metrics::{self, ErrorStats};
 use dyad_sim::runner::Correlations;
-use dyad_sim::{CostReport, FixedPoint, Ring, RingTensor, Share, SimConfig, simulate};
+use dyad_sim::{CostReport, FixedPoint, Ring, RingTensor, Role, Share, SimConfig, simulate};
 use ndarray::{ArrayD, IxDyn};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
+
+pub mod apart;
 
 use crate::error::HarnessError;
 use crate::protocol::TruncMode;
@@ -92,6 +95,10 @@ pub struct RunReport {
     pub small_ring: Option<SmallRing>,
     /// The seed.
     pub seed: u64,
+    /// The party whose process printed this report, in a run apart; both parties' counts are in
+    /// it all the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party: Option<Role>,
     /// Cost per phase and label.
     pub cost: CostReport,
     /// Errors.
@@ -124,11 +131,6 @@ pub struct Checked {
     pub inputs: Vec<RingTensor>,
 }
 
-fn random_input(spec: &InputSpec, rng: &mut ChaCha20Rng) -> ArrayD<f64> {
-    let (lo, hi) = spec.range;
-    ArrayD::from_shape_simple_fn(IxDyn(&spec.shape), || lo + (hi - lo) * rng.random::<f64>())
-}
-
 /// Decodes an output per the protocol's encoding.
 pub fn decode_output(p: &dyn Protocol, fixed: FixedPoint, t: &RingTensor) -> ArrayD<f64> {
     match p.output() {
@@ -137,61 +139,103 @@ pub fn decode_output(p: &dyn Protocol, fixed: FixedPoint, t: &RingTensor) -> Arr
     }
 }
 
-/// Runs `p` once and checks it.
-pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
+/// The inputs' random draws: input `i` from its own stream, so that a party drawing only the
+/// inputs it holds (a run over TCP) draws what the in-memory run draws.
+fn random_input(spec: &InputSpec, seed: u64, index: usize) -> ArrayD<f64> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(0x1_0000 + index as u64);
+    let (lo, hi) = spec.range;
+    ArrayD::from_shape_simple_fn(IxDyn(&spec.shape), || lo + (hi - lo) * rng.random::<f64>())
+}
+
+/// The randomness that splits the shared inputs, in order (the client's, in a run over TCP).
+fn sharing_rng(seed: u64) -> ChaCha20Rng {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(0x2_0000);
+    rng
+}
+
+/// The protocol's dimensions and input specifications under `spec`.
+fn plan(p: &dyn Protocol, spec: &RunSpec) -> Result<(Vec<usize>, Vec<InputSpec>), HarnessError> {
     let dims = spec.dims.clone().unwrap_or_else(|| p.default_dims());
     let specs = p.inputs(&dims, spec.fixed)?;
-    let mut rng = ChaCha20Rng::seed_from_u64(spec.seed);
-    rng.set_stream(0x1_0000);
-    let reals: Vec<ArrayD<f64>> = match &spec.inputs {
-        Some(given) => {
-            if given.len() != specs.len() {
-                return Err(HarnessError::InputCount {
-                    protocol: p.name().into(),
-                    expected: specs.len(),
-                    got: given.len(),
-                });
-            }
-            for (s, g) in specs.iter().zip(given) {
-                if g.shape() != s.shape.as_slice() {
-                    return Err(HarnessError::InputShape {
-                        protocol: p.name().into(),
-                        name: s.name.clone(),
-                        expected: s.shape.clone(),
-                        got: g.shape().to_vec(),
-                    });
-                }
-                spec.fixed.encode_tensor(g).map_err(|source| HarnessError::Encode {
-                    protocol: p.name().into(),
-                    name: s.name.clone(),
-                    source,
-                })?;
-                let (lo, hi) = s.range;
-                if spec.enforce_domain
-                    && let Some((index, &value)) = g.iter().enumerate().find(|(_, v)| !(lo..=hi).contains(*v))
-                {
-                    return Err(HarnessError::OutOfDomain {
-                        protocol: p.name().into(),
-                        name: s.name.clone(),
-                        index,
-                        value,
-                        range: s.range,
-                    });
-                }
-            }
-            given.clone()
-        }
-        None => specs.iter().map(|s| random_input(s, &mut rng)).collect(),
+    Ok((dims, specs))
+}
+
+/// The real inputs at `wanted` (indices into `specs`): the given ones, checked for count, shape,
+/// encoding and domain, or random ones.
+fn real_inputs(
+    p: &dyn Protocol,
+    spec: &RunSpec,
+    specs: &[InputSpec],
+    wanted: &[usize],
+    given: Option<&[ArrayD<f64>]>,
+) -> Result<Vec<ArrayD<f64>>, HarnessError> {
+    let Some(given) = given else {
+        return Ok(wanted.iter().map(|&i| random_input(&specs[i], spec.seed, i)).collect());
     };
-    let mut encoded = Vec::with_capacity(specs.len());
-    for (s, x) in specs.iter().zip(&reals) {
-        let t = spec.fixed.encode_tensor(x).map_err(|source| HarnessError::Encode {
+    if given.len() != wanted.len() {
+        return Err(HarnessError::InputCount { protocol: p.name().into(), expected: wanted.len(), got: given.len() });
+    }
+    for (&i, g) in wanted.iter().zip(given) {
+        let s = &specs[i];
+        if g.shape() != s.shape.as_slice() {
+            return Err(HarnessError::InputShape {
+                protocol: p.name().into(),
+                name: s.name.clone(),
+                expected: s.shape.clone(),
+                got: g.shape().to_vec(),
+            });
+        }
+        spec.fixed.encode_tensor(g).map_err(|source| HarnessError::Encode {
             protocol: p.name().into(),
             name: s.name.clone(),
             source,
         })?;
-        encoded.push(t);
+        let (lo, hi) = s.range;
+        if spec.enforce_domain
+            && let Some((index, &value)) = g.iter().enumerate().find(|(_, v)| !(lo..=hi).contains(*v))
+        {
+            return Err(HarnessError::OutOfDomain {
+                protocol: p.name().into(),
+                name: s.name.clone(),
+                index,
+                value,
+                range: s.range,
+            });
+        }
     }
+    Ok(given.to_vec())
+}
+
+/// `reals` in the ring, each checked against the format.
+fn encode(
+    p: &dyn Protocol,
+    spec: &RunSpec,
+    specs: &[InputSpec],
+    wanted: &[usize],
+    reals: &[ArrayD<f64>],
+) -> Result<Vec<RingTensor>, HarnessError> {
+    wanted
+        .iter()
+        .zip(reals)
+        .map(|(&i, x)| {
+            spec.fixed.encode_tensor(x).map_err(|source| HarnessError::Encode {
+                protocol: p.name().into(),
+                name: specs[i].name.clone(),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// Runs `p` once, both parties in this process, and checks it.
+pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
+    let (dims, specs) = plan(p, spec)?;
+    let all: Vec<usize> = (0..specs.len()).collect();
+    let reals = real_inputs(p, spec, &specs, &all, spec.inputs.as_deref())?;
+    let encoded = encode(p, spec, &specs, &all, &reals)?;
+    let mut rng = sharing_rng(spec.seed);
     let mut server = Vec::new();
     let mut client = Vec::new();
     for (s, t) in specs.iter().zip(&encoded) {
@@ -216,19 +260,45 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
         |party| party.scope(name, |party| p.run(party, &server)),
         |party| party.scope(name, |party| p.run(party, &client)),
     )?;
-    let inconsistent = |reason: String| HarnessError::Inconsistent { protocol: name.into(), reason };
     let secure = Share::reconstruct(&out.server, &out.client)
-        .map_err(|e| inconsistent(format!("the output shares do not reconstruct: {e}")))?;
-    let server_shares: Vec<Option<&RingTensor>> = server
+        .map_err(|e| inconsistent(p, format!("the output shares do not reconstruct: {e}")))?;
+    let server_shares = shares_of(&server);
+    judge(p, spec, Outcome { dims, encoded, server_shares: &server_shares, secure, cost: out.cost })
+}
+
+fn inconsistent(p: &dyn Protocol, reason: String) -> HarnessError {
+    HarnessError::Inconsistent { protocol: p.name().into(), reason }
+}
+
+/// The server's shares of the shared inputs, `None` at the others.
+fn shares_of(server: &Inputs) -> Vec<Option<&RingTensor>> {
+    server
         .values
         .iter()
         .map(|v| match v {
             Input::Share(s) => Some(s.tensor()),
             Input::Plain(_) | Input::Absent { .. } => None,
         })
-        .collect();
+        .collect()
+}
+
+/// What a finished run hands to [`judge`].
+struct Outcome<'a> {
+    dims: Vec<usize>,
+    encoded: Vec<RingTensor>,
+    server_shares: &'a [Option<&'a RingTensor>],
+    secure: RingTensor,
+    cost: CostReport,
+}
+
+/// Checks a finished run against the reference and the ideal.
+fn judge(p: &dyn Protocol, spec: &RunSpec, run: Outcome<'_>) -> Result<Checked, HarnessError> {
+    let Outcome { dims, encoded, server_shares, secure, cost } = run;
+    let trunc = spec.trunc.unwrap_or_default();
+    let name = p.name();
+    let inconsistent = |reason: String| inconsistent(p, reason);
     let reference =
-        p.reference_for_shares(spec.fixed, &encoded, &server_shares).map_err(|e| inconsistent(e.to_string()))?;
+        p.reference_for_shares(spec.fixed, &encoded, server_shares).map_err(|e| inconsistent(e.to_string()))?;
     if reference.shape() != secure.shape() || reference.ring() != secure.ring() {
         return Err(inconsistent(format!(
             "secure output {:?} and reference {:?} differ in shape or ring",
@@ -258,7 +328,8 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
         trunc,
         small_ring: p.small_ring(spec.fixed).map(|s| SmallRing { ring_bits: s.ring().bits(), frac_bits: s.frac() }),
         seed: spec.seed,
-        cost: out.cost,
+        party: None,
+        cost,
         error: RunErrors {
             vs_reference,
             vs_ideal: metrics::abs_error(&secure_real, &ideal),

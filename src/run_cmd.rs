@@ -1,0 +1,120 @@
+//! `dyad run`: one protocol on random (or given) inputs, both parties in this process, or one
+//! party here and the other in another `dyad run` over TCP.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use dyad_model::registry::Registry;
+use dyad_protocols::harness::apart::Apart;
+use dyad_protocols::harness::{self, RunSpec};
+use dyad_sim::Role;
+use dyad_sim::channel::Transport;
+use dyad_sim::channel::tcp::{ConnectError, Listening, TcpConfig, TcpTransport};
+
+use crate::args::{Arith, Correlated, Dims, Format, Seed, Timeout, parse_dims};
+use crate::error::CliError;
+use crate::input;
+use crate::output::emit;
+use crate::table;
+
+/// Which party this process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PartyArg {
+    /// P0, who holds the weights.
+    Server,
+    /// P1, who holds the input and deals the shared inputs.
+    Client,
+}
+
+impl From<PartyArg> for Role {
+    fn from(p: PartyArg) -> Self {
+        match p {
+            PartyArg::Server => Role::Server,
+            PartyArg::Client => Role::Client,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// Registered protocol name (see `dyad list`).
+    protocol: String,
+    /// Dimensions, for example 128x768 (the protocol's default when omitted).
+    #[arg(long, value_parser = parse_dims)]
+    shape: Option<Dims>,
+    #[command(flatten)]
+    arith: Arith,
+    #[command(flatten)]
+    seed: Seed,
+    #[command(flatten)]
+    correlations: Correlated,
+    /// A JSON or YAML file of inputs: `inputs: [{shape: [...], data: [...]}, ...]`; with
+    /// `--party`, only the inputs this party holds (the server its plaintexts; the client its
+    /// plaintexts and the shared inputs, in the protocol's order).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Run only this party; the other runs in another `dyad run` with the same protocol, shape,
+    /// seed and arithmetic, which this one listens for or connects to.
+    #[arg(long, value_enum, requires = "endpoint")]
+    party: Option<PartyArg>,
+    /// With `--party`: wait for the other party's connection on ADDR (host:port; port 0 picks
+    /// one, printed on standard error).
+    #[arg(long, value_name = "ADDR", group = "endpoint", requires = "party")]
+    listen: Option<String>,
+    /// With `--party`: connect to the other party at ADDR, retrying until the timeout.
+    #[arg(long, value_name = "ADDR", group = "endpoint", requires = "party")]
+    connect: Option<String>,
+    #[command(flatten)]
+    timeout: Timeout,
+}
+
+/// Runs `dyad run`.
+pub(crate) fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
+    let protocol = registry.find(&args.protocol)?;
+    let fixed = args.arith.fixed()?;
+    let timeout = args.timeout.value();
+    let mut spec = RunSpec {
+        fixed,
+        trunc: Some(args.arith.trunc()),
+        dims: args.shape.clone().map(|d| d.0),
+        correlations: args.correlations.value(),
+        recv_timeout: Some(timeout),
+        ..RunSpec::new(fixed.ring(), args.seed.value)
+    };
+    let given = args.input.as_deref().map(input::load).transpose().map_err(CliError::usage)?;
+    let checked = match args.party {
+        None => {
+            spec.inputs = given;
+            harness::run(protocol, &spec)?
+        }
+        Some(party) => {
+            let role = Role::from(party);
+            let apart = Apart::new(protocol, &spec, role, given.as_deref())?;
+            apart.run(connect(&args, role, timeout)?)?
+        }
+    };
+    let report = &checked.report;
+    emit(format, report, || table::run_report(report))?;
+    Ok(if report.passed { 0 } else { 1 })
+}
+
+/// The TCP connection to the other party: listening or connecting, as the flags say.
+fn connect(args: &RunArgs, role: Role, timeout: Duration) -> Result<Box<dyn Transport>, CliError> {
+    let config = TcpConfig::new(timeout);
+    let failed = |e: ConnectError| match e {
+        ConnectError::Address { .. } => CliError::usage(e),
+        ConnectError::Timeout { .. } => CliError::Failed(e.to_string()),
+    };
+    let transport = match (&args.listen, &args.connect) {
+        (Some(addr), _) => {
+            let listening = Listening::bind(addr).map_err(failed)?;
+            let bound = listening.local_addr().map_err(failed)?;
+            eprintln!("dyad: the {role} listens on {bound}");
+            listening.accept(role.peer(), config).map_err(failed)?
+        }
+        (None, Some(addr)) => TcpTransport::connect(addr, role.peer(), config).map_err(failed)?,
+        (None, None) => return Err(CliError::Usage("--party needs --listen ADDR or --connect ADDR".into())),
+    };
+    Ok(Box::new(transport))
+}

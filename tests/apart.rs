@@ -1,0 +1,177 @@
+//! Two `dyad run` processes, one party each, over loopback TCP: the same outputs and exact
+//! counts as the run in one process, a refused handshake, and a peer that dies or stalls.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn dyad() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dyad"))
+}
+
+/// Starts the server listening on a free port and returns it with the address it printed.
+fn listen(args: &[&str]) -> (Child, String) {
+    let mut server = dyad()
+        .args(args)
+        .args(["--party", "server", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(line.contains("listens on"), "the server says where it listens: {line:?}");
+    (server, addr)
+}
+
+fn client(args: &[&str], addr: &str) -> Command {
+    let mut c = dyad();
+    c.args(args).args(["--party", "client", "--connect", addr]);
+    c
+}
+
+/// `v` without its measured compute times: what must match exactly.
+fn counts_only(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                map.remove("compute");
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+fn report(o: &Output) -> Value {
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn two_processes_compute_and_count_exactly_what_one_process_does() {
+    for (protocol, shape, provider) in [
+        ("bumblebee.gelu", "2x64", "dealer"),
+        ("nimbus.gelu_small", "100", "ot"),
+        ("nimbus.linear", "4x16x8", "dealer"),
+        ("layernorm", "3x32", "ot"),
+    ] {
+        let args = ["run", protocol, "--shape", shape, "--seed", "11", "--correlations", provider, "--format", "json"];
+        let alone = report(&dyad().args(args).output().unwrap());
+        let (server, addr) = listen(&args);
+        let c = report(&client(&args, &addr).output().unwrap());
+        let s = report(&server.wait_with_output().unwrap());
+        for (party, r) in [("server", &s), ("client", &c)] {
+            assert_eq!(r["party"], party, "{protocol}");
+            assert_eq!(r["passed"], true, "{protocol} as the {party}");
+            assert_eq!(r["error"], alone["error"], "{protocol}: the {party} computes what one process computes");
+            assert_eq!(
+                counts_only(r["cost"].clone()),
+                counts_only(alone["cost"].clone()),
+                "{protocol} under {provider}: the {party}'s counts are the in-memory run's"
+            );
+        }
+        assert!(alone.get("party").is_none(), "a run in one process names no party");
+    }
+}
+
+#[test]
+fn each_party_reads_only_its_own_input_file() {
+    let dir = std::env::temp_dir().join(format!("dyad-apart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // nimbus.linear 2x3x2: shared X [2,3], the server's W [3,2].
+    let x = dir.join("x.json");
+    let w = dir.join("w.json");
+    std::fs::write(&x, r#"{"inputs": [{"shape": [2, 3], "data": [0.5, 0.25, -1, 1, 0, 0.75]}]}"#).unwrap();
+    std::fs::write(&w, r#"{"inputs": [{"shape": [3, 2], "data": [1, 0, 0, 1, 1, 1]}]}"#).unwrap();
+    let args = ["run", "nimbus.linear", "--shape", "2x3x2", "--format", "json"];
+    let (server, addr) = listen(&[&args[..], &["--input", w.to_str().unwrap()]].concat());
+    let c = report(&client(&[&args[..], &["--input", x.to_str().unwrap()]].concat(), &addr).output().unwrap());
+    let s = report(&server.wait_with_output().unwrap());
+    for r in [&s, &c] {
+        assert_eq!(r["passed"], true);
+        assert!(r["error"]["vs_ideal"]["max_abs"].as_f64().unwrap() < 1e-3, "X·W = [[-0.5, -0.75], [1.75, 0.75]]: {r}");
+    }
+
+    // The server's file holds the client's input's shape: refused before any connection.
+    let started = Instant::now();
+    let o = dyad()
+        .args(args)
+        .args(["--input", x.to_str().unwrap(), "--party", "server", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("must have shape [3, 2]") && !err.contains("listens"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20), "no wait for a peer");
+}
+
+#[test]
+fn a_peer_running_another_job_is_refused_with_exit_2_naming_what_differs() {
+    let base = ["run", "drelu", "--shape", "64"];
+    for (theirs, field) in [(&["--seed", "1"][..], "seed"), (&["--correlations", "ot"][..], "correlations")] {
+        let (server, addr) = listen(&base);
+        let c = client(&[&base[..], theirs].concat(), &addr).output().unwrap();
+        let s = server.wait_with_output().unwrap();
+        for (party, o) in [("server", &s), ("client", &c)] {
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "the {party}: {err}");
+            assert!(err.contains(&format!("{field} is")), "the {party} names the {field}: {err}");
+        }
+    }
+    let (server, addr) = listen(&base);
+    let c = dyad().args(base).args(["--party", "server", "--connect", &addr]).output().unwrap();
+    assert_eq!(c.status.code(), Some(2), "two servers: {}", String::from_utf8_lossy(&c.stderr));
+    assert_eq!(server.wait_with_output().unwrap().status.code(), Some(2));
+}
+
+/// Starts a run long enough to be interrupted, waits until the two parties are connected and
+/// computing, and returns both processes.
+fn long_run(timeout: &str) -> (Child, Child) {
+    let args = ["run", "bumblebee.gelu", "--shape", "64x3072", "--timeout", timeout];
+    let (server, addr) = listen(&args);
+    let client = client(&args, &addr).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    (server, client)
+}
+
+fn wait_bounded(mut child: Child, bound: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < bound, "the process was still running after {bound:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child.wait_with_output().unwrap(), started.elapsed())
+}
+
+#[test]
+fn a_killed_client_makes_the_server_fail_promptly() {
+    let (server, mut client) = long_run("20");
+    client.kill().unwrap();
+    client.wait().unwrap();
+    let (o, _) = wait_bounded(server, Duration::from_secs(20));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("client (P1) stopped"), "{err}");
+}
+
+#[test]
+fn a_stalled_client_makes_the_server_time_out() {
+    let (server, mut client) = long_run("3");
+    let pid = client.id().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let (o, _) = wait_bounded(server, Duration::from_secs(30));
+    Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+    client.wait().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("timed out after 3s waiting for the client"), "{err}");
+}
