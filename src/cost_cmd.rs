@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use dyad_bench::claims::{ClaimCheck, check, claims};
+use dyad_bench::claims::{ClaimCheck, Refusal, Unchecked, check, claims, unchecked};
 use dyad_bench::cost::{CostSpec, ProtocolCost, ShapeSet, measure};
 use dyad_bench::network::Profile;
 use dyad_bench::regress::{self, Diff};
@@ -52,6 +52,10 @@ struct CostOutput {
     costs: Vec<ProtocolCost>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     claims: Vec<ClaimCheck>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    refused: Vec<Refusal>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unchecked_claims: Vec<Unchecked>,
 }
 
 /// Runs `dyad cost`.
@@ -81,11 +85,19 @@ pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> R
         correlations: args.correlations.value(),
     };
     let mut costs = Vec::with_capacity(protocols.len());
+    let mut refused = Vec::new();
     for p in &protocols {
         eprintln!("measuring {} at {:?}", p.name(), p.model_dims(&shapes.shape));
-        costs.push(measure(*p, &shapes.shape, &spec).map_err(|e| CliError::Failed(format!("{}: {e}", p.name())))?);
+        match measure(*p, &shapes.shape, &spec) {
+            Ok(cost) => costs.push(cost),
+            Err(e) => match e.unsupported_correlation() {
+                Some(why) => refused.push(Refusal { protocol: p.name().into(), reason: why.to_string() }),
+                None => return Err(CliError::Failed(format!("{}: {e}", p.name()))),
+            },
+        }
     }
     let checks = if args.claims { check(&costs) } else { Vec::new() };
+    let unchecked_claims = if args.claims { unchecked(&refused) } else { Vec::new() };
     let out = CostOutput {
         shape_set: shapes,
         ring_bits: fixed.ring().bits(),
@@ -93,6 +105,8 @@ pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> R
         profiles,
         costs,
         claims: checks,
+        refused,
+        unchecked_claims,
     };
     emit(format, &out, || {
         let mut t = format!(
@@ -106,6 +120,10 @@ pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> R
         if !out.claims.is_empty() {
             t.push('\n');
             t.push_str(&render::claims(&out.claims));
+        }
+        if !out.refused.is_empty() {
+            t.push('\n');
+            t.push_str(&render::refused(spec.correlations.name(), &out.refused, &out.unchecked_claims));
         }
         t
     })?;

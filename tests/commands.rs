@@ -309,6 +309,21 @@ fn cost_reads_shape_and_profile_files_and_checks_claims() {
 }
 
 #[test]
+fn a_protocol_the_provider_refuses_is_reported_and_the_rest_measured() {
+    // BERT-base's attention products would need 3.3 GB of τ each way under ot: refused up front.
+    let v =
+        json(&dyad(&["cost", "matmul", "mul", "--shapes", "bert-base", "--correlations", "ot", "--format", "json"]));
+    assert_eq!(v["refused"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["refused"][0]["protocol"], "matmul");
+    assert!(v["refused"][0]["reason"].as_str().unwrap().contains("Gilboa products need"), "{v}");
+    assert_eq!(v["costs"].as_array().unwrap().len(), 1, "mul is still measured");
+    assert_eq!(v["costs"][0]["protocol"], "mul");
+    let table = dyad(&["cost", "matmul", "--shapes", "bert-base", "--correlations", "ot"]);
+    assert_eq!(table.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&table.stdout).contains("not measured under ot: matmul"));
+}
+
+#[test]
 fn regress_update_writes_a_baseline_that_then_matches() {
     let path = scratch("update").join("baseline.yaml");
     let o = dyad(&["regress", "--update", "--baseline", path.to_str().unwrap()]);

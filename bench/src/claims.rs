@@ -36,6 +36,38 @@ pub struct Claim {
     pub caveat: String,
 }
 
+/// A protocol the correlation provider could not serve at the shapes measured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The protocol.
+    pub protocol: String,
+    /// Why (the provider's own message).
+    pub reason: String,
+}
+
+/// A claim left unchecked because one of its protocols was refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unchecked {
+    /// The claim.
+    pub claim: Claim,
+    /// The refusal that leaves it unchecked (the first, if several).
+    pub refused: Refusal,
+}
+
+/// The claims that `refused` leaves unchecked.
+pub fn unchecked(refused: &[Refusal]) -> Vec<Unchecked> {
+    claims()
+        .into_iter()
+        .filter_map(|claim| {
+            let refused = refused
+                .iter()
+                .find(|r| claim.proposal.iter().chain(&claim.baseline).any(|n| *n == r.protocol))?
+                .clone();
+            Some(Unchecked { claim, refused })
+        })
+        .collect()
+}
+
 /// The claims checked by `dyad cost --claims`.
 pub fn claims() -> Vec<Claim> {
     let c = |paper: &str, what: &str, proposal: &[&str], baseline: &[&str], low: f64, high: f64, caveat: &str| Claim {
@@ -262,4 +294,23 @@ pub fn check(costs: &[ProtocolCost]) -> Vec<ClaimCheck> {
         out.push(ClaimCheck { claim, correlations, basis, bytes_ratio, per_query_bytes_ratio, profiles });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_protocol_leaves_exactly_its_claims_unchecked() {
+        let refusal = |p: &str| Refusal { protocol: p.into(), reason: "too large".into() };
+        let involving =
+            |p: &str| claims().iter().filter(|c| c.proposal.iter().chain(&c.baseline).any(|n| n == p)).count();
+        for name in ["layer.freediv_softmax", "bumblebee.gelu"] {
+            let left = unchecked(&[refusal(name)]);
+            assert!(!left.is_empty(), "{name} is in a claim");
+            assert_eq!(left.len(), involving(name));
+            assert!(left.iter().all(|u| u.refused.protocol == name));
+        }
+        assert!(unchecked(&[refusal("matmul")]).is_empty(), "no claim compares matmul");
+    }
 }

@@ -1,6 +1,6 @@
 //! Plain-text tables of costs, claims and regression diffs.
 
-use crate::claims::{Basis, ClaimCheck};
+use crate::claims::{Basis, ClaimCheck, Refusal, Unchecked};
 use crate::cost::ProtocolCost;
 use crate::regress::Diff;
 use dyad_sim::table::columns;
@@ -115,6 +115,25 @@ pub fn claims(checks: &[ClaimCheck]) -> String {
     }
     for c in checks {
         out.push_str(&format!("note on {} ({}): {}\n", c.claim.proposal.join(" + "), c.claim.what, c.claim.caveat));
+    }
+    out
+}
+
+/// The protocols a provider refused, and the claims that leaves unchecked.
+pub fn refused(provider: &str, refused: &[Refusal], unchecked: &[Unchecked]) -> String {
+    let mut out = String::new();
+    for r in refused {
+        out.push_str(&format!("not measured under {provider}: {}: {}\n", r.protocol, r.reason));
+    }
+    for u in unchecked {
+        out.push_str(&format!(
+            "claim not checked under {provider}: {} on {} ({} against {}): {} was not measured\n",
+            u.claim.paper,
+            u.claim.what,
+            u.claim.proposal.join(" + "),
+            u.claim.baseline.join(" + "),
+            u.refused.protocol
+        ));
     }
     out
 }

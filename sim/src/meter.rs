@@ -23,8 +23,9 @@
 //! depth 0: one round of the offline phase.
 //!
 //! **Compute time.** Wall time between metering events is charged to the current phase and label,
-//! except the time spent blocked in a receive. It is measured, not counted, so it is kept apart
-//! from the exact counts.
+//! except the time spent blocked in a receive, which is kept as waiting time: the two add up to
+//! the party's wall-clock time. Both are measured, not counted, so they are kept apart from the
+//! exact counts.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -85,6 +86,8 @@ pub struct Tally {
     pub dealer_messages: u64,
     /// Wall time this party spent computing (not waiting) here.
     pub compute: Duration,
+    /// Wall time this party spent blocked in a receive here; with `compute`, all of its time.
+    pub waiting: Duration,
 }
 
 /// Key of a tally: the phase and the `/`-joined label path ("" outside every label).
@@ -192,12 +195,16 @@ impl Meter {
         self.charge_compute();
     }
 
-    /// Records the depth of a message received on `stream`; the time spent waiting is not
-    /// charged.
+    /// Records the depth of a message received on `stream`; the time spent waiting is kept
+    /// apart from compute.
     pub fn on_recv_end(&mut self, depth: u64, stream: Stream) {
         let clock = self.clock(stream);
         *clock = (*clock).max(depth);
-        self.mark = Instant::now();
+        let now = Instant::now();
+        let waited = now - self.mark;
+        self.mark = now;
+        let (phase, path) = (self.phase, self.path.clone());
+        self.tally(phase, &path).waiting += waited;
     }
 
     /// Marks the start of dealer work: compute so far is charged to the current scope.

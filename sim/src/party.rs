@@ -2,6 +2,7 @@
 //! private randomness. Protocol code receives a `&mut Party` and nothing else of the peer.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -40,6 +41,13 @@ pub struct PartyRecord {
     pub requests: Vec<String>,
     /// The provider's name.
     pub provider: String,
+}
+
+impl PartyRecord {
+    /// This party's wall-clock time in `phase`: its compute there plus its waiting there.
+    pub fn wall(&self, phase: Phase) -> Duration {
+        self.tallies.iter().filter(|((p, _), _)| *p == phase).map(|(_, t)| t.compute + t.waiting).sum()
+    }
 }
 
 /// Tallies as a list of `[phase, label, tally]`: their keys are pairs, which JSON maps cannot

@@ -17,11 +17,13 @@
 use dyad_sim::channel::{Frame, Stream, Transport};
 use dyad_sim::party::PartyRecord;
 use dyad_sim::runner::{merge_records, run_alone};
-use dyad_sim::{ChannelError, RingTensor, Role, Share, SimConfig};
+use dyad_sim::{ChannelError, Phase, RingTensor, Role, Share, SimConfig};
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
-use super::{Checked, Outcome, RunSpec, SmallRing, encode, inconsistent, judge, plan, real_inputs, sharing_rng};
+use super::{
+    Checked, Outcome, PhaseWall, RunSpec, SmallRing, encode, inconsistent, judge, plan, real_inputs, sharing_rng,
+};
 use crate::error::{HarnessError, ProtocolError};
 use crate::protocol::{Holder, Input, InputSpec, Inputs, Protocol, TruncMode};
 
@@ -223,6 +225,12 @@ impl<'a> Apart<'a> {
         let shares: Vec<Option<&RingTensor>> = server_shares.iter().map(Option::as_ref).collect();
         let mut checked = judge(p, spec, Outcome { dims, encoded, server_shares: &shares, secure, cost })?;
         checked.report.party = Some(role);
+        let wall = |phase| done.record.wall(phase).as_secs_f64();
+        checked.report.wall = Some(PhaseWall {
+            setup_seconds: wall(Phase::Setup),
+            offline_seconds: wall(Phase::Offline),
+            online_seconds: wall(Phase::Online),
+        });
         Ok(checked)
     }
 }

@@ -99,6 +99,10 @@ pub struct RunReport {
     /// it all the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<Role>,
+    /// This party's measured wall-clock time per phase, in a run apart (its compute plus its
+    /// waiting for the peer, which includes the network): what the cost model estimates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall: Option<PhaseWall>,
     /// Cost per phase and label.
     pub cost: CostReport,
     /// Errors.
@@ -107,6 +111,17 @@ pub struct RunReport {
     pub tolerance_ulp: u64,
     /// True when the secure output is within tolerance of the reference everywhere.
     pub passed: bool,
+}
+
+/// One party's measured wall-clock seconds per phase.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseWall {
+    /// Setup (keys, encoded weights, base OTs).
+    pub setup_seconds: f64,
+    /// Offline (correlations).
+    pub offline_seconds: f64,
+    /// Online.
+    pub online_seconds: f64,
 }
 
 /// The format of a mixed-ring protocol's small ring ([`Protocol::small_ring`]).
@@ -329,6 +344,7 @@ fn judge(p: &dyn Protocol, spec: &RunSpec, run: Outcome<'_>) -> Result<Checked, 
         small_ring: p.small_ring(spec.fixed).map(|s| SmallRing { ring_bits: s.ring().bits(), frac_bits: s.frac() }),
         seed: spec.seed,
         party: None,
+        wall: None,
         cost,
         error: RunErrors {
             vs_reference,

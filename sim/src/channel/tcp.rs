@@ -9,10 +9,11 @@
 //! Sends never block the protocol: a writer thread owns the socket's write half and drains a
 //! queue, as the in-memory transport's unbounded channel does. Both parties may therefore send a
 //! whole flight before either receives (the OT provider does) without filling the socket buffers
-//! into a deadlock. Receives read the socket directly under one deadline per frame.
+//! into a deadlock. Receives read the socket directly.
 //!
 //! **Faults.** A peer that closes the connection, mid-frame or between frames, is
-//! [`ChannelError::PeerGone`]; one that sends nothing for the timeout is
+//! [`ChannelError::PeerGone`]; one that sends nothing for the timeout (while a frame is awaited
+//! or in the middle of one: a slow link that keeps delivering is waited for) is
 //! [`ChannelError::Timeout`]; an unknown stream byte is [`ChannelError::Invalid`]; a length above
 //! [`TcpConfig::max_frame`] is [`ChannelError::TooLarge`], refused from the header alone. The
 //! payload buffer grows with the bytes that actually arrive, never to a length the header merely
@@ -42,7 +43,7 @@ const READ_CHUNK: usize = 1 << 20;
 /// How a TCP transport behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TcpConfig {
-    /// Bound on waiting for one frame, on one blocked write, and on connecting.
+    /// Bound on each wait for bytes from the peer, on each blocked write, and on connecting.
     pub timeout: Duration,
     /// The largest payload accepted; a header announcing more is refused.
     pub max_frame: u64,
@@ -163,6 +164,7 @@ impl TcpTransport {
     pub fn over(stream: TcpStream, peer: Role, config: TcpConfig) -> io::Result<Self> {
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(config.timeout))?;
+        stream.set_read_timeout(Some(config.timeout))?;
         let write_half = stream.try_clone()?;
         let (tx, rx) = crossbeam_channel::unbounded::<Frame>();
         let writer = std::thread::Builder::new().name("dyad-tcp-writer".into()).spawn(move || {
@@ -177,14 +179,11 @@ impl TcpTransport {
         Ok(TcpTransport { peer, reader: stream, writer: Some((tx, writer)), config })
     }
 
-    fn read_exact_by(&mut self, buf: &mut [u8], deadline: Instant) -> Result<(), ChannelError> {
+    /// Fills `buf`; the timeout bounds each wait for more bytes, so a slow link that keeps
+    /// delivering is waited for and a silent one is not.
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
         let mut filled = 0;
         while filled < buf.len() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(ChannelError::Timeout { after: self.config.timeout, peer: self.peer });
-            }
-            self.reader.set_read_timeout(Some(left)).map_err(|e| self.io_error(&e))?;
             match self.reader.read(&mut buf[filled..]) {
                 Ok(0) => return Err(ChannelError::PeerGone { peer: self.peer }),
                 Ok(n) => filled += n,
@@ -244,9 +243,8 @@ impl Transport for TcpTransport {
     }
 
     fn recv(&mut self) -> Result<Frame, ChannelError> {
-        let deadline = Instant::now() + self.config.timeout;
         let mut header = [0u8; HEADER_BYTES];
-        self.read_exact_by(&mut header, deadline)?;
+        self.read_exact(&mut header)?;
         let word = |range: std::ops::Range<usize>| {
             let mut w = [0u8; 8];
             w.copy_from_slice(&header[range]);
@@ -272,7 +270,7 @@ impl Transport for TcpTransport {
         while payload.len() < len {
             let start = payload.len();
             payload.resize(start + (len - start).min(READ_CHUNK), 0);
-            self.read_exact_by(&mut payload[start..], deadline)?;
+            self.read_exact(&mut payload[start..])?;
         }
         Ok(Frame { clock, stream, payload })
     }

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Measured wall time of `dyad run` with the two parties in two network namespaces joined by a veth
+# pair under `tc netem`, next to `dyad cost`'s estimate for the same job.
+#
+#   bench/netem.sh [--profiles lan,wan,gbit] [--correlations dealer|ot] [--shapes bert-base|ci|FILE]
+#                  [--dyad PATH] [--limit SECONDS] [PROTOCOL ...]
+#
+# Default protocols: nimbus.linear bumblebee.linear nimbus.gelu bumblebee.gelu, each at the dims
+# `dyad cost --shapes` gives it. Profiles (Nimbus's settings, one-way latency, per direction):
+#   lan  3 Gbit/s, 0.8 ms     wan  200 Mbit/s, 40 ms     gbit  1 Gbit/s, 0.5 ms
+# netem delays and rate-limits each direction on its sending end, so a round costs one latency,
+# as in the cost model (bench/src/network.rs).
+#
+# Needs root, iproute2 (ip, tc, the sch_netem module) and jq; installs nothing. Its namespaces,
+# dyad-s-PID and dyad-c-PID, and their veth pair are removed on exit, however it exits. Traffic
+# stays on that pair (10.77.0.1 ↔ 10.77.0.2, no route out); each job runs under `timeout`
+# (--limit, default 1800 s) and each party waits at most 600 s for the other.
+set -euo pipefail
+
+profiles=lan,wan,gbit
+correlations=dealer
+shapes=bert-base
+limit=1800
+dyad=""
+protocols=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --profiles) profiles="$2"; shift 2 ;;
+        --correlations) correlations="$2"; shift 2 ;;
+        --shapes) shapes="$2"; shift 2 ;;
+        --dyad) dyad="$2"; shift 2 ;;
+        --limit) limit="$2"; shift 2 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "netem.sh: unknown option $1" >&2; exit 2 ;;
+        *) protocols+=("$1"); shift ;;
+    esac
+done
+[ ${#protocols[@]} -gt 0 ] || protocols=(nimbus.linear bumblebee.linear nimbus.gelu bumblebee.gelu)
+
+missing=()
+[ "$(id -u)" = 0 ] || missing+=("root")
+for tool in ip tc jq timeout; do command -v "$tool" > /dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "netem.sh: needs ${missing[*]} (Debian: apt-get install iproute2 jq); installing nothing" >&2
+    exit 2
+fi
+if [ -z "$dyad" ]; then
+    cd "$(dirname "$0")/.."
+    cargo build --release --quiet
+    dyad="$PWD/target/release/dyad"
+fi
+[ -x "$dyad" ] || { echo "netem.sh: $dyad is not an executable" >&2; exit 2; }
+
+server_ns="dyad-s-$$"
+client_ns="dyad-c-$$"
+work="$(mktemp -d)"
+cleanup() {
+    ip netns del "$server_ns" 2> /dev/null || true
+    ip netns del "$client_ns" 2> /dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$server_ns"
+ip netns add "$client_ns"
+ip link add "vs$$" netns "$server_ns" type veth peer name "vc$$" netns "$client_ns"
+ip -n "$server_ns" addr add 10.77.0.1/30 dev "vs$$"
+ip -n "$client_ns" addr add 10.77.0.2/30 dev "vc$$"
+for ns in "$server_ns" "$client_ns"; do ip -n "$ns" link set lo up; done
+ip -n "$server_ns" link set "vs$$" up
+ip -n "$client_ns" link set "vc$$" up
+
+shape_of() { # the profile's rate and one-way delay for tc, and its cost-model YAML
+    case "$1" in
+        lan) echo "3gbit 0.8ms 3e9 0.8e-3" ;;
+        wan) echo "200mbit 40ms 200e6 40e-3" ;;
+        gbit) echo "1gbit 0.5ms 1e9 0.5e-3" ;;
+        *) echo "netem.sh: unknown profile $1 (lan, wan, gbit)" >&2; exit 2 ;;
+    esac
+}
+
+printf '%-18s %-14s %-6s %12s %12s %7s %14s %14s %7s\n' PROTOCOL SHAPE PROFILE ONLINE_S ESTIMATE RATIO PER_QUERY_S ESTIMATE RATIO
+port=7000
+IFS=, read -r -a profile_list <<< "$profiles"
+for profile in "${profile_list[@]}"; do
+    read -r rate delay bits latency <<< "$(shape_of "$profile")"
+    for ns_dev in "$server_ns vs$$" "$client_ns vc$$"; do
+        read -r ns dev <<< "$ns_dev"
+        tc -n "$ns" qdisc replace dev "$dev" root netem delay "$delay" rate "$rate" limit 1000000
+    done
+    printf -- '- {name: %s, bandwidth_bits_per_second: %s, latency_seconds: %s}\n' "$profile" "$bits" "$latency" > "$work/profile.yaml"
+    for protocol in "${protocols[@]}"; do
+        timeout "$limit" "$dyad" cost "$protocol" --shapes "$shapes" --profiles "$work/profile.yaml" \
+            --correlations "$correlations" --format json > "$work/cost.json"
+        dims="$(jq -r '.costs[0].dims | map(tostring) | join("x")' "$work/cost.json")"
+        port=$((port + 1))
+        common=(run "$protocol" --shape "$dims" --seed 1 --correlations "$correlations" --timeout 600 --format json)
+        timeout "$limit" ip netns exec "$server_ns" "$dyad" "${common[@]}" --party server --listen "10.77.0.1:$port" \
+            > "$work/server.json" 2> "$work/server.err" &
+        server_pid=$!
+        timeout "$limit" ip netns exec "$client_ns" "$dyad" "${common[@]}" --party client --connect "10.77.0.1:$port" \
+            > "$work/client.json" 2> "$work/client.err" || { cat "$work/client.err" >&2; exit 1; }
+        wait "$server_pid" || { cat "$work/server.err" >&2; exit 1; }
+        jq -r --arg p "$protocol" --arg s "$dims" --arg f "$profile" --slurpfile c "$work/cost.json" \
+            --slurpfile srv "$work/server.json" '
+            def r: . * 1000 | round / 1000;
+            [$srv[0], .] as $both
+            | ($both | map(.wall.online_seconds) | max) as $online
+            | ($both | map(.wall.offline_seconds + .wall.online_seconds) | max) as $query
+            | $c[0].costs[0].estimates[0] as $e
+            | [$p, $s, $f, ($online | r), ($e.online_seconds | r), ($online / $e.online_seconds | . * 100 | round / 100),
+               (if $e.per_query_seconds == null then "-" else ($query | r) end),
+               ($e.per_query_seconds // "-" | if type == "number" then r else . end),
+               (if $e.per_query_seconds == null then "-" else ($query / $e.per_query_seconds | . * 100 | round / 100) end)]
+            | @tsv' "$work/client.json" | tee -a "$work/rows.tsv" \
+            | awk -F'\t' '{printf "%-18s %-14s %-6s %12s %12s %7s %14s %14s %7s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}'
+    done
+done
+
+# The papers' pairs, measured (baseline time over proposal time, online; per query under ot).
+awk -F'\t' '
+    { online[$1 FS $3] = $4; query[$1 FS $3] = $7; seen[$3] = 1 }
+    END {
+        pairs["nimbus.linear"] = "bumblebee.linear"; claim["nimbus.linear"] = "COP over SIP, paper 2.9-12.5x"
+        pairs["nimbus.gelu"] = "bumblebee.gelu"; claim["nimbus.gelu"] = "Nimbus GELU over PUMA, paper 2.9-4.0x"
+        for (f in seen) for (p in pairs) {
+            b = pairs[p]
+            if ((p FS f) in online && (b FS f) in online && online[p FS f] > 0) {
+                line = sprintf("%s, %s: %.2fx online", claim[p], f, online[b FS f] / online[p FS f])
+                if (query[p FS f] != "-" && query[p FS f] > 0) line = line sprintf(", %.2fx per query", query[b FS f] / query[p FS f])
+                print line
+            }
+        }
+    }' "$work/rows.tsv"
