@@ -3,7 +3,7 @@
 # pair under `tc netem`, next to `dyad cost`'s estimate for the same job.
 #
 #   bench/netem.sh [--profiles lan,wan,gbit] [--correlations dealer|ot] [--shapes bert-base|ci|FILE]
-#                  [--dyad PATH] [--limit SECONDS] [PROTOCOL ...]
+#                  [--dyad PATH] [--limit SECONDS] [--emulator netem|link] [PROTOCOL ...]
 #
 # Default protocols: nimbus.linear bumblebee.linear nimbus.gelu bumblebee.gelu, each at the dims
 # `dyad cost --shapes` gives it. Profiles (Nimbus's settings, one-way latency, per direction):
@@ -11,7 +11,12 @@
 # netem delays and rate-limits each direction on its sending end, so a round costs one latency,
 # as in the cost model (bench/src/network.rs).
 #
-# Needs root, iproute2 (ip, tc, the sch_netem module) and jq; installs nothing. Its namespaces,
+# Where the kernel has no sch_netem (some VM kernels are built without it), or with
+# --emulator link, the link is emulated in user space instead: `dyad link`, in the client's
+# namespace, relays the connection across the veth pair with the same latency and bandwidth per
+# direction (store-and-forward per 64 KiB chunk; see bench/src/link.rs). The output says which.
+#
+# Needs root, iproute2 (ip, tc) and jq; installs nothing. Its namespaces,
 # dyad-s-PID and dyad-c-PID, and their veth pair are removed on exit, however it exits. Traffic
 # stays on that pair (10.77.0.1 ↔ 10.77.0.2, no route out); each job runs under `timeout`
 # (--limit, default 1800 s) and each party waits at most 600 s for the other.
@@ -21,6 +26,7 @@ profiles=lan,wan,gbit
 correlations=dealer
 shapes=bert-base
 limit=1800
+emulator=""
 dyad=""
 protocols=()
 while [ $# -gt 0 ]; do
@@ -30,7 +36,8 @@ while [ $# -gt 0 ]; do
         --shapes) shapes="$2"; shift 2 ;;
         --dyad) dyad="$2"; shift 2 ;;
         --limit) limit="$2"; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --emulator) emulator="$2"; shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "netem.sh: unknown option $1" >&2; exit 2 ;;
         *) protocols+=("$1"); shift ;;
     esac
@@ -71,6 +78,20 @@ for ns in "$server_ns" "$client_ns"; do ip -n "$ns" link set lo up; done
 ip -n "$server_ns" link set "vs$$" up
 ip -n "$client_ns" link set "vc$$" up
 
+if [ -z "$emulator" ]; then
+    if tc -n "$server_ns" qdisc add dev "vs$$" root netem delay 1ms 2> /dev/null; then
+        emulator=netem
+        tc -n "$server_ns" qdisc del dev "vs$$" root
+    else
+        emulator=link
+    fi
+fi
+case "$emulator" in
+    netem) echo "link: tc netem on the veth pair" ;;
+    link) echo "link: this kernel has no sch_netem (or --emulator link): dyad link relays across the veth pair in user space" ;;
+    *) echo "netem.sh: --emulator netem or link, not $emulator" >&2; exit 2 ;;
+esac
+
 shape_of() { # the profile's rate and one-way delay for tc, and its cost-model YAML
     case "$1" in
         lan) echo "3gbit 0.8ms 3e9 0.8e-3" ;;
@@ -85,10 +106,12 @@ port=7000
 IFS=, read -r -a profile_list <<< "$profiles"
 for profile in "${profile_list[@]}"; do
     read -r rate delay bits latency <<< "$(shape_of "$profile")"
-    for ns_dev in "$server_ns vs$$" "$client_ns vc$$"; do
-        read -r ns dev <<< "$ns_dev"
-        tc -n "$ns" qdisc replace dev "$dev" root netem delay "$delay" rate "$rate" limit 1000000
-    done
+    if [ "$emulator" = netem ]; then
+        for ns_dev in "$server_ns vs$$" "$client_ns vc$$"; do
+            read -r ns dev <<< "$ns_dev"
+            tc -n "$ns" qdisc replace dev "$dev" root netem delay "$delay" rate "$rate" limit 1000000
+        done
+    fi
     printf -- '- {name: %s, bandwidth_bits_per_second: %s, latency_seconds: %s}\n' "$profile" "$bits" "$latency" > "$work/profile.yaml"
     for protocol in "${protocols[@]}"; do
         timeout "$limit" "$dyad" cost "$protocol" --shapes "$shapes" --profiles "$work/profile.yaml" \
@@ -99,9 +122,16 @@ for profile in "${profile_list[@]}"; do
         timeout "$limit" ip netns exec "$server_ns" "$dyad" "${common[@]}" --party server --listen "10.77.0.1:$port" \
             > "$work/server.json" 2> "$work/server.err" &
         server_pid=$!
-        timeout "$limit" ip netns exec "$client_ns" "$dyad" "${common[@]}" --party client --connect "10.77.0.1:$port" \
+        target="10.77.0.1:$port"
+        if [ "$emulator" = link ]; then
+            timeout "$limit" ip netns exec "$client_ns" "$dyad" link --listen "127.0.0.1:$port" --connect "$target" \
+                --bandwidth "$bits" --latency "$latency" --timeout 600 2> "$work/link.err" &
+            target="127.0.0.1:$port"
+        fi
+        timeout "$limit" ip netns exec "$client_ns" "$dyad" "${common[@]}" --party client --connect "$target" \
             > "$work/client.json" 2> "$work/client.err" || { cat "$work/client.err" >&2; exit 1; }
         wait "$server_pid" || { cat "$work/server.err" >&2; exit 1; }
+        wait
         jq -r --arg p "$protocol" --arg s "$dims" --arg f "$profile" --slurpfile c "$work/cost.json" \
             --slurpfile srv "$work/server.json" '
             def r: . * 1000 | round / 1000;

@@ -62,6 +62,9 @@ enum Command {
     E2e(crate::e2e_cmd::E2eArgs),
     /// The CI regression gate: exact counts of every protocol against bench/baseline.yaml.
     Regress(crate::cost_cmd::RegressArgs),
+    /// Relays one TCP connection through an emulated link (a one-way latency and a bandwidth per
+    /// direction), for measuring `dyad run --party` where the kernel has no `tc netem`.
+    Link(crate::run_cmd::LinkArgs),
     /// Fits a low-degree piecewise GELU or exp to the recorded input distribution and writes the
     /// coefficient file.
     Fit(crate::audit_cmd::FitArgs),
@@ -154,6 +157,7 @@ fn dispatch(
             Ok(0)
         }
         Command::Run(args) => crate::run_cmd::run(args, registry, format),
+        Command::Link(args) => crate::run_cmd::link(args),
         Command::Vectors(args) => crate::vectors_cmd::run(args, format),
         Command::Audit(args) => crate::audit_cmd::run_audit(args, registry, from_files, format),
         Command::Fit(args) => crate::audit_cmd::run_fit(args),

@@ -12,6 +12,8 @@ use dyad_sim::Role;
 use dyad_sim::channel::Transport;
 use dyad_sim::channel::tcp::{ConnectError, Listening, TcpConfig, TcpTransport};
 
+use dyad_bench::network::Profile;
+
 use crate::args::{Arith, Correlated, Dims, Format, Seed, Timeout, parse_dims};
 use crate::error::CliError;
 use crate::input;
@@ -97,6 +99,41 @@ pub(crate) fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<
     let report = &checked.report;
     emit(format, report, || table::run_report(report))?;
     Ok(if report.passed { 0 } else { 1 })
+}
+
+/// Arguments of `dyad link`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LinkArgs {
+    /// Where the connecting party connects (host:port; port 0 picks one, printed on standard
+    /// error).
+    #[arg(long, value_name = "ADDR")]
+    listen: String,
+    /// Where the listening party listens.
+    #[arg(long, value_name = "ADDR")]
+    connect: String,
+    /// Bandwidth per direction, bits per second (3e9 for Nimbus's LAN).
+    #[arg(long, value_name = "BITS_PER_SECOND")]
+    bandwidth: f64,
+    /// One-way latency, seconds (0.8e-3 for Nimbus's LAN).
+    #[arg(long, value_name = "SECONDS")]
+    latency: f64,
+    #[command(flatten)]
+    timeout: Timeout,
+}
+
+/// Runs `dyad link`: relays one connection, then prints the bytes relayed each way.
+pub(crate) fn link(args: LinkArgs) -> Result<u8, CliError> {
+    let profile =
+        Profile { name: "link".into(), bandwidth_bits_per_second: args.bandwidth, latency_seconds: args.latency };
+    profile.check("--bandwidth/--latency").map_err(CliError::usage)?;
+    let listener = std::net::TcpListener::bind(&args.listen)
+        .map_err(|e| CliError::Usage(format!("--listen {}: {e}", args.listen)))?;
+    let bound = listener.local_addr().map_err(|e| CliError::Usage(format!("--listen {}: {e}", args.listen)))?;
+    eprintln!("dyad: the link listens on {bound}");
+    let (there, back) = dyad_bench::link::relay(&listener, &args.connect, &profile, args.timeout.value())
+        .map_err(|e| CliError::Failed(format!("the link to {}: {e}", args.connect)))?;
+    eprintln!("dyad: the link relayed {there} bytes to {} and {back} back", args.connect);
+    Ok(0)
 }
 
 /// The TCP connection to the other party: listening or connecting, as the flags say.

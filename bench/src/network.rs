@@ -72,15 +72,19 @@ impl Profile {
         let list: Vec<Profile> = serde_saphyr::from_str(text)
             .map_err(|e| ProfileError::Parse { file: file.clone(), reason: dyad_sim::file::yaml_error(&e, &file) })?;
         for p in &list {
-            if !(p.bandwidth_bits_per_second.is_finite()
-                && p.bandwidth_bits_per_second > 0.0
-                && p.latency_seconds.is_finite()
-                && p.latency_seconds >= 0.0)
-            {
-                return Err(ProfileError::Value { file: file.clone(), name: p.name.clone() });
-            }
+            p.check(&file)?;
         }
         Ok(list)
+    }
+
+    /// An error naming `file` and the profile unless the bandwidth is positive and the latency
+    /// non-negative, both finite.
+    pub fn check(&self, file: &str) -> Result<(), ProfileError> {
+        let fine = self.bandwidth_bits_per_second.is_finite()
+            && self.bandwidth_bits_per_second > 0.0
+            && self.latency_seconds.is_finite()
+            && self.latency_seconds >= 0.0;
+        if fine { Ok(()) } else { Err(ProfileError::Value { file: file.to_owned(), name: self.name.clone() }) }
     }
 
     /// The estimate of the formula above, in seconds.
