@@ -112,10 +112,11 @@ for profile in "${profile_list[@]}"; do
             tc -n "$ns" qdisc replace dev "$dev" root netem delay "$delay" rate "$rate" limit 1000000
         done
     fi
-    printf -- '- {name: %s, bandwidth_bits_per_second: %s, latency_seconds: %s}\n' "$profile" "$bits" "$latency" > "$work/profile.yaml"
+    printf -- '- {name: netem-%s, bandwidth_bits_per_second: %s, latency_seconds: %s}\n' "$profile" "$bits" "$latency" > "$work/profile.yaml"
     for protocol in "${protocols[@]}"; do
         timeout "$limit" "$dyad" cost "$protocol" --shapes "$shapes" --profiles "$work/profile.yaml" \
-            --correlations "$correlations" --format json > "$work/cost.json"
+            --correlations "$correlations" --format json > "$work/cost.json" 2> "$work/cost.err" \
+            || { cat "$work/cost.err" >&2; exit 1; }
         dims="$(jq -r '.costs[0].dims | map(tostring) | join("x")' "$work/cost.json")"
         port=$((port + 1))
         common=(run "$protocol" --shape "$dims" --seed 1 --correlations "$correlations" --timeout 600 --format json)
@@ -138,7 +139,7 @@ for profile in "${profile_list[@]}"; do
             [$srv[0], .] as $both
             | ($both | map(.wall.online_seconds) | max) as $online
             | ($both | map(.wall.offline_seconds + .wall.online_seconds) | max) as $query
-            | $c[0].costs[0].estimates[0] as $e
+            | ($c[0].costs[0].estimates[] | select(.profile == "netem-" + $f)) as $e
             | [$p, $s, $f, ($online | r), ($e.online_seconds | r), ($online / $e.online_seconds | . * 100 | round / 100),
                (if $e.per_query_seconds == null then "-" else ($query | r) end),
                ($e.per_query_seconds // "-" | if type == "number" then r else . end),

@@ -141,7 +141,8 @@ impl Meter {
     /// stream's setup or offline clock.
     fn clock(&mut self, stream: Stream) -> &mut u64 {
         let i = match (stream, self.phase) {
-            (Stream::Protocol, _) => 0,
+            // Sync frames never reach the meter; were one metered, it would count as protocol.
+            (Stream::Protocol | Stream::Sync, _) => 0,
             (Stream::Correlations, Phase::Setup) => 1,
             (Stream::Correlations, _) => 2,
         };
@@ -200,6 +201,11 @@ impl Meter {
     pub fn on_recv_end(&mut self, depth: u64, stream: Stream) {
         let clock = self.clock(stream);
         *clock = (*clock).max(depth);
+        self.on_wait_end();
+    }
+
+    /// Ends a wait that received nothing metered: its time is waiting time of the current scope.
+    pub fn on_wait_end(&mut self) {
         let now = Instant::now();
         let waited = now - self.mark;
         self.mark = now;
@@ -240,7 +246,7 @@ pub struct Link {
     transport: Box<dyn Transport>,
     meter: Meter,
     stream: Stream,
-    waiting: [VecDeque<Frame>; 2],
+    waiting: [VecDeque<Frame>; 3],
 }
 
 impl std::fmt::Debug for Link {
@@ -257,7 +263,7 @@ impl Link {
             transport,
             meter: Meter::new(),
             stream: Stream::Protocol,
-            waiting: [VecDeque::new(), VecDeque::new()],
+            waiting: [VecDeque::new(), VecDeque::new(), VecDeque::new()],
         }
     }
 
@@ -281,6 +287,32 @@ impl Link {
         &mut self.meter
     }
 
+    /// Waits until the peer reaches its own barrier: each sends an empty frame on the sync stream
+    /// and waits for the other's. Nothing is charged but the wait, as waiting time. Two processes
+    /// meet here at the end of setup, so that each one's online time starts together, as it
+    /// would in a deployment, where setup is done long before a query.
+    pub fn barrier(&mut self) -> Result<(), ChannelError> {
+        self.meter.on_recv_start();
+        self.transport.send(Frame { clock: 0, stream: Stream::Sync, payload: Vec::new() })?;
+        let synced = self.next_frame(Stream::Sync).map(drop);
+        self.meter.on_wait_end();
+        synced
+    }
+
+    /// The next frame of `stream`; frames of the others wait in their queues.
+    fn next_frame(&mut self, stream: Stream) -> Result<Frame, ChannelError> {
+        if let Some(frame) = self.waiting[stream.index()].pop_front() {
+            return Ok(frame);
+        }
+        loop {
+            let frame = self.transport.recv()?;
+            if frame.stream == stream {
+                return Ok(frame);
+            }
+            self.waiting[frame.stream.index()].push_back(frame);
+        }
+    }
+
     /// Drops the transport (so the peer sees [`ChannelError::PeerGone`]) and returns the tallies.
     pub fn finish(self) -> BTreeMap<TallyKey, Tally> {
         self.into_parts().0
@@ -301,17 +333,35 @@ impl Channel for Link {
 
     fn recv_bytes(&mut self) -> Result<Vec<u8>, ChannelError> {
         self.meter.on_recv_start();
-        let frame = match self.waiting[self.stream.index()].pop_front() {
-            Some(frame) => frame,
-            None => loop {
-                let frame = self.transport.recv()?;
-                if frame.stream == self.stream {
-                    break frame;
-                }
-                self.waiting[frame.stream.index()].push_back(frame);
-            },
-        };
+        let frame = self.next_frame(self.stream)?;
         self.meter.on_recv_end(frame.clock, self.stream);
         Ok(frame.payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::memory::MemoryTransport;
+
+    #[test]
+    fn a_barrier_charges_nothing_and_keeps_the_messages_around_it() {
+        let (s, c) = MemoryTransport::pair(Some(Duration::from_secs(5)));
+        let (mut server, mut client) = (Link::new(Role::Server, Box::new(s)), Link::new(Role::Client, Box::new(c)));
+        let talk = std::thread::spawn(move || {
+            server.send_bytes(vec![1; 10]).unwrap();
+            server.barrier().unwrap();
+            server.send_bytes(vec![2; 20]).unwrap();
+            server.finish()
+        });
+        client.barrier().unwrap();
+        assert_eq!(client.recv_bytes().unwrap(), vec![1; 10], "a message sent before the barrier waits for its reader");
+        assert_eq!(client.recv_bytes().unwrap(), vec![2; 20]);
+        let sent: Tally = talk.join().unwrap().into_values().fold(Tally::default(), |mut acc, t| {
+            acc.bytes += t.bytes;
+            acc.messages += t.messages;
+            acc
+        });
+        assert_eq!((sent.bytes, sent.messages), (30, 2), "the barrier's frames are not charged");
     }
 }

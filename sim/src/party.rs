@@ -19,6 +19,8 @@ pub struct Party {
     link: Link,
     provider: Box<dyn CorrelationProvider>,
     rng: ChaCha20Rng,
+    sync_after_setup: bool,
+    pending: Option<ChannelError>,
 }
 
 impl std::fmt::Debug for Party {
@@ -75,7 +77,19 @@ impl Party {
     pub fn new(role: Role, transport: Box<dyn Transport>, provider: Box<dyn CorrelationProvider>, seed: u64) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         rng.set_stream(1 + role.index() as u64);
-        Party { link: Link::new(role, transport), provider, rng }
+        Party { link: Link::new(role, transport), provider, rng, sync_after_setup: false, pending: None }
+    }
+
+    /// Meets the peer ([`Link::barrier`]) when the protocol first leaves the setup phase, so that
+    /// the two processes of a run apart start their online work together and each one's online
+    /// wall time is the query's, not the tail of the other's setup. Changes no count.
+    pub fn sync_after_setup(&mut self) {
+        self.sync_after_setup = true;
+    }
+
+    /// The error of a barrier that failed, returned by the next send, receive or request.
+    fn pending(&mut self) -> Result<(), ChannelError> {
+        self.pending.take().map_or(Ok(()), Err)
     }
 
     /// This party's role.
@@ -95,6 +109,10 @@ impl Party {
 
     /// Switches phase for everything that follows.
     pub fn set_phase(&mut self, phase: Phase) {
+        if self.sync_after_setup && self.phase() == Phase::Setup && phase != Phase::Setup {
+            self.sync_after_setup = false;
+            self.pending = self.link.barrier().err();
+        }
         self.link.meter_mut().set_phase(phase);
     }
 
@@ -122,21 +140,25 @@ impl Party {
 
     /// This party's half of `n` Beaver triples over `ring`.
     pub fn triples(&mut self, ring: Ring, n: usize) -> Result<Triples, SimError> {
+        self.pending()?;
         self.provider.triples(&mut self.link, ring, n)
     }
 
     /// This party's half of `n` square pairs over `ring`.
     pub fn squares(&mut self, ring: Ring, n: usize) -> Result<SquarePairs, SimError> {
+        self.pending()?;
         self.provider.squares(&mut self.link, ring, n)
     }
 
     /// This party's half of a matrix triple.
     pub fn matrix_triple(&mut self, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
+        self.pending()?;
         self.provider.matrix_triple(&mut self.link, ring, dims)
     }
 
     /// This party's half of a batch of random OTs.
     pub fn random_ots(&mut self, spec: OtSpec) -> Result<RandomOts, SimError> {
+        self.pending()?;
         self.provider.random_ots(&mut self.link, spec)
     }
 
@@ -158,10 +180,12 @@ impl Party {
 
 impl Channel for Party {
     fn send_bytes(&mut self, payload: Vec<u8>) -> Result<(), ChannelError> {
+        self.pending()?;
         self.link.send_bytes(payload)
     }
 
     fn recv_bytes(&mut self) -> Result<Vec<u8>, ChannelError> {
+        self.pending()?;
         self.link.recv_bytes()
     }
 }

@@ -244,7 +244,8 @@ pub struct Alone<T> {
     pub transport: Box<dyn Transport>,
 }
 
-/// Runs `f` as the party `role` over `transport`, whose other end is the peer's own process.
+/// Runs `f` as the party `role` over `transport`, whose other end is the peer's own process;
+/// the two meet when the protocol first leaves its setup phase ([`Party::sync_after_setup`]).
 /// A failure or panic closes the transport at once, so the peer's pending receive fails
 /// promptly.
 pub fn run_alone<T, E, F>(
@@ -260,6 +261,7 @@ where
 {
     let work = move || {
         let mut party = Party::new(role, transport, config.correlations.provider(role, config.seed), config.seed);
+        party.sync_after_setup();
         match catch_unwind(AssertUnwindSafe(|| f(&mut party))) {
             Ok(Ok(output)) => {
                 let (record, transport) = party.finish_keeping_transport();

@@ -13,9 +13,10 @@ use crate::ring::Ring;
 use crate::tensor::RingTensor;
 use crate::wire;
 
-/// The two logical streams one transport carries, each first in, first out: the protocol's
-/// messages, and a correlation provider's (OT extension runs between protocol messages, so the
-/// two must not be mixed up, as a deployment runs OT on its own connection).
+/// The logical streams one transport carries, each first in, first out: the protocol's
+/// messages, a correlation provider's (OT extension runs between protocol messages, so the
+/// two must not be mixed up, as a deployment runs OT on its own connection), and the
+/// synchronisation of two processes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Stream {
     /// The protocol's messages.
@@ -23,14 +24,21 @@ pub enum Stream {
     Protocol,
     /// The correlation provider's messages.
     Correlations,
+    /// Empty frames that synchronise two processes at the end of setup
+    /// ([`Link::barrier`](crate::meter::Link::barrier)); bookkeeping, never charged.
+    Sync,
 }
 
 impl Stream {
-    /// 0 for the protocol, 1 for the provider.
+    /// Every stream, in index order.
+    pub const ALL: [Stream; 3] = [Stream::Protocol, Stream::Correlations, Stream::Sync];
+
+    /// 0 for the protocol, 1 for the provider, 2 for synchronisation.
     pub const fn index(self) -> usize {
         match self {
             Stream::Protocol => 0,
             Stream::Correlations => 1,
+            Stream::Sync => 2,
         }
     }
 }
