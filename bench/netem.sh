@@ -151,16 +151,21 @@ done
 
 # The papers' pairs, measured (baseline time over proposal time, online; per query under ot).
 awk -F'\t' '
+    BEGIN {
+        n = split("nimbus.linear bumblebee.linear COP/SIP:2.9-12.5x;" \
+            "nimbus.gelu bumblebee.gelu GELU:2.9-4.0x;nimbus.gelu_small bumblebee.gelu GELU:2.9-4.0x;" \
+            "nimbus.gelu_example_small bumblebee.gelu GELU:2.9-4.0x;" \
+            "nimbus.softmax bumblebee.softmax Softmax:2.9-4.0x;nimbus.softmax_small bumblebee.softmax Softmax:2.9-4.0x;" \
+            "nimbus.softmax_example_small bumblebee.softmax Softmax:2.9-4.0x", pairs, ";")
+    }
     { online[$1 FS $3] = $4; query[$1 FS $3] = $7; seen[$3] = 1 }
     END {
-        pairs["nimbus.linear"] = "bumblebee.linear"; claim["nimbus.linear"] = "COP over SIP, paper 2.9-12.5x"
-        pairs["nimbus.gelu"] = "bumblebee.gelu"; claim["nimbus.gelu"] = "Nimbus GELU over PUMA, paper 2.9-4.0x"
-        for (f in seen) for (p in pairs) {
-            b = pairs[p]
+        for (f in seen) for (i = 1; i <= n; i++) {
+            split(pairs[i], q, " "); p = q[1]; b = q[2]; split(q[3], c, ":")
             if ((p FS f) in online && (b FS f) in online && online[p FS f] > 0) {
-                line = sprintf("%s, %s: %.2fx online", claim[p], f, online[b FS f] / online[p FS f])
+                line = sprintf("%s over %s, %s: %.2fx online", p, b, f, online[b FS f] / online[p FS f])
                 if (query[p FS f] != "-" && query[p FS f] > 0) line = line sprintf(", %.2fx per query", query[b FS f] / query[p FS f])
-                print line
+                print line sprintf(" (paper, %s: %s)", c[1], c[2])
             }
         }
     }' "$work/rows.tsv"

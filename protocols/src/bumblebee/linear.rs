@@ -372,10 +372,12 @@ impl HeLinear for SipLinear {
     ) -> Result<Share, ProtocolError> {
         let (k, n) = matrix(self.name(), x.shape())?;
         let layout = SipLayout::choose(ctx, k, n, m, MAX_PACK);
-        let keys = keys(p, ctx)?;
+        // The weights are encoded before the keys cross, so that all of setup precedes the query
+        // (runs apart meet when setup first ends).
         let encoded = p
             .in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(ctx, &layout, w))))
             .transpose()?;
+        let keys = keys(p, ctx)?;
         online(p, ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
     }
     fn product_cost(&self, f: &mut Formula, ctx: &RlweContext, k: usize, n: usize, m: usize) {
