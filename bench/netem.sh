@@ -51,6 +51,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "netem.sh: needs ${missing[*]} (Debian: apt-get install iproute2 jq); installing nothing" >&2
     exit 2
 fi
+[ -f "$shapes" ] && shapes="$(realpath "$shapes")"
+[ -n "$dyad" ] && dyad="$(realpath "$dyad")"
 if [ -z "$dyad" ]; then
     cd "$(dirname "$0")/.."
     cargo build --release --quiet
@@ -62,6 +64,9 @@ server_ns="dyad-s-$$"
 client_ns="dyad-c-$$"
 work="$(mktemp -d)"
 cleanup() {
+    for ns in "$server_ns" "$client_ns"; do
+        ip netns pids "$ns" 2> /dev/null | xargs -r kill -9 2> /dev/null || true
+    done
     ip netns del "$server_ns" 2> /dev/null || true
     ip netns del "$client_ns" 2> /dev/null || true
     rm -rf "$work"
@@ -101,11 +106,14 @@ shape_of() { # the profile's rate and one-way delay for tc, and its cost-model Y
     esac
 }
 
+IFS=, read -r -a profile_list <<< "$profiles"
+for profile in "${profile_list[@]}"; do shape_of "$profile" > /dev/null; done
+
 printf '%-18s %-14s %-6s %12s %12s %7s %14s %14s %7s\n' PROTOCOL SHAPE PROFILE ONLINE_S ESTIMATE RATIO PER_QUERY_S ESTIMATE RATIO
 port=7000
-IFS=, read -r -a profile_list <<< "$profiles"
 for profile in "${profile_list[@]}"; do
-    read -r rate delay bits latency <<< "$(shape_of "$profile")"
+    settings="$(shape_of "$profile")"
+    read -r rate delay bits latency <<< "$settings"
     if [ "$emulator" = netem ]; then
         for ns_dev in "$server_ns vs$$" "$client_ns vc$$"; do
             read -r ns dev <<< "$ns_dev"
@@ -114,25 +122,40 @@ for profile in "${profile_list[@]}"; do
     fi
     printf -- '- {name: netem-%s, bandwidth_bits_per_second: %s, latency_seconds: %s}\n' "$profile" "$bits" "$latency" > "$work/profile.yaml"
     for protocol in "${protocols[@]}"; do
-        timeout "$limit" "$dyad" cost "$protocol" --shapes "$shapes" --profiles "$work/profile.yaml" \
-            --correlations "$correlations" --format json > "$work/cost.json" 2> "$work/cost.err" \
-            || { cat "$work/cost.err" >&2; exit 1; }
+        if ! timeout --foreground "$limit" "$dyad" cost "$protocol" --shapes "$shapes" \
+            --profiles "$work/profile.yaml" --correlations "$correlations" --format json \
+            > "$work/cost.json" 2> "$work/cost.err"; then
+            echo "$protocol $profile: dyad cost failed: $(tail -1 "$work/cost.err")"
+            continue
+        fi
+        if [ "$(jq '.costs | length' "$work/cost.json")" = 0 ]; then
+            echo "$protocol: not measured under $correlations: $(jq -r '.refused[0].reason' "$work/cost.json")"
+            continue
+        fi
         dims="$(jq -r '.costs[0].dims | map(tostring) | join("x")' "$work/cost.json")"
         port=$((port + 1))
         common=(run "$protocol" --shape "$dims" --seed 1 --correlations "$correlations" --timeout 600 --format json)
-        timeout "$limit" ip netns exec "$server_ns" "$dyad" "${common[@]}" --party server --listen "10.77.0.1:$port" \
-            > "$work/server.json" 2> "$work/server.err" &
+        timeout --foreground "$limit" ip netns exec "$server_ns" "$dyad" "${common[@]}" --party server \
+            --listen "10.77.0.1:$port" > "$work/server.json" 2> "$work/server.err" &
         server_pid=$!
         target="10.77.0.1:$port"
         if [ "$emulator" = link ]; then
-            timeout "$limit" ip netns exec "$client_ns" "$dyad" link --listen "127.0.0.1:$port" --connect "$target" \
-                --bandwidth "$bits" --latency "$latency" --timeout 600 2> "$work/link.err" &
+            timeout --foreground "$limit" ip netns exec "$client_ns" "$dyad" link --listen "127.0.0.1:$port" \
+                --connect "$target" --bandwidth "$bits" --latency "$latency" --timeout 600 2> "$work/link.err" &
             target="127.0.0.1:$port"
         fi
-        timeout "$limit" ip netns exec "$client_ns" "$dyad" "${common[@]}" --party client --connect "$target" \
-            > "$work/client.json" 2> "$work/client.err" || { cat "$work/client.err" >&2; exit 1; }
-        wait "$server_pid" || { cat "$work/server.err" >&2; exit 1; }
-        wait
+        timeout --foreground "$limit" ip netns exec "$client_ns" "$dyad" "${common[@]}" --party client \
+            --connect "$target" > "$work/client.json" 2> "$work/client.err" &
+        client_pid=$!
+        # Waiting in the background lets an interrupt reach the trap at once.
+        failed=""
+        wait "$client_pid" || failed="client: $(tail -1 "$work/client.err")"
+        wait "$server_pid" || failed="${failed:-server: $(tail -1 "$work/server.err")}"
+        wait || true
+        if [ -n "$failed" ]; then
+            echo "$protocol $dims $profile: the run failed ($failed)"
+            continue
+        fi
         jq -r --arg p "$protocol" --arg s "$dims" --arg f "$profile" --slurpfile c "$work/cost.json" \
             --slurpfile srv "$work/server.json" '
             def r: . * 1000 | round / 1000;

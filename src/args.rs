@@ -158,15 +158,16 @@ pub(crate) struct Seed {
 #[derive(Clone, Copy, Debug, clap::Args)]
 pub(crate) struct Timeout {
     /// Seconds a party waits for each message of the other (and, apart, for the connection)
-    /// before failing with a timeout.
-    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_timeout)]
-    seconds: f64,
+    /// before failing with a timeout: 30 by default when the parties run apart, 600 in one
+    /// process, where one party may compute for long while the other waits.
+    #[arg(long = "timeout", value_name = "SECONDS", value_parser = parse_timeout)]
+    seconds: Option<f64>,
 }
 
 impl Timeout {
-    /// The timeout.
-    pub(crate) fn value(self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(self.seconds)
+    /// The timeout: the one given, or the default for parties `apart` or in one process.
+    pub(crate) fn value(self, apart: bool) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.seconds.unwrap_or(if apart { 30.0 } else { 600.0 }))
     }
 }
 

@@ -75,7 +75,7 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
     let protocol = registry.find(&args.protocol)?;
     let fixed = args.arith.fixed()?;
-    let timeout = args.timeout.value();
+    let timeout = args.timeout.value(args.party.is_some());
     let mut spec = RunSpec {
         fixed,
         trunc: Some(args.arith.trunc()),
@@ -130,7 +130,7 @@ pub(crate) fn link(args: LinkArgs) -> Result<u8, CliError> {
         .map_err(|e| CliError::Usage(format!("--listen {}: {e}", args.listen)))?;
     let bound = listener.local_addr().map_err(|e| CliError::Usage(format!("--listen {}: {e}", args.listen)))?;
     eprintln!("dyad: the link listens on {bound}");
-    let (there, back) = dyad_bench::link::relay(&listener, &args.connect, &profile, args.timeout.value())
+    let (there, back) = dyad_bench::link::relay(listener, &args.connect, &profile, args.timeout.value(true))
         .map_err(|e| CliError::Failed(format!("the link to {}: {e}", args.connect)))?;
     eprintln!("dyad: the link relayed {there} bytes to {} and {back} back", args.connect);
     Ok(0)
@@ -141,7 +141,7 @@ fn connect(args: &RunArgs, role: Role, timeout: Duration) -> Result<Box<dyn Tran
     let config = TcpConfig::new(timeout);
     let failed = |e: ConnectError| match e {
         ConnectError::Address { .. } => CliError::usage(e),
-        ConnectError::Timeout { .. } => CliError::Failed(e.to_string()),
+        ConnectError::Socket { .. } | ConnectError::Timeout { .. } => CliError::Failed(e.to_string()),
     };
     let transport = match (&args.listen, &args.connect) {
         (Some(addr), _) => {
@@ -153,5 +153,6 @@ fn connect(args: &RunArgs, role: Role, timeout: Duration) -> Result<Box<dyn Tran
         (None, Some(addr)) => TcpTransport::connect(addr, role.peer(), config).map_err(failed)?,
         (None, None) => return Err(CliError::Usage("--party needs --listen ADDR or --connect ADDR".into())),
     };
+    eprintln!("dyad: the {role} is connected to the {}", role.peer());
     Ok(Box::new(transport))
 }

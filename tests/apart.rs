@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -13,20 +13,47 @@ fn dyad() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dyad"))
 }
 
-/// Starts the server listening on a free port and returns it with the address it printed.
-fn listen(args: &[&str]) -> (Child, String) {
-    let mut server = dyad()
+/// A server listening on a free port, with the address it printed and the rest of its stderr.
+struct Server {
+    child: Child,
+    addr: String,
+    stderr: BufReader<ChildStderr>,
+}
+
+fn listen(args: &[&str]) -> Server {
+    let mut child = dyad()
         .args(args)
         .args(["--party", "server", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    BufReader::new(server.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
+    stderr.read_line(&mut line).unwrap();
     assert!(line.contains("listens on"), "the server says where it listens: {line:?}");
-    (server, addr)
+    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
+    Server { child, addr, stderr }
+}
+
+impl Server {
+    /// Waits for the server's exit: its output, with all of its stderr.
+    fn output(mut self) -> Output {
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).unwrap();
+        let mut out = self.child.wait_with_output().unwrap();
+        out.stderr = rest.into_bytes();
+        out
+    }
+
+    /// Reads the server's stderr until it says it is connected.
+    fn connected(&mut self) {
+        let mut line = String::new();
+        while !line.contains("is connected") {
+            line.clear();
+            assert_ne!(self.stderr.read_line(&mut line).unwrap(), 0, "the server ended before connecting");
+        }
+    }
 }
 
 fn client(args: &[&str], addr: &str) -> Command {
@@ -66,9 +93,9 @@ fn two_processes_compute_and_count_exactly_what_one_process_does() {
     ] {
         let args = ["run", protocol, "--shape", shape, "--seed", "11", "--correlations", provider, "--format", "json"];
         let alone = report(&dyad().args(args).output().unwrap());
-        let (server, addr) = listen(&args);
-        let c = report(&client(&args, &addr).output().unwrap());
-        let s = report(&server.wait_with_output().unwrap());
+        let server = listen(&args);
+        let c = report(&client(&args, &server.addr).output().unwrap());
+        let s = report(&server.output());
         for (party, r) in [("server", &s), ("client", &c)] {
             assert_eq!(r["party"], party, "{protocol}");
             assert_eq!(r["passed"], true, "{protocol} as the {party}");
@@ -93,9 +120,9 @@ fn each_party_reads_only_its_own_input_file() {
     std::fs::write(&x, r#"{"inputs": [{"shape": [2, 3], "data": [0.5, 0.25, -1, 1, 0, 0.75]}]}"#).unwrap();
     std::fs::write(&w, r#"{"inputs": [{"shape": [3, 2], "data": [1, 0, 0, 1, 1, 1]}]}"#).unwrap();
     let args = ["run", "nimbus.linear", "--shape", "2x3x2", "--format", "json"];
-    let (server, addr) = listen(&[&args[..], &["--input", w.to_str().unwrap()]].concat());
-    let c = report(&client(&[&args[..], &["--input", x.to_str().unwrap()]].concat(), &addr).output().unwrap());
-    let s = report(&server.wait_with_output().unwrap());
+    let server = listen(&[&args[..], &["--input", w.to_str().unwrap()]].concat());
+    let c = report(&client(&[&args[..], &["--input", x.to_str().unwrap()]].concat(), &server.addr).output().unwrap());
+    let s = report(&server.output());
     for r in [&s, &c] {
         assert_eq!(r["passed"], true);
         assert!(r["error"]["vs_ideal"]["max_abs"].as_f64().unwrap() < 1e-3, "X·W = [[-0.5, -0.75], [1.75, 0.75]]: {r}");
@@ -118,38 +145,39 @@ fn each_party_reads_only_its_own_input_file() {
 fn a_peer_running_another_job_is_refused_with_exit_2_naming_what_differs() {
     let base = ["run", "drelu", "--shape", "64"];
     for (theirs, field) in [(&["--seed", "1"][..], "seed"), (&["--correlations", "ot"][..], "correlations")] {
-        let (server, addr) = listen(&base);
-        let c = client(&[&base[..], theirs].concat(), &addr).output().unwrap();
-        let s = server.wait_with_output().unwrap();
+        let server = listen(&base);
+        let c = client(&[&base[..], theirs].concat(), &server.addr).output().unwrap();
+        let s = server.output();
         for (party, o) in [("server", &s), ("client", &c)] {
             let err = String::from_utf8_lossy(&o.stderr);
             assert_eq!(o.status.code(), Some(2), "the {party}: {err}");
             assert!(err.contains(&format!("{field} is")), "the {party} names the {field}: {err}");
         }
     }
-    let (server, addr) = listen(&base);
-    let c = dyad().args(base).args(["--party", "server", "--connect", &addr]).output().unwrap();
+    let server = listen(&base);
+    let c = dyad().args(base).args(["--party", "server", "--connect", &server.addr]).output().unwrap();
     assert_eq!(c.status.code(), Some(2), "two servers: {}", String::from_utf8_lossy(&c.stderr));
-    assert_eq!(server.wait_with_output().unwrap().status.code(), Some(2));
+    assert_eq!(server.output().status.code(), Some(2));
 }
 
-/// Starts a run long enough to be interrupted, waits until the two parties are connected and
-/// computing, and returns both processes.
-fn long_run(timeout: &str) -> (Child, Child) {
+/// Starts a run long enough to be interrupted and returns both processes once they are
+/// connected and computing.
+fn long_run(timeout: &str) -> (Server, Child) {
     let args = ["run", "bumblebee.gelu", "--shape", "64x3072", "--timeout", timeout];
-    let (server, addr) = listen(&args);
-    let client = client(&args, &addr).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut server = listen(&args);
+    let client = client(&args, &server.addr).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    server.connected();
+    std::thread::sleep(Duration::from_millis(300));
     (server, client)
 }
 
-fn wait_bounded(mut child: Child, bound: Duration) -> (Output, Duration) {
+fn wait_bounded(mut server: Server, bound: Duration) -> Output {
     let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    while server.child.try_wait().unwrap().is_none() {
         assert!(started.elapsed() < bound, "the process was still running after {bound:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    (child.wait_with_output().unwrap(), started.elapsed())
+    server.output()
 }
 
 #[test]
@@ -157,7 +185,7 @@ fn a_killed_client_makes_the_server_fail_promptly() {
     let (server, mut client) = long_run("20");
     client.kill().unwrap();
     client.wait().unwrap();
-    let (o, _) = wait_bounded(server, Duration::from_secs(20));
+    let o = wait_bounded(server, Duration::from_secs(20));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("client (P1) stopped"), "{err}");
@@ -168,7 +196,7 @@ fn a_stalled_client_makes_the_server_time_out() {
     let (server, mut client) = long_run("3");
     let pid = client.id().to_string();
     assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
-    let (o, _) = wait_bounded(server, Duration::from_secs(30));
+    let o = wait_bounded(server, Duration::from_secs(30));
     Command::new("kill").args(["-KILL", &pid]).status().unwrap();
     client.wait().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);

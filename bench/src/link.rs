@@ -6,7 +6,9 @@
 //! and is delivered one latency after it finishes. Chunks are at most [`CHUNK`] bytes, so the
 //! store-and-forward adds at most one chunk's serialisation (0.17 ms at 3 Gbit/s, 2.6 ms at
 //! 200 Mbit/s) to a long transfer. Sleeps overshoot by tens of microseconds; the relay's own
-//! copying is not charged to the link.
+//! copying is not charged to the link. The emulation is the cost model's own link model, so a
+//! measurement through it tests everything else the model assumes (rounds as causal depth,
+//! directions that do not overlap, compute measured in one process), not the link.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -17,11 +19,11 @@ use crate::network::Profile;
 /// The most bytes relayed as one chunk.
 pub const CHUNK: usize = 1 << 16;
 
-/// Accepts one connection on `listener`, connects to `target`, and relays both directions through
-/// `profile`'s link until both sides have closed. Returns the bytes relayed each way (from the
-/// connecting side first).
-pub fn relay(listener: &TcpListener, target: &str, profile: &Profile, timeout: Duration) -> io::Result<(u64, u64)> {
-    let (near, _) = listener.accept()?;
+/// Accepts one connection on `listener` (within `timeout`), connects to `target`, and relays
+/// both directions through `profile`'s link until both sides have closed. Returns the bytes
+/// relayed each way (from the connecting side first).
+pub fn relay(listener: TcpListener, target: &str, profile: &Profile, timeout: Duration) -> io::Result<(u64, u64)> {
+    let near = accept(&listener, timeout)?;
     let far = connect(target, timeout)?;
     for s in [&near, &far] {
         s.set_nodelay(true)?;
@@ -33,6 +35,23 @@ pub fn relay(listener: &TcpListener, target: &str, profile: &Profile, timeout: D
         let there = there.join().map_err(|_| io::Error::other("the relay's forward thread panicked"))?;
         Ok((there?, back?))
     })
+}
+
+fn accept(listener: &TcpListener, timeout: Duration) -> io::Result<TcpStream> {
+    listener.set_nonblocking(true)?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false)?;
+                return Ok(s);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn connect(target: &str, timeout: Duration) -> io::Result<TcpStream> {
@@ -49,7 +68,10 @@ fn connect(target: &str, timeout: Duration) -> io::Result<TcpStream> {
 /// One direction: reads from `from`, delivers to `to` on the link's schedule, then closes `to`'s
 /// write half. Returns the bytes relayed.
 fn forward(mut from: TcpStream, mut to: TcpStream, profile: &Profile) -> io::Result<u64> {
-    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    // In flight at most the bandwidth-delay product and 4 MiB more, like a socket buffer: when
+    // it is full the relay stops reading and TCP holds the sender back.
+    let in_flight = profile.bandwidth_bits_per_second / 8.0 * profile.latency_seconds;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Instant, Vec<u8>)>(in_flight as usize / CHUNK + 64);
     let latency = Duration::from_secs_f64(profile.latency_seconds);
     let per_byte = 8.0 / profile.bandwidth_bits_per_second;
     std::thread::scope(|scope| {
@@ -103,7 +125,7 @@ mod tests {
                 s.read_exact(&mut buf).unwrap();
                 s.write_all(&[7]).unwrap();
             });
-            let relayed = scope.spawn(|| relay(&front, &echo_addr, &profile, Duration::from_secs(5)).unwrap());
+            let relayed = scope.spawn(|| relay(front, &echo_addr, &profile, Duration::from_secs(5)).unwrap());
             let mut c = TcpStream::connect(front_addr).unwrap();
             let t = Instant::now();
             c.write_all(&[1]).unwrap();

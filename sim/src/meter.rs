@@ -93,6 +93,9 @@ pub struct Tally {
 /// Key of a tally: the phase and the `/`-joined label path ("" outside every label).
 pub type TallyKey = (Phase, String);
 
+/// Everything one party's meter recorded.
+pub type Tallies = BTreeMap<TallyKey, Tally>;
+
 /// One party's meter.
 #[derive(Debug)]
 pub struct Meter {
@@ -239,8 +242,8 @@ impl Meter {
     }
 }
 
-/// A metered channel: any transport plus this party's meter. It carries two streams
-/// ([`Stream`]); frames of the stream not being read wait in a queue until it is.
+/// A metered channel: any transport plus this party's meter. It carries the streams of
+/// [`Stream`]; frames of a stream not being read wait in a queue until it is.
 pub struct Link {
     role: Role,
     transport: Box<dyn Transport>,
@@ -315,13 +318,24 @@ impl Link {
 
     /// Drops the transport (so the peer sees [`ChannelError::PeerGone`]) and returns the tallies.
     pub fn finish(self) -> BTreeMap<TallyKey, Tally> {
-        self.into_parts().0
+        drop(self.transport);
+        self.meter.finish()
     }
 
     /// The tallies and the transport, still open, for traffic that is not the protocol's (a
-    /// harness's check after a run over TCP).
-    pub fn into_parts(self) -> (BTreeMap<TallyKey, Tally>, Box<dyn Transport>) {
-        (self.meter.finish(), self.transport)
+    /// harness's check after a run over TCP); an error if the peer sent frames that were never
+    /// read, which that traffic would otherwise misread.
+    pub fn into_parts(self) -> Result<(Tallies, Box<dyn Transport>), ChannelError> {
+        if let Some(stream) = Stream::ALL.into_iter().find(|s| !self.waiting[s.index()].is_empty()) {
+            return Err(ChannelError::Invalid {
+                what: "the end of the run",
+                reason: format!(
+                    "{} frame(s) of the {stream:?} stream arrived and were never read",
+                    self.waiting[stream.index()].len()
+                ),
+            });
+        }
+        Ok((self.meter.finish(), self.transport))
     }
 }
 

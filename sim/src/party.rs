@@ -19,8 +19,20 @@ pub struct Party {
     link: Link,
     provider: Box<dyn CorrelationProvider>,
     rng: ChaCha20Rng,
-    sync_after_setup: bool,
-    pending: Option<ChannelError>,
+    barrier: Barrier,
+}
+
+/// Where a party stands with the barrier at the end of setup ([`Party::sync_after_setup`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Barrier {
+    /// No barrier (both parties in one process).
+    Off,
+    /// A barrier once the protocol has been in setup and then talks outside it.
+    Armed,
+    /// The protocol has been in setup: the barrier comes before its next exchange outside it.
+    Due,
+    /// Done.
+    Met,
 }
 
 impl std::fmt::Debug for Party {
@@ -77,19 +89,31 @@ impl Party {
     pub fn new(role: Role, transport: Box<dyn Transport>, provider: Box<dyn CorrelationProvider>, seed: u64) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         rng.set_stream(1 + role.index() as u64);
-        Party { link: Link::new(role, transport), provider, rng, sync_after_setup: false, pending: None }
+        Party { link: Link::new(role, transport), provider, rng, barrier: Barrier::Off }
     }
 
-    /// Meets the peer ([`Link::barrier`]) when the protocol first leaves the setup phase, so that
-    /// the two processes of a run apart start their online work together and each one's online
-    /// wall time is the query's, not the tail of the other's setup. Changes no count.
+    /// Meets the peer ([`Link::barrier`]) before the protocol's first exchange after its setup
+    /// phase (or at the end, if there is none), so that the two processes of a run apart start
+    /// their online work together and each one's online wall time is the query's, not the tail
+    /// of the other's setup. The wait is charged to setup; no count changes. A party that fails
+    /// makes no further exchange and so never waits here: its peer sees it gone.
     pub fn sync_after_setup(&mut self) {
-        self.sync_after_setup = true;
+        self.barrier = Barrier::Armed;
     }
 
-    /// The error of a barrier that failed, returned by the next send, receive or request.
-    fn pending(&mut self) -> Result<(), ChannelError> {
-        self.pending.take().map_or(Ok(()), Err)
+    /// The barrier, if it is due and this party is outside setup.
+    fn sync_if_due(&mut self) -> Result<(), ChannelError> {
+        if self.barrier == Barrier::Due && self.phase() != Phase::Setup { self.meet() } else { Ok(()) }
+    }
+
+    /// The barrier, its wait charged to setup.
+    fn meet(&mut self) -> Result<(), ChannelError> {
+        self.barrier = Barrier::Met;
+        let phase = self.phase();
+        self.link.meter_mut().set_phase(Phase::Setup);
+        let met = self.link.barrier();
+        self.link.meter_mut().set_phase(phase);
+        met
     }
 
     /// This party's role.
@@ -109,9 +133,8 @@ impl Party {
 
     /// Switches phase for everything that follows.
     pub fn set_phase(&mut self, phase: Phase) {
-        if self.sync_after_setup && self.phase() == Phase::Setup && phase != Phase::Setup {
-            self.sync_after_setup = false;
-            self.pending = self.link.barrier().err();
+        if phase == Phase::Setup && self.barrier == Barrier::Armed {
+            self.barrier = Barrier::Due;
         }
         self.link.meter_mut().set_phase(phase);
     }
@@ -140,52 +163,60 @@ impl Party {
 
     /// This party's half of `n` Beaver triples over `ring`.
     pub fn triples(&mut self, ring: Ring, n: usize) -> Result<Triples, SimError> {
-        self.pending()?;
+        self.sync_if_due()?;
         self.provider.triples(&mut self.link, ring, n)
     }
 
     /// This party's half of `n` square pairs over `ring`.
     pub fn squares(&mut self, ring: Ring, n: usize) -> Result<SquarePairs, SimError> {
-        self.pending()?;
+        self.sync_if_due()?;
         self.provider.squares(&mut self.link, ring, n)
     }
 
     /// This party's half of a matrix triple.
     pub fn matrix_triple(&mut self, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
-        self.pending()?;
+        self.sync_if_due()?;
         self.provider.matrix_triple(&mut self.link, ring, dims)
     }
 
     /// This party's half of a batch of random OTs.
     pub fn random_ots(&mut self, spec: OtSpec) -> Result<RandomOts, SimError> {
-        self.pending()?;
+        self.sync_if_due()?;
         self.provider.random_ots(&mut self.link, spec)
     }
 
     /// Ends the party: the transport closes (the peer's pending receive fails with peer gone)
     /// and the meter's records are returned.
     pub fn finish(self) -> PartyRecord {
-        self.finish_keeping_transport().0
+        PartyRecord {
+            requests: self.provider.requests().to_vec(),
+            provider: self.provider.name().into(),
+            tallies: self.link.finish(),
+        }
     }
 
     /// Ends the party and returns its records with the transport, still open (for a check that
     /// is not charged to the protocol).
-    pub fn finish_keeping_transport(self) -> (PartyRecord, Box<dyn Transport>) {
-        let (tallies, transport) = self.link.into_parts();
+    /// A barrier still due (a protocol with nothing to say after its setup) is met first.
+    pub fn finish_keeping_transport(mut self) -> Result<(PartyRecord, Box<dyn Transport>), ChannelError> {
+        if self.barrier == Barrier::Due {
+            self.meet()?;
+        }
+        let (tallies, transport) = self.link.into_parts()?;
         let record =
             PartyRecord { requests: self.provider.requests().to_vec(), provider: self.provider.name().into(), tallies };
-        (record, transport)
+        Ok((record, transport))
     }
 }
 
 impl Channel for Party {
     fn send_bytes(&mut self, payload: Vec<u8>) -> Result<(), ChannelError> {
-        self.pending()?;
+        self.sync_if_due()?;
         self.link.send_bytes(payload)
     }
 
     fn recv_bytes(&mut self) -> Result<Vec<u8>, ChannelError> {
-        self.pending()?;
+        self.sync_if_due()?;
         self.link.recv_bytes()
     }
 }

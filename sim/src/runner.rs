@@ -108,6 +108,15 @@ pub enum RunError<E> {
         /// The panic message.
         message: String,
     },
+    /// A party's protocol returned, but its end of the run failed: the barrier after setup, or
+    /// frames of the peer's that it never read.
+    #[error("the {role} ended badly: {error}")]
+    Ended {
+        /// Which party.
+        role: Role,
+        /// What went wrong.
+        error: crate::error::ChannelError,
+    },
     /// The parties asked the correlation provider for different things, so their correlations
     /// do not match.
     #[error("correlation request {index} differs: the server asked for {server:?}, the client for {client:?}")]
@@ -125,7 +134,7 @@ impl<E> RunError<E> {
     /// The party that failed, if one did.
     pub fn role(&self) -> Option<Role> {
         match self {
-            RunError::Party { role, .. } | RunError::Panic { role, .. } => Some(*role),
+            RunError::Party { role, .. } | RunError::Panic { role, .. } | RunError::Ended { role, .. } => Some(*role),
             RunError::CorrelationMismatch { .. } => None,
         }
     }
@@ -245,7 +254,7 @@ pub struct Alone<T> {
 }
 
 /// Runs `f` as the party `role` over `transport`, whose other end is the peer's own process;
-/// the two meet when the protocol first leaves its setup phase ([`Party::sync_after_setup`]).
+/// the two meet after the protocol's setup phase ([`Party::sync_after_setup`]).
 /// A failure or panic closes the transport at once, so the peer's pending receive fails
 /// promptly.
 pub fn run_alone<T, E, F>(
@@ -263,10 +272,10 @@ where
         let mut party = Party::new(role, transport, config.correlations.provider(role, config.seed), config.seed);
         party.sync_after_setup();
         match catch_unwind(AssertUnwindSafe(|| f(&mut party))) {
-            Ok(Ok(output)) => {
-                let (record, transport) = party.finish_keeping_transport();
-                Ok(Alone { output, record, transport })
-            }
+            Ok(Ok(output)) => match party.finish_keeping_transport() {
+                Ok((record, transport)) => Ok(Alone { output, record, transport }),
+                Err(e) => Err(RunError::Ended { role, error: e }),
+            },
             Ok(Err(error)) => Err(RunError::Party { role, error }),
             Err(payload) => Err(RunError::Panic { role, message: panic_message(payload.as_ref()) }),
         }

@@ -108,7 +108,14 @@ fn send(t: &mut dyn Transport, payload: Vec<u8>) -> Result<(), ChannelError> {
 }
 
 fn recv(t: &mut dyn Transport) -> Result<Vec<u8>, ChannelError> {
-    Ok(t.recv()?.payload)
+    let frame = t.recv()?;
+    if frame.stream != Stream::Protocol {
+        return Err(ChannelError::Invalid {
+            what: "the harness's exchange",
+            reason: format!("a frame of the {:?} stream where the harness expected its own", frame.stream),
+        });
+    }
+    Ok(frame.payload)
 }
 
 fn recv_tensor(t: &mut dyn Transport, like: (&[usize], dyad_sim::Ring)) -> Result<RingTensor, ChannelError> {
@@ -157,8 +164,18 @@ impl<'a> Apart<'a> {
         let hello = Hello::new(p, spec, role);
         send(transport.as_mut(), serde_json::to_vec(&hello).map_err(|e| inconsistent(p, e.to_string()))?)
             .map_err(peer_gone)?;
-        let theirs: Hello = serde_json::from_slice(&recv(transport.as_mut()).map_err(peer_gone)?).map_err(|e| {
-            HarnessError::Handshake { field: "hello", ours: "a Dyad hello".into(), theirs: e.to_string() }
+        let theirs = recv(transport.as_mut()).map_err(peer_gone)?;
+        let theirs: Hello = serde_json::from_slice(&theirs).map_err(|e| {
+            // Another version's hello may have other fields: name the version if it has one.
+            let version = serde_json::from_slice::<serde_json::Value>(&theirs)
+                .ok()
+                .and_then(|v| v.get("dyad").and_then(|d| d.as_str()).map(str::to_owned));
+            match version {
+                Some(v) if v != hello.dyad => {
+                    HarnessError::Handshake { field: "version", ours: hello.dyad.clone(), theirs: v }
+                }
+                _ => HarnessError::Handshake { field: "hello", ours: "a Dyad hello".into(), theirs: e.to_string() },
+            }
         })?;
         if let Some((field, ours, theirs)) = hello.mismatch(&theirs) {
             return Err(HarnessError::Handshake { field, ours, theirs });

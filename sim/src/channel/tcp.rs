@@ -43,7 +43,8 @@ const READ_CHUNK: usize = 1 << 20;
 /// How a TCP transport behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TcpConfig {
-    /// Bound on each wait for bytes from the peer, on each blocked write, and on connecting.
+    /// Bound on each wait for bytes from the peer, on connecting, and on delivering what is
+    /// queued when the transport closes.
     pub timeout: Duration,
     /// The largest payload accepted; a header announcing more is refused.
     pub max_frame: u64,
@@ -72,6 +73,14 @@ pub enum ConnectError {
     #[error("{addr}: {source}")]
     Address {
         /// The address as given.
+        addr: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The socket failed while connecting or accepting.
+    #[error("{addr}: {source}")]
+    Socket {
+        /// The address.
         addr: String,
         /// Why.
         source: io::Error,
@@ -113,7 +122,7 @@ impl Listening {
     /// Accepts the first connection within `config.timeout`; the peer is `peer`.
     pub fn accept(self, peer: Role, config: TcpConfig) -> Result<TcpTransport, ConnectError> {
         let addr = self.addr.clone();
-        let address = |source| ConnectError::Address { addr: addr.clone(), source };
+        let address = |source| ConnectError::Socket { addr: addr.clone(), source };
         self.listener.set_nonblocking(true).map_err(address)?;
         let deadline = Instant::now() + config.timeout;
         loop {
@@ -148,7 +157,7 @@ impl TcpTransport {
                 match TcpStream::connect_timeout(target, left) {
                     Ok(stream) => {
                         return TcpTransport::over(stream, peer, config)
-                            .map_err(|source| ConnectError::Address { addr: addr.to_owned(), source });
+                            .map_err(|source| ConnectError::Socket { addr: addr.to_owned(), source });
                     }
                     Err(e) => last = Some(e),
                 }
@@ -163,7 +172,6 @@ impl TcpTransport {
     /// A transport over a connected `stream`.
     pub fn over(stream: TcpStream, peer: Role, config: TcpConfig) -> io::Result<Self> {
         stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(config.timeout))?;
         stream.set_read_timeout(Some(config.timeout))?;
         let write_half = stream.try_clone()?;
         let (tx, rx) = crossbeam_channel::unbounded::<Frame>();
@@ -265,7 +273,9 @@ impl Transport for TcpTransport {
         let mut payload = Vec::new();
         while payload.len() < len {
             let start = payload.len();
-            payload.resize(start + (len - start).min(READ_CHUNK), 0);
+            let chunk = (len - start).min(READ_CHUNK);
+            payload.reserve_exact(chunk);
+            payload.resize(start + chunk, 0);
             self.read_exact(&mut payload[start..])?;
         }
         Ok(Frame { clock, stream, payload })
@@ -274,10 +284,15 @@ impl Transport for TcpTransport {
 
 impl Drop for TcpTransport {
     /// Sends what is queued, then closes: the peer reads every frame sent before end of stream.
-    /// A stalled peer cannot hold this up for longer than the write timeout.
+    /// A peer that reads nothing for the timeout is cut off, which ends the writer.
     fn drop(&mut self) {
         if let Some((tx, writer)) = self.writer.take() {
             drop(tx);
+            let deadline = Instant::now() + self.config.timeout;
+            while !writer.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let _ = self.reader.shutdown(Shutdown::Both);
             let _ = writer.join();
         }
         let _ = self.reader.shutdown(Shutdown::Both);

@@ -121,7 +121,9 @@ impl OtProvider {
         }
     }
 
-    /// Runs `f` in `phase` under the current label with [`OT_LABEL`] appended.
+    /// Runs `f` in `phase` on the correlation stream under the current label with [`OT_LABEL`]
+    /// appended: every request runs whole in it, its local work (hashing, pads) too, which is
+    /// input-independent and so charged to the offline phase with the traffic.
     fn metered<T>(
         link: &mut Link,
         phase: Phase,
@@ -138,13 +140,26 @@ impl OtProvider {
         out
     }
 
+    /// Runs `f` in `phase`, already inside [`OtProvider::metered`].
+    fn in_phase<T>(
+        link: &mut Link,
+        phase: Phase,
+        f: impl FnOnce(&mut Link) -> Result<T, SimError>,
+    ) -> Result<T, SimError> {
+        let before = link.meter().phase();
+        link.meter_mut().set_phase(phase);
+        let out = f(link);
+        link.meter_mut().set_phase(before);
+        out
+    }
+
     /// Base OTs for both directions, the server's sending direction first.
     fn setup(&mut self, link: &mut Link) -> Result<(), SimError> {
         if self.extensions.is_some() {
             return Ok(());
         }
         let (role, rng) = (self.role, &mut self.rng);
-        let extensions = Self::metered(link, Phase::Setup, |link| {
+        let extensions = Self::in_phase(link, Phase::Setup, |link| {
             let mut side = |sender: Role| -> Result<Extension, SimError> {
                 Ok(if role == sender {
                     Extension::Sender(IknpSender::setup(link, rng)?)
@@ -165,32 +180,29 @@ impl OtProvider {
         let Self { role, rng, extensions, used, .. } = self;
         let Some(extensions) = extensions.as_mut() else { return Ok([None, None]) };
         let mut out = [None, None];
-        Self::metered(link, Phase::Offline, |link| {
-            let mine = role.index();
-            for d in [1 - mine, mine] {
-                let m = counts[d];
-                if m == 0 {
-                    continue;
-                }
-                let tweak = used[d];
-                used[d] += m as u128;
-                out[d] = Some(match &mut extensions[d] {
-                    Extension::Receiver(e) => {
-                        let r: Vec<bool> = (0..m.div_ceil(64))
-                            .flat_map(|_| {
-                                let word: u64 = rand::RngExt::random(rng);
-                                (0..64).map(move |b| word >> b & 1 == 1)
-                            })
-                            .take(m)
-                            .collect();
-                        let t = e.extend(link, &r)?;
-                        Cots::Receiver { r, t, tweak }
-                    }
-                    Extension::Sender(e) => Cots::Sender { q: e.extend(link, m)?, delta: e.delta(), tweak },
-                });
+        let mine = role.index();
+        for d in [1 - mine, mine] {
+            let m = counts[d];
+            if m == 0 {
+                continue;
             }
-            Ok(())
-        })?;
+            let tweak = used[d];
+            used[d] += m as u128;
+            out[d] = Some(match &mut extensions[d] {
+                Extension::Receiver(e) => {
+                    let r: Vec<bool> = (0..m.div_ceil(64))
+                        .flat_map(|_| {
+                            let word: u64 = rand::RngExt::random(rng);
+                            (0..64).map(move |b| word >> b & 1 == 1)
+                        })
+                        .take(m)
+                        .collect();
+                    let t = e.extend(link, &r)?;
+                    Cots::Receiver { r, t, tweak }
+                }
+                Extension::Sender(e) => Cots::Sender { q: e.extend(link, m)?, delta: e.delta(), tweak },
+            });
+        }
         Ok(out)
     }
 
@@ -259,27 +271,24 @@ impl OtProvider {
         let mine = self.role.index();
         let mut out = [None, None];
         let mut pending = [None, None];
-        Self::metered(link, Phase::Offline, |link| {
-            for (d, cots) in cots.into_iter().enumerate() {
-                match cots {
-                    Some(Cots::Sender { q, delta, tweak }) => {
-                        let (message, shares) = gilboa::send(hash, ring, x[d], m, &q, delta, tweak);
-                        link.send_bytes(message)?;
-                        out[d] = Some((x[d].to_vec(), shares));
-                    }
-                    Some(Cots::Receiver { r, t, tweak }) => pending[d] = Some((r, t, tweak)),
-                    None => {}
+        for (d, cots) in cots.into_iter().enumerate() {
+            match cots {
+                Some(Cots::Sender { q, delta, tweak }) => {
+                    let (message, shares) = gilboa::send(hash, ring, x[d], m, &q, delta, tweak);
+                    link.send_bytes(message)?;
+                    out[d] = Some((x[d].to_vec(), shares));
                 }
+                Some(Cots::Receiver { r, t, tweak }) => pending[d] = Some((r, t, tweak)),
+                None => {}
             }
-            for (d, p) in pending.into_iter().enumerate() {
-                let Some((r, t, tweak)) = p else { continue };
-                debug_assert_ne!(d, mine);
-                let shares = gilboa::receive(hash, ring, &r, m, &t, tweak, &link.recv_bytes()?)?;
-                let factor = r.chunks_exact(l).map(bits_value).collect();
-                out[d] = Some((factor, shares));
-            }
-            Ok(())
-        })?;
+        }
+        for (d, p) in pending.into_iter().enumerate() {
+            let Some((r, t, tweak)) = p else { continue };
+            debug_assert_ne!(d, mine);
+            let shares = gilboa::receive(hash, ring, &r, m, &t, tweak, &link.recv_bytes()?)?;
+            let factor = r.chunks_exact(l).map(bits_value).collect();
+            out[d] = Some((factor, shares));
+        }
         Ok(out)
     }
 }
@@ -302,32 +311,37 @@ impl CorrelationProvider for OtProvider {
 
     fn triples(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<Triples, SimError> {
         self.requests.push(format!("triples {ring} n={n}"));
-        if ring == Ring::Z2 {
-            return self.and_triples(link, n);
-        }
-        // The server sends with its a (direction 0) and receives with its b (direction 1).
-        let own = ring.random_vec(n, &mut self.rng);
-        let [s, c] = self.products(link, ring, [n, n], [&own, &own], 1)?;
-        let (Some((f_s, u_s)), Some((f_c, u_c))) = (s, c) else {
-            return Err(Self::unsupported("triples", "an extension produced nothing"));
-        };
-        let (a, b) = if self.role == Role::Server { (f_s, f_c) } else { (f_c, f_s) };
-        let c: Vec<u64> =
-            (0..n).map(|i| ring.reduce(a[i].wrapping_mul(b[i]).wrapping_add(u_s[i]).wrapping_add(u_c[i]))).collect();
-        Ok(Triples { a: share(ring, a)?, b: share(ring, b)?, c: share(ring, c)? })
+        Self::metered(link, Phase::Offline, |link| {
+            if ring == Ring::Z2 {
+                return self.and_triples(link, n);
+            }
+            // The server sends with its a (direction 0) and receives with its b (direction 1).
+            let own = ring.random_vec(n, &mut self.rng);
+            let [s, c] = self.products(link, ring, [n, n], [&own, &own], 1)?;
+            let (Some((f_s, u_s)), Some((f_c, u_c))) = (s, c) else {
+                return Err(Self::unsupported("triples", "an extension produced nothing"));
+            };
+            let (a, b) = if self.role == Role::Server { (f_s, f_c) } else { (f_c, f_s) };
+            let c: Vec<u64> = (0..n)
+                .map(|i| ring.reduce(a[i].wrapping_mul(b[i]).wrapping_add(u_s[i]).wrapping_add(u_c[i])))
+                .collect();
+            Ok(Triples { a: share(ring, a)?, b: share(ring, b)?, c: share(ring, c)? })
+        })
     }
 
     fn squares(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<SquarePairs, SimError> {
         self.requests.push(format!("squares {ring} n={n}"));
-        // One cross product a₀·a₁: the server sends with a₀, the client's choices are a₁.
-        let own = ring.random_vec(n, &mut self.rng);
-        let [s, _] = self.products(link, ring, [n, 0], [&own, &[]], 1)?;
-        let Some((a, cross)) = s else {
-            return Err(Self::unsupported("squares", "an extension produced nothing"));
-        };
-        let aa: Vec<u64> =
-            (0..n).map(|i| ring.reduce(a[i].wrapping_mul(a[i]).wrapping_add(cross[i].wrapping_mul(2)))).collect();
-        Ok(SquarePairs { a: share(ring, a)?, aa: share(ring, aa)? })
+        Self::metered(link, Phase::Offline, |link| {
+            // One cross product a₀·a₁: the server sends with a₀, the client's choices are a₁.
+            let own = ring.random_vec(n, &mut self.rng);
+            let [s, _] = self.products(link, ring, [n, 0], [&own, &[]], 1)?;
+            let Some((a, cross)) = s else {
+                return Err(Self::unsupported("squares", "an extension produced nothing"));
+            };
+            let aa: Vec<u64> =
+                (0..n).map(|i| ring.reduce(a[i].wrapping_mul(a[i]).wrapping_add(cross[i].wrapping_mul(2)))).collect();
+            Ok(SquarePairs { a: share(ring, a)?, aa: share(ring, aa)? })
+        })
     }
 
     fn matrix_triple(&mut self, link: &mut Link, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
@@ -348,64 +362,70 @@ impl CorrelationProvider for OtProvider {
                 ),
             ));
         }
-        // The cross products A₀·B₁ and A₁·B₀, entry by entry of B: entry (β, l, j) of the
-        // receiver's B multiplies column l of the sender's A[β], m products on one OT group.
-        let a_own = ring.random_vec(b * m * k, &mut self.rng);
-        let mut columns = Vec::with_capacity(groups * m);
-        for beta in 0..b {
-            for l in 0..k {
-                let column: Vec<u64> = (0..m).map(|i| a_own[(beta * m + i) * k + l]).collect();
-                for _ in 0..n {
-                    columns.extend_from_slice(&column);
-                }
-            }
-        }
-        let [s, c] = self.products(link, ring, [groups, groups], [&columns, &columns], m)?;
-        let (Some((_, sent)), Some((b_own, received))) = (if self.role == Role::Server { (s, c) } else { (c, s) })
-        else {
-            return Err(Self::unsupported(&request, "an extension produced nothing"));
-        };
-        let (a, b_share) =
-            (RingTensor::from_vec(ring, &dims.a_shape(), a_own)?, RingTensor::from_vec(ring, &dims.b_shape(), b_own)?);
-        let mut cross = vec![0u64; b * m * n];
-        for beta in 0..b {
-            for l in 0..k {
-                for j in 0..n {
-                    let g = (beta * k + l) * n + j;
-                    for i in 0..m {
-                        let c = &mut cross[(beta * m + i) * n + j];
-                        *c = c.wrapping_add(sent[g * m + i]).wrapping_add(received[g * m + i]);
+        Self::metered(link, Phase::Offline, |link| {
+            // The cross products A₀·B₁ and A₁·B₀, entry by entry of B: entry (β, l, j) of the
+            // receiver's B multiplies column l of the sender's A[β], m products on one OT group.
+            let a_own = ring.random_vec(b * m * k, &mut self.rng);
+            let mut columns = Vec::with_capacity(groups * m);
+            for beta in 0..b {
+                for l in 0..k {
+                    let column: Vec<u64> = (0..m).map(|i| a_own[(beta * m + i) * k + l]).collect();
+                    for _ in 0..n {
+                        columns.extend_from_slice(&column);
                     }
                 }
             }
-        }
-        let c = a.matmul(&b_share)?.add(&RingTensor::from_vec(ring, &dims.c_shape(), cross)?)?;
-        Ok(MatrixTriple { a: Share::new(a), b: Share::new(b_share), c: Share::new(c) })
+            let [s, c] = self.products(link, ring, [groups, groups], [&columns, &columns], m)?;
+            let (Some((_, sent)), Some((b_own, received))) = (if self.role == Role::Server { (s, c) } else { (c, s) })
+            else {
+                return Err(Self::unsupported(&request, "an extension produced nothing"));
+            };
+            let (a, b_share) = (
+                RingTensor::from_vec(ring, &dims.a_shape(), a_own)?,
+                RingTensor::from_vec(ring, &dims.b_shape(), b_own)?,
+            );
+            let mut cross = vec![0u64; b * m * n];
+            for beta in 0..b {
+                for l in 0..k {
+                    for j in 0..n {
+                        let g = (beta * k + l) * n + j;
+                        for i in 0..m {
+                            let c = &mut cross[(beta * m + i) * n + j];
+                            *c = c.wrapping_add(sent[g * m + i]).wrapping_add(received[g * m + i]);
+                        }
+                    }
+                }
+            }
+            let c = a.matmul(&b_share)?.add(&RingTensor::from_vec(ring, &dims.c_shape(), cross)?)?;
+            Ok(MatrixTriple { a: Share::new(a), b: Share::new(b_share), c: Share::new(c) })
+        })
     }
 
     fn random_ots(&mut self, link: &mut Link, spec: OtSpec) -> Result<RandomOts, SimError> {
         spec.check()?;
         let request = format!("random OT {spec:?}");
         self.requests.push(request.clone());
-        let k = spec.choice_bits as usize;
-        let mut counts = [0, 0];
-        counts[spec.sender.index()] = spec.count * k;
-        let [s, c] = self.cots(link, counts)?;
-        let Some(cots) = s.or(c) else {
-            return Err(Self::unsupported(&request, "an extension produced nothing"));
-        };
-        let mask = if spec.msg_bits == 64 { u64::MAX } else { (1 << spec.msg_bits) - 1 };
-        Ok(match cots {
-            Cots::Sender { q, delta, tweak } => {
-                let [p0, p1] = self.pads(&q, delta, tweak);
-                RandomOts::Sender { messages: naor_pinkas::sender_messages(&self.hash, &p0, &p1, k, tweak, mask) }
-            }
-            Cots::Receiver { r, t, tweak } => {
-                let pads = self.received_pads(&t, tweak);
-                let choices: Vec<u64> = r.chunks_exact(k).map(bits_value).collect();
-                let messages = naor_pinkas::receiver_messages(&self.hash, &pads, &choices, k, tweak, mask);
-                RandomOts::Receiver { choices, messages }
-            }
+        Self::metered(link, Phase::Offline, |link| {
+            let k = spec.choice_bits as usize;
+            let mut counts = [0, 0];
+            counts[spec.sender.index()] = spec.count * k;
+            let [s, c] = self.cots(link, counts)?;
+            let Some(cots) = s.or(c) else {
+                return Err(Self::unsupported(&request, "an extension produced nothing"));
+            };
+            let mask = if spec.msg_bits == 64 { u64::MAX } else { (1 << spec.msg_bits) - 1 };
+            Ok(match cots {
+                Cots::Sender { q, delta, tweak } => {
+                    let [p0, p1] = self.pads(&q, delta, tweak);
+                    RandomOts::Sender { messages: naor_pinkas::sender_messages(&self.hash, &p0, &p1, k, tweak, mask) }
+                }
+                Cots::Receiver { r, t, tweak } => {
+                    let pads = self.received_pads(&t, tweak);
+                    let choices: Vec<u64> = r.chunks_exact(k).map(bits_value).collect();
+                    let messages = naor_pinkas::receiver_messages(&self.hash, &pads, &choices, k, tweak, mask);
+                    RandomOts::Receiver { choices, messages }
+                }
+            })
         })
     }
 
