@@ -311,3 +311,71 @@ fn join<T, E>(handle: std::io::Result<std::thread::ScopedJoinHandle<'_, Joined<T
 fn empty_record() -> PartyRecord {
     PartyRecord { tallies: Default::default(), requests: Vec::new(), provider: "none".into() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::Channel;
+    use crate::channel::tcp::{Listening, TcpConfig, TcpTransport};
+    use crate::error::ChannelError;
+    use crate::meter::Phase;
+
+    fn tcp_pair() -> (Box<dyn Transport>, Box<dyn Transport>) {
+        let listening = Listening::bind("127.0.0.1:0").unwrap();
+        let addr = listening.local_addr().unwrap().to_string();
+        let config = TcpConfig::new(Duration::from_secs(60));
+        let client = std::thread::spawn(move || TcpTransport::connect(&addr, Role::Server, config).unwrap());
+        let server = listening.accept(Role::Client, config).unwrap();
+        (Box::new(server), Box::new(client.join().unwrap()))
+    }
+
+    #[test]
+    fn a_party_failing_in_setup_leaves_its_peer_at_once_not_at_the_barrier() {
+        let (s, c) = tcp_pair();
+        let config = SimConfig::default();
+        let (server, client) = std::thread::scope(|scope| {
+            let server = scope.spawn(|| {
+                run_alone(&config, Role::Server, s, |p: &mut Party| {
+                    p.in_phase(Phase::Setup, |_| Err::<(), _>("the server's setup fails"))
+                })
+            });
+            let client = run_alone(&config, Role::Client, c, |p: &mut Party| {
+                p.set_phase(Phase::Setup);
+                p.recv_bytes()
+            });
+            (server.join().unwrap(), client)
+        });
+        assert!(matches!(server, Err(RunError::Party { role: Role::Server, .. })));
+        // Had the failing server waited at the barrier, the client would time out after 60 s.
+        match client {
+            Err(RunError::Party { error, .. }) => assert_eq!(error, ChannelError::PeerGone { peer: Role::Server }),
+            other => panic!("{:?}", other.map(|a| a.output)),
+        }
+    }
+
+    #[test]
+    fn parties_apart_meet_after_setup_and_count_what_one_process_counts() {
+        let protocol = |p: &mut Party| -> Result<Vec<u8>, ChannelError> {
+            p.in_phase(Phase::Setup, |p| match p.role() {
+                Role::Server => p.send_bytes(vec![1; 100]),
+                Role::Client => p.recv_bytes().map(drop),
+            })?;
+            match p.role() {
+                Role::Server => p.recv_bytes(),
+                Role::Client => p.send_bytes(vec![2; 7]).map(|()| Vec::new()),
+            }
+        };
+        let config = SimConfig::default();
+        let together = simulate(&config, protocol, protocol).unwrap();
+        let (s, c) = tcp_pair();
+        let (server, client) = std::thread::scope(|scope| {
+            let server = scope.spawn(|| run_alone(&config, Role::Server, s, protocol).unwrap());
+            let client = run_alone(&config, Role::Client, c, protocol).unwrap();
+            (server.join().unwrap(), client)
+        });
+        assert_eq!(server.output, vec![2; 7]);
+        let apart = merge_records::<ChannelError>(&server.record, &client.record).unwrap();
+        assert_eq!(apart.total, together.cost.total, "the barrier is not charged");
+        assert_eq!(apart.phases.len(), together.cost.phases.len());
+    }
+}
