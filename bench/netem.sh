@@ -172,6 +172,11 @@ for profile in "${profile_list[@]}"; do
     done
 done
 
+if [ "$correlations" = ot ]; then
+    echo "under ot the parties generate correlations when the protocol asks for them, so a party's online"
+    echo "time includes waiting for the other's offline work: compare PER_QUERY_S"
+fi
+
 # The papers' pairs, measured (baseline time over proposal time, online; per query under ot).
 awk -F'\t' '
     BEGIN {

@@ -7,10 +7,13 @@ use dyad_model::bert::{Model, Tokenizer};
 use dyad_model::encoder::Suite;
 use dyad_model::layers::linear::LinearKind;
 use dyad_model::registry::Registry;
-use dyad_verify::e2e::{E2eSpec, render, run};
+use dyad_sim::Role;
+use dyad_verify::e2e::apart::run_apart;
+use dyad_verify::e2e::{E2eError, E2eSpec, render, run};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::args::{Arith, Correlated, Format, Seed};
+use crate::apart::ApartArgs;
+use crate::args::{Arith, Correlated, Format, Seed, Timeout};
 use crate::error::CliError;
 use crate::output::emit;
 
@@ -48,6 +51,10 @@ pub(crate) struct E2eArgs {
     /// The fetched model (see vectors/fetch.sh).
     #[arg(long, default_value_os_t = dyad_vectors::model_dir())]
     model: PathBuf,
+    #[command(flatten)]
+    apart: ApartArgs,
+    #[command(flatten)]
+    timeout: Timeout,
 }
 
 /// Runs `dyad e2e`, the suite's slots filled from `registry`.
@@ -64,7 +71,13 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
     for p in [slots.attention.as_ref() as &dyn dyad_protocols::Protocol, gelu] {
         p.inputs(&p.default_dims(), fixed).map_err(CliError::usage)?;
     }
-    let model = Model::load(&args.model)
+    let role = args.apart.party.map(Role::from);
+    if role.is_some() && suite.reference {
+        return Err(CliError::Usage(format!("--party: suite {} runs in the clear, with no second party", suite.name)));
+    }
+    // The client of a run apart holds its input's embeddings, never the encoder's weights.
+    let load = if role == Some(Role::Client) { Model::load_embeddings } else { Model::load };
+    let model = load(&args.model)
         .map_err(|e| CliError::usage(format!("{e} (run `bash vectors/fetch.sh` to fetch the model)")))?;
     let tok = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(CliError::usage)?;
     let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).map_err(CliError::usage)?;
@@ -80,20 +93,26 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
         trunc: args.arith.trunc(),
         seed: args.seed.value,
         correlations: args.correlations.value(),
+        recv_timeout: Some(args.timeout.value(role.is_some())),
     };
     let bar = ProgressBar::new(args.sentences as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} sentences {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report = run(&model, &tok, &snippets, &spec, registry, &mut |done, _| bar.set_position(done as u64)).map_err(
-        |e| match e {
-            dyad_verify::e2e::E2eError::Sentences { .. }
-            | dyad_verify::e2e::E2eError::Correlations(_)
-            | dyad_verify::e2e::E2eError::Domain { .. } => CliError::usage(e),
-            other => CliError::Failed(other.to_string()),
-        },
-    )?;
+    let mut progress = |done: usize, _: usize| bar.set_position(done as u64);
+    let report = match role {
+        None => run(&model, &tok, &snippets, &spec, registry, &mut progress),
+        Some(role) => {
+            let transport = args.apart.connect(role, spec.recv_timeout.unwrap_or_default())?;
+            run_apart(role, transport, &model, &tok, &snippets, &spec, registry, &mut progress)
+        }
+    }
+    .map_err(|e| match e {
+        E2eError::Sentences { .. } | E2eError::Correlations(_) | E2eError::Domain { .. } => CliError::usage(e),
+        E2eError::Apart(e) => e.into(),
+        other => CliError::Failed(other.to_string()),
+    })?;
     bar.finish_and_clear();
     emit(format, &report, || render(&report))?;
     Ok(0)

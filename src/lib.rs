@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod apart;
 mod args;
 mod audit_cmd;
 pub mod cli;

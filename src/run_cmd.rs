@@ -2,41 +2,20 @@
 //! party here and the other in another `dyad run` over TCP.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::ValueEnum;
 use dyad_model::registry::Registry;
 use dyad_protocols::harness::apart::Apart;
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_sim::Role;
-use dyad_sim::channel::Transport;
-use dyad_sim::channel::tcp::{ConnectError, Listening, TcpConfig, TcpTransport};
 
 use dyad_bench::network::Profile;
 
+use crate::apart::ApartArgs;
 use crate::args::{Arith, Correlated, Dims, Format, Seed, Timeout, parse_dims};
 use crate::error::CliError;
 use crate::input;
 use crate::output::emit;
 use crate::table;
-
-/// Which party this process runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum PartyArg {
-    /// P0, who holds the weights.
-    Server,
-    /// P1, who holds the input and deals the shared inputs.
-    Client,
-}
-
-impl From<PartyArg> for Role {
-    fn from(p: PartyArg) -> Self {
-        match p {
-            PartyArg::Server => Role::Server,
-            PartyArg::Client => Role::Client,
-        }
-    }
-}
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
@@ -56,17 +35,8 @@ pub(crate) struct RunArgs {
     /// plaintexts and the shared inputs, in the protocol's order).
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Run only this party; the other runs in another `dyad run` with the same protocol, shape,
-    /// seed and arithmetic, which this one listens for or connects to.
-    #[arg(long, value_enum, requires = "endpoint")]
-    party: Option<PartyArg>,
-    /// With `--party`: wait for the other party's connection on ADDR (host:port; port 0 picks
-    /// one, printed on standard error).
-    #[arg(long, value_name = "ADDR", group = "endpoint", requires = "party")]
-    listen: Option<String>,
-    /// With `--party`: connect to the other party at ADDR, retrying until the timeout.
-    #[arg(long, value_name = "ADDR", group = "endpoint", requires = "party")]
-    connect: Option<String>,
+    #[command(flatten)]
+    apart: ApartArgs,
     #[command(flatten)]
     timeout: Timeout,
 }
@@ -75,7 +45,7 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
     let protocol = registry.find(&args.protocol)?;
     let fixed = args.arith.fixed()?;
-    let timeout = args.timeout.value(args.party.is_some());
+    let timeout = args.timeout.value(args.apart.party.is_some());
     let mut spec = RunSpec {
         fixed,
         trunc: Some(args.arith.trunc()),
@@ -85,7 +55,7 @@ pub(crate) fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<
         ..RunSpec::new(fixed.ring(), args.seed.value)
     };
     let given = args.input.as_deref().map(input::load).transpose().map_err(CliError::usage)?;
-    let checked = match args.party {
+    let checked = match args.apart.party {
         None => {
             spec.inputs = given;
             harness::run(protocol, &spec)?
@@ -93,7 +63,7 @@ pub(crate) fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<
         Some(party) => {
             let role = Role::from(party);
             let apart = Apart::new(protocol, &spec, role, given.as_deref())?;
-            apart.run(connect(&args, role, timeout)?)?
+            apart.run(args.apart.connect(role, timeout)?)?
         }
     };
     let report = &checked.report;
@@ -134,25 +104,4 @@ pub(crate) fn link(args: LinkArgs) -> Result<u8, CliError> {
         .map_err(|e| CliError::Failed(format!("the link to {}: {e}", args.connect)))?;
     eprintln!("dyad: the link relayed {there} bytes to {} and {back} back", args.connect);
     Ok(0)
-}
-
-/// The TCP connection to the other party: listening or connecting, as the flags say.
-fn connect(args: &RunArgs, role: Role, timeout: Duration) -> Result<Box<dyn Transport>, CliError> {
-    let config = TcpConfig::new(timeout);
-    let failed = |e: ConnectError| match e {
-        ConnectError::Address { .. } => CliError::usage(e),
-        ConnectError::Socket { .. } | ConnectError::Timeout { .. } => CliError::Failed(e.to_string()),
-    };
-    let transport = match (&args.listen, &args.connect) {
-        (Some(addr), _) => {
-            let listening = Listening::bind(addr).map_err(failed)?;
-            let bound = listening.local_addr().map_err(failed)?;
-            eprintln!("dyad: the {role} listens on {bound}");
-            listening.accept(role.peer(), config).map_err(failed)?
-        }
-        (None, Some(addr)) => TcpTransport::connect(addr, role.peer(), config).map_err(failed)?,
-        (None, None) => return Err(CliError::Usage("--party needs --listen ADDR or --connect ADDR".into())),
-    };
-    eprintln!("dyad: the {role} is connected to the {}", role.peer());
-    Ok(Box::new(transport))
 }

@@ -68,6 +68,7 @@ fn counts_only(mut v: Value) -> Value {
         match v {
             Value::Object(map) => {
                 map.remove("compute");
+                map.remove("compute_seconds_per_sentence");
                 map.values_mut().for_each(strip);
             }
             Value::Array(items) => items.iter_mut().for_each(strip),
@@ -202,4 +203,43 @@ fn a_stalled_client_makes_the_server_time_out() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("timed out after 3s waiting for the client"), "{err}");
+}
+
+fn model_present() -> bool {
+    let weights = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/model/model.safetensors");
+    if weights.exists() {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "{} is absent: CI must fetch it", weights.display());
+    eprintln!("SKIPPED: {} is absent; run `bash vectors/fetch.sh` first", weights.display());
+    false
+}
+
+#[test]
+fn e2e_apart_reports_what_e2e_in_one_process_reports() {
+    if !model_present() {
+        return;
+    }
+    let args = ["e2e", "--suite", "nimbus-small", "--sentences", "2", "--train", "40", "--format", "json"];
+    let alone = report(&dyad().args(args).output().unwrap());
+    let server = listen(&args);
+    let c = report(&client(&args, &server.addr).output().unwrap());
+    let s = report(&server.output());
+    assert_eq!((s["party"].as_str(), c["party"].as_str()), (Some("server"), Some("client")));
+    for (party, r) in [("server", &s), ("client", &c)] {
+        assert_eq!(
+            counts_only(r["cost"].clone()),
+            counts_only(alone["cost"].clone()),
+            "the {party}'s e2e counts are the one-process run's"
+        );
+        for field in ["layers", "cosine", "probe", "small_rings"] {
+            assert_eq!(r[field], alone[field], "the {party}'s {field}: the same sentences, the same outputs");
+        }
+    }
+    assert!(c["cosine"]["min"].as_f64().unwrap() > 0.999, "{c}");
+
+    // The plaintext suite has no second party: refused before connecting.
+    let o =
+        dyad().args(["e2e", "--suite", "plaintext-fixed", "--party", "client", "--connect", "127.0.0.1:9"]).output();
+    assert_eq!(o.unwrap().status.code(), Some(2));
 }

@@ -157,7 +157,7 @@ pub enum HarnessError {
     #[error("the peer does not run the same job: {field} is {ours} here and {theirs} there")]
     Handshake {
         /// What differs.
-        field: &'static str,
+        field: String,
         /// This party's value.
         ours: String,
         /// The peer's.

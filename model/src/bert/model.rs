@@ -101,6 +101,17 @@ impl Model {
         Model::from_safetensors(config, &bytes, &path)
     }
 
+    /// Loads `dir/config.json` and builds only the embedding tables of `dir/model.safetensors`,
+    /// leaving `layers` empty: what the client of a run apart holds, whose input is the embedding
+    /// output. (The file is read whole; a deployment's client would hold a file of its own.)
+    pub fn load_embeddings(dir: &Path) -> Result<Model, BertError> {
+        let config = Config::load(&dir.join("config.json"))?;
+        let path = dir.join("model.safetensors");
+        let bytes = std::fs::read(&path).map_err(|source| BertError::Io { path: path.clone(), source })?;
+        let embeddings = TensorFile::parse(&bytes, &path)?.embeddings(&config)?;
+        Ok(Model { config, embeddings, layers: Vec::new() })
+    }
+
     /// Builds the model from `config` and the bytes of a safetensors file; `path` only names it
     /// in errors.
     pub fn from_safetensors(config: Config, bytes: &[u8], path: &Path) -> Result<Model, BertError> {

@@ -19,7 +19,7 @@ use dyad_sim::party::PartyRecord;
 use dyad_sim::runner::{merge_records, run_alone};
 use dyad_sim::{ChannelError, Phase, RingTensor, Role, Share, SimConfig};
 use ndarray::ArrayD;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{
     Checked, Outcome, PhaseWall, RunSpec, SmallRing, encode, inconsistent, judge, plan, real_inputs, sharing_rng,
@@ -29,8 +29,7 @@ use crate::protocol::{Holder, Input, InputSpec, Inputs, Protocol, TruncMode};
 
 /// What the two processes must agree on before running; the handshake refuses a peer that
 /// differs in anything but its role (which must be the other one).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Hello {
     /// Dyad's version.
     pub dyad: String,
@@ -70,24 +69,49 @@ impl Hello {
             seed: spec.seed,
         }
     }
+}
 
-    /// The first field in which `peer` cannot run with `self`: (field, ours, theirs).
-    pub fn mismatch(&self, peer: &Hello) -> Option<(&'static str, String, String)> {
-        let differs =
-            |field: &'static str, ours: String, theirs: String| (ours != theirs).then_some((field, ours, theirs));
-        if peer.role == self.role {
-            return Some(("role", format!("{}", self.role), format!("{} as well", peer.role)));
-        }
-        let s = |v: &dyn std::fmt::Debug| format!("{v:?}");
-        differs("version", self.dyad.clone(), peer.dyad.clone())
-            .or_else(|| differs("protocol", self.protocol.clone(), peer.protocol.clone()))
-            .or_else(|| differs("shape", s(&self.shape), s(&peer.shape)))
-            .or_else(|| differs("ring", self.ring_bits.to_string(), peer.ring_bits.to_string()))
-            .or_else(|| differs("fraction bits", self.frac_bits.to_string(), peer.frac_bits.to_string()))
-            .or_else(|| differs("truncation", self.trunc.name().into(), peer.trunc.name().into()))
-            .or_else(|| differs("small ring", s(&self.small_ring), s(&peer.small_ring)))
-            .or_else(|| differs("correlations", self.correlations.clone(), peer.correlations.clone()))
-            .or_else(|| differs("seed", self.seed.to_string(), peer.seed.to_string()))
+/// Sends `ours` — a hello: any record with the sender's Dyad version in `dyad` and its role in
+/// `role` — and checks the peer's: the same version, the other role, every other field equal.
+/// A difference is [`HarnessError::Handshake`], naming the field and both values.
+pub fn handshake<H: Serialize>(t: &mut dyn Transport, ours: &H) -> Result<(), HarnessError> {
+    let gone = |e: ChannelError| HarnessError::Peer { stage: "the handshake", source: e };
+    let ours = serde_json::to_value(ours).map_err(|e| HarnessError::Handshake {
+        field: "hello".into(),
+        ours: e.to_string(),
+        theirs: String::new(),
+    })?;
+    send_frame(t, ours.to_string().into_bytes()).map_err(gone)?;
+    let theirs: serde_json::Value = serde_json::from_slice(&recv_frame(t).map_err(gone)?).map_err(|e| {
+        HarnessError::Handshake { field: "hello".into(), ours: "a Dyad hello".into(), theirs: e.to_string() }
+    })?;
+    let get = |v: &serde_json::Value, key: &str| v.get(key).cloned().unwrap_or(serde_json::Value::Null);
+    let show = |v: serde_json::Value| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let differs = |field: &str, o: serde_json::Value, t: serde_json::Value| HarnessError::Handshake {
+        field: field.into(),
+        ours: show(o),
+        theirs: show(t),
+    };
+    if get(&ours, "dyad") != get(&theirs, "dyad") {
+        return Err(differs("version", get(&ours, "dyad"), get(&theirs, "dyad")));
+    }
+    if get(&ours, "role") == get(&theirs, "role") {
+        let role = show(get(&ours, "role"));
+        return Err(HarnessError::Handshake {
+            field: "role".into(),
+            ours: role.clone(),
+            theirs: format!("{role} as well"),
+        });
+    }
+    let keys = |v: &serde_json::Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    let mut fields = keys(&ours);
+    fields.extend(keys(&theirs));
+    match fields.into_iter().find(|k| k != "dyad" && k != "role" && get(&ours, k) != get(&theirs, k)) {
+        Some(field) => Err(differs(&field, get(&ours, &field), get(&theirs, &field))),
+        None => Ok(()),
     }
 }
 
@@ -103,11 +127,13 @@ pub fn held_by(specs: &[InputSpec], role: Role) -> Vec<usize> {
         .collect()
 }
 
-fn send(t: &mut dyn Transport, payload: Vec<u8>) -> Result<(), ChannelError> {
+/// Sends one unmetered frame of the harness's own (handshake, dealing, check).
+pub fn send_frame(t: &mut dyn Transport, payload: Vec<u8>) -> Result<(), ChannelError> {
     t.send(Frame { clock: 0, stream: Stream::Protocol, payload })
 }
 
-fn recv(t: &mut dyn Transport) -> Result<Vec<u8>, ChannelError> {
+/// Receives one unmetered frame of the harness's own; a frame of another stream is an error.
+pub fn recv_frame(t: &mut dyn Transport) -> Result<Vec<u8>, ChannelError> {
     let frame = t.recv()?;
     if frame.stream != Stream::Protocol {
         return Err(ChannelError::Invalid {
@@ -118,8 +144,9 @@ fn recv(t: &mut dyn Transport) -> Result<Vec<u8>, ChannelError> {
     Ok(frame.payload)
 }
 
-fn recv_tensor(t: &mut dyn Transport, like: (&[usize], dyad_sim::Ring)) -> Result<RingTensor, ChannelError> {
-    let bytes = recv(t)?;
+/// Receives a tensor of a known shape and ring as one unmetered frame.
+pub fn recv_tensor(t: &mut dyn Transport, like: (&[usize], dyad_sim::Ring)) -> Result<RingTensor, ChannelError> {
+    let bytes = recv_frame(t)?;
     RingTensor::from_bytes(like.1, like.0, &bytes)
 }
 
@@ -160,26 +187,7 @@ impl<'a> Apart<'a> {
     /// Runs with the peer at the other end of `transport`, and checks the result.
     pub fn run(self, mut transport: Box<dyn Transport>) -> Result<Checked, HarnessError> {
         let Apart { p, spec, role, dims, specs, held, mine } = self;
-        let peer_gone = |e: ChannelError| HarnessError::Peer { stage: "the handshake", source: e };
-        let hello = Hello::new(p, spec, role);
-        send(transport.as_mut(), serde_json::to_vec(&hello).map_err(|e| inconsistent(p, e.to_string()))?)
-            .map_err(peer_gone)?;
-        let theirs = recv(transport.as_mut()).map_err(peer_gone)?;
-        let theirs: Hello = serde_json::from_slice(&theirs).map_err(|e| {
-            // Another version's hello may have other fields: name the version if it has one.
-            let version = serde_json::from_slice::<serde_json::Value>(&theirs)
-                .ok()
-                .and_then(|v| v.get("dyad").and_then(|d| d.as_str()).map(str::to_owned));
-            match version {
-                Some(v) if v != hello.dyad => {
-                    HarnessError::Handshake { field: "version", ours: hello.dyad.clone(), theirs: v }
-                }
-                _ => HarnessError::Handshake { field: "hello", ours: "a Dyad hello".into(), theirs: e.to_string() },
-            }
-        })?;
-        if let Some((field, ours, theirs)) = hello.mismatch(&theirs) {
-            return Err(HarnessError::Handshake { field, ours, theirs });
-        }
+        handshake(transport.as_mut(), &Hello::new(p, spec, role))?;
 
         let dealing = |e: ChannelError| HarnessError::Peer { stage: "dealing the shared inputs", source: e };
         let mut values: Vec<Input> = specs.iter().map(|s| Input::Absent { shape: s.shape.clone() }).collect();
@@ -190,7 +198,7 @@ impl<'a> Apart<'a> {
             match (s.holder, role, at) {
                 (Holder::Shared, Role::Client, Some(k)) => {
                     let (a, b) = Share::split(&mine[k], &mut rng);
-                    send(transport.as_mut(), a.tensor().to_bytes()).map_err(dealing)?;
+                    send_frame(transport.as_mut(), a.tensor().to_bytes()).map_err(dealing)?;
                     server_shares[i] = Some(a.into_tensor());
                     values[i] = Input::Share(b);
                 }
@@ -212,12 +220,12 @@ impl<'a> Apart<'a> {
 
         let checking = |e: ChannelError| HarnessError::Peer { stage: "the check", source: e };
         let record = serde_json::to_vec(&done.record).map_err(|e| inconsistent(p, e.to_string()))?;
-        send(transport.as_mut(), record).map_err(checking)?;
-        send(transport.as_mut(), done.output.tensor().to_bytes()).map_err(checking)?;
+        send_frame(transport.as_mut(), record).map_err(checking)?;
+        send_frame(transport.as_mut(), done.output.tensor().to_bytes()).map_err(checking)?;
         for t in &mine {
-            send(transport.as_mut(), t.to_bytes()).map_err(checking)?;
+            send_frame(transport.as_mut(), t.to_bytes()).map_err(checking)?;
         }
-        let peer_record: PartyRecord = serde_json::from_slice(&recv(transport.as_mut()).map_err(checking)?)
+        let peer_record: PartyRecord = serde_json::from_slice(&recv_frame(transport.as_mut()).map_err(checking)?)
             .map_err(|e| checking(ChannelError::Invalid { what: "the peer's records", reason: e.to_string() }))?;
         let peer_output =
             recv_tensor(transport.as_mut(), (done.output.shape(), done.output.ring())).map_err(checking)?;

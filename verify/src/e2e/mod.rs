@@ -17,7 +17,7 @@ use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
 use dyad_reference::metrics::AbsErrors;
 use dyad_sim::correlation::ot;
 use dyad_sim::runner::Correlations;
-use dyad_sim::{Counts, FixedPoint, Phase, Role, RunError, Share, SimConfig, simulate};
+use dyad_sim::{CostReport, Counts, FixedPoint, Party, Phase, RingTensor, Role, RunError, Share, SimConfig, simulate};
 use dyad_vectors::Snippet;
 use ndarray::{Array1, Array2, Axis};
 use rand::SeedableRng;
@@ -26,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::probe::Probe;
+
+pub mod apart;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -46,6 +48,8 @@ pub struct E2eSpec {
     pub seed: u64,
     /// Where correlated randomness comes from.
     pub correlations: Correlations,
+    /// Bound on each wait for the other party.
+    pub recv_timeout: Option<std::time::Duration>,
 }
 
 /// Why the run stopped.
@@ -57,6 +61,9 @@ pub enum E2eError {
     /// The suite's protocols could not be set up.
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
+    /// The other process of a run apart failed, left, stalled, or runs another job.
+    #[error(transparent)]
+    Apart(#[from] dyad_protocols::HarnessError),
     /// A secure run failed.
     #[error("{what}: {source}")]
     Run {
@@ -226,6 +233,10 @@ pub struct E2eReport {
     pub probe: ProbeStats,
     /// Cost.
     pub cost: E2eCost,
+    /// The party whose process printed this report, in a run apart (the server computes it and
+    /// sends it to the client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party: Option<Role>,
 }
 
 /// A suite slot's small ring.
@@ -239,10 +250,11 @@ pub struct SlotRing {
     pub ring: SmallRing,
 }
 
-struct Sentence {
-    id: u32,
-    ids: Vec<u32>,
-    label: bool,
+/// A snippet chosen for the run, tokenised.
+pub(crate) struct Sentence {
+    pub(crate) id: u32,
+    pub(crate) ids: Vec<u32>,
+    pub(crate) label: bool,
 }
 
 fn pick(
@@ -309,7 +321,8 @@ fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
 pub const PROBE_PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
 
 /// Runs the suite, its slots filled from `registry`, on `spec.sentences` test sentences and the
-/// probe on `spec.train` others. `progress(done, total)` is called after each secure sentence.
+/// probe on `spec.train` others, both parties in this process. `progress(done, total)` is called
+/// after each secure sentence.
 pub fn run(
     model: &Model,
     tok: &Tokenizer,
@@ -318,167 +331,271 @@ pub fn run(
     registry: &Registry,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<E2eReport, E2eError> {
-    let fx = spec.fixed;
-    let ring = fx.ring();
-    let prec = Precision { fixed: fx, trunc: spec.trunc };
-    let (test, train) = pick(snippets, tok, spec.seed, spec.sentences, spec.train)?;
-    let mut suite = spec.suite.clone();
-    if let Some(l) = spec.linear {
-        suite.linear = l;
-    }
-    let weights = EncoderWeights::from_model(model, fx)?;
-    let shape = ModelShape { seq: 0, ..weights.shape };
-    if spec.correlations == Correlations::Ot {
-        matrix_triples_fit(&test, shape, &suite, fx)?;
-    }
-    let layers = weights.layers.len();
-    let enc = Encoder::new(&suite, weights.eps, registry)
-        .map_err(|e| ProtocolError::Config { protocol: "encoder", reason: e.to_string() })?;
-    let small_rings = [
-        ("attention", enc.attention().small_ring(fx), enc.attention().name()),
-        ("gelu", enc.gelu().small_ring(fx), enc.gelu().name()),
-    ]
-    .into_iter()
-    .filter_map(|(slot, ring, protocol)| {
-        ring.map(|r| SlotRing {
-            slot: slot.into(),
-            protocol: protocol.into(),
-            ring: SmallRing { ring_bits: r.ring().bits(), frac_bits: r.frac() },
+    let job = Job::new(model, tok, snippets, spec, registry, true)?;
+    job.evaluate(model, spec, &mut Together { states: None }, progress)
+}
+
+/// What both parties of a run agree on: the sentences, the suite and its encoder, the shapes;
+/// and, for the party that holds them, the weights.
+pub(crate) struct Job {
+    pub(crate) test: Vec<Sentence>,
+    pub(crate) train: Vec<Sentence>,
+    pub(crate) suite: Suite,
+    pub(crate) enc: Encoder,
+    pub(crate) weights: Option<EncoderWeights>,
+    pub(crate) shape: ModelShape,
+    pub(crate) layers: usize,
+    pub(crate) small_rings: Vec<SlotRing>,
+}
+
+impl Job {
+    /// The job of `spec` on `model`; with `holds_weights`, the server's encoded weights too, and
+    /// the check before any secure work that the suite's reference keeps its truncations inside
+    /// 2^(ℓ−2) on every test sentence (it needs the weights and the sentences both).
+    pub(crate) fn new(
+        model: &Model,
+        tok: &Tokenizer,
+        snippets: &[Snippet],
+        spec: &E2eSpec,
+        registry: &Registry,
+        holds_weights: bool,
+    ) -> Result<Job, E2eError> {
+        let fx = spec.fixed;
+        let (test, train) = pick(snippets, tok, spec.seed, spec.sentences, spec.train)?;
+        let mut suite = spec.suite.clone();
+        if let Some(l) = spec.linear {
+            suite.linear = l;
+        }
+        let c = &model.config;
+        let shape =
+            ModelShape { seq: 0, hidden: c.hidden_size, heads: c.num_attention_heads, ffn: c.intermediate_size };
+        if spec.correlations == Correlations::Ot {
+            matrix_triples_fit(&test, shape, &suite, fx)?;
+        }
+        let weights = if holds_weights { Some(EncoderWeights::from_model(model, fx)?) } else { None };
+        let eps = weights.as_ref().map_or(c.layer_norm_eps, |w| w.eps);
+        let enc = Encoder::new(&suite, eps, registry)
+            .map_err(|e| ProtocolError::Config { protocol: "encoder", reason: e.to_string() })?;
+        let small_rings = [
+            ("attention", enc.attention().small_ring(fx), enc.attention().name()),
+            ("gelu", enc.gelu().small_ring(fx), enc.gelu().name()),
+        ]
+        .into_iter()
+        .filter_map(|(slot, ring, protocol)| {
+            ring.map(|r| SlotRing {
+                slot: slot.into(),
+                protocol: protocol.into(),
+                ring: SmallRing { ring_bits: r.ring().bits(), frac_bits: r.frac() },
+            })
         })
-    })
-    .collect();
-    // Before any secure work: the suite's reference in the clear on every test sentence must keep
-    // its truncations inside 2^(ℓ−2).
-    let mut beyond = 0;
-    for s in &test {
-        let input = fx.encode_tensor(&model.embed(&s.ids)?.into_dyn()).map_err(ProtocolError::from)?;
-        let (clear, count) = dyad_reference::domain::counted(|| reference::forward(&enc, fx, &weights, &input));
-        clear?;
-        beyond += count;
-    }
-    if beyond > 0 {
-        return Err(E2eError::Domain { ring_bits: ring.bits(), frac_bits: fx.frac(), count: beyond });
-    }
-
-    let mut cost = E2eCost { per_layer: vec![Counts::default(); layers], ..E2eCost::default() };
-    let states: Option<(PartyState, PartyState)> = if suite.reference {
-        None
-    } else {
-        let out = simulate(
-            &SimConfig { correlations: spec.correlations, ..SimConfig::with_seed(spec.seed) },
-            |p| enc.setup(p, fx, Some(&weights), &shape, layers),
-            |p| enc.setup(p, fx, None, &shape, layers),
-        )
-        .map_err(|e| run_error("setup", e))?;
-        cost.setup = out.cost.phase_counts(Phase::Setup);
-        Some((out.server, out.client))
-    };
-
-    let hidden = shape.hidden;
-    let mut layer_err = vec![AbsErrors::default(); layers];
-    let (mut secure_pooled, mut plain_pooled) = (Vec::new(), Vec::new());
-    let mut compute = 0.0;
-    for (i, s) in test.iter().enumerate() {
-        let trace = model.forward(&s.ids)?;
-        let k = s.ids.len();
-        let input = fx.encode_tensor(&trace.embeddings.clone().into_dyn()).map_err(ProtocolError::from)?;
-        let outputs = match &states {
-            None => reference::forward(&enc, fx, &weights, &input)?,
-            Some((server, client)) => {
-                let out = simulate(
-                    &SimConfig {
-                        correlations: spec.correlations,
-                        ..SimConfig::with_seed(spec.seed.wrapping_add(1 + i as u64))
-                    },
-                    |p| {
-                        let x = p.scope("input", |p| share_input(p, Role::Client, None, ring, &[k, hidden]))?;
-                        enc.forward(p, prec, server, Some(&weights), &shape, &x)
-                    },
-                    |p| {
-                        let x = p.scope("input", |p| share_input(p, Role::Client, Some(&input), ring, &[k, hidden]))?;
-                        enc.forward(p, prec, client, None, &shape, &x)
-                    },
-                )
-                .map_err(|e| run_error(&format!("sentence {i}"), e))?;
-                let online = out.cost.phase_counts(Phase::Online);
-                cost.online_total.add_times(&online, 1);
-                cost.dealer_bytes += out.cost.total.dealer_bytes();
-                cost.offline_total.add_times(&out.cost.phase_counts(Phase::Offline), 1);
-                for (l, acc) in cost.per_layer.iter_mut().enumerate() {
-                    acc.add_times(&out.cost.label_counts(Phase::Online, &format!("layer{l}")), 1);
-                }
-                compute += out.cost.compute.server_seconds.max(out.cost.compute.client_seconds);
-                out.server
-                    .iter()
-                    .zip(&out.client)
-                    .map(|(a, b)| Share::reconstruct(a, b))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(ProtocolError::from)?
+        .collect();
+        let job = Job { test, train, suite, enc, weights, shape, layers: c.num_hidden_layers, small_rings };
+        if let Some(w) = &job.weights {
+            let mut beyond = 0;
+            for s in &job.test {
+                let input = fx.encode_tensor(&model.embed(&s.ids)?.into_dyn()).map_err(ProtocolError::from)?;
+                let (clear, count) = dyad_reference::domain::counted(|| reference::forward(&job.enc, fx, w, &input));
+                clear?;
+                beyond += count;
             }
-        };
-        let mut last = Vec::new();
-        for (l, (out, plain)) in outputs.iter().zip(&trace.layers).enumerate() {
-            let got = fx.decode_tensor(out);
-            layer_err[l].extend(got.iter(), plain.output.iter());
-            if l + 1 == layers {
-                let shape = got.shape().to_vec();
-                let rows = got.into_dimensionality::<ndarray::Ix2>().map_err(|_| ProtocolError::Dims {
-                    protocol: "e2e",
-                    dims: shape,
-                    expected: "the last layer's output as tokens,hidden".into(),
-                })?;
-                last = pooled(&rows);
+            if beyond > 0 {
+                return Err(E2eError::Domain { ring_bits: fx.ring().bits(), frac_bits: fx.frac(), count: beyond });
             }
         }
-        secure_pooled.push(last);
-        plain_pooled.push(trace.pooled.to_vec());
-        progress(i + 1, test.len());
+        Ok(job)
     }
-    let n = test.len().max(1) as f64;
-    cost.online_bytes_per_sentence = cost.online_total.bytes() as f64 / n;
-    cost.online_rounds_per_sentence = cost.online_total.rounds as f64 / n;
-    cost.compute_seconds_per_sentence = compute / n;
 
-    let cosines: Vec<(u32, f64)> =
-        test.iter().zip(secure_pooled.iter().zip(&plain_pooled)).map(|(s, (a, b))| (s.id, cosine(a, b))).collect();
-    let cos = CosineStats::of(&cosines);
+    /// The setup's simulation configuration, and sentence `i`'s.
+    pub(crate) fn config(spec: &E2eSpec, sentence: Option<usize>) -> SimConfig {
+        let seed = sentence.map_or(spec.seed, |i| spec.seed.wrapping_add(1 + i as u64));
+        SimConfig { correlations: spec.correlations, recv_timeout: spec.recv_timeout, ..SimConfig::with_seed(seed) }
+    }
 
-    let train_x: Vec<Vec<f64>> =
-        train.iter().map(|s| model.forward(&s.ids).map(|t| t.pooled.to_vec())).collect::<Result<_, _>>()?;
-    let train_y: Vec<bool> = train.iter().map(|s| s.label).collect();
-    let (probe, l2) = Probe::train_validated(&train_x, &train_y, &PROBE_PENALTIES, 0.5, 300);
-    let test_y: Vec<bool> = test.iter().map(|s| s.label).collect();
-    let (acc_plain, acc_secure) = (probe.accuracy(&plain_pooled, &test_y), probe.accuracy(&secure_pooled, &test_y));
-    let flipped = secure_pooled.iter().zip(&plain_pooled).filter(|(a, b)| probe.predict(a) != probe.predict(b)).count()
-        as f64
-        / n;
+    /// The encoder's setup as `p`'s role: the server with the weights.
+    pub(crate) fn setup(&self, p: &mut Party, fx: FixedPoint) -> Result<PartyState, ProtocolError> {
+        let weights = if p.role() == Role::Server { self.weights.as_ref() } else { None };
+        self.enc.setup(p, fx, weights, &self.shape, self.layers)
+    }
 
-    Ok(E2eReport {
-        suite: suite.name.clone(),
-        linear: suite.linear,
-        reference: suite.reference,
-        ring_bits: ring.bits(),
-        frac_bits: fx.frac(),
-        trunc: spec.trunc,
-        correlations: spec.correlations.name().into(),
-        small_rings,
-        layers: layer_err
-            .into_iter()
-            .enumerate()
-            .map(|(layer, e)| LayerError { layer, max_abs: e.max(), mean_abs: e.mean() })
-            .collect(),
-        cosine: cos,
-        probe: ProbeStats {
-            train: train.len(),
-            l2,
-            test: test.len(),
-            accuracy_plaintext: acc_plain,
-            accuracy_secure: acc_secure,
-            difference_points: 100.0 * (acc_secure - acc_plain),
-            flipped,
-        },
-        cost,
-    })
+    /// One sentence's forward pass as `p`'s role: the client shares `input` ([k, hidden]), the
+    /// server computes with the weights.
+    pub(crate) fn forward(
+        &self,
+        p: &mut Party,
+        prec: Precision,
+        state: &PartyState,
+        input: Option<&RingTensor>,
+        k: usize,
+    ) -> Result<Vec<Share>, ProtocolError> {
+        let ring = prec.fixed.ring();
+        let x = p.scope("input", |p| share_input(p, Role::Client, input, ring, &[k, self.shape.hidden]))?;
+        let weights = if p.role() == Role::Server { self.weights.as_ref() } else { None };
+        self.enc.forward(p, prec, state, weights, &self.shape, &x)
+    }
+
+    /// Runs the secure steps through `secure` and checks them against `model` in the clear.
+    pub(crate) fn evaluate(
+        &self,
+        model: &Model,
+        spec: &E2eSpec,
+        secure: &mut dyn SecureSteps,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<E2eReport, E2eError> {
+        let fx = spec.fixed;
+        let layers = self.layers;
+        let mut cost = E2eCost { per_layer: vec![Counts::default(); layers], ..E2eCost::default() };
+        if !self.suite.reference {
+            cost.setup = secure.setup(self, spec)?.phase_counts(Phase::Setup);
+        }
+        let mut layer_err = vec![AbsErrors::default(); layers];
+        let (mut secure_pooled, mut plain_pooled) = (Vec::new(), Vec::new());
+        let mut compute = 0.0;
+        for (i, s) in self.test.iter().enumerate() {
+            let trace = model.forward(&s.ids)?;
+            let input = fx.encode_tensor(&trace.embeddings.clone().into_dyn()).map_err(ProtocolError::from)?;
+            let outputs = match &self.weights {
+                Some(w) if self.suite.reference => reference::forward(&self.enc, fx, w, &input)?,
+                _ => {
+                    let (outputs, run) = secure.sentence(self, spec, i, &input)?;
+                    let online = run.phase_counts(Phase::Online);
+                    cost.online_total.add_times(&online, 1);
+                    cost.dealer_bytes += run.total.dealer_bytes();
+                    cost.offline_total.add_times(&run.phase_counts(Phase::Offline), 1);
+                    for (l, acc) in cost.per_layer.iter_mut().enumerate() {
+                        acc.add_times(&run.label_counts(Phase::Online, &format!("layer{l}")), 1);
+                    }
+                    compute += run.compute.server_seconds.max(run.compute.client_seconds);
+                    outputs
+                }
+            };
+            let mut last = Vec::new();
+            for (l, (out, plain)) in outputs.iter().zip(&trace.layers).enumerate() {
+                let got = fx.decode_tensor(out);
+                layer_err[l].extend(got.iter(), plain.output.iter());
+                if l + 1 == layers {
+                    let shape = got.shape().to_vec();
+                    let rows = got.into_dimensionality::<ndarray::Ix2>().map_err(|_| ProtocolError::Dims {
+                        protocol: "e2e",
+                        dims: shape,
+                        expected: "the last layer's output as tokens,hidden".into(),
+                    })?;
+                    last = pooled(&rows);
+                }
+            }
+            secure_pooled.push(last);
+            plain_pooled.push(trace.pooled.to_vec());
+            progress(i + 1, self.test.len());
+        }
+        let n = self.test.len().max(1) as f64;
+        cost.online_bytes_per_sentence = cost.online_total.bytes() as f64 / n;
+        cost.online_rounds_per_sentence = cost.online_total.rounds as f64 / n;
+        cost.compute_seconds_per_sentence = compute / n;
+
+        let cosines: Vec<(u32, f64)> = self
+            .test
+            .iter()
+            .zip(secure_pooled.iter().zip(&plain_pooled))
+            .map(|(s, (a, b))| (s.id, cosine(a, b)))
+            .collect();
+        let cos = CosineStats::of(&cosines);
+
+        let train_x: Vec<Vec<f64>> =
+            self.train.iter().map(|s| model.forward(&s.ids).map(|t| t.pooled.to_vec())).collect::<Result<_, _>>()?;
+        let train_y: Vec<bool> = self.train.iter().map(|s| s.label).collect();
+        let (probe, l2) = Probe::train_validated(&train_x, &train_y, &PROBE_PENALTIES, 0.5, 300);
+        let test_y: Vec<bool> = self.test.iter().map(|s| s.label).collect();
+        let (acc_plain, acc_secure) = (probe.accuracy(&plain_pooled, &test_y), probe.accuracy(&secure_pooled, &test_y));
+        let flipped =
+            secure_pooled.iter().zip(&plain_pooled).filter(|(a, b)| probe.predict(a) != probe.predict(b)).count()
+                as f64
+                / n;
+
+        Ok(E2eReport {
+            suite: self.suite.name.clone(),
+            linear: self.suite.linear,
+            reference: self.suite.reference,
+            ring_bits: fx.ring().bits(),
+            frac_bits: fx.frac(),
+            trunc: spec.trunc,
+            correlations: spec.correlations.name().into(),
+            small_rings: self.small_rings.clone(),
+            layers: layer_err
+                .into_iter()
+                .enumerate()
+                .map(|(layer, e)| LayerError { layer, max_abs: e.max(), mean_abs: e.mean() })
+                .collect(),
+            cosine: cos,
+            probe: ProbeStats {
+                train: self.train.len(),
+                l2,
+                test: self.test.len(),
+                accuracy_plaintext: acc_plain,
+                accuracy_secure: acc_secure,
+                difference_points: 100.0 * (acc_secure - acc_plain),
+                flipped,
+            },
+            cost,
+            party: None,
+        })
+    }
+}
+
+/// Where the secure steps of a run happen: both parties in this process ([`Together`]), or the
+/// server here and the client in another process (`apart::ServerSide`).
+pub(crate) trait SecureSteps {
+    /// The encoder's one-time setup; its cost.
+    fn setup(&mut self, job: &Job, spec: &E2eSpec) -> Result<CostReport, E2eError>;
+    /// Sentence `i` (its embedding output `input`): every layer's output and the cost.
+    fn sentence(
+        &mut self,
+        job: &Job,
+        spec: &E2eSpec,
+        i: usize,
+        input: &RingTensor,
+    ) -> Result<(Vec<RingTensor>, CostReport), E2eError>;
+}
+
+/// Both parties in this process, each sentence a simulation of its own.
+struct Together {
+    states: Option<(PartyState, PartyState)>,
+}
+
+impl SecureSteps for Together {
+    fn setup(&mut self, job: &Job, spec: &E2eSpec) -> Result<CostReport, E2eError> {
+        let fx = spec.fixed;
+        let out = simulate(&Job::config(spec, None), |p| job.setup(p, fx), |p| job.setup(p, fx))
+            .map_err(|e| run_error("setup", e))?;
+        self.states = Some((out.server, out.client));
+        Ok(out.cost)
+    }
+
+    fn sentence(
+        &mut self,
+        job: &Job,
+        spec: &E2eSpec,
+        i: usize,
+        input: &RingTensor,
+    ) -> Result<(Vec<RingTensor>, CostReport), E2eError> {
+        let prec = Precision { fixed: spec.fixed, trunc: spec.trunc };
+        let Some((server, client)) = &self.states else {
+            return Err(ProtocolError::Config { protocol: "e2e", reason: "a sentence before the setup".into() }.into());
+        };
+        let k = input.shape()[0];
+        let out = simulate(
+            &Job::config(spec, Some(i)),
+            |p| job.forward(p, prec, server, None, k),
+            |p| job.forward(p, prec, client, Some(input), k),
+        )
+        .map_err(|e| run_error(&format!("sentence {i}"), e))?;
+        let outputs = out
+            .server
+            .iter()
+            .zip(&out.client)
+            .map(|(a, b)| Share::reconstruct(a, b))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ProtocolError::from)?;
+        Ok((outputs, out.cost))
+    }
 }
 
 /// The report as text.
