@@ -389,7 +389,10 @@ impl Job {
             })
         })
         .collect();
-        let job = Job { test, train, suite, enc, weights, shape, layers: c.num_hidden_layers, small_rings };
+        // The weights' layers where this party holds them (a test may cut the model short), the
+        // configuration's otherwise.
+        let layers = weights.as_ref().map_or(c.num_hidden_layers, |w| w.layers.len());
+        let job = Job { test, train, suite, enc, weights, shape, layers, small_rings };
         if let Some(w) = &job.weights {
             let mut beyond = 0;
             for s in &job.test {
