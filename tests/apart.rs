@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -205,19 +207,9 @@ fn a_stalled_client_makes_the_server_time_out() {
     assert!(err.contains("timed out after 3s waiting for the client"), "{err}");
 }
 
-fn model_present() -> bool {
-    let weights = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/model/model.safetensors");
-    if weights.exists() {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "{} is absent: CI must fetch it", weights.display());
-    eprintln!("SKIPPED: {} is absent; run `bash vectors/fetch.sh` first", weights.display());
-    false
-}
-
 #[test]
 fn e2e_apart_reports_what_e2e_in_one_process_reports() {
-    if !model_present() {
+    if !common::model_present() {
         return;
     }
     let args = ["e2e", "--suite", "nimbus-small", "--sentences", "2", "--train", "40", "--format", "json"];

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -337,19 +339,9 @@ fn regress_update_writes_a_baseline_that_then_matches() {
     }
 }
 
-fn model_present() -> bool {
-    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/model/model.safetensors");
-    if weights.exists() {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "{} is absent: CI must fetch it", weights.display());
-    eprintln!("SKIPPED: {} is absent; run `bash vectors/fetch.sh` first", weights.display());
-    false
-}
-
 #[test]
 fn e2e_json_has_the_documented_fields() {
-    if !model_present() {
+    if !common::model_present() {
         return;
     }
     let v = json(&dyad(&["e2e", "--suite", "nimbus", "--sentences", "2", "--train", "40", "--format", "json"]));
@@ -368,7 +360,7 @@ fn e2e_json_has_the_documented_fields() {
 
 #[test]
 fn e2e_runs_a_suite_that_names_protocols_of_coefficient_files() {
-    if !model_present() {
+    if !common::model_present() {
         return;
     }
     let dir = scratch("e2e-coeffs");
