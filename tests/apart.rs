@@ -93,6 +93,7 @@ fn two_processes_compute_and_count_exactly_what_one_process_does() {
         ("nimbus.gelu_small", "100", "ot"),
         ("nimbus.linear", "4x16x8", "dealer"),
         ("layernorm", "3x32", "ot"),
+        ("layernorm", "3x32", "dealer"),
     ] {
         let args = ["run", protocol, "--shape", shape, "--seed", "11", "--correlations", provider, "--format", "json"];
         let alone = report(&dyad().args(args).output().unwrap());

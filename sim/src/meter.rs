@@ -216,6 +216,12 @@ impl Meter {
         self.tally(phase, &path).waiting += waited;
     }
 
+    /// Ends a wait that belongs to no scope (a barrier between processes): its time is charged
+    /// nowhere, so that no scope appears for it.
+    pub fn skip_wait(&mut self) {
+        self.mark = Instant::now();
+    }
+
     /// Marks the start of dealer work: compute so far is charged to the current scope.
     pub fn dealer_start(&mut self) {
         self.charge_compute();
@@ -291,14 +297,14 @@ impl Link {
     }
 
     /// Waits until the peer reaches its own barrier: each sends an empty frame on the sync stream
-    /// and waits for the other's. Nothing is charged but the wait, as waiting time. Two processes
+    /// and waits for the other's. Nothing is charged, not even the wait. Two processes
     /// meet here at the end of setup, so that each one's online time starts together, as it
     /// would in a deployment, where setup is done long before a query.
     pub fn barrier(&mut self) -> Result<(), ChannelError> {
         self.meter.on_recv_start();
         self.transport.send(Frame { clock: 0, stream: Stream::Sync, payload: Vec::new() })?;
         let synced = self.next_frame(Stream::Sync).map(drop);
-        self.meter.on_wait_end();
+        self.meter.skip_wait();
         synced
     }
 

@@ -95,7 +95,7 @@ impl Party {
     /// Meets the peer ([`Link::barrier`]) before the protocol's first exchange after its setup
     /// phase (or at the end, if there is none), so that the two processes of a run apart start
     /// their online work together and each one's online wall time is the query's, not the tail
-    /// of the other's setup. The wait is charged to setup; no count changes. A party that fails
+    /// of the other's setup. The wait is charged nowhere, and no count or label changes. A party that fails
     /// makes no further exchange and so never waits here: its peer sees it gone.
     pub fn sync_after_setup(&mut self) {
         self.barrier = Barrier::Armed;
@@ -106,14 +106,10 @@ impl Party {
         if self.barrier == Barrier::Due && self.phase() != Phase::Setup { self.meet() } else { Ok(()) }
     }
 
-    /// The barrier, its wait charged to setup.
+    /// The barrier.
     fn meet(&mut self) -> Result<(), ChannelError> {
         self.barrier = Barrier::Met;
-        let phase = self.phase();
-        self.link.meter_mut().set_phase(Phase::Setup);
-        let met = self.link.barrier();
-        self.link.meter_mut().set_phase(phase);
-        met
+        self.link.barrier()
     }
 
     /// This party's role.

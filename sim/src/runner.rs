@@ -360,10 +360,10 @@ mod tests {
                 Role::Server => p.send_bytes(vec![1; 100]),
                 Role::Client => p.recv_bytes().map(drop),
             })?;
-            match p.role() {
+            p.scope("query", |p| match p.role() {
                 Role::Server => p.recv_bytes(),
                 Role::Client => p.send_bytes(vec![2; 7]).map(|()| Vec::new()),
-            }
+            })
         };
         let config = SimConfig::default();
         let together = simulate(&config, protocol, protocol).unwrap();
@@ -376,6 +376,15 @@ mod tests {
         assert_eq!(server.output, vec![2; 7]);
         let apart = merge_records::<ChannelError>(&server.record, &client.record).unwrap();
         assert_eq!(apart.total, together.cost.total, "the barrier is not charged");
-        assert_eq!(apart.phases.len(), together.cost.phases.len());
+        let scopes = |c: &CostReport| -> Vec<(Phase, String, crate::report::Counts)> {
+            c.phases
+                .iter()
+                .flat_map(|p| {
+                    std::iter::once((p.phase, String::new(), p.counts.clone()))
+                        .chain(p.labels.iter().map(move |l| (p.phase, l.label.clone(), l.counts.clone())))
+                })
+                .collect()
+        };
+        assert_eq!(scopes(&apart), scopes(&together.cost), "no scope appears for the barrier");
     }
 }

@@ -5,7 +5,8 @@
 //! and training sentences from the run's seed; the token counts, which fix every shape, are public,
 //! and the server uses the sentences themselves only in the check.
 //!
-//! After a handshake (suite, arithmetic, provider, seed, sentence counts, version), each secure
+//! After a handshake (suite and the protocols in its slots, arithmetic, provider, seed, layers and
+//! shape, every test sentence's token count, version), each secure
 //! step is a run of its own over the one connection: the setup once, then one per sentence, each
 //! with the barrier after setup of every run apart. After each step the client sends the server
 //! its meter's records and, for a sentence, its output shares. That is the check, not metered:
@@ -24,7 +25,7 @@ use dyad_sim::{ChannelError, CostReport, RingTensor, Role, Share};
 use dyad_vectors::Snippet;
 use serde::Serialize;
 
-use super::{E2eError, E2eReport, E2eSpec, Job, SecureSteps, run_error};
+use super::{E2eError, E2eReport, E2eSpec, Job, SecureSteps, SlotRing, run_error};
 
 /// What the two processes of an e2e run must agree on.
 #[derive(Serialize)]
@@ -40,9 +41,15 @@ struct Hello<'a> {
     seed: u64,
     sentences: usize,
     train: usize,
+    layers: usize,
+    shape: [usize; 3],
+    attention: &'static str,
+    gelu: &'static str,
+    small_rings: &'a [SlotRing],
+    tokens: Vec<usize>,
 }
 
-fn hello(spec: &E2eSpec, role: Role) -> Hello<'_> {
+fn hello<'a>(spec: &'a E2eSpec, job: &'a Job, role: Role) -> Hello<'a> {
     Hello {
         dyad: env!("CARGO_PKG_VERSION"),
         role,
@@ -55,6 +62,12 @@ fn hello(spec: &E2eSpec, role: Role) -> Hello<'_> {
         seed: spec.seed,
         sentences: spec.sentences,
         train: spec.train,
+        layers: job.layers,
+        shape: [job.shape.hidden, job.shape.heads, job.shape.ffn],
+        attention: job.enc.attention().name(),
+        gelu: job.enc.gelu().name(),
+        small_rings: &job.small_rings,
+        tokens: job.test.iter().map(|s| s.ids.len()).collect(),
     }
 }
 
@@ -83,8 +96,8 @@ pub fn run_apart(
         }
         .into());
     }
-    handshake(transport.as_mut(), &hello(spec, role))?;
     let job = Job::new(model, tok, snippets, spec, registry, role == Role::Server)?;
+    handshake(transport.as_mut(), &hello(spec, &job, role))?;
     match role {
         Role::Server => {
             let mut side = ServerSide { transport: Some(transport), state: None };
