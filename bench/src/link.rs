@@ -14,6 +14,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use dyad_sim::channel::tcp::accept_within;
+
 use crate::network::Profile;
 
 /// The most bytes relayed as one chunk.
@@ -23,7 +25,7 @@ pub const CHUNK: usize = 1 << 16;
 /// both directions through `profile`'s link until both sides have closed. Returns the bytes
 /// relayed each way (from the connecting side first).
 pub fn relay(listener: TcpListener, target: &str, profile: &Profile, timeout: Duration) -> io::Result<(u64, u64)> {
-    let near = accept(&listener, timeout)?;
+    let near = accept_within(&listener, timeout)?;
     let far = connect(target, timeout)?;
     for s in [&near, &far] {
         s.set_nodelay(true)?;
@@ -35,23 +37,6 @@ pub fn relay(listener: TcpListener, target: &str, profile: &Profile, timeout: Du
         let there = there.join().map_err(|_| io::Error::other("the relay's forward thread panicked"))?;
         Ok((there?, back?))
     })
-}
-
-fn accept(listener: &TcpListener, timeout: Duration) -> io::Result<TcpStream> {
-    listener.set_nonblocking(true)?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        match listener.accept() {
-            Ok((s, _)) => {
-                s.set_nonblocking(false)?;
-                return Ok(s);
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 fn connect(target: &str, timeout: Duration) -> io::Result<TcpStream> {

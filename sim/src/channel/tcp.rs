@@ -122,23 +122,36 @@ impl Listening {
     /// Accepts the first connection within `config.timeout`; the peer is `peer`.
     pub fn accept(self, peer: Role, config: TcpConfig) -> Result<TcpTransport, ConnectError> {
         let addr = self.addr.clone();
-        let address = |source| ConnectError::Socket { addr: addr.clone(), source };
-        self.listener.set_nonblocking(true).map_err(address)?;
-        let deadline = Instant::now() + config.timeout;
-        loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    stream.set_nonblocking(false).map_err(address)?;
-                    return TcpTransport::over(stream, peer, config).map_err(address);
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    return Err(ConnectError::Timeout { addr, peer, after: config.timeout, last: None });
-                }
-                Err(e) => return Err(address(e)),
+        match accept_within(&self.listener, config.timeout) {
+            Ok(stream) => {
+                TcpTransport::over(stream, peer, config).map_err(|source| ConnectError::Socket { addr, source })
             }
+            Err(e) if e.kind() == ErrorKind::TimedOut => {
+                Err(ConnectError::Timeout { addr, peer, after: config.timeout, last: None })
+            }
+            Err(source) => Err(ConnectError::Socket { addr, source }),
+        }
+    }
+}
+
+/// The first connection `listener` accepts within `timeout`, as a blocking stream; an error of
+/// kind [`ErrorKind::TimedOut`] when none comes.
+pub fn accept_within(listener: &TcpListener, timeout: Duration) -> io::Result<TcpStream> {
+    listener.set_nonblocking(true)?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false)?;
+                return Ok(stream);
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                return Err(io::Error::new(ErrorKind::TimedOut, "no connection came"));
+            }
+            Err(e) => return Err(e),
         }
     }
 }

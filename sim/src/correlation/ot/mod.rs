@@ -129,15 +129,15 @@ impl OtProvider {
         phase: Phase,
         f: impl FnOnce(&mut Link) -> Result<T, SimError>,
     ) -> Result<T, SimError> {
-        let before = link.meter().phase();
-        let stream = link.set_stream(Stream::Correlations);
-        link.meter_mut().set_phase(phase);
-        link.meter_mut().push_label(OT_LABEL);
-        let out = f(link);
-        link.meter_mut().pop_label();
-        link.meter_mut().set_phase(before);
-        link.set_stream(stream);
-        out
+        // The phase changes outside the label, so no empty scope appears in the caller's phase.
+        Self::in_phase(link, phase, |link| {
+            let stream = link.set_stream(Stream::Correlations);
+            link.meter_mut().push_label(OT_LABEL);
+            let out = f(link);
+            link.meter_mut().pop_label();
+            link.set_stream(stream);
+            out
+        })
     }
 
     /// Runs `f` in `phase`, already inside [`OtProvider::metered`].
