@@ -1,12 +1,15 @@
 //! The flags of a run apart (`--party`, `--listen`, `--connect`), shared by `dyad run` and
-//! `dyad e2e`, and the TCP connection they ask for.
+//! `dyad e2e`, with TLS (`--tls`, `--tls-cert`, `--tls-key`, `--tls-pin`), and the TCP
+//! connection they ask for.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
 use dyad_sim::Role;
 use dyad_sim::channel::Transport;
 use dyad_sim::channel::tcp::{ConnectError, Listening, TcpConfig, TcpTransport};
+use dyad_sim::channel::tls::{Fingerprint, Identity};
 
 use crate::error::CliError;
 
@@ -28,7 +31,7 @@ impl From<PartyArg> for Role {
     }
 }
 
-/// `--party` with `--listen` or `--connect`.
+/// `--party` with `--listen` or `--connect`, and TLS.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ApartArgs {
     /// Run only this party; the other runs in another process with the same command and flags,
@@ -42,28 +45,120 @@ pub(crate) struct ApartArgs {
     /// With `--party`: connect to the other party at ADDR, retrying until the timeout.
     #[arg(long, value_name = "ADDR", group = "endpoint", requires = "party")]
     connect: Option<String>,
+    /// Secure the connection with TLS 1.3. The listening party presents a certificate (a fresh
+    /// self-signed one unless `--tls-cert` and `--tls-key` name one) and prints its SHA-256
+    /// fingerprint; the connecting party accepts only the certificate that `--tls-pin` or
+    /// `--tls-cert` names.
+    #[arg(long, requires = "party")]
+    tls: bool,
+    /// With `--tls`: a PEM certificate. Listening, the one to present (with `--tls-key`);
+    /// connecting, the one to accept, pinned by its fingerprint.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    tls_cert: Option<PathBuf>,
+    /// With `--tls`, listening: the PEM private key of `--tls-cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// With `--tls`, connecting: the SHA-256 fingerprint of the certificate to accept (64
+    /// hexadecimal digits, colons allowed), as the listening party prints it.
+    #[arg(long, value_name = "SHA256", requires = "tls", conflicts_with = "tls_cert")]
+    tls_pin: Option<String>,
+}
+
+/// Where the other party is, and how the connection is secured: checked, and the TLS files
+/// read, before any work.
+#[derive(Debug)]
+pub(crate) enum Endpoint {
+    /// Listen on the address, presenting the identity under TLS.
+    Listen(String, Option<Identity>),
+    /// Connect to the address, accepting only the pinned certificate under TLS.
+    Connect(String, Option<Fingerprint>),
 }
 
 impl ApartArgs {
-    /// The TCP connection to the other party, listening or connecting as the flags say; `role`
-    /// is this party's.
+    /// The endpoint the flags name, `None` without `--party`; contradictory TLS flags and
+    /// unreadable files are usage errors.
+    pub(crate) fn endpoint(&self) -> Result<Option<Endpoint>, CliError> {
+        if self.party.is_none() {
+            return Ok(None);
+        }
+        let endpoint = match (&self.listen, &self.connect) {
+            (Some(addr), _) => {
+                if self.tls_pin.is_some() {
+                    return Err(CliError::Usage(
+                        "--tls-pin: the listening party presents a certificate; the connecting party pins it".into(),
+                    ));
+                }
+                let identity = match (&self.tls_cert, &self.tls_key) {
+                    _ if !self.tls => None,
+                    (Some(cert), Some(key)) => Some(Identity::from_pem_files(cert, key).map_err(CliError::usage)?),
+                    (Some(_), None) => {
+                        return Err(CliError::Usage("--tls-cert: the listening party needs its --tls-key too".into()));
+                    }
+                    (None, _) => Some(Identity::generate().map_err(CliError::usage)?),
+                };
+                Endpoint::Listen(addr.clone(), identity)
+            }
+            (None, Some(addr)) => {
+                if self.tls_key.is_some() {
+                    return Err(CliError::Usage(
+                        "--tls-key: the connecting party presents no certificate; give it --tls-pin or --tls-cert"
+                            .into(),
+                    ));
+                }
+                let pin = match (&self.tls_pin, &self.tls_cert) {
+                    _ if !self.tls => None,
+                    (Some(pin), _) => Some(pin.parse().map_err(|e| CliError::Usage(format!("--tls-pin: {e}")))?),
+                    (None, Some(cert)) => Some(Fingerprint::of_pem_file(cert).map_err(CliError::usage)?),
+                    (None, None) => {
+                        return Err(CliError::Usage(
+                            "--tls: the connecting party needs --tls-pin SHA256 or --tls-cert FILE to know whom it talks to"
+                                .into(),
+                        ));
+                    }
+                };
+                Endpoint::Connect(addr.clone(), pin)
+            }
+            (None, None) => return Err(CliError::Usage("--party needs --listen ADDR or --connect ADDR".into())),
+        };
+        Ok(Some(endpoint))
+    }
+}
+
+impl Endpoint {
+    /// The connection to the other party; `role` is this party's.
     pub(crate) fn connect(&self, role: Role, timeout: Duration) -> Result<Box<dyn Transport>, CliError> {
         let config = TcpConfig::new(timeout);
+        let hint = match self {
+            Endpoint::Listen(..) => "does the other party's --tls-pin or --tls-cert name this certificate?",
+            Endpoint::Connect(..) => "check --tls-pin or --tls-cert",
+        };
         let failed = |e: ConnectError| match e {
             ConnectError::Address { .. } => CliError::usage(e),
+            ConnectError::Tls { .. } => CliError::Usage(format!("{e} ({hint})")),
             ConnectError::Socket { .. } | ConnectError::Timeout { .. } => CliError::Failed(e.to_string()),
         };
-        let transport = match (&self.listen, &self.connect) {
-            (Some(addr), _) => {
+        let transport = match self {
+            Endpoint::Listen(addr, identity) => {
                 let listening = Listening::bind(addr).map_err(failed)?;
                 let bound = listening.local_addr().map_err(failed)?;
                 eprintln!("dyad: the {role} listens on {bound}");
-                listening.accept(role.peer(), config).map_err(failed)?
+                match identity {
+                    None => listening.accept(role.peer(), config),
+                    Some(identity) => {
+                        eprintln!("dyad: TLS certificate fingerprint (SHA-256) {}", identity.fingerprint());
+                        listening.accept_tls(role.peer(), config, identity)
+                    }
+                }
+                .map_err(failed)?
             }
-            (None, Some(addr)) => TcpTransport::connect(addr, role.peer(), config).map_err(failed)?,
-            (None, None) => return Err(CliError::Usage("--party needs --listen ADDR or --connect ADDR".into())),
+            Endpoint::Connect(addr, None) => TcpTransport::connect(addr, role.peer(), config).map_err(failed)?,
+            Endpoint::Connect(addr, Some(pin)) => {
+                TcpTransport::connect_tls(addr, role.peer(), config, *pin).map_err(failed)?
+            }
         };
-        eprintln!("dyad: the {role} is connected to the {}", role.peer());
+        let secured =
+            if matches!(self, Endpoint::Listen(_, Some(_)) | Endpoint::Connect(_, Some(_))) { " over TLS" } else { "" };
+        eprintln!("dyad: the {role} is connected to the {}{secured}", role.peer());
         Ok(Box::new(transport))
     }
 }

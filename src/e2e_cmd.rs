@@ -72,6 +72,7 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
         p.inputs(&p.default_dims(), fixed).map_err(CliError::usage)?;
     }
     let role = args.apart.party.map(Role::from);
+    let endpoint = args.apart.endpoint()?;
     if role.is_some() && suite.reference {
         return Err(CliError::Usage(format!("--party: suite {} runs in the clear, with no second party", suite.name)));
     }
@@ -103,12 +104,12 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut progress = |done: usize, _: usize| bar.set_position(done as u64);
-    let report = match role {
-        None => run(&model, &tok, &snippets, &spec, registry, &mut progress),
-        Some(role) => {
-            let transport = args.apart.connect(role, spec.recv_timeout.unwrap_or_default())?;
+    let report = match (role, endpoint) {
+        (Some(role), Some(endpoint)) => {
+            let transport = endpoint.connect(role, spec.recv_timeout.unwrap_or_default())?;
             run_apart(role, transport, &model, &tok, &snippets, &spec, registry, &mut progress)
         }
+        _ => run(&model, &tok, &snippets, &spec, registry, &mut progress),
     }
     .map_err(|e| match e {
         E2eError::Sentences { .. } | E2eError::Correlations(_) | E2eError::Domain { .. } => CliError::usage(e),

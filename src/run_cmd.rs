@@ -55,15 +55,16 @@ pub(crate) fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<
         ..RunSpec::new(fixed.ring(), args.seed.value)
     };
     let given = args.input.as_deref().map(input::load).transpose().map_err(CliError::usage)?;
-    let checked = match args.apart.party {
-        None => {
-            spec.inputs = given;
-            harness::run(protocol, &spec)?
-        }
-        Some(party) => {
+    let endpoint = args.apart.endpoint()?;
+    let checked = match (args.apart.party, endpoint) {
+        (Some(party), Some(endpoint)) => {
             let role = Role::from(party);
             let apart = Apart::new(protocol, &spec, role, given.as_deref())?;
-            apart.run(args.apart.connect(role, timeout)?)?
+            apart.run(endpoint.connect(role, timeout)?)?
+        }
+        _ => {
+            spec.inputs = given;
+            harness::run(protocol, &spec)?
         }
     };
     let report = &checked.report;

@@ -164,6 +164,67 @@ fn a_peer_running_another_job_is_refused_with_exit_2_naming_what_differs() {
     assert_eq!(server.output().status.code(), Some(2));
 }
 
+/// A server listening under TLS with a fresh certificate, and the fingerprint it printed.
+fn listen_tls(args: &[&str]) -> (Server, String) {
+    let mut server = listen(&[args, &["--tls"]].concat());
+    let mut line = String::new();
+    server.stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("fingerprint"), "the server prints its certificate's fingerprint: {line:?}");
+    let pin = line.trim().rsplit(' ').next().unwrap().to_owned();
+    (server, pin)
+}
+
+#[test]
+fn tls_runs_count_what_plain_runs_count_and_a_certificate_not_pinned_is_refused() {
+    let args =
+        ["run", "nimbus.gelu_small", "--shape", "100", "--seed", "5", "--correlations", "ot", "--format", "json"];
+    let alone = report(&dyad().args(args).output().unwrap());
+    let check = |s: Output, c: Output| {
+        for (party, o) in [("server", &s), ("client", &c)] {
+            assert!(String::from_utf8_lossy(&o.stderr).contains("over TLS"), "the {party} says TLS");
+            let r = report(o);
+            assert_eq!(r["passed"], true, "the {party}");
+            assert_eq!(counts_only(r["cost"].clone()), counts_only(alone["cost"].clone()), "the {party}'s counts");
+        }
+    };
+    // A fresh certificate, pinned by the fingerprint the server prints.
+    let (server, pin) = listen_tls(&args);
+    let c = client(&[&args[..], &["--tls", "--tls-pin", &pin]].concat(), &server.addr).output().unwrap();
+    check(server.output(), c);
+
+    // A certificate and key from files; the client pins the same certificate file.
+    let dir = std::env::temp_dir().join(format!("dyad-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["dyad".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let server = listen(&[&args[..], &["--tls", "--tls-cert", cert, "--tls-key", key]].concat());
+    let c = client(&[&args[..], &["--tls", "--tls-cert", cert]].concat(), &server.addr).output().unwrap();
+    check(server.output(), c);
+
+    // Another certificate than the pinned one: both refuse, promptly, with exit 2.
+    let started = Instant::now();
+    let (server, pin) = listen_tls(&args);
+    let other = if pin.starts_with('0') { pin.replacen('0', "1", 1) } else { format!("0{}", &pin[1..]) };
+    let c = client(&[&args[..], &["--tls", "--tls-pin", &other]].concat(), &server.addr).output().unwrap();
+    let s = server.output();
+    let err = String::from_utf8_lossy(&c.stderr);
+    assert_eq!(c.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("has fingerprint {pin}, not the pinned {other}")), "{err}");
+    assert_eq!(s.status.code(), Some(2), "{}", String::from_utf8_lossy(&s.stderr));
+    assert!(started.elapsed() < Duration::from_secs(20), "no wait for the timeout: {:?}", started.elapsed());
+
+    // A client in the clear is no TLS peer.
+    let (server, _) = listen_tls(&args);
+    let c = client(&args, &server.addr).output().unwrap();
+    let s = server.output();
+    assert_eq!(s.status.code(), Some(2), "{}", String::from_utf8_lossy(&s.stderr));
+    assert_ne!(c.status.code(), Some(0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Starts a run long enough to be interrupted and returns both processes once they are
 /// connected and computing.
 fn long_run(timeout: &str) -> (Server, Child) {

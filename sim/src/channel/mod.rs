@@ -7,6 +7,7 @@
 
 pub mod memory;
 pub mod tcp;
+pub mod tls;
 
 use crate::error::ChannelError;
 use crate::ring::Ring;

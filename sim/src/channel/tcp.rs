@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::tls::{self, Fingerprint, Identity, TlsReader, TlsSide, TlsWriter};
 use super::{Frame, Stream, Transport};
 use crate::error::ChannelError;
 use crate::role::Role;
@@ -57,13 +58,40 @@ impl TcpConfig {
     }
 }
 
-/// One end of a TCP connection between the parties.
-#[derive(Debug)]
+/// One end of a TCP connection between the parties, in the clear or under TLS.
 pub struct TcpTransport {
     peer: Role,
-    reader: TcpStream,
-    writer: Option<(Sender<Frame>, JoinHandle<io::Result<()>>)>,
+    socket: TcpStream,
+    reader: Box<dyn Read + Send>,
+    writer: Option<(Sender<Queued>, JoinHandle<io::Result<()>>)>,
     config: TcpConfig,
+}
+
+impl std::fmt::Debug for TcpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpTransport").field("peer", &self.peer).field("socket", &self.socket).finish_non_exhaustive()
+    }
+}
+
+/// What the writer thread is asked to do.
+#[derive(Debug)]
+pub(super) enum Queued {
+    /// Send a frame.
+    Frame(Frame),
+    /// Write out what is buffered (TLS records the receiving side produced).
+    Flush,
+}
+
+/// Where the writer thread writes: the socket, or TLS over it.
+pub(super) trait Sink: Write + Send {
+    /// Ends the sending direction once everything queued is written.
+    fn close(&mut self) -> io::Result<()>;
+}
+
+impl Sink for TcpStream {
+    fn close(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
 }
 
 /// A connection that could not be made.
@@ -85,6 +113,15 @@ pub enum ConnectError {
         /// Why.
         source: io::Error,
     },
+    /// The TLS handshake failed: a certificate that is not the pinned one, or a peer that
+    /// refused ours or speaks no TLS.
+    #[error("{addr}: the TLS handshake failed: {reason}")]
+    Tls {
+        /// The address.
+        addr: String,
+        /// Why, as rustls says it.
+        reason: String,
+    },
     /// No peer connected, or the peer could not be reached, within the timeout.
     #[error("no connection with the {peer} at {addr} within {after:?}{}", last.as_ref().map(|e| format!(" (last error: {e})")).unwrap_or_default())]
     Timeout {
@@ -97,6 +134,21 @@ pub enum ConnectError {
         /// The last error seen while retrying.
         last: Option<io::Error>,
     },
+}
+
+impl ConnectError {
+    /// What a failure to set up a connected stream means: a timeout, a TLS handshake that
+    /// failed (rustls reports it as invalid data), or the socket.
+    fn of(addr: &str, peer: Role, config: TcpConfig, e: io::Error) -> Self {
+        let addr = addr.to_owned();
+        match e.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+                ConnectError::Timeout { addr, peer, after: config.timeout, last: Some(e) }
+            }
+            ErrorKind::InvalidData => ConnectError::Tls { addr, reason: e.to_string() },
+            _ => ConnectError::Socket { addr, source: e },
+        }
+    }
 }
 
 /// A bound address waiting for the peer to connect.
@@ -121,10 +173,24 @@ impl Listening {
 
     /// Accepts the first connection within `config.timeout`; the peer is `peer`.
     pub fn accept(self, peer: Role, config: TcpConfig) -> Result<TcpTransport, ConnectError> {
+        self.accept_secured(peer, config, None)
+    }
+
+    /// [`Listening::accept`], then the TLS handshake, presenting `identity`.
+    pub fn accept_tls(self, peer: Role, config: TcpConfig, identity: &Identity) -> Result<TcpTransport, ConnectError> {
+        self.accept_secured(peer, config, Some(&TlsSide::Accepting(identity)))
+    }
+
+    fn accept_secured(
+        self,
+        peer: Role,
+        config: TcpConfig,
+        tls: Option<&TlsSide<'_>>,
+    ) -> Result<TcpTransport, ConnectError> {
         let addr = self.addr.clone();
         match accept_within(&self.listener, config.timeout) {
             Ok(stream) => {
-                TcpTransport::over(stream, peer, config).map_err(|source| ConnectError::Socket { addr, source })
+                TcpTransport::secured(stream, peer, config, tls).map_err(|e| ConnectError::of(&addr, peer, config, e))
             }
             Err(e) if e.kind() == ErrorKind::TimedOut => {
                 Err(ConnectError::Timeout { addr, peer, after: config.timeout, last: None })
@@ -160,6 +226,21 @@ impl TcpTransport {
     /// Connects to `addr`, where `peer` listens, retrying until `config.timeout` (the peer may
     /// start a moment later).
     pub fn connect(addr: &str, peer: Role, config: TcpConfig) -> Result<Self, ConnectError> {
+        TcpTransport::connect_secured(addr, peer, config, None)
+    }
+
+    /// [`TcpTransport::connect`], then the TLS handshake, accepting only the certificate with
+    /// fingerprint `pin`.
+    pub fn connect_tls(addr: &str, peer: Role, config: TcpConfig, pin: Fingerprint) -> Result<Self, ConnectError> {
+        TcpTransport::connect_secured(addr, peer, config, Some(&TlsSide::Connecting(pin)))
+    }
+
+    fn connect_secured(
+        addr: &str,
+        peer: Role,
+        config: TcpConfig,
+        tls: Option<&TlsSide<'_>>,
+    ) -> Result<Self, ConnectError> {
         let deadline = Instant::now() + config.timeout;
         let targets: Vec<SocketAddr> =
             addr.to_socket_addrs().map_err(|source| ConnectError::Address { addr: addr.to_owned(), source })?.collect();
@@ -169,8 +250,8 @@ impl TcpTransport {
                 let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
                 match TcpStream::connect_timeout(target, left) {
                     Ok(stream) => {
-                        return TcpTransport::over(stream, peer, config)
-                            .map_err(|source| ConnectError::Socket { addr: addr.to_owned(), source });
+                        return TcpTransport::secured(stream, peer, config, tls)
+                            .map_err(|e| ConnectError::of(addr, peer, config, e));
                     }
                     Err(e) => last = Some(e),
                 }
@@ -182,22 +263,39 @@ impl TcpTransport {
         }
     }
 
-    /// A transport over a connected `stream`.
+    /// A transport over a connected `stream`, in the clear.
     pub fn over(stream: TcpStream, peer: Role, config: TcpConfig) -> io::Result<Self> {
+        TcpTransport::secured(stream, peer, config, None)
+    }
+
+    /// A transport over a connected `stream`, under TLS when `tls` says which side this is.
+    fn secured(mut stream: TcpStream, peer: Role, config: TcpConfig, tls: Option<&TlsSide<'_>>) -> io::Result<Self> {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(config.timeout))?;
-        let write_half = stream.try_clone()?;
-        let (tx, rx) = crossbeam_channel::unbounded::<Frame>();
+        let (tx, rx) = crossbeam_channel::unbounded::<Queued>();
+        let (reader, sink): (Box<dyn Read + Send>, Box<dyn Sink>) = match tls {
+            None => (Box::new(stream.try_clone()?), Box::new(stream.try_clone()?)),
+            Some(side) => {
+                let shared = tls::handshake(&mut stream, side, config.timeout)?;
+                (
+                    Box::new(TlsReader::new(stream.try_clone()?, shared.clone(), tx.clone())),
+                    Box::new(TlsWriter::new(stream.try_clone()?, shared)),
+                )
+            }
+        };
         let writer = std::thread::Builder::new().name("dyad-tcp-writer".into()).spawn(move || {
             // A write error means the peer is gone or stalled: the queue is dropped with this
             // thread, so the next send fails and reads the error from its result. Either way
             // the peer then reads end of stream.
-            let written = pump(&rx, &mut BufWriter::with_capacity(1 << 16, &write_half));
+            let mut out = BufWriter::with_capacity(1 << 16, sink);
+            let written = pump(&rx, &mut out);
             drop(rx);
-            let _ = write_half.shutdown(Shutdown::Write);
-            written
+            match out.into_inner() {
+                Ok(mut sink) => written.and(sink.close()),
+                Err(e) => written.and(Err(e.into_error())),
+            }
         })?;
-        Ok(TcpTransport { peer, reader: stream, writer: Some((tx, writer)), config })
+        Ok(TcpTransport { peer, socket: stream, reader, writer: Some((tx, writer)), config })
     }
 
     /// Fills `buf`; the timeout bounds each wait for more bytes, so a slow link that keeps
@@ -225,15 +323,18 @@ impl TcpTransport {
             | ErrorKind::ConnectionAborted
             | ErrorKind::BrokenPipe
             | ErrorKind::NotConnected => ChannelError::PeerGone { peer: self.peer },
+            ErrorKind::InvalidData => ChannelError::Invalid { what: "TLS record", reason: e.to_string() },
             _ => ChannelError::Io { reason: e.to_string() },
         }
     }
 }
 
 /// Writes queued frames until the queue closes, flushing whenever it runs empty.
-fn pump(rx: &Receiver<Frame>, out: &mut impl Write) -> io::Result<()> {
-    while let Ok(frame) = rx.recv() {
-        write_frame(out, &frame)?;
+fn pump(rx: &Receiver<Queued>, out: &mut impl Write) -> io::Result<()> {
+    while let Ok(job) = rx.recv() {
+        if let Queued::Frame(frame) = job {
+            write_frame(out, &frame)?;
+        }
         if rx.is_empty() {
             out.flush()?;
         }
@@ -254,7 +355,7 @@ impl Transport for TcpTransport {
     fn send(&mut self, frame: Frame) -> Result<(), ChannelError> {
         let gone = ChannelError::PeerGone { peer: self.peer };
         match &self.writer {
-            Some((tx, _)) if tx.send(frame).is_ok() => Ok(()),
+            Some((tx, _)) if tx.send(Queued::Frame(frame)).is_ok() => Ok(()),
             Some(_) => match self.writer.take().map(|(_, writer)| writer.join()) {
                 Some(Ok(Err(e))) => Err(self.io_error(&e)),
                 _ => Err(gone),
@@ -299,16 +400,18 @@ impl Drop for TcpTransport {
     /// Sends what is queued, then closes: the peer reads every frame sent before end of stream.
     /// A peer that reads nothing for the timeout is cut off, which ends the writer.
     fn drop(&mut self) {
+        // The TLS reader holds a handle on the writer's queue: the queue closes only without it.
+        self.reader = Box::new(io::empty());
         if let Some((tx, writer)) = self.writer.take() {
             drop(tx);
             let deadline = Instant::now() + self.config.timeout;
             while !writer.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(2));
             }
-            let _ = self.reader.shutdown(Shutdown::Both);
+            let _ = self.socket.shutdown(Shutdown::Both);
             let _ = writer.join();
         }
-        let _ = self.reader.shutdown(Shutdown::Both);
+        let _ = self.socket.shutdown(Shutdown::Both);
     }
 }
 
@@ -334,19 +437,103 @@ mod tests {
         (server, raw)
     }
 
+    fn tls_pair(config: TcpConfig) -> (TcpTransport, TcpTransport) {
+        let identity = Identity::generate().unwrap();
+        let pin = identity.fingerprint();
+        let listening = Listening::bind("127.0.0.1:0").unwrap();
+        let addr = listening.local_addr().unwrap().to_string();
+        let client = std::thread::spawn(move || TcpTransport::connect_tls(&addr, Role::Server, config, pin).unwrap());
+        let server = listening.accept_tls(Role::Client, config, &identity).unwrap();
+        (server, client.join().unwrap())
+    }
+
     #[test]
     fn frames_cross_in_order_on_both_streams_and_both_may_send_first() {
-        let (mut s, mut c) = pair(Duration::from_secs(5), DEFAULT_MAX_FRAME);
-        let big = vec![0xA5u8; 8 << 20];
-        // Both send a flight larger than any socket buffer before either receives.
-        for end in [&mut s, &mut c] {
-            end.send(Frame { clock: 1, stream: Stream::Correlations, payload: big.clone() }).unwrap();
-            end.send(Frame { clock: 2, stream: Stream::Protocol, payload: vec![] }).unwrap();
+        let config = TcpConfig::new(Duration::from_secs(5));
+        for (s, c) in [pair(config.timeout, DEFAULT_MAX_FRAME), tls_pair(config)] {
+            let (mut s, mut c) = (s, c);
+            let big: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+            // Both send a flight larger than any socket buffer before either receives.
+            for end in [&mut s, &mut c] {
+                end.send(Frame { clock: 1, stream: Stream::Correlations, payload: big.clone() }).unwrap();
+                end.send(Frame { clock: 2, stream: Stream::Protocol, payload: vec![] }).unwrap();
+                end.send(Frame { clock: 3, stream: Stream::Sync, payload: vec![7] }).unwrap();
+            }
+            for end in [&mut s, &mut c] {
+                assert_eq!(end.recv().unwrap(), Frame { clock: 1, stream: Stream::Correlations, payload: big.clone() });
+                assert_eq!(end.recv().unwrap(), Frame { clock: 2, stream: Stream::Protocol, payload: vec![] });
+                assert_eq!(end.recv().unwrap(), Frame { clock: 3, stream: Stream::Sync, payload: vec![7] });
+            }
+            drop(s);
+            assert_eq!(c.recv(), Err(ChannelError::PeerGone { peer: Role::Server }), "a closed peer is gone");
         }
-        for end in [&mut s, &mut c] {
-            assert_eq!(end.recv().unwrap(), Frame { clock: 1, stream: Stream::Correlations, payload: big.clone() });
-            assert_eq!(end.recv().unwrap(), Frame { clock: 2, stream: Stream::Protocol, payload: vec![] });
+    }
+
+    #[test]
+    fn tls_refuses_a_certificate_that_is_not_the_pinned_one_on_both_sides() {
+        let config = TcpConfig::new(Duration::from_secs(5));
+        let identity = Identity::generate().unwrap();
+        let other = Identity::generate().unwrap().fingerprint();
+        assert_ne!(identity.fingerprint(), other, "fresh keys give fresh certificates");
+        let listening = Listening::bind("127.0.0.1:0").unwrap();
+        let addr = listening.local_addr().unwrap().to_string();
+        let client = std::thread::spawn(move || TcpTransport::connect_tls(&addr, Role::Server, config, other));
+        let server = listening.accept_tls(Role::Client, config, &identity);
+        let client = client.join().unwrap();
+        match client {
+            Err(ConnectError::Tls { reason, .. }) => {
+                assert!(reason.contains(&format!("not the pinned {other}")), "{reason}");
+            }
+            other => panic!("the client accepted another certificate: {other:?}"),
         }
+        assert!(matches!(server, Err(ConnectError::Tls { .. })), "the server hears the refusal: {server:?}");
+    }
+
+    #[test]
+    fn tls_refuses_a_peer_that_speaks_none_and_a_record_altered_on_the_way() {
+        let config = TcpConfig::new(Duration::from_secs(5));
+        let identity = Identity::generate().unwrap();
+        let listening = Listening::bind("127.0.0.1:0").unwrap();
+        let addr = listening.local_addr().unwrap();
+        let mut raw = TcpStream::connect(addr).unwrap();
+        raw.write_all(&[0u8; HEADER_BYTES]).unwrap();
+        let refused = listening.accept_tls(Role::Client, config, &identity);
+        assert!(matches!(refused, Err(ConnectError::Tls { .. })), "{refused:?}");
+
+        // A relay that flips one bit of the client's stream, well after the handshake.
+        let listening = Listening::bind("127.0.0.1:0").unwrap();
+        let server_addr = listening.local_addr().unwrap();
+        let relay = TcpListener::bind("127.0.0.1:0").unwrap();
+        let relay_addr = relay.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let (mut from_client, _) = relay.accept().unwrap();
+            let mut to_server = TcpStream::connect(server_addr).unwrap();
+            let (mut back_from, mut back_to) = (to_server.try_clone().unwrap(), from_client.try_clone().unwrap());
+            std::thread::spawn(move || io::copy(&mut back_from, &mut back_to));
+            let mut seen = 0usize;
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n @ 1..) = from_client.read(&mut buf) {
+                if (seen..seen + n).contains(&50_000) {
+                    buf[50_000 - seen] ^= 1;
+                }
+                seen += n;
+                if to_server.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        });
+        let pin = identity.fingerprint();
+        let client = std::thread::spawn(move || {
+            let mut c = TcpTransport::connect_tls(&relay_addr, Role::Server, config, pin).unwrap();
+            c.send(Frame { clock: 1, stream: Stream::Protocol, payload: vec![3; 100_000] }).unwrap();
+            c
+        });
+        let mut server = listening.accept_tls(Role::Client, config, &identity).unwrap();
+        let _client = client.join().unwrap();
+        assert!(
+            matches!(server.recv(), Err(ChannelError::Invalid { what: "TLS record", .. })),
+            "an altered record is refused, not delivered"
+        );
     }
 
     #[test]
