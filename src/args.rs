@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use dyad_model::registry::Registry;
 use dyad_protocols::TruncMode;
 use dyad_reference::approx::CoefficientSet;
-use dyad_sim::runner::Correlations;
+use dyad_sim::runner::{Correlations, Secrets};
 use dyad_sim::{FixedPoint, Ring};
 
 use crate::error::CliError;
@@ -152,6 +152,35 @@ pub(crate) struct Seed {
     /// Seed of every random draw: inputs, sentence split, shares, correlations.
     #[arg(long = "seed", default_value_t = 0)]
     pub(crate) value: u64,
+}
+
+/// `--private-randomness`: where each party's keys and masks come from.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub(crate) struct Private {
+    /// Each party's private randomness (RLWE keys and noise, masks, OT secrets): `seed` derives
+    /// it from `--seed` and the party's role (reproducible, and derivable by anyone who knows
+    /// the seed: for measurement only); `os` draws it from the operating system, per party.
+    #[arg(long = "private-randomness", value_enum, default_value_t = PrivateArg::Seed)]
+    private_randomness: PrivateArg,
+}
+
+/// The values of `--private-randomness`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PrivateArg {
+    /// From `--seed` and the role.
+    Seed,
+    /// From the operating system.
+    Os,
+}
+
+impl Private {
+    /// The choice.
+    pub(crate) fn value(self) -> Secrets {
+        match self.private_randomness {
+            PrivateArg::Seed => Secrets::FromSeed,
+            PrivateArg::Os => Secrets::Os,
+        }
+    }
 }
 
 /// `--timeout`: how long a party waits for the other.

@@ -65,6 +65,9 @@ enum Command {
     /// Relays one TCP connection through an emulated link (a one-way latency and a bandwidth per
     /// direction), for measuring `dyad run --party` where the kernel has no `tc netem`.
     Link(crate::run_cmd::LinkArgs),
+    /// Tests whether each party's view depends on the other party's input (the semi-honest
+    /// leakage audit), with a self-test on a leaky and a clean fixture.
+    Leakage(crate::leakage_cmd::LeakageArgs),
     /// Fits a low-degree piecewise GELU or exp to the recorded input distribution and writes the
     /// coefficient file.
     Fit(crate::audit_cmd::FitArgs),
@@ -151,6 +154,7 @@ fn dispatch(
                     name: p.name().into(),
                     paper: p.paper().into(),
                     computes: p.computes().into(),
+                    definition: p.definition(),
                 })
                 .collect();
             emit(format, &entries, || table::list(&entries))?;
@@ -161,8 +165,41 @@ fn dispatch(
         Command::Vectors(args) => crate::vectors_cmd::run(args, format),
         Command::Audit(args) => crate::audit_cmd::run_audit(args, registry, from_files, format),
         Command::Fit(args) => crate::audit_cmd::run_fit(args),
+        Command::Leakage(args) => crate::leakage_cmd::run_leakage(args, registry, format),
         Command::Cost(args) => crate::cost_cmd::run_cost(args, registry, format),
         Command::E2e(args) => crate::e2e_cmd::run_e2e(args, registry, format),
         Command::Regress(args) => crate::cost_cmd::run_regress(args, registry, format),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    /// Every command parses its usual lines: an argument id two flattened groups share is
+    /// found only when a line is parsed (clap checks it at build time in debug builds only).
+    #[test]
+    fn every_command_parses_its_usual_lines() {
+        for line in [
+            "list",
+            "run drelu",
+            "run drelu --seed 3 --private-randomness os --correlations ot --timeout 5",
+            "run drelu --party server --listen 127.0.0.1:0 --tls",
+            "run drelu --party client --connect 127.0.0.1:1 --tls --tls-pin 00",
+            "e2e --suite nimbus --sentences 1 --private-randomness os",
+            "audit",
+            "cost",
+            "regress",
+            "leakage mul --runs 10",
+            "leakage --self-test",
+            "leakage --params",
+            "fit --function gelu",
+            "link --listen 127.0.0.1:0 --connect 127.0.0.1:1 --bandwidth 1e9 --latency 0",
+        ] {
+            let args = std::iter::once("dyad").chain(line.split(' '));
+            if let Err(e) = super::Cli::try_parse_from(args) {
+                panic!("`dyad {line}` does not parse: {e}");
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use dyad_verify::e2e::{E2eError, E2eSpec, render, run};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::apart::ApartArgs;
-use crate::args::{Arith, Correlated, Format, Seed, Timeout};
+use crate::args::{Arith, Correlated, Format, Private, Seed, Timeout};
 use crate::error::CliError;
 use crate::output::emit;
 
@@ -48,6 +48,8 @@ pub(crate) struct E2eArgs {
     seed: Seed,
     #[command(flatten)]
     correlations: Correlated,
+    #[command(flatten)]
+    private: Private,
     /// The fetched model (see vectors/fetch.sh).
     #[arg(long, default_value_os_t = dyad_vectors::model_dir())]
     model: PathBuf,
@@ -94,6 +96,7 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
         trunc: args.arith.trunc(),
         seed: args.seed.value,
         correlations: args.correlations.value(),
+        secrets: args.private.value(),
         // 600 s apart too: the server checks the model in the clear and trains the probe while
         // the client waits for the report.
         recv_timeout: Some(args.timeout.value(false)),

@@ -8,6 +8,7 @@ mod cost_cmd;
 mod e2e_cmd;
 mod error;
 mod input;
+mod leakage_cmd;
 mod output;
 mod run_cmd;
 mod table;

@@ -11,7 +11,7 @@ use dyad_sim::Role;
 use dyad_bench::network::Profile;
 
 use crate::apart::ApartArgs;
-use crate::args::{Arith, Correlated, Dims, Format, Seed, Timeout, parse_dims};
+use crate::args::{Arith, Correlated, Dims, Format, Private, Seed, Timeout, parse_dims};
 use crate::error::CliError;
 use crate::input;
 use crate::output::emit;
@@ -30,6 +30,8 @@ pub(crate) struct RunArgs {
     seed: Seed,
     #[command(flatten)]
     correlations: Correlated,
+    #[command(flatten)]
+    private: Private,
     /// A JSON or YAML file of inputs: `inputs: [{shape: [...], data: [...]}, ...]`; with
     /// `--party`, only the inputs this party holds (the server its plaintexts; the client its
     /// plaintexts and the shared inputs, in the protocol's order).
@@ -51,6 +53,7 @@ pub(crate) fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<
         trunc: Some(args.arith.trunc()),
         dims: args.shape.clone().map(|d| d.0),
         correlations: args.correlations.value(),
+        secrets: args.private.value(),
         recv_timeout: Some(timeout),
         ..RunSpec::new(fixed.ring(), args.seed.value)
     };

@@ -14,6 +14,8 @@ pub(crate) struct ListEntry {
     pub paper: String,
     /// What it computes.
     pub computes: String,
+    /// Its definition's digest: two processes running it apart must agree on it.
+    pub definition: String,
 }
 
 /// `dyad list`.

@@ -115,6 +115,20 @@ fn two_processes_compute_and_count_exactly_what_one_process_does() {
 }
 
 #[test]
+fn parties_with_their_own_randomness_from_the_os_compute_and_count_the_same() {
+    let args = ["run", "nimbus.linear", "--shape", "4x16x8", "--seed", "2", "--format", "json"];
+    let seeded = report(&dyad().args(args).output().unwrap());
+    let os = [&args[..], &["--private-randomness", "os"]].concat();
+    let server = listen(&os);
+    let c = report(&client(&os, &server.addr).output().unwrap());
+    let s = report(&server.output());
+    for (party, r) in [("server", &s), ("client", &c)] {
+        assert_eq!(r["passed"], true, "the {party}");
+        assert_eq!(counts_only(r["cost"].clone()), counts_only(seeded["cost"].clone()), "the {party}'s counts");
+    }
+}
+
+#[test]
 fn each_party_reads_only_its_own_input_file() {
     let dir = std::env::temp_dir().join(format!("dyad-apart-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -158,6 +172,31 @@ fn a_peer_running_another_job_is_refused_with_exit_2_naming_what_differs() {
             assert!(err.contains(&format!("{field} is")), "the {party} names the {field}: {err}");
         }
     }
+    // Two coefficient files of one name: the same protocol name, another definition.
+    let dir = std::env::temp_dir().join(format!("dyad-apart-coeffs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |quad: &str| {
+        let path = dir.join(format!("quad-{quad}.yaml"));
+        let text =
+            format!("name: quad\nfunction: gelu\nsource: test\nbreaks: []\npieces:\n  - coeffs: [0.5, 0.25, {quad}]\n");
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (ours, theirs) = (file("0.125"), file("0.126"));
+    let coeffs = ["run", "coeffs.quad", "--shape", "16", "--format", "json", "--coeffs"];
+    let server = listen(&[&coeffs[..], &[&ours]].concat());
+    let c = client(&[&coeffs[..], &[&theirs]].concat(), &server.addr).output().unwrap();
+    let s = server.output();
+    for (party, o) in [("server", &s), ("client", &c)] {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "the {party}: {err}");
+        assert!(err.contains("definition is"), "the {party} names the definition: {err}");
+    }
+    let server = listen(&[&coeffs[..], &[&ours]].concat());
+    let c = report(&client(&[&coeffs[..], &[&file("0.125")]].concat(), &server.addr).output().unwrap());
+    assert_eq!((c["passed"].as_bool(), report(&server.output())["passed"].as_bool()), (Some(true), Some(true)));
+    std::fs::remove_dir_all(&dir).unwrap();
+
     let server = listen(&base);
     let c = dyad().args(base).args(["--party", "server", "--connect", &server.addr]).output().unwrap();
     assert_eq!(c.status.code(), Some(2), "two servers: {}", String::from_utf8_lossy(&c.stderr));

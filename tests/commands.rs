@@ -466,3 +466,49 @@ fn unknown_fields_are_refused_and_large_inputs_read() {
     assert_eq!(o.status.code(), Some(2), "add takes two inputs: the file must parse first");
     assert!(String::from_utf8_lossy(&o.stderr).contains("takes 2 inputs"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn leakage_catches_the_narrow_mask_clears_the_beaver_product_and_audits_named_protocols() {
+    let v = json(&dyad(&["leakage", "--self-test", "--format", "json"]));
+    assert_eq!(v["self_test_passed"], true, "{v}");
+    let narrow = &v["protocols"][0];
+    assert_eq!((narrow["protocol"].as_str(), narrow["verdict"].as_str()), (Some("fixture.narrow_mask"), Some("leaks")));
+    let server = &narrow["parties"][0];
+    assert_eq!(server["party"], "server");
+    assert_eq!(server["leaks"], true);
+    // x + r with r < 2^8 shows x from its second byte up: the worst bit is there.
+    assert!(server["comparison"]["worst"]["byte"].as_u64().unwrap() >= 1, "{server}");
+    assert_eq!(narrow["parties"][1]["leaks"], false, "the client receives nothing");
+    assert_eq!(v["protocols"][1]["verdict"], "clean", "the Beaver product: {}", v["protocols"][1]);
+
+    let v = json(&dyad(&["leakage", "relu", "reveal", "--runs", "40", "--format", "json"]));
+    let verdicts: Vec<&str> =
+        v["protocols"].as_array().unwrap().iter().map(|p| p["verdict"].as_str().unwrap()).collect();
+    assert_eq!(verdicts, ["clean", "opens its output"]);
+    assert_eq!(v["protocols"][0]["runs"], 40);
+
+    for (args, names) in [
+        (&["leakage", "mul", "--runs", "1"][..], "--runs 1"),
+        (&["leakage", "mul", "relu", "--shape", "4"][..], "--shape"),
+        (&["leakage", "nothing.such"][..], "nothing.such"),
+    ] {
+        let o = dyad(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(names), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+#[test]
+fn every_rlwe_parameter_set_is_printed_within_the_he_standard_bound() {
+    let v = json(&dyad(&["leakage", "--params", "--format", "json"]));
+    let rows = v.as_array().unwrap();
+    let sets: Vec<(u64, u64)> =
+        rows.iter().map(|r| (r["ring_bits"].as_u64().unwrap(), r["n"].as_u64().unwrap())).collect();
+    assert_eq!(sets, [(64, 8192), (32, 4096)]);
+    for r in rows {
+        let (log_q, bound) = (r["log_q"].as_f64().unwrap(), r["bound"].as_f64().unwrap());
+        assert!(log_q <= bound && (r["margin"].as_f64().unwrap() - (bound - log_q)).abs() < 1e-9, "{r}");
+    }
+    assert_eq!(rows[0]["bound"], 218, "the standard's bound for N = 8192");
+    assert!((rows[0]["log_q"].as_f64().unwrap() - 163.0).abs() < 1.0, "59 + 55 + 49 bits");
+}

@@ -12,6 +12,7 @@ use ndarray::ArrayD;
 const AS_CLI: &str = "DYAD_PANIC_TEST_AS_CLI";
 
 /// Panics in the server's half of the protocol.
+#[derive(Debug)]
 struct Panicking;
 
 impl Protocol for Panicking {
@@ -48,6 +49,37 @@ impl Protocol for Panicking {
     }
 }
 
+/// The same protocol with the parties in two processes: the client names the server's failure
+/// (its abort frame), rather than a connection that ended.
+fn apart(me: &std::path::Path, failures: &mut Vec<String>) -> std::io::Result<()> {
+    use std::io::BufRead;
+    let mut server = std::process::Command::new(me)
+        .args(["run", "test.panicking", "--party", "server", "--listen", "127.0.0.1:0"])
+        .env(AS_CLI, "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut lines = std::io::BufReader::new(server.stderr.take().ok_or(std::io::ErrorKind::BrokenPipe)?).lines();
+    let first = lines.next().transpose()?.unwrap_or_default();
+    let addr = first.rsplit(' ').next().unwrap_or_default().to_owned();
+    let client = std::process::Command::new(me)
+        .args(["run", "test.panicking", "--party", "client", "--connect", &addr])
+        .env(AS_CLI, "1")
+        .output()?;
+    let server_exit = server.wait()?;
+    let stderr = String::from_utf8_lossy(&client.stderr);
+    if client.status.code() != Some(1) || server_exit.code() != Some(1) {
+        failures.push(format!(
+            "apart: exits {:?} and {:?}, expected 1 and 1",
+            server_exit.code(),
+            client.status.code()
+        ));
+    }
+    if !stderr.contains("the server (P0) failed: panicked: deliberate failure in the server") {
+        failures.push(format!("apart: the client does not say why the server failed:\n{stderr}"));
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     if std::env::var_os(AS_CLI).is_some() {
         return dyad::cli::main_with(vec![Box::new(Panicking)]);
@@ -56,7 +88,7 @@ fn main() -> ExitCode {
         eprintln!("FAIL: no path to this test binary");
         return ExitCode::FAILURE;
     };
-    let out = std::process::Command::new(me)
+    let out = std::process::Command::new(&me)
         .args(["run", "test.panicking"])
         .env(AS_CLI, "1")
         .env("RUST_BACKTRACE", "1")
@@ -81,8 +113,12 @@ fn main() -> ExitCode {
             failures.push(format!("the panic hook printed {hook_output:?}"));
         }
     }
+    if let Err(e) = apart(&me, &mut failures) {
+        failures.push(format!("the run apart: {e}"));
+    }
     if failures.is_empty() {
         eprintln!("test a_party_panic_is_one_error_without_a_backtrace ... ok");
+        eprintln!("test apart_the_client_reports_why_the_server_failed ... ok");
         ExitCode::SUCCESS
     } else {
         eprintln!("FAIL: {}\nstderr of `dyad run test.panicking`:\n{stderr}", failures.join("; "));

@@ -12,7 +12,7 @@ use dyad::sim::{FixedPoint, Party, RingTensor, Share};
 use ndarray::ArrayD;
 
 /// What a test protocol's reference gets wrong.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Fault {
     None,
     /// Off by 16 ULPs everywhere: far outside the tolerance.
@@ -22,6 +22,7 @@ enum Fault {
 }
 
 /// x², with its reference as wrong as `fault` says.
+#[derive(Debug)]
 struct Square {
     fault: Fault,
 }

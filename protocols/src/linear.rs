@@ -15,7 +15,7 @@ use crate::error::ProtocolError;
 use crate::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, TruncMode, shared, take};
 
 /// One RLWE linear-layer protocol: how it computes the shares of X·W.
-pub trait HeLinear: Send + Sync {
+pub trait HeLinear: Send + Sync + std::fmt::Debug {
     /// The stable registry name.
     fn name(&self) -> &'static str;
     /// Where it comes from.

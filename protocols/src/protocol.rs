@@ -7,6 +7,7 @@
 use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::ProtocolError;
 
@@ -214,7 +215,7 @@ impl std::fmt::Display for SmallRingSpec {
 }
 
 /// A secure two-party protocol with its plaintext fixed-point reference and its float ideal.
-pub trait Protocol: Send + Sync {
+pub trait Protocol: Send + Sync + std::fmt::Debug {
     /// The stable registry name, for example `nimbus.gelu`.
     fn name(&self) -> &'static str;
 
@@ -223,6 +224,23 @@ pub trait Protocol: Send + Sync {
 
     /// What it computes, in one line.
     fn computes(&self) -> &'static str;
+
+    /// Whether the protocol opens its output to both parties by design (`reveal`), so that a
+    /// party's view may depend on the output; the leakage audit reports it as such rather than
+    /// as a leak.
+    fn opens_output(&self) -> bool {
+        false
+    }
+
+    /// A digest of everything that defines this protocol, parameters included (a coefficient
+    /// file's pieces, a small ring, an ε): the first 16 hexadecimal digits of the SHA-256 of its
+    /// `Debug` form. Two processes that run it apart compare digests in their handshake, since a
+    /// name does not tell two coefficient files apart. Stable for one build of Dyad and across
+    /// processes; the handshake compares Dyad's version first.
+    fn definition(&self) -> String {
+        let digest = Sha256::digest(format!("{self:?}").as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
 
     /// Dimensions used when none are given (their meaning is the protocol's: see
     /// [`Protocol::inputs`]).

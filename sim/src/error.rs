@@ -75,6 +75,14 @@ pub enum ChannelError {
         /// The party that went away.
         peer: Role,
     },
+    /// The other party failed, and said why before it stopped.
+    #[error("the {peer} failed: {reason}")]
+    PeerFailed {
+        /// The party that failed.
+        peer: Role,
+        /// Its error, as it reported it.
+        reason: String,
+    },
     /// Nothing arrived within the configured receive timeout: most likely a protocol deadlock.
     #[error("receive timed out after {after:?} waiting for the {peer} (a deadlock, or a stalled peer?)")]
     Timeout {

@@ -46,6 +46,6 @@ pub use party::Party;
 pub use report::{CostReport, Counts};
 pub use ring::Ring;
 pub use role::Role;
-pub use runner::{RunError, SimConfig, SimOutput, simulate};
+pub use runner::{RunError, Secrets, SimConfig, SimOutput, simulate};
 pub use share::Share;
 pub use tensor::RingTensor;

@@ -144,8 +144,9 @@ impl Meter {
     /// stream's setup or offline clock.
     fn clock(&mut self, stream: Stream) -> &mut u64 {
         let i = match (stream, self.phase) {
-            // Sync frames never reach the meter; were one metered, it would count as protocol.
-            (Stream::Protocol | Stream::Sync, _) => 0,
+            // Sync and abort frames never reach the meter; were one metered, it would count as
+            // protocol.
+            (Stream::Protocol | Stream::Sync | Stream::Abort, _) => 0,
             (Stream::Correlations, Phase::Setup) => 1,
             (Stream::Correlations, _) => 2,
         };
@@ -255,7 +256,7 @@ pub struct Link {
     transport: Box<dyn Transport>,
     meter: Meter,
     stream: Stream,
-    waiting: [VecDeque<Frame>; 3],
+    waiting: [VecDeque<Frame>; 4],
 }
 
 impl std::fmt::Debug for Link {
@@ -267,13 +268,7 @@ impl std::fmt::Debug for Link {
 impl Link {
     /// Wraps `transport` for the party `role`.
     pub fn new(role: Role, transport: Box<dyn Transport>) -> Self {
-        Link {
-            role,
-            transport,
-            meter: Meter::new(),
-            stream: Stream::Protocol,
-            waiting: [VecDeque::new(), VecDeque::new(), VecDeque::new()],
-        }
+        Link { role, transport, meter: Meter::new(), stream: Stream::Protocol, waiting: Default::default() }
     }
 
     /// Sends and receives on `stream` from now on; returns the stream used before.
@@ -320,6 +315,12 @@ impl Link {
             }
             self.waiting[frame.stream.index()].push_back(frame);
         }
+    }
+
+    /// Tells the peer, as this party fails, why; best effort, unmetered, and nothing is waited
+    /// for. The peer's next receive is then [`ChannelError::PeerFailed`].
+    pub fn abort(&mut self, reason: &str) {
+        let _ = self.transport.send(Frame::abort(reason));
     }
 
     /// Drops the transport (so the peer sees [`ChannelError::PeerGone`]) and returns the tallies.

@@ -84,11 +84,15 @@ mod tally_list {
 }
 
 impl Party {
-    /// A party over `transport`. Its private randomness is ChaCha20 keyed by `seed` on a stream
-    /// of its own, so the two parties never share local randomness.
-    pub fn new(role: Role, transport: Box<dyn Transport>, provider: Box<dyn CorrelationProvider>, seed: u64) -> Self {
-        let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        rng.set_stream(1 + role.index() as u64);
+    /// A party over `transport`. Its private randomness is ChaCha20 keyed by `key`, which
+    /// must be this party's own ([`crate::runner::Secrets::key`]).
+    pub fn new(
+        role: Role,
+        transport: Box<dyn Transport>,
+        provider: Box<dyn CorrelationProvider>,
+        key: [u8; 32],
+    ) -> Self {
+        let rng = ChaCha20Rng::from_seed(key);
         Party { link: Link::new(role, transport), provider, rng, barrier: Barrier::Off }
     }
 
@@ -189,6 +193,11 @@ impl Party {
             provider: self.provider.name().into(),
             tallies: self.link.finish(),
         }
+    }
+
+    /// Tells the peer why this party fails ([`Link::abort`]).
+    pub fn abort(&mut self, reason: &str) {
+        self.link.abort(reason);
     }
 
     /// Ends the party and returns its records with the transport, still open (for a check that

@@ -12,10 +12,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use rand::Rng;
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::channel::Transport;
 use crate::channel::memory::MemoryTransport;
+use crate::channel::recording::Views;
 use crate::correlation::CorrelationProvider;
 use crate::correlation::dealer::Dealer;
 use crate::correlation::ot::OtProvider;
@@ -44,10 +47,54 @@ impl Correlations {
         }
     }
 
-    fn provider(self, role: Role, seed: u64) -> Box<dyn CorrelationProvider> {
+    /// `role`'s provider: the dealer from the run seed, OT from the party's private `key`.
+    fn provider(self, role: Role, seed: u64, key: [u8; 32]) -> Box<dyn CorrelationProvider> {
         match self {
             Correlations::Dealer => Box::new(Dealer::new(role, seed)),
-            Correlations::Ot => Box::new(OtProvider::new(role, seed)),
+            Correlations::Ot => Box::new(OtProvider::new(role, key)),
+        }
+    }
+}
+
+/// Where each party's private randomness (its RLWE keys and encryption noise, its masks, its
+/// OT secrets and choices) comes from. The dealer is not a party: it is the trusted third party
+/// of the ideal functionality, and follows from the run seed under either choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Secrets {
+    /// Derived from the run seed and the party's role (SHA-256): runs are reproducible, and
+    /// anyone who knows the seed can derive either party's keys and masks. For tests and
+    /// measurement only.
+    #[default]
+    FromSeed,
+    /// Drawn by each party from the operating system: no one else, the other party included,
+    /// can derive them. Runs are no longer reproducible bit for bit (their counts are).
+    Os,
+}
+
+impl Secrets {
+    /// The name the CLI and reports use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Secrets::FromSeed => "seed",
+            Secrets::Os => "os",
+        }
+    }
+
+    /// The 32-byte key of `role`'s private randomness in a run with `seed`.
+    pub fn key(self, seed: u64, role: Role) -> [u8; 32] {
+        match self {
+            Secrets::FromSeed => {
+                let mut h = Sha256::new();
+                h.update(b"dyad: a party's private randomness, derived from the run seed");
+                h.update(seed.to_le_bytes());
+                h.update([role.index() as u8]);
+                h.finalize().into()
+            }
+            Secrets::Os => {
+                let mut key = [0u8; 32];
+                rand::rng().fill_bytes(&mut key);
+                key
+            }
         }
     }
 }
@@ -55,23 +102,41 @@ impl Correlations {
 /// How to run a simulation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimConfig {
-    /// Seeds the dealer and both parties' private randomness.
+    /// Seeds the dealer, and the parties' private randomness under [`Secrets::FromSeed`].
     pub seed: u64,
+    /// Where the parties' private randomness comes from.
+    pub secrets: Secrets,
     /// Bound on every receive; a protocol deadlock becomes [`ChannelError::Timeout`].
     ///
     /// [`ChannelError::Timeout`]: crate::error::ChannelError::Timeout
     pub recv_timeout: Option<Duration>,
     /// The correlation provider.
     pub correlations: Correlations,
+    /// Where to record each party's view (what it receives), for the leakage audit; in-memory
+    /// runs only.
+    pub views: Option<Views>,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { seed: 0, recv_timeout: Some(Duration::from_secs(600)), correlations: Correlations::Dealer }
+        SimConfig {
+            seed: 0,
+            secrets: Secrets::FromSeed,
+            recv_timeout: Some(Duration::from_secs(600)),
+            correlations: Correlations::Dealer,
+            views: None,
+        }
     }
 }
 
 impl SimConfig {
+    /// `role`'s party over `transport`, its private randomness keyed as [`SimConfig::secrets`]
+    /// says, and its correlation provider.
+    fn party(&self, role: Role, transport: Box<dyn Transport>) -> Party {
+        let key = self.secrets.key(self.seed, role);
+        Party::new(role, transport, self.correlations.provider(role, self.seed, key), key)
+    }
+
     /// The default configuration with another seed.
     pub fn with_seed(seed: u64) -> Self {
         SimConfig { seed, ..Self::default() }
@@ -163,7 +228,7 @@ fn run_party<T, E>(
     first_failure: &AtomicUsize,
     f: impl FnOnce(&mut Party) -> Result<T, E>,
 ) -> (Outcome<T, E>, PartyRecord) {
-    let mut party = Party::new(role, transport, config.correlations.provider(role, config.seed), config.seed);
+    let mut party = config.party(role, transport);
     let outcome = match catch_unwind(AssertUnwindSafe(|| f(&mut party))) {
         Ok(Ok(v)) => Outcome::Done(v),
         Ok(Err(e)) => Outcome::Failed(e),
@@ -187,15 +252,21 @@ where
     FC: FnOnce(&mut Party) -> Result<C, E> + Send,
 {
     let (server_end, client_end) = MemoryTransport::pair(config.recv_timeout);
+    let (server_end, client_end): (Box<dyn Transport>, Box<dyn Transport>) = match &config.views {
+        Some(views) => {
+            (views.record(Role::Server, Box::new(server_end)), views.record(Role::Client, Box::new(client_end)))
+        }
+        None => (Box::new(server_end), Box::new(client_end)),
+    };
     let first_failure = AtomicUsize::new(0);
     let ((s_out, s_rec), (c_out, c_rec)) = std::thread::scope(|scope| {
         let first = &first_failure;
         let s = std::thread::Builder::new()
             .name(PARTY_THREADS[0].into())
-            .spawn_scoped(scope, move || run_party(Role::Server, Box::new(server_end), config, first, server));
+            .spawn_scoped(scope, move || run_party(Role::Server, server_end, config, first, server));
         let c = std::thread::Builder::new()
             .name(PARTY_THREADS[1].into())
-            .spawn_scoped(scope, move || run_party(Role::Client, Box::new(client_end), config, first, client));
+            .spawn_scoped(scope, move || run_party(Role::Client, client_end, config, first, client));
         (join(s, Role::Server), join(c, Role::Client))
     });
 
@@ -255,8 +326,8 @@ pub struct Alone<T> {
 
 /// Runs `f` as the party `role` over `transport`, whose other end is the peer's own process;
 /// the two meet after the protocol's setup phase ([`Party::sync_after_setup`]).
-/// A failure or panic closes the transport at once, so the peer's pending receive fails
-/// promptly.
+/// A failure or panic sends the peer its reason ([`Party::abort`]) and closes the transport at
+/// once, so the peer's pending receive fails promptly, naming the cause.
 pub fn run_alone<T, E, F>(
     config: &SimConfig,
     role: Role,
@@ -265,19 +336,26 @@ pub fn run_alone<T, E, F>(
 ) -> Result<Alone<T>, RunError<E>>
 where
     T: Send,
-    E: Send,
+    E: Send + std::fmt::Display,
     F: FnOnce(&mut Party) -> Result<T, E> + Send,
 {
     let work = move || {
-        let mut party = Party::new(role, transport, config.correlations.provider(role, config.seed), config.seed);
+        let mut party = config.party(role, transport);
         party.sync_after_setup();
         match catch_unwind(AssertUnwindSafe(|| f(&mut party))) {
             Ok(Ok(output)) => match party.finish_keeping_transport() {
                 Ok((record, transport)) => Ok(Alone { output, record, transport }),
                 Err(e) => Err(RunError::Ended { role, error: e }),
             },
-            Ok(Err(error)) => Err(RunError::Party { role, error }),
-            Err(payload) => Err(RunError::Panic { role, message: panic_message(payload.as_ref()) }),
+            Ok(Err(error)) => {
+                party.abort(&error.to_string());
+                Err(RunError::Party { role, error })
+            }
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                party.abort(&format!("panicked: {message}"));
+                Err(RunError::Panic { role, message })
+            }
         }
     };
     std::thread::scope(|scope| {
@@ -317,8 +395,43 @@ mod tests {
     use super::*;
     use crate::channel::Channel;
     use crate::channel::tcp::{Listening, TcpConfig, TcpTransport};
-    use crate::error::ChannelError;
+    use crate::error::{ChannelError, SimError};
     use crate::meter::Phase;
+    use rand::RngExt;
+
+    /// Each party's first private draws and its OT provider's first random OTs, in one run.
+    fn private_draws(config: &SimConfig) -> [(u64, Vec<u64>); 2] {
+        let f = |p: &mut Party| -> Result<(u64, Vec<u64>), SimError> {
+            let draw = p.rng().random::<u64>();
+            let spec = crate::correlation::OtSpec { sender: Role::Server, count: 4, choice_bits: 1, msg_bits: 64 };
+            Ok((
+                draw,
+                match p.random_ots(spec)? {
+                    crate::correlation::RandomOts::Sender { messages } => messages,
+                    crate::correlation::RandomOts::Receiver { choices, messages } => [choices, messages].concat(),
+                },
+            ))
+        };
+        let out = simulate(config, f, f).unwrap();
+        [out.server, out.client]
+    }
+
+    #[test]
+    fn each_party_has_its_own_private_randomness_from_the_seed_or_from_the_os() {
+        let seeded = SimConfig { correlations: Correlations::Ot, ..SimConfig::with_seed(3) };
+        let [server, client] = private_draws(&seeded);
+        assert_ne!(server.0, client.0, "the parties' streams differ");
+        assert_eq!(private_draws(&seeded), [server.clone(), client.clone()], "derived from the seed: reproducible");
+        assert_ne!(Secrets::FromSeed.key(3, Role::Server), Secrets::FromSeed.key(4, Role::Server), "the seed counts");
+        assert_ne!(Secrets::FromSeed.key(3, Role::Server), Secrets::FromSeed.key(3, Role::Client));
+
+        let os = SimConfig { secrets: Secrets::Os, ..seeded };
+        let [a_server, a_client] = private_draws(&os);
+        let [b_server, b_client] = private_draws(&os);
+        assert_ne!(a_server, server, "from the OS, nothing follows from the seed");
+        assert_ne!(a_client, client);
+        assert_ne!((a_server, a_client), (b_server, b_client), "from the OS, two runs differ");
+    }
 
     fn tcp_pair() -> (Box<dyn Transport>, Box<dyn Transport>) {
         let listening = Listening::bind("127.0.0.1:0").unwrap();
@@ -346,9 +459,13 @@ mod tests {
             (server.join().unwrap(), client)
         });
         assert!(matches!(server, Err(RunError::Party { role: Role::Server, .. })));
-        // Had the failing server waited at the barrier, the client would time out after 60 s.
+        // Had the failing server waited at the barrier, the client would time out after 60 s;
+        // it hears why the server failed.
         match client {
-            Err(RunError::Party { error, .. }) => assert_eq!(error, ChannelError::PeerGone { peer: Role::Server }),
+            Err(RunError::Party { error, .. }) => assert_eq!(
+                error,
+                ChannelError::PeerFailed { peer: Role::Server, reason: "the server's setup fails".into() }
+            ),
             other => panic!("{:?}", other.map(|a| a.output)),
         }
     }

@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod e2e;
 pub mod fit;
+pub mod leakage;
 pub mod plot;
 pub mod points;
 pub mod probe;

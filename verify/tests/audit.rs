@@ -166,10 +166,11 @@ fn an_audit_refuses_inputs_outside_the_domain_and_fails_truncations_beyond_it() 
 
 /// A protocol that claims more than it has: everything delegated, but a documented accuracy of
 /// zero against the ideal, or every input inside its domain.
+#[derive(Debug)]
 struct Overclaiming<'a>(&'a dyn dyad_protocols::Protocol, Claim);
 
 /// What [`Overclaiming`] claims.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Claim {
     /// Exact agreement with the ideal.
     Accuracy,
@@ -288,6 +289,7 @@ fn an_audit_of_no_inputs_is_refused_and_reports_say_what_they_ran_on() {
 
 /// LayerNorm computing with ε = 1e−2 whatever it is told, but whose ideal uses the ε it was
 /// given: it passes the audit only when the audit hands it the vector set's ε.
+#[derive(Debug)]
 struct SecureEps {
     secure: LayerNorm,
     ideal: LayerNorm,

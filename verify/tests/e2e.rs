@@ -91,6 +91,7 @@ fn spec(suite: &str, linear: Option<LinearKind>, sentences: usize) -> E2eSpec {
         trunc: TruncMode::OneBit,
         seed: 7,
         correlations: Correlations::Dealer,
+        secrets: dyad_sim::Secrets::FromSeed,
         recv_timeout: Some(std::time::Duration::from_secs(600)),
     }
 }

@@ -186,6 +186,9 @@ impl Protocol for Reveal {
     fn computes(&self) -> &'static str {
         "a shared value, opened to both parties"
     }
+    fn opens_output(&self) -> bool {
+        true
+    }
     fn default_dims(&self) -> Vec<usize> {
         vec![128, 768]
     }

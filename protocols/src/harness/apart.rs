@@ -17,7 +17,7 @@
 use dyad_sim::channel::{Frame, Stream, Transport};
 use dyad_sim::party::PartyRecord;
 use dyad_sim::runner::{merge_records, run_alone};
-use dyad_sim::{ChannelError, Phase, RingTensor, Role, Share, SimConfig};
+use dyad_sim::{ChannelError, Phase, RingTensor, Role, Share};
 use ndarray::ArrayD;
 use serde::Serialize;
 
@@ -37,6 +37,8 @@ pub struct Hello {
     pub role: Role,
     /// The protocol.
     pub protocol: String,
+    /// Its [definition](Protocol::definition), which tells apart two coefficient files of one name.
+    pub definition: String,
     /// Its dimensions.
     pub shape: Vec<usize>,
     /// ℓ.
@@ -60,6 +62,7 @@ impl Hello {
             dyad: env!("CARGO_PKG_VERSION").into(),
             role,
             protocol: p.name().into(),
+            definition: p.definition(),
             shape: spec.dims.clone().unwrap_or_else(|| p.default_dims()),
             ring_bits: spec.fixed.ring().bits(),
             frac_bits: spec.fixed.frac(),
@@ -130,6 +133,12 @@ pub fn held_by(specs: &[InputSpec], role: Role) -> Vec<usize> {
 /// Sends one unmetered frame of the harness's own (handshake, dealing, check).
 pub fn send_frame(t: &mut dyn Transport, payload: Vec<u8>) -> Result<(), ChannelError> {
     t.send(Frame { clock: 0, stream: Stream::Protocol, payload })
+}
+
+/// Tells the peer why this party fails, as a run's party does ([`dyad_sim::Party::abort`]);
+/// best effort.
+pub fn abort(t: &mut dyn Transport, reason: &str) {
+    let _ = t.send(Frame::abort(reason));
 }
 
 /// Receives one unmetered frame of the harness's own; a frame of another stream is an error.
@@ -213,7 +222,7 @@ impl<'a> Apart<'a> {
         }
 
         let inputs = Inputs { fixed: spec.fixed, trunc: spec.trunc.unwrap_or_default(), values };
-        let config = SimConfig { seed: spec.seed, recv_timeout: spec.recv_timeout, correlations: spec.correlations };
+        let config = spec.sim_config();
         let name = p.name();
         let done = run_alone(&config, role, transport, |party| party.scope(name, |party| p.run(party, &inputs)))?;
         let mut transport = done.transport;

@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use dyad_reference::metrics::{self, ErrorStats};
-use dyad_sim::runner::Correlations;
+use dyad_sim::channel::recording::Views;
+use dyad_sim::runner::{Correlations, Secrets};
 use dyad_sim::{CostReport, FixedPoint, Ring, RingTensor, Role, Share, SimConfig, simulate};
 use ndarray::{ArrayD, IxDyn};
 use rand::{RngExt, SeedableRng};
@@ -31,8 +32,10 @@ pub struct RunSpec {
     pub fixed: FixedPoint,
     /// The truncation after products; `None` for the ring's default.
     pub trunc: Option<TruncMode>,
-    /// Seeds the inputs, the dealer and both parties.
+    /// Seeds the inputs, the dealer and, under [`Secrets::FromSeed`], both parties.
     pub seed: u64,
+    /// Where the parties' private randomness comes from.
+    pub secrets: Secrets,
     /// Inputs to use instead of random ones, one real tensor per input.
     pub inputs: Option<Vec<ArrayD<f64>>>,
     /// Receive timeout inside the simulation.
@@ -42,6 +45,8 @@ pub struct RunSpec {
     pub enforce_domain: bool,
     /// Where correlated randomness comes from.
     pub correlations: Correlations,
+    /// Where to record each party's view, for the leakage audit.
+    pub views: Option<Views>,
 }
 
 impl RunSpec {
@@ -52,10 +57,23 @@ impl RunSpec {
             fixed: FixedPoint::default_for(ring),
             trunc: None,
             seed,
+            secrets: Secrets::FromSeed,
             inputs: None,
             recv_timeout: SimConfig::default().recv_timeout,
             enforce_domain: true,
             correlations: Correlations::Dealer,
+            views: None,
+        }
+    }
+
+    /// The simulation's configuration.
+    pub fn sim_config(&self) -> SimConfig {
+        SimConfig {
+            seed: self.seed,
+            secrets: self.secrets,
+            recv_timeout: self.recv_timeout,
+            correlations: self.correlations,
+            views: self.views.clone(),
         }
     }
 
@@ -268,7 +286,7 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
     let trunc = spec.trunc.unwrap_or_default();
     let server = Inputs { fixed: spec.fixed, trunc, values: server };
     let client = Inputs { fixed: spec.fixed, trunc, values: client };
-    let config = SimConfig { seed: spec.seed, recv_timeout: spec.recv_timeout, correlations: spec.correlations };
+    let config = spec.sim_config();
     let name = p.name();
     let out = simulate(
         &config,

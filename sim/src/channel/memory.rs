@@ -34,13 +34,14 @@ impl Transport for MemoryTransport {
     }
 
     fn recv(&mut self) -> Result<Frame, ChannelError> {
-        match self.timeout {
+        let frame = match self.timeout {
             Some(after) => self.rx.recv_timeout(after).map_err(|e| match e {
                 RecvTimeoutError::Timeout => ChannelError::Timeout { after, peer: self.peer },
                 RecvTimeoutError::Disconnected => ChannelError::PeerGone { peer: self.peer },
             }),
             None => self.rx.recv().map_err(|_| ChannelError::PeerGone { peer: self.peer }),
-        }
+        }?;
+        frame.delivered(self.peer)
     }
 }
 

@@ -6,18 +6,20 @@
 //! Protocols only see the [`Channel`] trait.
 
 pub mod memory;
+pub mod recording;
 pub mod tcp;
 pub mod tls;
 
 use crate::error::ChannelError;
 use crate::ring::Ring;
+use crate::role::Role;
 use crate::tensor::RingTensor;
 use crate::wire;
 
 /// The logical streams one transport carries, each first in, first out: the protocol's
 /// messages, a correlation provider's (OT extension runs between protocol messages, so the
-/// two must not be mixed up, as a deployment runs OT on its own connection), and the
-/// synchronisation of two processes.
+/// two must not be mixed up, as a deployment runs OT on its own connection), the
+/// synchronisation of two processes, and a failing party's last word.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Stream {
     /// The protocol's messages.
@@ -28,18 +30,22 @@ pub enum Stream {
     /// Empty frames that synchronise two processes at the end of setup
     /// ([`Link::barrier`](crate::meter::Link::barrier)); bookkeeping, never charged.
     Sync,
+    /// One frame a party sends as it fails, holding why (UTF-8), so that the other reports the
+    /// cause rather than a connection that ended; bookkeeping, never charged.
+    Abort,
 }
 
 impl Stream {
     /// Every stream, in index order.
-    pub const ALL: [Stream; 3] = [Stream::Protocol, Stream::Correlations, Stream::Sync];
+    pub const ALL: [Stream; 4] = [Stream::Protocol, Stream::Correlations, Stream::Sync, Stream::Abort];
 
-    /// 0 for the protocol, 1 for the provider, 2 for synchronisation.
+    /// 0 for the protocol, 1 for the provider, 2 for synchronisation, 3 for a failure.
     pub const fn index(self) -> usize {
         match self {
             Stream::Protocol => 0,
             Stream::Correlations => 1,
             Stream::Sync => 2,
+            Stream::Abort => 3,
         }
     }
 }
@@ -57,13 +63,38 @@ pub struct Frame {
     pub payload: Vec<u8>,
 }
 
+/// The longest reason an abort frame carries, in bytes.
+const ABORT_REASON_BYTES: usize = 4096;
+
+impl Frame {
+    /// The frame that tells the peer why this party fails (at most 4 KiB of it).
+    pub fn abort(reason: &str) -> Frame {
+        let mut end = reason.len().min(ABORT_REASON_BYTES);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        Frame { clock: 0, stream: Stream::Abort, payload: reason.as_bytes()[..end].to_vec() }
+    }
+
+    /// This frame as a transport delivers it: the peer's abort becomes
+    /// [`ChannelError::PeerFailed`].
+    fn delivered(self, peer: Role) -> Result<Frame, ChannelError> {
+        if self.stream != Stream::Abort {
+            return Ok(self);
+        }
+        let text = &self.payload[..self.payload.len().min(ABORT_REASON_BYTES)];
+        Err(ChannelError::PeerFailed { peer, reason: String::from_utf8_lossy(text).into_owned() })
+    }
+}
+
 /// Moves frames to the other party. Implementations: [`memory::MemoryTransport`] (both parties
 /// in one process) and [`tcp::TcpTransport`] (one party per process).
 pub trait Transport: Send {
     /// Sends one frame. Fails with [`ChannelError::PeerGone`] once the other end is gone.
     fn send(&mut self, frame: Frame) -> Result<(), ChannelError>;
     /// Waits for the next frame. Fails with [`ChannelError::PeerGone`] when the other end is
-    /// gone and no frame is pending, and with [`ChannelError::Timeout`] after the configured
+    /// gone and no frame is pending, with [`ChannelError::PeerFailed`] when the next frame is
+    /// the peer's [abort](Frame::abort), and with [`ChannelError::Timeout`] after the configured
     /// receive timeout.
     fn recv(&mut self) -> Result<Frame, ChannelError>;
 }

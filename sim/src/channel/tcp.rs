@@ -1,7 +1,7 @@
 //! The TCP transport: the two parties in separate processes (or machines), one connection.
 //!
 //! A frame on the wire is a 17-byte header — the clock (u64), the stream (u8: 0 protocol,
-//! 1 correlations, 2 sync) and the payload length (u64), all little-endian — then the payload. The header
+//! 1 correlations, 2 sync, 3 abort) and the payload length (u64), all little-endian — then the payload. The header
 //! is transport bookkeeping, as the in-memory transport's frame fields are, and is not charged:
 //! the meter above counts payload bytes only, so a run over TCP reports the counts of the same run
 //! in memory.
@@ -376,7 +376,7 @@ impl Transport for TcpTransport {
         let Some(&stream) = Stream::ALL.get(usize::from(header[8])) else {
             return Err(ChannelError::Invalid {
                 what: "frame header",
-                reason: format!("stream {} is not 0 (protocol), 1 (correlations) or 2 (sync)", header[8]),
+                reason: format!("stream {} is not 0 (protocol), 1 (correlations), 2 (sync) or 3 (abort)", header[8]),
             });
         };
         let len = word(9..17);
@@ -392,7 +392,7 @@ impl Transport for TcpTransport {
             payload.resize(start + chunk, 0);
             self.read_exact(&mut payload[start..])?;
         }
-        Ok(Frame { clock, stream, payload })
+        Frame { clock, stream, payload }.delivered(self.peer)
     }
 }
 

@@ -16,7 +16,7 @@
 use dyad_model::bert::{Model, Tokenizer};
 use dyad_model::encoder::{PartyState, Precision};
 use dyad_model::registry::Registry;
-use dyad_protocols::harness::apart::{handshake, recv_frame, recv_tensor, send_frame};
+use dyad_protocols::harness::apart::{abort, handshake, recv_frame, recv_tensor, send_frame};
 use dyad_protocols::{HarnessError, ProtocolError, TruncMode};
 use dyad_sim::channel::Transport;
 use dyad_sim::party::PartyRecord;
@@ -44,7 +44,9 @@ struct Hello<'a> {
     layers: usize,
     shape: [usize; 3],
     attention: &'static str,
+    attention_definition: String,
     gelu: &'static str,
+    gelu_definition: String,
     small_rings: &'a [SlotRing],
     tokens: Vec<usize>,
 }
@@ -65,7 +67,9 @@ fn hello<'a>(spec: &'a E2eSpec, job: &'a Job, role: Role) -> Hello<'a> {
         layers: job.layers,
         shape: [job.shape.hidden, job.shape.heads, job.shape.ffn],
         attention: job.enc.attention().name(),
+        attention_definition: job.enc.attention().definition(),
         gelu: job.enc.gelu().name(),
+        gelu_definition: job.enc.gelu().definition(),
         small_rings: &job.small_rings,
         tokens: job.test.iter().map(|s| s.ids.len()).collect(),
     }
@@ -101,7 +105,13 @@ pub fn run_apart(
     match role {
         Role::Server => {
             let mut side = ServerSide { transport: Some(transport), state: None };
-            let mut report = job.evaluate(model, spec, &mut side, progress)?;
+            let mut report = job.evaluate(model, spec, &mut side, progress).inspect_err(|e| {
+                // A failure inside a secure step has told the client already, and took the
+                // transport with it; one in the clear (the reference, the probe) tells it here.
+                if let Some(t) = side.transport.as_mut() {
+                    abort(t.as_mut(), &e.to_string());
+                }
+            })?;
             let mut transport = side.transport.take().ok_or_else(|| lost("the report"))?;
             let json = serde_json::to_vec(&report)
                 .map_err(|e| ProtocolError::Config { protocol: "e2e", reason: e.to_string() })?;
@@ -122,20 +132,31 @@ fn client(
     job: &Job,
     model: &Model,
     spec: &E2eSpec,
-    transport: Box<dyn Transport>,
+    mut transport: Box<dyn Transport>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<E2eReport, E2eError> {
     let fx = spec.fixed;
     let prec = Precision { fixed: fx, trunc: spec.trunc };
+    let inputs: Result<Vec<RingTensor>, E2eError> = job
+        .test
+        .iter()
+        .map(|s| Ok(fx.encode_tensor(&model.embed(&s.ids)?.into_dyn()).map_err(ProtocolError::from)?))
+        .collect();
+    let inputs = match inputs {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            abort(transport.as_mut(), &e.to_string());
+            return Err(e);
+        }
+    };
     let setup = run_alone(&Job::config(spec, None), Role::Client, transport, |p| job.setup(p, fx))
         .map_err(|e| run_error("setup", e))?;
     let (state, mut transport) = (setup.output, setup.transport);
     send_record(transport.as_mut(), &setup.record)?;
-    for (i, s) in job.test.iter().enumerate() {
-        let input = fx.encode_tensor(&model.embed(&s.ids)?.into_dyn()).map_err(ProtocolError::from)?;
+    for (i, (s, input)) in job.test.iter().zip(&inputs).enumerate() {
         let k = s.ids.len();
         let done = run_alone(&Job::config(spec, Some(i)), Role::Client, transport, |p| {
-            job.forward(p, prec, &state, Some(&input), k)
+            job.forward(p, prec, &state, Some(input), k)
         })
         .map_err(|e| run_error(&format!("sentence {i}"), e))?;
         transport = done.transport;

@@ -16,7 +16,7 @@ use dyad_protocols::harness::SmallRing;
 use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
 use dyad_reference::metrics::AbsErrors;
 use dyad_sim::correlation::ot;
-use dyad_sim::runner::Correlations;
+use dyad_sim::runner::{Correlations, Secrets};
 use dyad_sim::{CostReport, Counts, FixedPoint, Party, Phase, RingTensor, Role, RunError, Share, SimConfig, simulate};
 use dyad_vectors::Snippet;
 use ndarray::{Array1, Array2, Axis};
@@ -48,6 +48,8 @@ pub struct E2eSpec {
     pub seed: u64,
     /// Where correlated randomness comes from.
     pub correlations: Correlations,
+    /// Where the parties' private randomness comes from.
+    pub secrets: Secrets,
     /// Bound on each wait for the other party.
     pub recv_timeout: Option<std::time::Duration>,
 }
@@ -411,7 +413,12 @@ impl Job {
     /// The setup's simulation configuration, and sentence `i`'s.
     pub(crate) fn config(spec: &E2eSpec, sentence: Option<usize>) -> SimConfig {
         let seed = sentence.map_or(spec.seed, |i| spec.seed.wrapping_add(1 + i as u64));
-        SimConfig { correlations: spec.correlations, recv_timeout: spec.recv_timeout, ..SimConfig::with_seed(seed) }
+        SimConfig {
+            correlations: spec.correlations,
+            secrets: spec.secrets,
+            recv_timeout: spec.recv_timeout,
+            ..SimConfig::with_seed(seed)
+        }
     }
 
     /// The encoder's setup as `p`'s role: the server with the weights.

@@ -104,21 +104,12 @@ pub struct OtProvider {
 }
 
 impl OtProvider {
-    /// The provider for `role`; `seed` keys its private randomness (the two parties' streams
-    /// differ).
-    pub fn new(role: Role, seed: u64) -> Self {
-        let mut key = [0u8; 32];
-        key[..8].copy_from_slice(&seed.to_le_bytes());
-        key[8..10].copy_from_slice(b"ot");
-        key[10] = role.index() as u8;
-        OtProvider {
-            role,
-            rng: ChaCha20Rng::from_seed(key),
-            hash: Tccr::new(),
-            extensions: None,
-            used: [0, 0],
-            requests: Vec::new(),
-        }
+    /// The provider for `role`; `key`, the party's private key, keys its randomness on a
+    /// stream of its own (the party's randomness is stream 0).
+    pub fn new(role: Role, key: [u8; 32]) -> Self {
+        let mut rng = ChaCha20Rng::from_seed(key);
+        rng.set_stream(1);
+        OtProvider { role, rng, hash: Tccr::new(), extensions: None, used: [0, 0], requests: Vec::new() }
     }
 
     /// Runs `f` in `phase` on the correlation stream under the current label with [`OT_LABEL`]

@@ -1,0 +1,58 @@
+//! The self-test's fixtures: a protocol that leaks by construction, which the audit must catch.
+//! The clean fixture is the registered Beaver product, `mul`.
+
+use dyad_protocols::{Holder, InputSpec, Inputs, Protocol, ProtocolError, TruncMode};
+use dyad_sim::{Channel, FixedPoint, Party, RingTensor, Role, Share};
+use ndarray::ArrayD;
+use rand::RngExt;
+
+/// The client shares its input x by sending the server x + r with r drawn from [0, 2^8) rather
+/// than from the whole ring: the output is right, and the server's view shows x's high bits.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NarrowMask;
+
+impl Protocol for NarrowMask {
+    fn name(&self) -> &'static str {
+        "fixture.narrow_mask"
+    }
+    fn paper(&self) -> &'static str {
+        "none: a deliberately leaky sharing, for `dyad leakage --self-test`"
+    }
+    fn computes(&self) -> &'static str {
+        "the client's input, shared as x + r with r < 2^8"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![8]
+    }
+    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        Ok(vec![InputSpec { name: "x".into(), shape: dims.to_vec(), holder: Holder::Client, range: (-8.0, 8.0) }])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let shape = inputs.shape(self.name(), 0)?.to_vec();
+        let ring = inputs.fixed.ring();
+        match p.role() {
+            Role::Client => {
+                let x = inputs
+                    .plain(self.name(), 0)?
+                    .ok_or(ProtocolError::Config { protocol: self.name(), reason: "the client has no input".into() })?;
+                let narrow = (0..x.len()).map(|_| p.rng().random_range(0..256u64)).collect();
+                let r = RingTensor::from_vec(ring, &shape, narrow)?;
+                p.send_tensor(&x.add(&r)?)?;
+                Ok(Share::new(r.neg()))
+            }
+            Role::Server => Ok(Share::new(p.recv_tensor(ring, &shape)?)),
+        }
+    }
+    fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        Ok(inputs[0].clone())
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        Ok(inputs[0].clone())
+    }
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
+        0
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fx.ulp()
+    }
+}
