@@ -8,7 +8,7 @@ use dyad_rlwe::keys::ETA;
 use dyad_rlwe::params::{RlweContext, RlweParams, he_standard_max_log_q};
 use dyad_sim::Ring;
 use dyad_sim::table::columns;
-use dyad_verify::leakage::fixtures::NarrowMask;
+use dyad_verify::leakage::fixtures::{BiasedBit, NarrowMask};
 use dyad_verify::leakage::{DEFAULT_ALPHA, DEFAULT_RUNS, LeakageSpec, ProtocolLeakage, audit};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -39,8 +39,9 @@ pub(crate) struct LeakageArgs {
     seed: Seed,
     #[command(flatten)]
     correlations: Correlated,
-    /// Audits two fixtures instead: a sharing masked by a narrow random range, which must be
-    /// found leaking, and the Beaver product, which must come out clean. Exit 0 only when both do.
+    /// Audits three fixtures instead: a sharing masked by a narrow random range and a sharing
+    /// with a side channel biased by 0.6, which must both be found leaking in the server's view,
+    /// and the Beaver product, which must come out clean. Exit 0 only when all three do.
     #[arg(long, conflicts_with_all = ["protocols", "shape"])]
     self_test: bool,
     /// Prints every RLWE parameter set beside the HE standard's 128-bit bound instead, and
@@ -128,7 +129,7 @@ struct LeakageReport {
     false_positive_rate_per_party: f64,
     /// Each protocol's audit.
     protocols: Vec<ProtocolLeakage>,
-    /// For `--self-test`: whether both fixtures came out right.
+    /// For `--self-test`: whether all three fixtures came out right.
     #[serde(skip_serializing_if = "Option::is_none")]
     self_test_passed: Option<bool>,
 }
@@ -154,10 +155,9 @@ pub(crate) fn run_leakage(args: LeakageArgs, registry: &Registry, format: Format
         fixed,
         correlations: args.correlations.value(),
     };
-    let narrow = NarrowMask;
-    let mul = Mul;
+    let (narrow, biased, mul) = (NarrowMask, BiasedBit, Mul);
     let chosen: Vec<&dyn Protocol> = if args.self_test {
-        vec![&narrow, &mul]
+        vec![&narrow, &biased, &mul]
     } else if args.protocols.is_empty() {
         registry.all()
     } else {
@@ -185,9 +185,8 @@ pub(crate) fn run_leakage(args: LeakageArgs, registry: &Registry, format: Format
     }
     bar.finish_and_clear();
     let self_test_passed = args.self_test.then(|| {
-        let caught = results[0].verdict == "leaks"
-            && results[0].parties.iter().map(|r| r.leaks).collect::<Vec<_>>() == [true, false];
-        caught && results[1].verdict == "clean"
+        let caught = |r: &ProtocolLeakage| r.parties.iter().map(|r| r.leaks).collect::<Vec<_>>() == [true, false];
+        caught(&results[0]) && caught(&results[1]) && results[2].verdict == "clean"
     });
     let report = LeakageReport { false_positive_rate_per_party: spec.alpha, protocols: results, self_test_passed };
     emit(format, &report, || render(&report))?;
@@ -217,6 +216,7 @@ fn render(report: &LeakageReport) -> String {
             "MIN p",
             "BONFERRONI p",
             "WORST BIT",
+            "FINDS d ≥",
             "VERDICT",
         ]
         .map(String::from)
@@ -247,6 +247,7 @@ fn render(report: &LeakageReport) -> String {
                 format!("{:.1e}", c.min_p),
                 format!("{:.1e}", c.adjusted_p),
                 worst,
+                format!("{:.2}", r.detectable),
                 verdict.into(),
             ]);
         }
@@ -255,15 +256,16 @@ fn render(report: &LeakageReport) -> String {
     out.push_str(&format!(
         "\n{} runs per setting; a party's view leaks when a bit's frequency differs between the other \
          inputs low and high in their domain with Bonferroni p < {:e} (the false-positive rate per \
-         protocol and party).\n",
+         protocol and party); FINDS d ≥: the difference in a bit's frequency found with probability 0.9.\n",
         report.protocols.first().map_or(0, |p| p.runs),
         report.false_positive_rate_per_party
     ));
     if let Some(passed) = report.self_test_passed {
         out.push_str(if passed {
-            "self-test PASSED: the narrow mask is caught in the server's view, the Beaver product is clean\n"
+            "self-test PASSED: the narrow mask and the biased bit are caught in the server's view, the \
+             Beaver product is clean\n"
         } else {
-            "self-test FAILED: the audit did not tell the leaky fixture from the clean one\n"
+            "self-test FAILED: the audit did not tell the leaky fixtures from the clean one\n"
         });
     }
     out

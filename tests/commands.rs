@@ -479,7 +479,16 @@ fn leakage_catches_the_narrow_mask_clears_the_beaver_product_and_audits_named_pr
     // x + r with r < 2^8 shows x from its second byte up: the worst bit is there.
     assert!(server["comparison"]["worst"]["byte"].as_u64().unwrap() >= 1, "{server}");
     assert_eq!(narrow["parties"][1]["leaks"], false, "the client receives nothing");
-    assert_eq!(v["protocols"][1]["verdict"], "clean", "the Beaver product: {}", v["protocols"][1]);
+    let biased = &v["protocols"][1];
+    assert_eq!((biased["protocol"].as_str(), biased["verdict"].as_str()), (Some("fixture.biased_bit"), Some("leaks")));
+    let worst = &biased["parties"][0]["comparison"]["worst"];
+    assert_eq!(
+        (worst["message"].as_u64(), worst["bit"].as_u64()),
+        (Some(1), Some(0)),
+        "the side channel's bit: {worst}"
+    );
+    assert!(biased["parties"][0]["detectable"].as_f64().unwrap() < 0.6, "a difference of 0.6 is within reach");
+    assert_eq!(v["protocols"][2]["verdict"], "clean", "the Beaver product: {}", v["protocols"][2]);
 
     let v = json(&dyad(&["leakage", "relu", "reveal", "--runs", "40", "--format", "json"]));
     let verdicts: Vec<&str> =

@@ -77,7 +77,12 @@ pub struct Encoder {
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encoder").field("suite", &self.suite).finish_non_exhaustive()
+        f.debug_struct("Encoder")
+            .field("suite", &self.suite)
+            .field("attention", &self.attention.definition())
+            .field("gelu", &self.gelu.definition())
+            .field("norm", &self.norm)
+            .finish()
     }
 }
 

@@ -31,7 +31,11 @@ pub struct AttentionBlock {
 
 impl std::fmt::Debug for AttentionBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AttentionBlock").field("name", &self.name).field("function", &self.function.name()).finish()
+        f.debug_struct("AttentionBlock")
+            .field("name", &self.name)
+            .field("function", &self.function.name())
+            .field("function_definition", &self.function.definition())
+            .finish()
     }
 }
 

@@ -30,6 +30,7 @@ impl std::fmt::Debug for FfnBlock {
             .field("name", &self.name)
             .field("linear", &self.linear)
             .field("gelu", &self.gelu.name())
+            .field("gelu_definition", &self.gelu.definition())
             .finish()
     }
 }

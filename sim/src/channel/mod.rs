@@ -63,8 +63,9 @@ pub struct Frame {
     pub payload: Vec<u8>,
 }
 
-/// The longest reason an abort frame carries, in bytes.
-const ABORT_REASON_BYTES: usize = 4096;
+/// The longest reason an abort frame carries, in bytes; a transport refuses a longer one from
+/// its header.
+pub const ABORT_REASON_BYTES: usize = 4096;
 
 impl Frame {
     /// The frame that tells the peer why this party fails (at most 4 KiB of it).
@@ -77,13 +78,18 @@ impl Frame {
     }
 
     /// This frame as a transport delivers it: the peer's abort becomes
-    /// [`ChannelError::PeerFailed`].
+    /// [`ChannelError::PeerFailed`], its control characters (but line breaks) escaped, since the
+    /// reason reaches a terminal.
     fn delivered(self, peer: Role) -> Result<Frame, ChannelError> {
         if self.stream != Stream::Abort {
             return Ok(self);
         }
         let text = &self.payload[..self.payload.len().min(ABORT_REASON_BYTES)];
-        Err(ChannelError::PeerFailed { peer, reason: String::from_utf8_lossy(text).into_owned() })
+        let reason = String::from_utf8_lossy(text)
+            .chars()
+            .flat_map(|c| if c.is_control() && c != '\n' { c.escape_default().collect() } else { vec![c] })
+            .collect();
+        Err(ChannelError::PeerFailed { peer, reason })
     }
 }
 

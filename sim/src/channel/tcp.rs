@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::tls::{self, Fingerprint, Identity, TlsReader, TlsSide, TlsWriter};
-use super::{Frame, Stream, Transport};
+use super::{ABORT_REASON_BYTES, Frame, Stream, Transport};
 use crate::error::ChannelError;
 use crate::role::Role;
 
@@ -380,8 +380,9 @@ impl Transport for TcpTransport {
             });
         };
         let len = word(9..17);
-        if len > self.config.max_frame {
-            return Err(ChannelError::TooLarge { size: len, limit: self.config.max_frame });
+        let limit = if stream == Stream::Abort { ABORT_REASON_BYTES as u64 } else { self.config.max_frame };
+        if len > limit {
+            return Err(ChannelError::TooLarge { size: len, limit });
         }
         let len = usize::try_from(len).map_err(|_| ChannelError::TooLarge { size: len, limit: usize::MAX as u64 })?;
         let mut payload = Vec::new();
@@ -396,6 +397,30 @@ impl Transport for TcpTransport {
     }
 }
 
+impl TcpTransport {
+    /// Reads and discards until the peer closes, for at most [`LINGER`] (or the timeout, if
+    /// shorter). A socket closed with unread bytes waiting is reset, not closed, and a reset
+    /// discards what the peer has not read yet: the last frames sent (an abort's reason) would
+    /// be lost whenever this party stops with the peer's data unread, as a failing party does.
+    fn linger(&mut self) {
+        let deadline = Instant::now() + self.config.timeout.min(LINGER);
+        let mut sink = vec![0u8; 1 << 14];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.socket.set_read_timeout(Some(left)).is_err() {
+                return;
+            }
+            match self.socket.read(&mut sink) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+/// How long a closing transport waits for the peer to close after its own last frame.
+const LINGER: Duration = Duration::from_secs(2);
+
 impl Drop for TcpTransport {
     /// Sends what is queued, then closes: the peer reads every frame sent before end of stream.
     /// A peer that reads nothing for the timeout is cut off, which ends the writer.
@@ -407,6 +432,9 @@ impl Drop for TcpTransport {
             let deadline = Instant::now() + self.config.timeout;
             while !writer.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(2));
+            }
+            if writer.is_finished() {
+                self.linger();
             }
             let _ = self.socket.shutdown(Shutdown::Both);
             let _ = writer.join();
@@ -467,6 +495,37 @@ mod tests {
             drop(s);
             assert_eq!(c.recv(), Err(ChannelError::PeerGone { peer: Role::Server }), "a closed peer is gone");
         }
+    }
+
+    #[test]
+    fn an_abort_reaches_a_peer_whose_data_was_left_unread_and_its_reason_is_bounded_and_escaped() {
+        let (s, c) = pair(Duration::from_secs(5), DEFAULT_MAX_FRAME);
+        let (mut s, mut c) = (s, c);
+        // Both send flights larger than the socket buffers; the server fails without reading the
+        // client's. Closed with those bytes unread, its socket would be reset, and a reset drops
+        // what the kernel has not sent yet: the tail of its flight and its abort.
+        c.send(Frame { clock: 1, stream: Stream::Protocol, payload: vec![1; 16 << 20] }).unwrap();
+        let big = vec![2; 16 << 20];
+        let server = std::thread::spawn(move || {
+            s.send(Frame { clock: 1, stream: Stream::Protocol, payload: big }).unwrap();
+            s.send(Frame::abort("the server failed\x1b[2J")).unwrap();
+            drop(s);
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(c.recv().map(|f| f.payload.len()), Ok(16 << 20), "the server's flight arrives whole");
+        assert_eq!(
+            c.recv(),
+            Err(ChannelError::PeerFailed { peer: Role::Server, reason: "the server failed\\u{1b}[2J".into() })
+        );
+        drop(c);
+        server.join().unwrap();
+
+        let (mut s, mut raw) = raw_pair();
+        let mut header = vec![0u8; HEADER_BYTES];
+        header[8] = 3;
+        header[9..].copy_from_slice(&(ABORT_REASON_BYTES as u64 + 1).to_le_bytes());
+        raw.write_all(&header).unwrap();
+        assert_eq!(s.recv(), Err(ChannelError::TooLarge { size: ABORT_REASON_BYTES as u64 + 1, limit: 4096 }));
     }
 
     #[test]

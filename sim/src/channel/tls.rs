@@ -15,8 +15,9 @@
 //! across a socket read or write, so neither can hold the other up. Every TLS record, whichever
 //! thread produced it, is appended under the mutex to one outgoing buffer, and only the writer
 //! thread moves that buffer to the socket; records therefore leave in the order their sequence
-//! numbers were assigned. Records that receiving produces (a key update's answer) wake the writer
-//! through its queue.
+//! numbers were assigned. Should receiving ever leave records to send (rustls 0.23 holds a key
+//! update's answer until the next record it seals, so today it does not), the reader wakes the
+//! writer through its queue.
 //!
 //! Metering is unchanged: TLS records, like the frame headers, are transport bookkeeping, and the
 //! meter counts payloads only.
@@ -27,7 +28,7 @@ use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -296,14 +297,20 @@ pub(super) fn handshake(
             ClientConnection::new(Arc::new(config), name).map_err(invalid)?.into()
         }
     };
-    stream.set_write_timeout(Some(timeout))?;
-    while conn.is_handshaking() {
+    // The whole handshake, not each read, is bounded: a peer that trickles bytes is cut off.
+    let deadline = Instant::now() + timeout;
+    while conn.is_handshaking() || conn.wants_write() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(ErrorKind::TimedOut, "the TLS handshake did not finish in time"));
+        }
+        stream.set_read_timeout(Some(left))?;
+        stream.set_write_timeout(Some(left))?;
         conn.complete_io(stream)?;
     }
-    while conn.wants_write() {
-        conn.write_tls(stream)?;
-    }
-    // From here on the writer thread writes, and a busy peer is not a stalled one.
+    // From here on each wait is bounded by the timeout, and the writer thread writes: a busy
+    // peer is not a stalled one.
+    stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(None)?;
     Ok(Arc::new(Mutex::new(Shared { conn, outgoing: Vec::new() })))
 }

@@ -1,5 +1,5 @@
-//! The self-test's fixtures: a protocol that leaks by construction, which the audit must catch.
-//! The clean fixture is the registered Beaver product, `mul`.
+//! The self-test's fixtures: two protocols that leak by construction, grossly and barely, which
+//! the audit must catch. The clean fixture is the registered Beaver product, `mul`.
 
 use dyad_protocols::{Holder, InputSpec, Inputs, Protocol, ProtocolError, TruncMode};
 use dyad_sim::{Channel, FixedPoint, Party, RingTensor, Role, Share};
@@ -41,6 +41,73 @@ impl Protocol for NarrowMask {
                 Ok(Share::new(r.neg()))
             }
             Role::Server => Ok(Share::new(p.recv_tensor(ring, &shape)?)),
+        }
+    }
+    fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
+        Ok(inputs[0].clone())
+    }
+    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
+        Ok(inputs[0].clone())
+    }
+    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
+        0
+    }
+    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
+        fx.ulp()
+    }
+}
+
+/// The client shares its input properly, then also sends one byte per element whose lowest bit
+/// is x's sign flipped with probability 1/5 (the other bits uniform): a bit whose frequency is
+/// 0.2 under one setting and 0.8 under the other, a difference of 0.6, just above what the audit
+/// finds at its default run count (about 0.52).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BiasedBit;
+
+impl Protocol for BiasedBit {
+    fn name(&self) -> &'static str {
+        "fixture.biased_bit"
+    }
+    fn paper(&self) -> &'static str {
+        "none: a sharing with one biased side channel, for `dyad leakage --self-test`"
+    }
+    fn computes(&self) -> &'static str {
+        "the client's input, shared, plus a noisy copy of its sign"
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        vec![8]
+    }
+    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
+        Ok(vec![InputSpec { name: "x".into(), shape: dims.to_vec(), holder: Holder::Client, range: (-8.0, 8.0) }])
+    }
+    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
+        let shape = inputs.shape(self.name(), 0)?.to_vec();
+        let ring = inputs.fixed.ring();
+        match p.role() {
+            Role::Client => {
+                let x = inputs
+                    .plain(self.name(), 0)?
+                    .ok_or(ProtocolError::Config { protocol: self.name(), reason: "the client has no input".into() })?;
+                let (theirs, mine) = Share::split(x, p.rng());
+                p.send_tensor(theirs.tensor())?;
+                let top = ring.bits() - 1;
+                let side: Vec<u8> = x
+                    .to_vec()
+                    .into_iter()
+                    .map(|v| {
+                        let flip = u8::from(p.rng().random_range(0..5) == 0);
+                        let sign = u8::from((v >> top) & 1 == 1);
+                        (p.rng().random::<u8>() & 0xFE) | (sign ^ flip)
+                    })
+                    .collect();
+                p.send_bytes(side)?;
+                Ok(mine)
+            }
+            Role::Server => {
+                let share = Share::new(p.recv_tensor(ring, &shape)?);
+                p.recv_bytes()?;
+                Ok(share)
+            }
         }
     }
     fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {

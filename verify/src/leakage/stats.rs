@@ -119,6 +119,28 @@ impl Comparison {
     pub fn leaks(&self, alpha: f64) -> bool {
         self.sizes_differ || self.adjusted_p < alpha
     }
+
+    /// The smallest difference in a bit's frequency between the settings that this comparison
+    /// finds with probability 0.9 at level `alpha`, with `runs` runs per setting (for a bit set
+    /// about half the time): (z + 1.28)/√(2·runs), z the two-sided critical value for α/M.
+    pub fn detectable(&self, alpha: f64, runs: usize) -> f64 {
+        let z = critical_z(alpha / self.positions.max(1) as f64);
+        ((z + 1.2816) / (2.0 * runs as f64).sqrt()).min(1.0)
+    }
+}
+
+/// The z with two-sided normal tail `p`: erfc(z/√2) = p, by bisection.
+fn critical_z(p: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0_f64, 40.0_f64);
+    for _ in 0..100 {
+        let mid = f64::midpoint(lo, hi);
+        if libm::erfc(mid / std::f64::consts::SQRT_2) > p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
 }
 
 /// The two-sided p-value of frequencies `p0` over `n0` runs and `p1` over `n1` being equal,
@@ -137,6 +159,16 @@ mod tests {
         let mut c = BitCounts::default();
         views.iter().for_each(|v| c.add(v));
         c
+    }
+
+    #[test]
+    fn the_detectable_difference_follows_the_critical_value() {
+        assert!((critical_z(0.05) - 1.959_96).abs() < 1e-4);
+        assert!((critical_z(1e-9) - 6.109).abs() < 1e-3);
+        let c = Comparison { sizes_differ: false, positions: 100_000, min_p: 1.0, adjusted_p: 1.0, worst: None };
+        // z = 6.109 for 1e-4 / 1e5; (6.109 + 1.282)/√200 = 0.523.
+        assert!((c.detectable(1e-4, 100) - 0.5226).abs() < 1e-3, "{}", c.detectable(1e-4, 100));
+        assert!((c.detectable(1e-4, 400) - 0.2613).abs() < 1e-3);
     }
 
     #[test]

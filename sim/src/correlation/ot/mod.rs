@@ -37,6 +37,7 @@ mod simplest;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
 
 use self::fixed_key::Tccr;
 use self::iknp::{IknpReceiver, IknpSender};
@@ -104,11 +105,13 @@ pub struct OtProvider {
 }
 
 impl OtProvider {
-    /// The provider for `role`; `key`, the party's private key, keys its randomness on a
-    /// stream of its own (the party's randomness is stream 0).
+    /// The provider for `role`; its randomness is keyed by a hash of `key`, the party's private
+    /// key, so it never meets the party's own stream whatever stream that one uses.
     pub fn new(role: Role, key: [u8; 32]) -> Self {
-        let mut rng = ChaCha20Rng::from_seed(key);
-        rng.set_stream(1);
+        let mut h = Sha256::new();
+        h.update(b"dyad: the OT provider's randomness");
+        h.update(key);
+        let rng = ChaCha20Rng::from_seed(h.finalize().into());
         OtProvider { role, rng, hash: Tccr::new(), extensions: None, used: [0, 0], requests: Vec::new() }
     }
 
