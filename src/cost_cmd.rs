@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use dyad_bench::claims::{ClaimCheck, Refusal, Unchecked, check, claims, unchecked};
-use dyad_bench::cost::{CostSpec, ProtocolCost, ShapeSet, measure};
+use dyad_bench::cost::{CostSpec, ProtocolCost, ShapeSet, fits, measure};
 use dyad_bench::network::Profile;
 use dyad_bench::regress::{self, Diff};
 use dyad_bench::render;
@@ -84,6 +84,9 @@ pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> R
         profiles: profiles.clone(),
         correlations: args.correlations.value(),
     };
+    for p in &protocols {
+        fits(*p, &shapes.shape, &spec).map_err(|e| CliError::Usage(format!("{}: {e}", p.name())))?;
+    }
     let mut costs = Vec::with_capacity(protocols.len());
     let mut refused = Vec::new();
     for p in &protocols {

@@ -521,3 +521,26 @@ fn every_rlwe_parameter_set_is_printed_within_the_he_standard_bound() {
     assert_eq!(rows[0]["bound"], 218, "the standard's bound for N = 8192");
     assert!((rows[0]["log_q"].as_f64().unwrap() - 163.0).abs() < 1.0, "59 + 55 + 49 bits");
 }
+
+#[test]
+fn shapes_too_large_for_the_machine_are_refused_before_any_allocation() {
+    for (args, says) in [
+        (&["run", "bumblebee.gelu", "--shape", "100000000x100000"][..], "needs at least 320000.0 GB"),
+        (&["run", "bumblebee.gelu", "--shape", "4294967296x4294967296"][..], "overflows 64 bits"),
+        (&["run", "bumblebee.linear", "--shape", "1000000x1000000x1000000"][..], "needs at least"),
+    ] {
+        let started = std::time::Instant::now();
+        let o = dyad(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says) && err.contains("available"), "{args:?}: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "refused up front");
+    }
+    let dir = scratch("huge-shapes");
+    let huge = dir.join("huge.yaml");
+    std::fs::write(&huge, "name: huge\nshape: {seq: 100000000, hidden: 100000, heads: 2, ffn: 400000}\n").unwrap();
+    let o = dyad(&["cost", "--shapes", huge.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("needs at least") && !err.contains("measuring"), "refused before measuring anything: {err}");
+}

@@ -112,16 +112,25 @@ pub struct CostSpec {
     pub correlations: Correlations,
 }
 
-/// Runs `p` at its dimensions in `shape` and estimates its online time.
-pub fn measure(p: &dyn Protocol, shape: &ModelShape, spec: &CostSpec) -> Result<ProtocolCost, HarnessError> {
-    let dims = p.model_dims(shape);
-    let run = RunSpec {
+/// The run that measures `p` at its dimensions in `shape`.
+fn run_spec(p: &dyn Protocol, shape: &ModelShape, spec: &CostSpec) -> RunSpec {
+    RunSpec {
         fixed: spec.fixed,
         trunc: Some(spec.trunc),
         correlations: spec.correlations,
-        ..RunSpec::new(spec.fixed.ring(), spec.seed).with_dims(&dims)
-    };
-    let checked = harness::run(p, &run)?;
+        ..RunSpec::new(spec.fixed.ring(), spec.seed).with_dims(&p.model_dims(shape))
+    }
+}
+
+/// Checks, before any work, that `p` can be measured at `shape` on this machine
+/// ([`harness::check`]).
+pub fn fits(p: &dyn Protocol, shape: &ModelShape, spec: &CostSpec) -> Result<(), HarnessError> {
+    harness::check(p, &run_spec(p, shape, spec))
+}
+
+/// Runs `p` at its dimensions in `shape` and estimates its online time.
+pub fn measure(p: &dyn Protocol, shape: &ModelShape, spec: &CostSpec) -> Result<ProtocolCost, HarnessError> {
+    let checked = harness::run(p, &run_spec(p, shape, spec))?;
     let cost = checked.report.cost;
     let phases = |which: &[Phase]| {
         let mut counts = Counts::default();
@@ -150,5 +159,11 @@ pub fn measure(p: &dyn Protocol, shape: &ModelShape, spec: &CostSpec) -> Result<
             }
         })
         .collect();
-    Ok(ProtocolCost { protocol: p.name().into(), dims, passed: checked.report.passed, cost, estimates })
+    Ok(ProtocolCost {
+        protocol: p.name().into(),
+        dims: p.model_dims(shape),
+        passed: checked.report.passed,
+        cost,
+        estimates,
+    })
 }

@@ -146,6 +146,20 @@ pub enum HarnessError {
         /// The encoding error.
         source: FixedError,
     },
+    /// A shape too large for this machine, refused before anything is allocated.
+    #[error("{protocol} at {dims:?} needs at least {needs} for its inputs and their shares, more than the {available} available{}", if *overflow { " (its size overflows 64 bits)" } else { "" })]
+    TooLarge {
+        /// The protocol.
+        protocol: String,
+        /// The dimensions asked for.
+        dims: Vec<usize>,
+        /// The lower bound on the memory needed, for display ("12.0 GB").
+        needs: String,
+        /// The memory available, for display.
+        available: String,
+        /// Whether the element count itself overflowed.
+        overflow: bool,
+    },
     /// The protocol rejected its configuration or dimensions before running.
     #[error(transparent)]
     Setup(#[from] ProtocolError),

@@ -189,10 +189,56 @@ fn sharing_rng(seed: u64) -> ChaCha20Rng {
 }
 
 /// The protocol's dimensions and input specifications under `spec`.
+/// Checks, before any work, that `p` accepts `spec`'s dimensions and that its inputs fit in this
+/// machine's memory ([`HarnessError::TooLarge`] otherwise).
+pub fn check(p: &dyn Protocol, spec: &RunSpec) -> Result<(), HarnessError> {
+    plan(p, spec).map(drop)
+}
+
 fn plan(p: &dyn Protocol, spec: &RunSpec) -> Result<(Vec<usize>, Vec<InputSpec>), HarnessError> {
     let dims = spec.dims.clone().unwrap_or_else(|| p.default_dims());
+    let available = available_memory();
+    let too_large = |needs: Option<u128>| HarnessError::TooLarge {
+        protocol: p.name().into(),
+        dims: dims.clone(),
+        needs: needs.map_or_else(|| "2^64 bytes".into(), gigabytes),
+        available: gigabytes(available.into()),
+        overflow: needs.is_none(),
+    };
+    // A protocol multiplies its dimensions to size its inputs: refuse a product that overflows
+    // before it can.
+    if dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64)).is_none() {
+        return Err(too_large(None));
+    }
     let specs = p.inputs(&dims, spec.fixed)?;
+    let elements: u128 = specs.iter().map(|s| s.shape.iter().map(|&d| d as u128).product::<u128>()).sum();
+    let needs = elements * BYTES_PER_INPUT_ELEMENT;
+    if needs > u128::from(available) {
+        return Err(too_large(Some(needs)));
+    }
     Ok((dims, specs))
+}
+
+/// Bytes every input element takes at least: its real value, its encoding and both shares, 8
+/// bytes each. The protocols' working sets are larger (many times so for the comparisons), so
+/// this refuses only shapes that cannot fit at all, before anything is allocated.
+const BYTES_PER_INPUT_ELEMENT: u128 = 32;
+
+/// Memory this process may still take: `MemAvailable` of /proc/meminfo, or no limit where that
+/// cannot be read.
+fn available_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        })
+        .unwrap_or(u64::MAX)
+}
+
+fn gigabytes(bytes: u128) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
 }
 
 /// The real inputs at `wanted` (indices into `specs`): the given ones, checked for count, shape,
