@@ -8,7 +8,7 @@ use dyad_rlwe::keys::ETA;
 use dyad_rlwe::params::{RlweContext, RlweParams, he_standard_max_log_q};
 use dyad_sim::Ring;
 use dyad_sim::table::columns;
-use dyad_verify::leakage::fixtures::{BiasedBit, NarrowMask};
+use dyad_verify::leakage::fixtures::{Leak, LeakyShare};
 use dyad_verify::leakage::{DEFAULT_ALPHA, DEFAULT_RUNS, LeakageSpec, ProtocolLeakage, audit};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -155,7 +155,7 @@ pub(crate) fn run_leakage(args: LeakageArgs, registry: &Registry, format: Format
         fixed,
         correlations: args.correlations.value(),
     };
-    let (narrow, biased, mul) = (NarrowMask, BiasedBit, Mul);
+    let (narrow, biased, mul) = (LeakyShare(Leak::NarrowMask), LeakyShare(Leak::BiasedBit), Mul);
     let chosen: Vec<&dyn Protocol> = if args.self_test {
         vec![&narrow, &biased, &mul]
     } else if args.protocols.is_empty() {

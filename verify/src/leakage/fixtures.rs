@@ -1,25 +1,45 @@
-//! The self-test's fixtures: two protocols that leak by construction, grossly and barely, which
-//! the audit must catch. The clean fixture is the registered Beaver product, `mul`.
+//! The self-test's fixtures: two sharings of the client's input that leak by construction,
+//! grossly and barely, which the audit must catch. The clean fixture is the registered Beaver
+//! product, `mul`.
 
 use dyad_protocols::{Holder, InputSpec, Inputs, Protocol, ProtocolError, TruncMode};
 use dyad_sim::{Channel, FixedPoint, Party, RingTensor, Role, Share};
 use ndarray::ArrayD;
 use rand::RngExt;
 
-/// The client shares its input x by sending the server x + r with r drawn from [0, 2^8) rather
-/// than from the whole ring: the output is right, and the server's view shows x's high bits.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NarrowMask;
+/// How a [`LeakyShare`] leaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leak {
+    /// The client sends x + r with r drawn from [0, 2^8) rather than from the whole ring: the
+    /// server's view shows x's high bits.
+    NarrowMask,
+    /// The client shares x properly, then sends one byte per element whose lowest bit is x's
+    /// sign flipped with probability 1/5 (the other bits uniform): a bit whose frequency is 0.2
+    /// under one setting and 0.8 under the other, a difference of 0.6, just above what the
+    /// audit finds at its default run count (about 0.52).
+    BiasedBit,
+}
 
-impl Protocol for NarrowMask {
+/// The client's input, secret-shared with the output right and the server's view leaking as
+/// [`Leak`] says.
+#[derive(Clone, Copy, Debug)]
+pub struct LeakyShare(pub Leak);
+
+impl Protocol for LeakyShare {
     fn name(&self) -> &'static str {
-        "fixture.narrow_mask"
+        match self.0 {
+            Leak::NarrowMask => "fixture.narrow_mask",
+            Leak::BiasedBit => "fixture.biased_bit",
+        }
     }
     fn paper(&self) -> &'static str {
         "none: a deliberately leaky sharing, for `dyad leakage --self-test`"
     }
     fn computes(&self) -> &'static str {
-        "the client's input, shared as x + r with r < 2^8"
+        match self.0 {
+            Leak::NarrowMask => "the client's input, shared as x + r with r < 2^8",
+            Leak::BiasedBit => "the client's input, shared, plus a noisy copy of its sign",
+        }
     }
     fn default_dims(&self) -> Vec<usize> {
         vec![8]
@@ -30,64 +50,24 @@ impl Protocol for NarrowMask {
     fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
         let shape = inputs.shape(self.name(), 0)?.to_vec();
         let ring = inputs.fixed.ring();
-        match p.role() {
-            Role::Client => {
-                let x = inputs
-                    .plain(self.name(), 0)?
-                    .ok_or(ProtocolError::Config { protocol: self.name(), reason: "the client has no input".into() })?;
+        if p.role() == Role::Server {
+            let share = Share::new(p.recv_tensor(ring, &shape)?);
+            if self.0 == Leak::BiasedBit {
+                p.recv_bytes()?;
+            }
+            return Ok(share);
+        }
+        let x = inputs
+            .plain(self.name(), 0)?
+            .ok_or(ProtocolError::Config { protocol: self.name(), reason: "the client has no input".into() })?;
+        match self.0 {
+            Leak::NarrowMask => {
                 let narrow = (0..x.len()).map(|_| p.rng().random_range(0..256u64)).collect();
                 let r = RingTensor::from_vec(ring, &shape, narrow)?;
                 p.send_tensor(&x.add(&r)?)?;
                 Ok(Share::new(r.neg()))
             }
-            Role::Server => Ok(Share::new(p.recv_tensor(ring, &shape)?)),
-        }
-    }
-    fn reference(&self, _: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {
-        Ok(inputs[0].clone())
-    }
-    fn ideal(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
-        Ok(inputs[0].clone())
-    }
-    fn tolerance_ulp(&self, _: FixedPoint, _: TruncMode) -> u64 {
-        0
-    }
-    fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
-        fx.ulp()
-    }
-}
-
-/// The client shares its input properly, then also sends one byte per element whose lowest bit
-/// is x's sign flipped with probability 1/5 (the other bits uniform): a bit whose frequency is
-/// 0.2 under one setting and 0.8 under the other, a difference of 0.6, just above what the audit
-/// finds at its default run count (about 0.52).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BiasedBit;
-
-impl Protocol for BiasedBit {
-    fn name(&self) -> &'static str {
-        "fixture.biased_bit"
-    }
-    fn paper(&self) -> &'static str {
-        "none: a sharing with one biased side channel, for `dyad leakage --self-test`"
-    }
-    fn computes(&self) -> &'static str {
-        "the client's input, shared, plus a noisy copy of its sign"
-    }
-    fn default_dims(&self) -> Vec<usize> {
-        vec![8]
-    }
-    fn inputs(&self, dims: &[usize], _: FixedPoint) -> Result<Vec<InputSpec>, ProtocolError> {
-        Ok(vec![InputSpec { name: "x".into(), shape: dims.to_vec(), holder: Holder::Client, range: (-8.0, 8.0) }])
-    }
-    fn run(&self, p: &mut Party, inputs: &Inputs) -> Result<Share, ProtocolError> {
-        let shape = inputs.shape(self.name(), 0)?.to_vec();
-        let ring = inputs.fixed.ring();
-        match p.role() {
-            Role::Client => {
-                let x = inputs
-                    .plain(self.name(), 0)?
-                    .ok_or(ProtocolError::Config { protocol: self.name(), reason: "the client has no input".into() })?;
+            Leak::BiasedBit => {
                 let (theirs, mine) = Share::split(x, p.rng());
                 p.send_tensor(theirs.tensor())?;
                 let top = ring.bits() - 1;
@@ -102,11 +82,6 @@ impl Protocol for BiasedBit {
                     .collect();
                 p.send_bytes(side)?;
                 Ok(mine)
-            }
-            Role::Server => {
-                let share = Share::new(p.recv_tensor(ring, &shape)?);
-                p.recv_bytes()?;
-                Ok(share)
             }
         }
     }
