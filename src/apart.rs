@@ -64,10 +64,18 @@ pub(crate) struct ApartArgs {
     tls_pin: Option<String>,
 }
 
-/// Where the other party is, and how the connection is secured: checked, and the TLS files
-/// read, before any work.
+/// This party's role, where the other party is, and how the connection is secured: checked,
+/// and the TLS files read, before any work.
 #[derive(Debug)]
-pub(crate) enum Endpoint {
+pub(crate) struct Endpoint {
+    /// The party this process runs.
+    pub(crate) role: Role,
+    way: Way,
+}
+
+/// How the connection is made.
+#[derive(Debug)]
+enum Way {
     /// Listen on the address, presenting the identity under TLS.
     Listen(String, Option<Identity>),
     /// Connect to the address, accepting only the pinned certificate under TLS.
@@ -78,10 +86,10 @@ impl ApartArgs {
     /// The endpoint the flags name, `None` without `--party`; contradictory TLS flags and
     /// unreadable files are usage errors.
     pub(crate) fn endpoint(&self) -> Result<Option<Endpoint>, CliError> {
-        if self.party.is_none() {
+        let Some(party) = self.party else {
             return Ok(None);
-        }
-        let endpoint = match (&self.listen, &self.connect) {
+        };
+        let way = match (&self.listen, &self.connect) {
             (Some(addr), _) => {
                 if self.tls_pin.is_some() {
                     return Err(CliError::Usage(
@@ -96,7 +104,7 @@ impl ApartArgs {
                     }
                     (None, _) => Some(Identity::generate().map_err(CliError::usage)?),
                 };
-                Endpoint::Listen(addr.clone(), identity)
+                Way::Listen(addr.clone(), identity)
             }
             (None, Some(addr)) => {
                 if self.tls_key.is_some() {
@@ -116,29 +124,29 @@ impl ApartArgs {
                         ));
                     }
                 };
-                Endpoint::Connect(addr.clone(), pin)
+                Way::Connect(addr.clone(), pin)
             }
             (None, None) => return Err(CliError::Usage("--party needs --listen ADDR or --connect ADDR".into())),
         };
-        Ok(Some(endpoint))
+        Ok(Some(Endpoint { role: party.into(), way }))
     }
 }
 
 impl Endpoint {
-    /// The connection to the other party; `role` is this party's.
-    pub(crate) fn connect(&self, role: Role, timeout: Duration) -> Result<Box<dyn Transport>, CliError> {
-        let config = TcpConfig::new(timeout);
-        let hint = match self {
-            Endpoint::Listen(..) => "does the other party's --tls-pin or --tls-cert name this certificate?",
-            Endpoint::Connect(..) => "check --tls-pin or --tls-cert",
+    /// The connection to the other party.
+    pub(crate) fn connect(&self, timeout: Duration) -> Result<Box<dyn Transport>, CliError> {
+        let (role, config) = (self.role, TcpConfig::new(timeout));
+        let hint = match self.way {
+            Way::Listen(..) => "does the other party's --tls-pin or --tls-cert name this certificate?",
+            Way::Connect(..) => "check --tls-pin or --tls-cert",
         };
         let failed = |e: ConnectError| match e {
             ConnectError::Address { .. } => CliError::usage(e),
             ConnectError::Tls { .. } => CliError::Usage(format!("{e} ({hint})")),
             ConnectError::Socket { .. } | ConnectError::Timeout { .. } => CliError::Failed(e.to_string()),
         };
-        let transport = match self {
-            Endpoint::Listen(addr, identity) => {
+        let transport = match &self.way {
+            Way::Listen(addr, identity) => {
                 let listening = Listening::bind(addr).map_err(failed)?;
                 let bound = listening.local_addr().map_err(failed)?;
                 eprintln!("dyad: the {role} listens on {bound}");
@@ -151,13 +159,13 @@ impl Endpoint {
                 }
                 .map_err(failed)?
             }
-            Endpoint::Connect(addr, None) => TcpTransport::connect(addr, role.peer(), config).map_err(failed)?,
-            Endpoint::Connect(addr, Some(pin)) => {
+            Way::Connect(addr, None) => TcpTransport::connect(addr, role.peer(), config).map_err(failed)?,
+            Way::Connect(addr, Some(pin)) => {
                 TcpTransport::connect_tls(addr, role.peer(), config, *pin).map_err(failed)?
             }
         };
         let secured =
-            if matches!(self, Endpoint::Listen(_, Some(_)) | Endpoint::Connect(_, Some(_))) { " over TLS" } else { "" };
+            if matches!(self.way, Way::Listen(_, Some(_)) | Way::Connect(_, Some(_))) { " over TLS" } else { "" };
         eprintln!("dyad: the {role} is connected to the {}{secured}", role.peer());
         Ok(Box::new(transport))
     }

@@ -73,8 +73,8 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
     for p in [slots.attention.as_ref() as &dyn dyad_protocols::Protocol, gelu] {
         p.inputs(&p.default_dims(), fixed).map_err(CliError::usage)?;
     }
-    let role = args.apart.party.map(Role::from);
     let endpoint = args.apart.endpoint()?;
+    let role = endpoint.as_ref().map(|e| e.role);
     if role.is_some() && suite.reference {
         return Err(CliError::Usage(format!("--party: suite {} runs in the clear, with no second party", suite.name)));
     }
@@ -107,12 +107,12 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut progress = |done: usize, _: usize| bar.set_position(done as u64);
-    let report = match (role, endpoint) {
-        (Some(role), Some(endpoint)) => {
-            let transport = endpoint.connect(role, spec.recv_timeout.unwrap_or_default())?;
-            run_apart(role, transport, &model, &tok, &snippets, &spec, registry, &mut progress)
+    let report = match endpoint {
+        Some(endpoint) => {
+            let transport = endpoint.connect(spec.recv_timeout.unwrap_or_default())?;
+            run_apart(endpoint.role, transport, &model, &tok, &snippets, &spec, registry, &mut progress)
         }
-        _ => run(&model, &tok, &snippets, &spec, registry, &mut progress),
+        None => run(&model, &tok, &snippets, &spec, registry, &mut progress),
     }
     .map_err(|e| match e {
         E2eError::Sentences { .. } | E2eError::Correlations(_) | E2eError::Domain { .. } => CliError::usage(e),

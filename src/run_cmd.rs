@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use dyad_model::registry::Registry;
 use dyad_protocols::harness::apart::Apart;
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_sim::Role;
 
 use dyad_bench::network::Profile;
 
@@ -58,14 +57,12 @@ pub(crate) fn run(args: RunArgs, registry: &Registry, format: Format) -> Result<
         ..RunSpec::new(fixed.ring(), args.seed.value)
     };
     let given = args.input.as_deref().map(input::load).transpose().map_err(CliError::usage)?;
-    let endpoint = args.apart.endpoint()?;
-    let checked = match (args.apart.party, endpoint) {
-        (Some(party), Some(endpoint)) => {
-            let role = Role::from(party);
-            let apart = Apart::new(protocol, &spec, role, given.as_deref())?;
-            apart.run(endpoint.connect(role, timeout)?)?
+    let checked = match args.apart.endpoint()? {
+        Some(endpoint) => {
+            let apart = Apart::new(protocol, &spec, endpoint.role, given.as_deref())?;
+            apart.run(endpoint.connect(timeout)?)?
         }
-        _ => {
+        None => {
             spec.inputs = given;
             harness::run(protocol, &spec)?
         }

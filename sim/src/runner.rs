@@ -72,14 +72,6 @@ pub enum Secrets {
 }
 
 impl Secrets {
-    /// The name the CLI and reports use.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Secrets::FromSeed => "seed",
-            Secrets::Os => "os",
-        }
-    }
-
     /// The 32-byte key of `role`'s private randomness in a run with `seed`.
     pub fn key(self, seed: u64, role: Role) -> [u8; 32] {
         match self {

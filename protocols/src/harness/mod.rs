@@ -188,13 +188,14 @@ fn sharing_rng(seed: u64) -> ChaCha20Rng {
     rng
 }
 
-/// The protocol's dimensions and input specifications under `spec`.
 /// Checks, before any work, that `p` accepts `spec`'s dimensions and that its inputs fit in this
 /// machine's memory ([`HarnessError::TooLarge`] otherwise).
 pub fn check(p: &dyn Protocol, spec: &RunSpec) -> Result<(), HarnessError> {
     plan(p, spec).map(drop)
 }
 
+/// The protocol's dimensions and input specifications under `spec`, refused when too large for
+/// this machine.
 fn plan(p: &dyn Protocol, spec: &RunSpec) -> Result<(Vec<usize>, Vec<InputSpec>), HarnessError> {
     let dims = spec.dims.clone().unwrap_or_else(|| p.default_dims());
     let available = available_memory();

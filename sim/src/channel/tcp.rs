@@ -63,7 +63,7 @@ pub struct TcpTransport {
     peer: Role,
     socket: TcpStream,
     reader: Box<dyn Read + Send>,
-    writer: Option<(Sender<Queued>, JoinHandle<io::Result<()>>)>,
+    writer: Option<(Sender<Frame>, JoinHandle<io::Result<()>>)>,
     config: TcpConfig,
 }
 
@@ -71,15 +71,6 @@ impl std::fmt::Debug for TcpTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TcpTransport").field("peer", &self.peer).field("socket", &self.socket).finish_non_exhaustive()
     }
-}
-
-/// What the writer thread is asked to do.
-#[derive(Debug)]
-pub(super) enum Queued {
-    /// Send a frame.
-    Frame(Frame),
-    /// Write out what is buffered (TLS records the receiving side produced).
-    Flush,
 }
 
 /// Where the writer thread writes: the socket, or TLS over it.
@@ -272,13 +263,13 @@ impl TcpTransport {
     fn secured(mut stream: TcpStream, peer: Role, config: TcpConfig, tls: Option<&TlsSide<'_>>) -> io::Result<Self> {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(config.timeout))?;
-        let (tx, rx) = crossbeam_channel::unbounded::<Queued>();
+        let (tx, rx) = crossbeam_channel::unbounded::<Frame>();
         let (reader, sink): (Box<dyn Read + Send>, Box<dyn Sink>) = match tls {
             None => (Box::new(stream.try_clone()?), Box::new(stream.try_clone()?)),
             Some(side) => {
                 let shared = tls::handshake(&mut stream, side, config.timeout)?;
                 (
-                    Box::new(TlsReader::new(stream.try_clone()?, shared.clone(), tx.clone())),
+                    Box::new(TlsReader::new(stream.try_clone()?, shared.clone())),
                     Box::new(TlsWriter::new(stream.try_clone()?, shared)),
                 )
             }
@@ -330,11 +321,9 @@ impl TcpTransport {
 }
 
 /// Writes queued frames until the queue closes, flushing whenever it runs empty.
-fn pump(rx: &Receiver<Queued>, out: &mut impl Write) -> io::Result<()> {
-    while let Ok(job) = rx.recv() {
-        if let Queued::Frame(frame) = job {
-            write_frame(out, &frame)?;
-        }
+fn pump(rx: &Receiver<Frame>, out: &mut impl Write) -> io::Result<()> {
+    while let Ok(frame) = rx.recv() {
+        write_frame(out, &frame)?;
         if rx.is_empty() {
             out.flush()?;
         }
@@ -355,7 +344,7 @@ impl Transport for TcpTransport {
     fn send(&mut self, frame: Frame) -> Result<(), ChannelError> {
         let gone = ChannelError::PeerGone { peer: self.peer };
         match &self.writer {
-            Some((tx, _)) if tx.send(Queued::Frame(frame)).is_ok() => Ok(()),
+            Some((tx, _)) if tx.send(frame).is_ok() => Ok(()),
             Some(_) => match self.writer.take().map(|(_, writer)| writer.join()) {
                 Some(Ok(Err(e))) => Err(self.io_error(&e)),
                 _ => Err(gone),
@@ -425,8 +414,6 @@ impl Drop for TcpTransport {
     /// Sends what is queued, then closes: the peer reads every frame sent before end of stream.
     /// A peer that reads nothing for the timeout is cut off, which ends the writer.
     fn drop(&mut self) {
-        // The TLS reader holds a handle on the writer's queue: the queue closes only without it.
-        self.reader = Box::new(io::empty());
         if let Some((tx, writer)) = self.writer.take() {
             drop(tx);
             let deadline = Instant::now() + self.config.timeout;

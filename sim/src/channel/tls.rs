@@ -12,12 +12,11 @@
 //!
 //! One rustls connection serves two threads: the protocol's receives (a [`TlsReader`]) and the
 //! transport's writer thread (a [`TlsWriter`]). They share it under a mutex that is never held
-//! across a socket read or write, so neither can hold the other up. Every TLS record, whichever
-//! thread produced it, is appended under the mutex to one outgoing buffer, and only the writer
-//! thread moves that buffer to the socket; records therefore leave in the order their sequence
-//! numbers were assigned. Should receiving ever leave records to send (rustls 0.23 holds a key
-//! update's answer until the next record it seals, so today it does not), the reader wakes the
-//! writer through its queue.
+//! across a socket read or write, so neither can hold the other up. Only the writer thread takes
+//! records out of the connection (under the mutex) and writes them, so they leave in the order
+//! their sequence numbers were assigned. What receiving leaves to send (rustls 0.23 holds a key
+//! update's answer until the next record it seals) goes out with the next write or the
+//! close_notify.
 //!
 //! Metering is unchanged: TLS records, like the frame headers, are transport bookkeeping, and the
 //! meter counts payloads only.
@@ -30,7 +29,6 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
@@ -38,7 +36,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, Connection, DigitallySignedStruct, ServerConfig, ServerConnection};
 use sha2::{Digest, Sha256};
 
-use super::tcp::{Queued, Sink};
+use super::tcp::Sink;
 
 /// The name in a generated certificate. Nothing checks it: the pin does the authenticating.
 const SERVER_NAME: &str = "dyad.invalid";
@@ -251,34 +249,16 @@ pub enum TlsSide<'a> {
     Connecting(Fingerprint),
 }
 
-/// The rustls connection and the records waiting for the socket, shared by the two halves.
-#[derive(Debug)]
-pub(super) struct Shared {
-    conn: Connection,
-    outgoing: Vec<u8>,
-}
+/// The rustls connection, shared by the two halves.
+pub(super) type Shared = Arc<Mutex<Connection>>;
 
-impl Shared {
-    /// Moves every record the connection has made into `outgoing`.
-    fn seal(&mut self) -> io::Result<()> {
-        while self.conn.wants_write() {
-            self.conn.write_tls(&mut self.outgoing)?;
-        }
-        Ok(())
-    }
-}
-
-fn lock(shared: &Mutex<Shared>) -> io::Result<MutexGuard<'_, Shared>> {
+fn lock(shared: &Mutex<Connection>) -> io::Result<MutexGuard<'_, Connection>> {
     shared.lock().map_err(|_| io::Error::other("the TLS state was poisoned by a panic"))
 }
 
 /// Runs the TLS handshake on `stream`, each wait bounded by `timeout`; the connection is then
 /// ready for application data.
-pub(super) fn handshake(
-    stream: &mut TcpStream,
-    side: &TlsSide<'_>,
-    timeout: Duration,
-) -> io::Result<Arc<Mutex<Shared>>> {
+pub(super) fn handshake(stream: &mut TcpStream, side: &TlsSide<'_>, timeout: Duration) -> io::Result<Shared> {
     let invalid = |e: rustls::Error| io::Error::new(ErrorKind::InvalidData, e);
     let mut conn: Connection = match side {
         TlsSide::Accepting(identity) => {
@@ -312,23 +292,22 @@ pub(super) fn handshake(
     // peer is not a stalled one.
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(None)?;
-    Ok(Arc::new(Mutex::new(Shared { conn, outgoing: Vec::new() })))
+    Ok(Arc::new(Mutex::new(conn)))
 }
 
 /// The receiving half: plaintext out of the records the socket delivers.
 #[derive(Debug)]
 pub(super) struct TlsReader {
     socket: TcpStream,
-    shared: Arc<Mutex<Shared>>,
-    wake: Sender<Queued>,
+    shared: Shared,
     /// Bytes read from the socket that the connection has not taken yet.
     pending: Vec<u8>,
     taken: usize,
 }
 
 impl TlsReader {
-    pub(super) fn new(socket: TcpStream, shared: Arc<Mutex<Shared>>, wake: Sender<Queued>) -> Self {
-        TlsReader { socket, shared, wake, pending: Vec::with_capacity(SOCKET_READ), taken: 0 }
+    pub(super) fn new(socket: TcpStream, shared: Shared) -> Self {
+        TlsReader { socket, shared, pending: Vec::with_capacity(SOCKET_READ), taken: 0 }
     }
 }
 
@@ -338,21 +317,15 @@ impl Read for TlsReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             {
-                let mut shared = lock(&self.shared)?;
-                match shared.conn.reader().read(buf) {
+                let mut conn = lock(&self.shared)?;
+                match conn.reader().read(buf) {
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                     done => return done,
                 }
                 if self.taken < self.pending.len() {
                     let mut rest = &self.pending[self.taken..];
-                    let took = shared.conn.read_tls(&mut rest)?;
-                    self.taken += took;
-                    shared.conn.process_new_packets().map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
-                    if shared.conn.wants_write() {
-                        shared.seal()?;
-                        // The writer is gone only when the transport closes; nothing then waits.
-                        let _ = self.wake.send(Queued::Flush);
-                    }
+                    self.taken += conn.read_tls(&mut rest)?;
+                    conn.process_new_packets().map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
                     continue;
                 }
             }
@@ -367,10 +340,10 @@ impl Read for TlsReader {
             };
             self.pending.truncate(n);
             if n == 0 {
-                let mut shared = lock(&self.shared)?;
-                shared.conn.read_tls(&mut io::empty())?;
-                shared.conn.process_new_packets().map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
-                return match shared.conn.reader().read(buf) {
+                let mut conn = lock(&self.shared)?;
+                conn.read_tls(&mut io::empty())?;
+                conn.process_new_packets().map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
+                return match conn.reader().read(buf) {
                     Err(e) if e.kind() == ErrorKind::WouldBlock => Err(ErrorKind::UnexpectedEof.into()),
                     done => done,
                 };
@@ -383,20 +356,21 @@ impl Read for TlsReader {
 #[derive(Debug)]
 pub(super) struct TlsWriter {
     socket: TcpStream,
-    shared: Arc<Mutex<Shared>>,
+    shared: Shared,
     sealed: Vec<u8>,
 }
 
 impl TlsWriter {
-    pub(super) fn new(socket: TcpStream, shared: Arc<Mutex<Shared>>) -> Self {
+    pub(super) fn new(socket: TcpStream, shared: Shared) -> Self {
         TlsWriter { socket, shared, sealed: Vec::new() }
     }
 
-    /// Writes every record sealed so far, outside the lock.
-    fn drain(&mut self, mut shared: MutexGuard<'_, Shared>) -> io::Result<()> {
-        shared.seal()?;
-        std::mem::swap(&mut self.sealed, &mut shared.outgoing);
-        drop(shared);
+    /// Takes every record the connection has sealed, then writes them outside the lock.
+    fn drain(&mut self, mut conn: MutexGuard<'_, Connection>) -> io::Result<()> {
+        while conn.wants_write() {
+            conn.write_tls(&mut self.sealed)?;
+        }
+        drop(conn);
         self.socket.write_all(&self.sealed)?;
         self.sealed.clear();
         Ok(())
@@ -407,9 +381,9 @@ impl Sink for TlsWriter {
     /// Sends close_notify, so the peer can tell a finished connection from a cut one.
     fn close(&mut self) -> io::Result<()> {
         let shared = Arc::clone(&self.shared);
-        let mut shared = lock(&shared)?;
-        shared.conn.send_close_notify();
-        self.drain(shared)?;
+        let mut conn = lock(&shared)?;
+        conn.send_close_notify();
+        self.drain(conn)?;
         self.socket.shutdown(Shutdown::Write)
     }
 }
@@ -417,9 +391,9 @@ impl Sink for TlsWriter {
 impl Write for TlsWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let shared = Arc::clone(&self.shared);
-        let mut shared = lock(&shared)?;
-        let n = shared.conn.writer().write(buf)?;
-        self.drain(shared)?;
+        let mut conn = lock(&shared)?;
+        let n = conn.writer().write(buf)?;
+        self.drain(conn)?;
         Ok(n)
     }
 

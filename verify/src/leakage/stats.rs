@@ -34,11 +34,6 @@ impl BitCounts {
             }
         }
     }
-
-    /// Runs added.
-    pub fn runs(&self) -> u32 {
-        self.runs
-    }
 }
 
 /// The bit of a view where the two settings differ most.
