@@ -9,6 +9,7 @@ use dyad_rlwe::params::{RlweContext, RlweParams, he_standard_max_log_q};
 use dyad_sim::Ring;
 use dyad_sim::table::columns;
 use dyad_verify::leakage::fixtures::{Leak, LeakyShare};
+use dyad_verify::leakage::he_error::{self, ErrorRow, ErrorSpec};
 use dyad_verify::leakage::{DEFAULT_ALPHA, DEFAULT_RUNS, LeakageSpec, ProtocolLeakage, audit};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -48,6 +49,47 @@ pub(crate) struct LeakageArgs {
     /// fails (exit 1) if one exceeds it.
     #[arg(long, conflicts_with_all = ["protocols", "shape", "self_test"])]
     params: bool,
+    /// Measures only the HE layers' output error instead: whether the offset that decides the
+    /// shares' ±1 error depends on the inputs, under the papers' encoding, Dyad's, and Dyad's with
+    /// flooding (part of the report when no protocol is named). Fails (exit 1) if a flooded layer's
+    /// does.
+    #[arg(long, conflicts_with_all = ["protocols", "shape", "self_test", "params"])]
+    he_error: bool,
+}
+
+/// Products per setting in the HE output-error measurement.
+const HE_ERROR_RUNS: usize = 3;
+
+/// The HE layers' output error at the audit's small shape.
+fn he_errors(fixed: dyad_sim::FixedPoint, seed: u64) -> Result<Vec<ErrorRow>, CliError> {
+    let spec = ErrorSpec { ring: fixed.ring(), dims: (4, 16, 12), runs: HE_ERROR_RUNS, seed, alpha: DEFAULT_ALPHA };
+    he_error::measure(&spec).map_err(|e| CliError::Failed(format!("HE output error: {e}")))
+}
+
+fn render_he_errors(rows: &[ErrorRow]) -> String {
+    let mut table = vec![
+        ["LAYER", "ENCODING", "FLOODED", "MEAN |δ| LOW", "HIGH", "MAX |δ| LOW", "HIGH", "WELCH z", "DEPENDS ON INPUTS"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for r in rows {
+        table.push(vec![
+            r.layer.into(),
+            r.encoding.into(),
+            if r.flooded { "yes" } else { "no" }.into(),
+            format!("{:.1e}", r.low.mean),
+            format!("{:.1e}", r.high.mean),
+            format!("{:.1e}", r.low.max),
+            format!("{:.1e}", r.high.max),
+            format!("{:.1}", r.z),
+            if r.depends { "yes" } else { "no" }.into(),
+        ]);
+    }
+    "HE output error: δ, the decrypted value's offset from the product before rounding, measured \
+     exactly; Pr[err≠0] = mean |δ| (while |δ| < 1/2). LOW: inputs below 2^(ℓ/4); HIGH: over the \
+     whole ring. floor: Δ = ⌊Q/2^ℓ⌋ as the papers' code; round: round(Q·m/2^ℓ), what Dyad runs.\n"
+        .to_owned()
+        + &columns(&table)
 }
 
 /// One RLWE parameter set, as `--params` prints it.
@@ -55,6 +97,8 @@ pub(crate) struct LeakageArgs {
 struct ParamRow {
     /// The plaintext ring's width ℓ.
     ring_bits: u32,
+    /// The protocols that use the set.
+    used_by: &'static str,
     /// The ring degree N.
     n: usize,
     /// Bit sizes of the RNS primes (the last one is dropped by the modulus switch).
@@ -77,8 +121,8 @@ struct ParamRow {
 fn params() -> Result<Vec<ParamRow>, CliError> {
     [Ring::Z64, Ring::Z32]
         .into_iter()
-        .map(|ring| {
-            let params = RlweParams::for_ring(ring);
+        .flat_map(|ring| [(ring, RlweParams::for_ring(ring)), (ring, RlweParams::flooding(ring))])
+        .map(|(ring, params)| {
             let ctx =
                 RlweContext::new(params.clone()).map_err(|e| CliError::Failed(format!("ℓ = {}: {e}", ring.bits())))?;
             let bound = he_standard_max_log_q(params.n)
@@ -86,6 +130,7 @@ fn params() -> Result<Vec<ParamRow>, CliError> {
             let last = ctx.moduli().last().map_or(0.0, |m| (m.value() as f64).log2());
             Ok(ParamRow {
                 ring_bits: ring.bits(),
+                used_by: if params.flooding { "*.linear_flooded" } else { "nimbus.linear, bumblebee.linear" },
                 n: params.n,
                 prime_bits: params.prime_bits.clone(),
                 log_q: ctx.log_q(),
@@ -101,13 +146,25 @@ fn params() -> Result<Vec<ParamRow>, CliError> {
 
 fn render_params(rows: &[ParamRow]) -> String {
     let mut table = vec![
-        ["ℓ", "N", "PRIMES (bits)", "log Q", "log P (dropped)", "SECRET", "ERROR", "BOUND (128-bit)", "MARGIN"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "ℓ",
+            "USED BY",
+            "N",
+            "PRIMES (bits)",
+            "log Q",
+            "log P (dropped)",
+            "SECRET",
+            "ERROR",
+            "BOUND (128-bit)",
+            "MARGIN",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for r in rows {
         table.push(vec![
             r.ring_bits.to_string(),
+            r.used_by.into(),
             r.n.to_string(),
             r.prime_bits.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
             format!("{:.1}", r.log_q),
@@ -132,6 +189,9 @@ struct LeakageReport {
     /// For `--self-test`: whether all three fixtures came out right.
     #[serde(skip_serializing_if = "Option::is_none")]
     self_test_passed: Option<bool>,
+    /// The HE layers' output error, when every protocol is audited or `--he-error` is given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    he_error: Vec<ErrorRow>,
 }
 
 /// Runs `dyad leakage`.
@@ -148,6 +208,11 @@ pub(crate) fn run_leakage(args: LeakageArgs, registry: &Registry, format: Format
         return Ok(u8::from(rows.iter().any(|r| r.margin < 0.0)));
     }
     let fixed = args.arith.fixed()?;
+    if args.he_error {
+        let rows = he_errors(fixed, args.seed.value)?;
+        emit(format, &rows, || render_he_errors(&rows))?;
+        return Ok(u8::from(!he_error::flooding_holds(&rows)));
+    }
     let spec = LeakageSpec {
         runs: args.runs,
         seed: args.seed.value,
@@ -188,11 +253,14 @@ pub(crate) fn run_leakage(args: LeakageArgs, registry: &Registry, format: Format
         let caught = |r: &ProtocolLeakage| r.parties.iter().map(|r| r.leaks).collect::<Vec<_>>() == [true, false];
         caught(&results[0]) && caught(&results[1]) && results[2].verdict == "clean"
     });
-    let report = LeakageReport { false_positive_rate_per_party: spec.alpha, protocols: results, self_test_passed };
+    let he_error =
+        if args.protocols.is_empty() && !args.self_test { he_errors(fixed, args.seed.value)? } else { Vec::new() };
+    let report =
+        LeakageReport { false_positive_rate_per_party: spec.alpha, protocols: results, self_test_passed, he_error };
     emit(format, &report, || render(&report))?;
     let failed = match report.self_test_passed {
         Some(passed) => !passed,
-        None => report.protocols.iter().any(ProtocolLeakage::failed),
+        None => report.protocols.iter().any(ProtocolLeakage::failed) || !he_error::flooding_holds(&report.he_error),
     };
     Ok(u8::from(failed))
 }
@@ -267,6 +335,10 @@ fn render(report: &LeakageReport) -> String {
         } else {
             "self-test FAILED: the audit did not tell the leaky fixtures from the clean one\n"
         });
+    }
+    if !report.he_error.is_empty() {
+        out.push('\n');
+        out.push_str(&render_he_errors(&report.he_error));
     }
     out
 }

@@ -29,16 +29,10 @@ static REGISTRY: std::sync::LazyLock<Registry> =
 /// setup outside the timing; the slower party's time.
 fn online_only(name: &str, (k, n, m): (usize, usize, usize), iters: u64) -> Duration {
     let ring = Ring::Z64;
-    let ctx = dyad_protocols::linear::context(ring).expect("parameters");
+    let ctx = dyad_protocols::linear::context(ring, dyad_protocols::linear::Noise::AsIs).expect("parameters");
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
     let x = RingTensor::random(ring, &[k, n], &mut rng);
-    let bound = ctx.encoding_weight_bound(n) as i64;
-    let w = RingTensor::from_vec(
-        ring,
-        &[n, m],
-        (0..n * m).map(|_| ring.from_signed(rng.random_range(-bound..=bound))).collect(),
-    )
-    .expect("shape");
+    let w = RingTensor::random(ring, &[n, m], &mut rng);
     let (xs, xc) = Share::split(&x, &mut rng);
     let party = |p: &mut Party, w: Option<&RingTensor>, x: &Share| -> Result<Duration, ProtocolError> {
         if name == "nimbus.linear" {
@@ -52,7 +46,7 @@ fn online_only(name: &str, (k, n, m): (usize, usize, usize), iters: u64) -> Dura
         } else {
             let layout = SipLayout::choose(&ctx, k, n, m, sip::MAX_PACK);
             let keys = sip::keys(p, &ctx)?;
-            let encoded = w.map(|w| sip::encode_weights(&ctx, &layout, w)).transpose()?;
+            let encoded = w.map(|w| sip::encode_weights(&ctx, &layout, w));
             let start = Instant::now();
             for _ in 0..iters {
                 sip::online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)?;

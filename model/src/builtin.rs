@@ -18,7 +18,7 @@ use dyad_protocols::blocks::share::{Reveal, ShareInput};
 use dyad_protocols::blocks::trunc::Truncation;
 use dyad_protocols::bumblebee::linear::SipLinear;
 use dyad_protocols::error::{HarnessError, ProtocolError};
-use dyad_protocols::linear::RlweLinear;
+use dyad_protocols::linear::{Noise, RlweLinear};
 use dyad_protocols::nimbus::linear::NimbusLinear;
 use dyad_protocols::protocol::{Protocol, TruncMode};
 use dyad_protocols::{bumblebee, freediv, nimbus};
@@ -64,8 +64,10 @@ impl Registry {
             Box::new(Reciprocal::new(Method::Newton)),
             Box::new(Rsqrt::default()),
             Box::new(LayerNorm::default()),
-            Box::new(RlweLinear(NimbusLinear)),
-            Box::new(RlweLinear(SipLinear)),
+            Box::new(RlweLinear(NimbusLinear { noise: Noise::AsIs })),
+            Box::new(RlweLinear(SipLinear { noise: Noise::AsIs })),
+            Box::new(RlweLinear(NimbusLinear { noise: Noise::Flooded })),
+            Box::new(RlweLinear(SipLinear { noise: Noise::Flooded })),
             Box::new(nimbus::gelu()?),
             Box::new(nimbus::gelu_example()?),
             Box::new(bumblebee::gelu()?),

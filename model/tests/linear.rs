@@ -6,9 +6,12 @@
 use dyad_model::registry::Registry;
 use dyad_protocols::bumblebee::linear::{self as sip, MAX_PACK, SipLayout};
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_protocols::linear::context;
+use dyad_protocols::linear::{Noise, context};
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout};
 use dyad_protocols::{ProtocolError, TruncMode};
+use dyad_rlwe::cipher::Ciphertext;
+use dyad_rlwe::{RlweContext, RnsPoly};
+use dyad_sim::channel::recording::Views;
 use dyad_sim::testkit::config;
 use dyad_sim::{Party, Phase, Ring, RingTensor, Role, Share, SimConfig, simulate};
 use proptest::prelude::*;
@@ -30,13 +33,14 @@ enum Layer {
 /// steps alone.
 fn online_product(
     layer: Layer,
+    noise: Noise,
     p: &mut Party,
     w: Option<&RingTensor>,
     x: &Share,
     m: usize,
 ) -> Result<Share, ProtocolError> {
     let (k, n) = (x.shape()[0], x.shape()[1]);
-    let ctx = context(x.ring())?;
+    let ctx = context(x.ring(), noise)?;
     match layer {
         Layer::Cop => {
             let layout = CopLayout::new(ctx.n(), k, n, m);
@@ -46,31 +50,24 @@ fn online_product(
         Layer::Sip => {
             let layout = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
             let keys = sip::keys(p, &ctx)?;
-            let encoded = w.map(|w| sip::encode_weights(&ctx, &layout, w)).transpose()?;
+            let encoded = w.map(|w| sip::encode_weights(&ctx, &layout, w));
             sip::online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
         }
     }
 }
 
-/// Weights uniform in ±`bound` ring units.
-fn weights(ring: Ring, n: usize, m: usize, bound: u64, rng: &mut ChaCha20Rng) -> RingTensor {
-    let values = (0..n * m).map(|_| ring.from_signed(rng.random_range(-(bound as i64)..=bound as i64))).collect();
-    RingTensor::from_vec(ring, &[n, m], values).unwrap()
-}
-
 /// The largest distance in the ring between the reconstructed output and the plaintext ring
-/// product X·W (sim's own matmul), for X uniform over the whole ring and W uniform up to the
-/// encoding's bound.
-fn raw_error(layer: Layer, ring: Ring, (k, n, m): (usize, usize, usize), seed: u64) -> u64 {
+/// product X·W (sim's own matmul), for X and W uniform over the whole ring.
+fn raw_error(layer: Layer, noise: Noise, ring: Ring, (k, n, m): (usize, usize, usize), seed: u64) -> u64 {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let x = RingTensor::random(ring, &[k, n], &mut rng);
-    let w = weights(ring, n, m, context(ring).unwrap().encoding_weight_bound(n), &mut rng);
+    let w = RingTensor::random(ring, &[n, m], &mut rng);
     let want = x.matmul(&w).unwrap();
     let (xs, xc) = Share::split(&x, &mut rng);
     let out = simulate(
         &SimConfig::with_seed(seed),
-        |p| online_product(layer, p, Some(&w), &xs, m),
-        |p| online_product(layer, p, None, &xc, m),
+        |p| online_product(layer, noise, p, Some(&w), &xs, m),
+        |p| online_product(layer, noise, p, None, &xc, m),
     )
     .unwrap();
     assert_eq!(out.client.shape(), [k, m]);
@@ -78,9 +75,10 @@ fn raw_error(layer: Layer, ring: Ring, (k, n, m): (usize, usize, usize), seed: u
     got.to_vec().iter().zip(want.to_vec()).map(|(&a, b)| ring.distance(a, b)).max().unwrap()
 }
 
-/// ±1 LSB of the exact ring product, before truncation, at shapes that take every code path:
-/// several COP output blocks per response and several responses, m > N (two blocks of W's
-/// columns), several SIP input blocks summed and several token blocks.
+/// ±1 LSB of the exact ring product, before truncation, for weights anywhere in the ring (the
+/// rounding encoding needs no bound on them), at shapes that take every code path: several COP
+/// output blocks per response and several responses, m > N (two blocks of W's columns), several
+/// SIP input blocks summed and several token blocks; flooded, at two of them.
 #[test]
 fn both_layers_are_within_one_lsb_of_the_ring_product_before_truncation() {
     let cases = [
@@ -91,35 +89,12 @@ fn both_layers_are_within_one_lsb_of_the_ring_product_before_truncation() {
         (Layer::Sip, Ring::Z64, (20, 100, 300)),
         (Layer::Sip, Ring::Z32, (130, 70, 10)), // more tokens than a block holds
     ];
-    for (i, (layer, ring, dims)) in cases.into_iter().enumerate() {
+    let flooded = [(Layer::Cop, Ring::Z64, (9, 70, 1500)), (Layer::Sip, Ring::Z64, (20, 100, 300))];
+    let all = cases.into_iter().map(|c| (Noise::AsIs, c)).chain(flooded.into_iter().map(|c| (Noise::Flooded, c)));
+    for (i, (noise, (layer, ring, dims))) in all.enumerate() {
         let seed = 0x4c53_4200 + i as u64;
-        let err = raw_error(layer, ring, dims, seed);
-        assert!(err <= 1, "{layer:?} {dims:?} at ℓ = {}: {err} LSB from X·W (seed {seed:#x})", ring.bits());
-    }
-}
-
-/// Weights beyond the encoding's bound would decode far off: the server refuses them with a
-/// typed error naming the bound, and the client's pending receive fails instead of hanging.
-#[test]
-fn weights_beyond_the_encoding_bound_are_refused() {
-    for layer in [Layer::Cop, Layer::Sip] {
-        let ring = Ring::Z64;
-        let (k, n, m) = (2, 16, 8);
-        let bound = context(ring).unwrap().encoding_weight_bound(n);
-        let mut rng = ChaCha20Rng::seed_from_u64(3);
-        let x = RingTensor::random(ring, &[k, n], &mut rng);
-        let mut values = weights(ring, n, m, bound, &mut rng).to_vec();
-        values[5] = ring.from_signed(-(bound as i64) - 1);
-        let w = RingTensor::from_vec(ring, &[n, m], values).unwrap();
-        let (xs, xc) = Share::split(&x, &mut rng);
-        let err = simulate(
-            &SimConfig::with_seed(3),
-            |p| online_product(layer, p, Some(&w), &xs, m),
-            |p| online_product(layer, p, None, &xc, m),
-        )
-        .unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains(&format!("at most {bound}")) && text.contains("element 5"), "{layer:?}: {text}");
+        let err = raw_error(layer, noise, ring, dims, seed);
+        assert!(err <= 1, "{layer:?} {noise:?} {dims:?} at ℓ = {}: {err} LSB from X·W (seed {seed:#x})", ring.bits());
     }
 }
 
@@ -132,8 +107,8 @@ fn cop_responses_are_freshly_masked() {
     let (k, n, m) = (20, 8, 300);
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let x = RingTensor::random(ring, &[k, n], &mut rng);
-    let ctx = context(ring).unwrap();
-    let w = weights(ring, n, m, ctx.encoding_weight_bound(n), &mut rng);
+    let ctx = context(ring, Noise::AsIs).unwrap();
+    let w = RingTensor::random(ring, &[n, m], &mut rng);
     let (xs, xc) = Share::split(&x, &mut rng);
     let layout = CopLayout::new(ctx.n(), k, n, m);
     assert_eq!(layout.responses, 3);
@@ -164,6 +139,94 @@ fn cop_responses_are_freshly_masked() {
     // Response g's mask covers tokens 8g..8g+7: row 8g is its first coefficient block.
     let rows: Vec<Vec<u64>> = c1.tensor().to_vec().chunks(m).map(<[u64]>::to_vec).collect();
     assert!(rows[0] != rows[8] && rows[8] != rows[16], "responses share a mask");
+}
+
+/// c1 of each response minus c1 of the same response rebuilt without re-randomisation: the
+/// `a` half of the encryption of zero added to it (the mask touches only c0).
+fn zero_halves(ctx: &RlweContext, sent: &[u8], rebuilt: Vec<Ciphertext>) -> Vec<RnsPoly> {
+    let low = ctx.top_level() - 1;
+    let len = Ciphertext::wire_bytes(ctx, low, false);
+    assert_eq!(sent.len(), rebuilt.len() * len);
+    sent.chunks_exact(len)
+        .zip(rebuilt)
+        .map(|(bytes, plain)| {
+            let mut c1 = Ciphertext::from_bytes(ctx, low, false, bytes).unwrap().c1_poly(ctx);
+            c1.sub_assign(ctx, &plain.c1_poly(ctx));
+            c1
+        })
+        .collect()
+}
+
+/// Each response's re-randomising encryption of zero is its own: none is missing (zero) and no
+/// two are the same, in both layers, over three responses each.
+#[test]
+fn every_response_is_rerandomised_with_its_own_encryption_of_zero() {
+    let ring = Ring::Z32;
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let ctx = context(ring, Noise::AsIs).unwrap();
+    let distinct = |halves: &[RnsPoly], layer: &str| {
+        assert!(halves.len() >= 3, "{layer}: {} responses", halves.len());
+        let zero = RnsPoly::zero(ctx.n(), ctx.top_level() - 1);
+        for (i, h) in halves.iter().enumerate() {
+            assert_ne!(h, &zero, "{layer}: response {i} is not re-randomised");
+            assert!(halves[..i].iter().all(|o| o != h), "{layer}: response {i} reuses an encryption of zero");
+        }
+    };
+
+    // COP: three responses of 8 tokens' results each, which the server receives.
+    let (k, n, m) = (20, 8, 300);
+    let x = RingTensor::random(ring, &[k, n], &mut rng);
+    let w = RingTensor::random(ring, &[n, m], &mut rng);
+    let (xs, xc) = Share::split(&x, &mut rng);
+    let layout = CopLayout::new(ctx.n(), k, n, m);
+    let views = Views::new();
+    let out = simulate(
+        &SimConfig { views: Some(views.clone()), ..SimConfig::with_seed(2) },
+        |p| {
+            let state = cop::setup(p, &ctx, &layout, Some(&w))?;
+            cop::online(p, &ctx, &layout, &state, Some(&w), &xs)
+        },
+        |p| {
+            let state = cop::setup(p, &ctx, &layout, None)?;
+            cop::online(p, &ctx, &layout, &state, None, &xc).map(|_| state)
+        },
+    )
+    .unwrap();
+    let cop::CopState::Client { weights, .. } = out.client else { panic!("the client's state") };
+    let results = cop::outer_products(&ctx, &layout, &weights, &xc.tensor().to_vec());
+    let rebuilt = (0..layout.responses).map(|g| cop::packed(&ctx, &layout, &results, g).unwrap()).collect();
+    let [server_view, _] = views.take();
+    distinct(&zero_halves(&ctx, &server_view[0], rebuilt), "COP");
+
+    // SIP: three token blocks of 8, one response each, which the client receives.
+    let (k, n, m) = (20, 8, 6);
+    let x = RingTensor::random(ring, &[k, n], &mut rng);
+    let w = RingTensor::random(ring, &[n, m], &mut rng);
+    let (xs, xc) = Share::split(&x, &mut rng);
+    let layout = SipLayout { k, n, m, d0: 8, d1: 8, d2: 8, pack: 1 };
+    let encoded = sip::encode_weights(&ctx, &layout, &w);
+    let views = Views::new();
+    let out = simulate(
+        &SimConfig { views: Some(views.clone()), ..SimConfig::with_seed(3) },
+        |p| {
+            let keys = sip::keys(p, &ctx)?;
+            sip::online(p, &ctx, &layout, &keys, Some((&w, &encoded[..])), &xs).map(|_| keys)
+        },
+        |p| {
+            let keys = sip::keys(p, &ctx)?;
+            sip::online(p, &ctx, &layout, &keys, None, &xc)
+        },
+    )
+    .unwrap();
+    let sip::SipKeys::Server { galois, .. } = out.server else { panic!("the server's keys") };
+    let [server_view, client_view] = views.take();
+    let in_len = Ciphertext::wire_bytes(&ctx, ctx.top_level(), true);
+    let queries: Vec<Ciphertext> = server_view[1]
+        .chunks_exact(in_len)
+        .map(|c| Ciphertext::from_bytes(&ctx, ctx.top_level(), true, c).unwrap())
+        .collect();
+    let rebuilt = sip::respond(&ctx, &layout, &galois, &encoded, &sip::ntt_queries(&ctx, &queries)).unwrap();
+    distinct(&zero_halves(&ctx, &client_view[0], rebuilt), "SIP");
 }
 
 fn check_shapes(name: &str, ring: Ring, seed: u64) {
@@ -199,7 +262,7 @@ fn sip_matches_the_ring_product_on_random_shapes() {
 
 #[test]
 fn cop_sends_one_message_of_the_packed_responses_and_nothing_back() {
-    let ctx = context(Ring::Z64).unwrap();
+    let ctx = context(Ring::Z64, Noise::AsIs).unwrap();
     let (k, n, m) = (5, 20, 300);
     // d0 = 512, one block; 8192/512 = 16 results per response: ⌈5/16⌉ = 1 response ciphertext at
     // Q′ = q0·q1: 2 × 8192 × (59 + 55) bits = 233,472 bytes.
@@ -220,7 +283,7 @@ fn cop_sends_one_message_of_the_packed_responses_and_nothing_back() {
 
 #[test]
 fn sip_sends_the_encrypted_input_and_gets_packed_products_back() {
-    let ctx = context(Ring::Z32).unwrap();
+    let ctx = context(Ring::Z32, Noise::AsIs).unwrap();
     let (k, n, m) = (5, 39, 69);
     // ℓ = 32: N = 4096, primes of 59 and 37 bits. d1 = 64 inputs and d2 = 8 tokens per block
     // leave d0 = 8 outputs; the 9 output blocks pack into one response (g = 16).
@@ -255,7 +318,7 @@ fn sip_sends_the_encrypted_input_and_gets_packed_products_back() {
 
 #[test]
 fn sip_packing_cuts_the_bert_base_response_by_the_packing_factor() {
-    let ctx = context(Ring::Z64).unwrap();
+    let ctx = context(Ring::Z64, Noise::AsIs).unwrap();
     let packed = SipLayout::choose(&ctx, 128, 768, 768, MAX_PACK);
     let unpacked = SipLayout::choose(&ctx, 128, 768, 768, 1);
     // 64 output blocks of one column each per response: 12 responses instead of 768.

@@ -6,9 +6,13 @@
 //! tolerance are the same, and live here once, as [`RlweLinear`]'s [`Protocol`] implementation.
 
 use dyad_reference::arith as reference;
+use dyad_rlwe::cipher::{Ciphertext, encrypt_zero_pk};
+use dyad_rlwe::flood::flood;
+use dyad_rlwe::keys::{ETA, PublicKey};
 use dyad_rlwe::{RlweContext, RlweError, RlweParams};
 use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Share};
 use ndarray::ArrayD;
+use rand::Rng;
 
 use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
@@ -22,6 +26,8 @@ pub trait HeLinear: Send + Sync + std::fmt::Debug {
     fn paper(&self) -> &'static str;
     /// What it computes, in one line.
     fn computes(&self) -> &'static str;
+    /// What it does to its responses' noise.
+    fn noise(&self) -> Noise;
     /// Shares of X·W at scale 2^(2f), ±1 in the last place, setup included, under `ctx`: `w` is
     /// the server's weights (`None` on the client), `x` this party's share of X (`[k, n]`; an
     /// error naming the protocol otherwise), `m` the outputs.
@@ -38,30 +44,54 @@ pub trait HeLinear: Send + Sync + std::fmt::Debug {
     fn product_cost(&self, f: &mut Formula, ctx: &RlweContext, k: usize, n: usize, m: usize);
 }
 
-/// The RLWE context for a ring.
-pub fn context(ring: Ring) -> Result<RlweContext, ProtocolError> {
-    RlweContext::new(RlweParams::for_ring(ring)).map_err(|e| RlweError::from(e).into())
+/// What a layer does to its responses' noise before the decryptor sees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Noise {
+    /// Re-randomised with a fresh public-key encryption of zero, as in the papers: the noise
+    /// that remains depends on the computing party's inputs.
+    #[default]
+    AsIs,
+    /// Also flooded with [`dyad_rlwe::flood::STATISTICAL_BITS`] statistical bits per ciphertext,
+    /// under the wider [`RlweParams::flooding`] set.
+    Flooded,
 }
 
-/// Refuses weights whose products would not decode within ±1 ([`RlweContext::encoding_weight_bound`]
-/// for `w`'s n inputs): the server, which holds W, checks before encrypting or encoding it.
-pub fn check_weights(protocol: &'static str, ctx: &RlweContext, w: &RingTensor) -> Result<(), ProtocolError> {
-    let &[n, _] = w.shape() else {
-        return Err(ProtocolError::Dims { protocol, dims: w.shape().to_vec(), expected: "W as n,m".into() });
+/// The RLWE context for a ring and a noise treatment.
+pub fn context(ring: Ring, noise: Noise) -> Result<RlweContext, ProtocolError> {
+    let params = match noise {
+        Noise::AsIs => RlweParams::for_ring(ring),
+        Noise::Flooded => RlweParams::flooding(ring),
     };
-    let bound = ctx.encoding_weight_bound(n);
-    let ring = w.ring();
-    match w.data().iter().enumerate().find(|(_, v)| ring.signed(**v).unsigned_abs() > bound) {
-        None => Ok(()),
-        Some((i, &v)) => Err(ProtocolError::Input {
-            protocol,
-            index: 1,
-            expected: format!(
-                "weights of magnitude at most {bound} in ring units for {n} inputs (the RLWE encoding's bound), W element {i} is {}",
-                ring.signed(v)
-            ),
-        }),
+    RlweContext::new(params).map_err(|e| RlweError::from(e).into())
+}
+
+/// A bound on |x·(e + ε)| for a plaintext scalar |x| ≤ 2^(ℓ−1) and a fresh encryption's noise
+/// e (|e| ≤ η) and encoding rounding ε (|ε| ≤ 1/2): 2^(ℓ−2)·(2η + 1).
+pub fn fresh_term(ctx: &RlweContext) -> u128 {
+    (1u128 << (ctx.params().plain_bits - 2)) * u128::from(2 * ETA + 1)
+}
+
+/// A bound on the noise after the modulus switch of noise at most `top`: ⌈top/P⌉ for the
+/// dropped prime P, plus the rounding's (1 + ‖s‖₁)/2 ≤ (N + 1)/2 for a ternary s.
+pub fn switched_noise(ctx: &RlweContext, top: u128) -> u128 {
+    let p = ctx.moduli()[ctx.top_level() - 1].value();
+    top.div_ceil(u128::from(p)) + (ctx.n() as u128 + 1).div_ceil(2)
+}
+
+/// Re-randomises a response with a fresh public-key encryption of zero and, when the context
+/// floods, floods it for noise of magnitude at most `noise`.
+pub fn rerandomise<R: Rng + ?Sized>(
+    ctx: &RlweContext,
+    ct: &mut Ciphertext,
+    pk: &PublicKey,
+    noise: u128,
+    rng: &mut R,
+) -> Result<(), ProtocolError> {
+    ct.add_assign(ctx, &encrypt_zero_pk(ctx, pk, rng));
+    if ctx.params().flooding {
+        flood(ctx, ct, noise, rng)?;
     }
+    Ok(())
 }
 
 /// The fixed-point layer with `l`: the product's shares, then truncation by f.
@@ -74,7 +104,7 @@ pub fn linear(
     x: &Share,
     m: usize,
 ) -> Result<Share, ProtocolError> {
-    let y = l.product(p, &context(x.ring())?, w, x, m)?;
+    let y = l.product(p, &context(x.ring(), l.noise())?, w, x, m)?;
     truncate(p, &y, fx.frac(), trunc)
 }
 
@@ -86,7 +116,7 @@ pub fn linear_cost(
     trunc: TruncMode,
     (k, n, m): (usize, usize, usize),
 ) -> Result<(), ProtocolError> {
-    l.product_cost(f, &context(fx.ring())?, k, n, m);
+    l.product_cost(f, &context(fx.ring(), l.noise())?, k, n, m);
     truncate_cost(f, fx.ring(), k * m, fx.frac(), trunc);
     Ok(())
 }

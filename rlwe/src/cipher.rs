@@ -1,14 +1,15 @@
-//! Ciphertexts in the Cheetah/Nimbus encoding: a plaintext m ∈ Z_2^ℓ[X]/(X^N + 1) is encrypted
-//! as (c0, c1) with c0 + c1·s = Δ·m + e (mod Q), Δ = ⌊Q_top/2^ℓ⌋, coefficients of m lifted to
-//! their centred representatives. Decryption at any level Q_l computes round(2^ℓ·v/Q_l) mod 2^ℓ:
-//! the modulus switch keeps v/Q_l, so the top-level Δ decodes correctly at every level.
+//! Ciphertexts: a plaintext m ∈ Z_2^ℓ[X]/(X^N + 1) is encrypted as (c0, c1) with
+//! c0 + c1·s = round(Q·m/2^ℓ) + e (mod Q), coefficients of m lifted to their centred
+//! representatives ([`Encoding`]; the Cheetah and Nimbus code scale by Δ = ⌊Q/2^ℓ⌋ instead).
+//! Decryption at any level Q_l computes round(2^ℓ·v/Q_l) mod 2^ℓ: the modulus switch keeps
+//! v/Q_l, so the top-level encoding decodes correctly at every level.
 
 use num_bigint::BigUint;
 use rand::Rng;
 
 use super::RlweError;
 use super::keys::{PublicKey, SecretKey, error_poly, expand_seed, ternary_poly};
-use super::params::RlweContext;
+use super::params::{Encoding, RlweContext};
 use super::poly::RnsPoly;
 use dyad_sim::wire;
 
@@ -38,7 +39,11 @@ pub fn centred(x: u64, plain_bits: u32) -> i128 {
 
 /// Residues of the centred lift of x modulo each prime of the first `limbs`.
 pub fn lift(ctx: &RlweContext, x: u64, limbs: usize) -> Vec<u64> {
-    let c = centred(x, ctx.params().plain_bits);
+    residues(ctx, centred(x, ctx.params().plain_bits), limbs)
+}
+
+/// The residues of a signed integer modulo each prime of the first `limbs`.
+pub fn residues(ctx: &RlweContext, c: i128, limbs: usize) -> Vec<u64> {
     ctx.moduli()[..limbs]
         .iter()
         .map(|m| {
@@ -48,14 +53,27 @@ pub fn lift(ctx: &RlweContext, x: u64, limbs: usize) -> Vec<u64> {
         .collect()
 }
 
-/// Δ·m at the top level, for plaintext coefficients m (at most N of them).
+/// The plaintext coefficients m (at most N of them) scaled into Z_Q at the top level, by the
+/// context's [`Encoding`]. round(Q·m/2^ℓ) = Δ·m + round(r·m/2^ℓ) with r = Q mod 2^ℓ; the second
+/// term fits an i128 since |r·m| < 2^ℓ·2^(ℓ−1).
 pub fn encode(ctx: &RlweContext, m: &[u64]) -> RnsPoly {
     let (n, limbs) = (ctx.n(), ctx.top_level());
+    let bits = ctx.params().plain_bits;
+    let r = i128::from(ctx.q_mod_plain());
     let mut p = RnsPoly::zero(n, limbs);
     for (j, &x) in m.iter().enumerate().take(n) {
-        for (i, r) in lift(ctx, x, limbs).into_iter().enumerate() {
+        let c = centred(x, bits);
+        let correction = match ctx.params().encoding {
+            Encoding::Floor => 0,
+            Encoding::Round => {
+                let t = r * c;
+                (t >> bits) + ((t >> (bits - 1)) & 1)
+            }
+        };
+        let (lifted, extra) = (residues(ctx, c, limbs), residues(ctx, correction, limbs));
+        for (i, (l, e)) in lifted.into_iter().zip(extra).enumerate() {
             let md = ctx.moduli()[i];
-            p.limb_mut(i)[j] = md.mul(r, ctx.delta(i));
+            p.limb_mut(i)[j] = md.add(md.mul(l, ctx.delta(i)), e);
         }
     }
     p
@@ -233,6 +251,33 @@ pub fn decode_scaled(ctx: &RlweContext, v: &RnsPoly) -> Vec<u64> {
             let x = ctx.crt(&residues);
             let scaled = ((x << bits) + &half) / q;
             (scaled & &mask).to_u64_digits().first().copied().unwrap_or(0)
+        })
+        .collect()
+}
+
+/// The exact offset δ = 2^ℓ·v/Q_l − m of every coefficient of `ct` from the plaintext `want`
+/// (centred modulo 2^ℓ), v its phase: what the decryptor's rounding and the two output shares'
+/// err ∈ {−1, 0, 1} depend on (Pr[err ≠ 0] = |δ| under a uniform mask, for |δ| < 1/2).
+pub fn offsets(ctx: &RlweContext, sk: &SecretKey, ct: &Ciphertext, want: &[u64]) -> Vec<f64> {
+    let v = phase(ctx, sk, ct);
+    let level = v.limbs();
+    let q = ctx.q(level);
+    let bits = ctx.params().plain_bits;
+    let modulus = q << bits;
+    let mut residues = vec![0u64; level];
+    (0..ctx.n())
+        .map(|j| {
+            for (i, r) in residues.iter_mut().enumerate() {
+                *r = v.limb(i)[j];
+            }
+            // (2^ℓ·v − m·Q_l) mod 2^ℓ·Q_l, centred, over Q_l.
+            let m = want.get(j).copied().unwrap_or(0) & (u64::MAX >> (64 - bits));
+            let t = ((ctx.crt(&residues) << bits) + &modulus - q * m) % &modulus;
+            let (negative, t) = if t > (&modulus >> 1u32) { (true, &modulus - t) } else { (false, t) };
+            let whole = (&t / q).to_u64_digits().first().copied().unwrap_or(0) as f64;
+            let frac = ((&t % q) << 53u32) / q;
+            let d = whole + frac.to_u64_digits().first().copied().unwrap_or(0) as f64 / 2f64.powi(53);
+            if negative { -d } else { d }
         })
         .collect()
 }

@@ -61,12 +61,16 @@ fn expand_ntt(ctx: &RlweContext, limbs: usize, seed: &[u8; 32]) -> RnsPoly {
 }
 
 /// The sub-digits (prime index, shift) a level's c1 is decomposed into, and their width: the
-/// widest w with 2^w·2^11/P at most 2^−21 of Q′/2^ℓ.
+/// widest w with 2^w·2^11/P at most 2^−21 of Q′/2^ℓ. When the context floods, also
+/// w ≤ log P − 9, so that the digits' noise, at most parts·N·2^w·η/P with 2·η·parts < 2^9 for up
+/// to 12 parts, stays below the rounding's N/2 and the flood it needs stays small.
 pub fn decomposition(ctx: &RlweContext, level: usize) -> (u32, Vec<(usize, u32)>) {
     let special = ctx.moduli()[level].bits();
-    let headroom: f64 = ctx.moduli()[..level].iter().map(|m| (m.value() as f64).log2()).sum::<f64>()
-        - f64::from(ctx.params().plain_bits);
-    let w = (f64::from(special) + headroom - 21.0).floor().clamp(8.0, 64.0) as u32;
+    let headroom = ctx.log_q_at(level) - f64::from(ctx.params().plain_bits);
+    let mut w = (f64::from(special) + headroom - 21.0).floor().clamp(8.0, 64.0) as u32;
+    if ctx.params().flooding {
+        w = w.min(special - 9);
+    }
     let mut parts = Vec::new();
     for (i, m) in ctx.moduli()[..level].iter().enumerate() {
         let mut shift = 0;

@@ -1,8 +1,9 @@
-//! A thin RLWE layer for the linear-layer protocols: RNS polynomials with NTT, the
-//! Cheetah/Nimbus plaintext encoding Δ = ⌊Q/2^ℓ⌋ for ℓ up to 64, seeded secret-key encryption,
+//! A thin RLWE layer for the linear-layer protocols: RNS polynomials with NTT, the plaintext
+//! encoding round(Q·m/2^ℓ) for ℓ up to 64 (and the Cheetah/Nimbus Δ = ⌊Q/2^ℓ⌋ beside it),
+//! seeded secret-key encryption,
 //! public-key encryptions of zero, scalar products, negacyclic shifts, the modulus switch, Galois
 //! automorphisms with key switching and the packing of strided results,
-//! decryption with rounding to Z_2^ℓ, and exact wire sizes.
+//! noise flooding, decryption with rounding to Z_2^ℓ, and exact wire sizes.
 //!
 //! The ring arithmetic is written here rather than taken from `fhe-math` (fhe.rs): its `Poly`
 //! allocates per operation and draws from rand 0.8 generators, while the client-side
@@ -12,6 +13,7 @@
 //! arithmetic.
 
 pub mod cipher;
+pub mod flood;
 pub mod galois;
 pub mod kernel;
 pub mod keys;
@@ -42,6 +44,18 @@ pub enum RlweError {
         expected: usize,
         /// Bytes received.
         got: usize,
+    },
+    /// The modulus has no room for flooding noise of this size.
+    #[error(
+        "flooding noise of {noise_bits} bits with {stat_bits} statistical bits needs more room below Q/2^(ℓ+2) than its {room_bits} bits"
+    )]
+    Flooding {
+        /// Bits of the noise bound.
+        noise_bits: u32,
+        /// Bits of Q_level/2^(ℓ+2).
+        room_bits: u64,
+        /// The statistical security asked for.
+        stat_bits: u32,
     },
     /// A residue not below its prime.
     #[error("residue {value} of limb {limb} is not reduced")]
@@ -95,6 +109,48 @@ mod tests {
             low.add_assign(&ctx, &encrypt_zero_pk(&ctx, &pk, &mut rng));
             let got = decrypt(&ctx, &sk, &low);
             assert!(got.iter().zip(&want).all(|(a, b)| ring.distance(*a, *b) <= 1), "{ring}: after switch");
+        }
+    }
+
+    /// Σ_j x_j·Enc(w_j) over ring-uniform x and w, as the COP layer computes it: the rounding
+    /// encoding decodes within ±1; the floor encoding decodes P − P·(Q mod 2^ℓ)/Q, off by more
+    /// than a quarter unit.
+    #[test]
+    fn round_encoding_decodes_full_range_products_and_floor_does_not() {
+        use super::cipher::offsets;
+        use super::params::Encoding;
+        for ring in [Ring::Z32, Ring::Z64] {
+            let mut worst = Vec::new();
+            for encoding in [Encoding::Round, Encoding::Floor] {
+                let ctx = RlweContext::new(RlweParams { encoding, ..RlweParams::for_ring(ring) }).unwrap();
+                let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+                let sk = SecretKey::generate(&ctx, &mut rng);
+                let n = ctx.n();
+                let mut acc: Option<Ciphertext> = None;
+                let mut want = vec![0u64; n];
+                for _ in 0..64 {
+                    let w: Vec<u64> = (0..n).map(|_| ring.random(&mut rng)).collect();
+                    let x = ring.random(&mut rng);
+                    let term = scalar_mul(&ctx, &encrypt_sk(&ctx, &sk, &w, &mut rng), x);
+                    for (acc, &w) in want.iter_mut().zip(&w) {
+                        *acc = ring.add(*acc, ring.mul(w, x));
+                    }
+                    match acc.as_mut() {
+                        Some(a) => a.add_assign(&ctx, &term),
+                        None => acc = Some(term),
+                    }
+                }
+                let mut ct = acc.unwrap();
+                ct.mod_switch(&ctx);
+                let got = decrypt(&ctx, &sk, &ct);
+                let off = got.iter().zip(&want).map(|(a, b)| ring.distance(*a, *b)).max().unwrap();
+                let delta = offsets(&ctx, &sk, &ct, &want).into_iter().fold(0.0, |m: f64, d| m.max(d.abs()));
+                worst.push((off, delta));
+            }
+            let [(round_off, round_delta), (floor_off, floor_delta)] = worst[..] else { unreachable!() };
+            assert!(round_off <= 1 && round_delta < 1e-3, "ℓ = {}: round {round_off} ({round_delta:e})", ring.bits());
+            // At ℓ = 64 the floor's offset is about 2^29; at ℓ = 32 about one unit.
+            assert!(floor_delta > 0.25, "ℓ = {}: floor {floor_off} ({floor_delta:e})", ring.bits());
         }
     }
 

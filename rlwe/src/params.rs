@@ -66,6 +66,19 @@ pub enum ParamsError {
     },
 }
 
+/// How a plaintext m ∈ Z_2^ℓ is scaled into Z_Q.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// round(Q·m/2^ℓ), as SPU's `ModulusSwitchHelper`: a product of plaintexts over the integers
+    /// decodes to its value mod 2^ℓ whatever its size, so the offset before rounding is noise
+    /// alone. Every protocol uses it.
+    Round,
+    /// Δ·m with Δ = ⌊Q/2^ℓ⌋, as the Cheetah and Nimbus code: a product P decodes to
+    /// P − P·(Q mod 2^ℓ)/Q, an offset that grows with the plaintexts. Kept so that the leakage
+    /// report can show that dependence next to [`Encoding::Round`]'s.
+    Floor,
+}
+
 /// A parameter set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RlweParams {
@@ -75,17 +88,28 @@ pub struct RlweParams {
     pub prime_bits: Vec<u32>,
     /// ℓ: plaintexts live in Z_2^ℓ.
     pub plain_bits: u32,
+    /// The plaintext encoding.
+    pub encoding: Encoding,
+    /// Whether responses are flooded ([`crate::flood`]): Q′ is then wide enough for the flooding
+    /// noise, and key switching keeps its own noise near the rounding's
+    /// ([`crate::galois::decomposition`]).
+    pub flooding: bool,
 }
 
 impl RlweParams {
     /// The Nimbus code's set for a ring: ℓ = 64 → N = 8192, {59, 55, 49}; otherwise N = 4096,
     /// {59, 37}.
     pub fn for_ring(ring: Ring) -> Self {
-        if ring.bits() > 32 {
-            RlweParams { n: 8192, prime_bits: vec![59, 55, 49], plain_bits: ring.bits() }
-        } else {
-            RlweParams { n: 4096, prime_bits: vec![59, 37], plain_bits: ring.bits() }
-        }
+        let (n, prime_bits) = if ring.bits() > 32 { (8192, vec![59, 55, 49]) } else { (4096, vec![59, 37]) };
+        RlweParams { n, prime_bits, plain_bits: ring.bits(), encoding: Encoding::Round, flooding: false }
+    }
+
+    /// The set for flooded responses: room below Q′ for 2^ℓ times the flooding noise
+    /// ([`crate::flood`]). ℓ = 64 → N = 8192, {59, 55, 50, 49} (log Q ≈ 213 of the 218 allowed);
+    /// otherwise N = 8192, {59, 55, 49}: at N = 4096 the standard's 109 bits leave no room.
+    pub fn flooding(ring: Ring) -> Self {
+        let prime_bits = if ring.bits() > 32 { vec![59, 55, 50, 49] } else { vec![59, 55, 49] };
+        RlweParams { n: 8192, prime_bits, plain_bits: ring.bits(), encoding: Encoding::Round, flooding: true }
     }
 }
 
@@ -99,6 +123,8 @@ pub struct RlweContext {
     q_level: Vec<BigUint>,
     /// Δ = ⌊Q_top / 2^ℓ⌋ reduced modulo each prime.
     delta: Vec<u64>,
+    /// Q_top mod 2^ℓ.
+    q_mod_plain: u64,
     /// Per level: (Q_l/q_i) mod Q_l and ((Q_l/q_i)^−1 mod q_i), for the CRT.
     crt: Vec<Vec<(BigUint, u64)>>,
 }
@@ -134,6 +160,7 @@ impl RlweContext {
             q_level.push(acc.clone());
         }
         let delta_big = &acc >> params.plain_bits;
+        let q_mod_plain = (&acc - (&delta_big << params.plain_bits)).to_u64_digits().first().copied().unwrap_or(0);
         let delta = primes.iter().map(|&q| (&delta_big % q).to_u64_digits().first().copied().unwrap_or(0)).collect();
         let crt = (1..=primes.len())
             .map(|l| {
@@ -149,7 +176,7 @@ impl RlweContext {
                     .collect()
             })
             .collect();
-        Ok(RlweContext { params, moduli, ntt, q_level, delta, crt })
+        Ok(RlweContext { params, moduli, ntt, q_level, delta, q_mod_plain, crt })
     }
 
     /// The parameters.
@@ -182,6 +209,11 @@ impl RlweContext {
         self.moduli.iter().map(|m| (m.value() as f64).log2()).sum()
     }
 
+    /// log2 Q at a level.
+    pub fn log_q_at(&self, level: usize) -> f64 {
+        self.moduli[..level].iter().map(|m| (m.value() as f64).log2()).sum()
+    }
+
     /// Q at a level (the product of its first `level` primes).
     pub fn q(&self, level: usize) -> &BigUint {
         &self.q_level[level - 1]
@@ -202,22 +234,9 @@ impl RlweContext {
         v % self.q(level)
     }
 
-    /// The largest plaintext weight |w| (centred, in ring units) that a product Σ_{j<n} w_j·x_j
-    /// over plaintexts x_j of any ring value decodes within ±1. With Δ = ⌊Q/2^ℓ⌋ and
-    /// r = Q mod 2^ℓ, Δ·P decodes to P − r·P/Q; keeping |r·P/Q| ≤ 1/4 for
-    /// |P| ≤ n·|w|·2^(ℓ−1) leaves the rest of the half-unit for the noise. With these primes
-    /// that is about 2^39/n at ℓ = 64 and 2^33/n at ℓ = 32, far above any fixed-point model's
-    /// weights (|w| ≤ 2^21/n at f = 18); a ring-uniform W would decode 2^20 or more off.
-    pub fn encoding_weight_bound(&self, n: usize) -> u64 {
-        let ell = self.params.plain_bits;
-        let q = &self.q_level[self.q_level.len() - 1];
-        let r = q % (BigUint::from(1u32) << ell);
-        let half = 1u64 << (ell - 1);
-        if r == BigUint::from(0u32) {
-            return half;
-        }
-        let bound = q / ((r * BigUint::from(n.max(1))) << (ell + 1));
-        u64::try_from(&bound).map_or(half, |b| b.min(half))
+    /// Q_top mod 2^ℓ: what Δ·2^ℓ falls short of Q by.
+    pub fn q_mod_plain(&self) -> u64 {
+        self.q_mod_plain
     }
 
     /// Bytes of one polynomial at `level` on the wire: every residue at its prime's bit width.
@@ -231,34 +250,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_parameter_sets_meet_the_128_bit_bound() {
-        for ring in [Ring::Z64, Ring::Z32] {
-            let ctx = RlweContext::new(RlweParams::for_ring(ring)).unwrap();
+    fn every_parameter_set_meets_the_128_bit_bound() {
+        for params in
+            [Ring::Z64, Ring::Z32].into_iter().flat_map(|r| [RlweParams::for_ring(r), RlweParams::flooding(r)])
+        {
+            let bits = params.plain_bits;
+            let ctx = RlweContext::new(params).unwrap();
             let bound = he_standard_max_log_q(ctx.n()).unwrap();
-            assert!(ctx.log_q() <= f64::from(bound), "{ring}: log Q = {} > {bound}", ctx.log_q());
-            assert!(ctx.log_q() > f64::from(2 * ring.bits()), "room for the plaintext and its products");
+            assert!(ctx.log_q() <= f64::from(bound), "ℓ = {bits}: log Q = {} > {bound}", ctx.log_q());
+            assert!(ctx.log_q() > f64::from(2 * bits), "room for the plaintext and its products");
         }
         let ctx = RlweContext::new(RlweParams::for_ring(Ring::Z64)).unwrap();
         assert!((ctx.log_q() - 163.0).abs() < 1.0);
     }
 
     #[test]
-    fn the_weight_bound_covers_fixed_point_weights_and_shrinks_with_n() {
-        for (ring, f) in [(Ring::Z64, 18), (Ring::Z32, 13)] {
-            let ctx = RlweContext::new(RlweParams::for_ring(ring)).unwrap();
-            // BERT-base's widest layer, 3072 inputs: weights of magnitude 16 at scale 2^f.
-            assert!(ctx.encoding_weight_bound(3072) >= 16 << f, "{ring}: {}", ctx.encoding_weight_bound(3072));
-            assert!(ctx.encoding_weight_bound(2) > ctx.encoding_weight_bound(3072));
-        }
-    }
-
-    #[test]
     fn insecure_or_malformed_sets_are_refused() {
-        let too_big = RlweParams { n: 4096, prime_bits: vec![59, 59], plain_bits: 32 };
+        let too_big = RlweParams { n: 4096, prime_bits: vec![59, 59], ..RlweParams::for_ring(Ring::Z32) };
         assert!(matches!(RlweContext::new(too_big), Err(ParamsError::Insecure { .. })));
-        let odd = RlweParams { n: 3000, prime_bits: vec![40, 40], plain_bits: 32 };
+        let odd = RlweParams { n: 3000, prime_bits: vec![40, 40], ..RlweParams::for_ring(Ring::Z32) };
         assert!(matches!(RlweContext::new(odd), Err(ParamsError::Degree { .. })));
-        let one = RlweParams { n: 4096, prime_bits: vec![59], plain_bits: 16 };
+        let one = RlweParams { n: 4096, prime_bits: vec![59], plain_bits: 16, ..RlweParams::for_ring(Ring::Z32) };
         assert!(matches!(RlweContext::new(one), Err(ParamsError::TooFewPrimes(1))));
     }
 }

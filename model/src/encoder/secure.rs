@@ -125,7 +125,9 @@ impl Encoder {
     ) -> Result<PartyState, ProtocolError> {
         let ring = fx.ring();
         let ctx = match self.suite.linear {
-            LinearKind::Cop | LinearKind::Sip => Some(dyad_protocols::linear::context(ring)?),
+            LinearKind::Cop | LinearKind::Sip => {
+                Some(dyad_protocols::linear::context(ring, dyad_protocols::linear::Noise::AsIs)?)
+            }
             LinearKind::Dealer => None,
         };
         let sip = match (self.suite.linear, &ctx) {
@@ -148,8 +150,7 @@ impl Encoder {
                         }
                         (LinearKind::Sip, Some(c)) => {
                             let l = SipLayout::choose(c, MAX_TOKENS, n, m, sip::MAX_PACK);
-                            let encoded =
-                                p.in_phase(Phase::Setup, |_| w.map(|w| sip::encode_weights(c, &l, w))).transpose()?;
+                            let encoded = p.in_phase(Phase::Setup, |_| w.map(|w| sip::encode_weights(c, &l, w)));
                             LinearState::Sip(l, encoded)
                         }
                         _ => LinearState::Dealer(
@@ -184,7 +185,9 @@ impl Encoder {
         let ring = fx.ring();
         let kind = self.suite.linear;
         let ctx = match kind {
-            LinearKind::Cop | LinearKind::Sip => Some(dyad_protocols::linear::context(ring)?),
+            LinearKind::Cop | LinearKind::Sip => {
+                Some(dyad_protocols::linear::context(ring, dyad_protocols::linear::Noise::AsIs)?)
+            }
             LinearKind::Dealer => None,
         };
         let (k, h, width, heads) = (shape.seq, shape.hidden, shape.ffn, shape.heads);
@@ -255,7 +258,7 @@ impl Encoder {
                 let l = SipLayout::choose(c, k, n, m, sip::MAX_PACK);
                 let reencoded = match w {
                     Some(w) if (l.d0, l.d1) != (setup_layout.d0, setup_layout.d1) => {
-                        Some(sip::encode_weights(c, &l, w)?)
+                        Some(sip::encode_weights(c, &l, w))
                     }
                     _ => None,
                 };

@@ -52,8 +52,8 @@ pub fn linear(
     m: usize,
 ) -> Result<Share, ProtocolError> {
     match kind {
-        LinearKind::Cop => rlwe_linear::linear(&NimbusLinear, p, fx, trunc, w, x, m),
-        LinearKind::Sip => rlwe_linear::linear(&SipLinear, p, fx, trunc, w, x, m),
+        LinearKind::Cop => rlwe_linear::linear(&NimbusLinear::default(), p, fx, trunc, w, x, m),
+        LinearKind::Sip => rlwe_linear::linear(&SipLinear::default(), p, fx, trunc, w, x, m),
         LinearKind::Dealer => {
             let (_, n) = dyad_protocols::protocol::matrix("dealer.linear", x.shape())?;
             let ws = p.in_phase(Phase::Setup, |p| {
@@ -73,8 +73,8 @@ pub fn linear_cost(
     (k, n, m): (usize, usize, usize),
 ) -> Result<(), ProtocolError> {
     match kind {
-        LinearKind::Cop => rlwe_linear::linear_cost(&NimbusLinear, f, fx, trunc, (k, n, m)),
-        LinearKind::Sip => rlwe_linear::linear_cost(&SipLinear, f, fx, trunc, (k, n, m)),
+        LinearKind::Cop => rlwe_linear::linear_cost(&NimbusLinear::default(), f, fx, trunc, (k, n, m)),
+        LinearKind::Sip => rlwe_linear::linear_cost(&SipLinear::default(), f, fx, trunc, (k, n, m)),
         LinearKind::Dealer => {
             f.in_phase(Phase::Setup, |f| share_input_cost(f, Role::Server, fx.ring(), n * m));
             matmul_cost(f, fx, MatDims { batch: None, m: k, k: n, n: m }, trunc);

@@ -15,7 +15,7 @@
 //!   and multiplies by Y^−(d1−1), which puts every result at a multiple of d1. It then packs g
 //!   output blocks into one ciphertext ([`dyad_rlwe::galois::pack_strided`], BumbleBee's
 //!   PackLWEs step: block j's results land at d1·i + j), re-randomises with a fresh encryption of
-//!   zero, subtracts a uniform mask and returns ⌈⌈m/d0⌉/g⌉·⌈k/d2⌉ ciphertexts; the client
+//!   zero (and floods, in `bumblebee.linear_flooded`), subtracts a uniform mask and returns ⌈⌈m/d0⌉/g⌉·⌈k/d2⌉ ciphertexts; the client
 //!   decrypts. Two messages, one each way.
 //! - (d0, d1, d2, g) are the powers of two, g ≤ min(d1, [`MAX_PACK`]), that minimise the bytes
 //!   sent online.
@@ -23,14 +23,12 @@
 use dyad_sim::{Channel, ChannelError, Formula, Party, Phase, RingTensor, Role, Share};
 
 use crate::error::{ProtocolError, from_peer};
-use crate::linear::{HeLinear, check_weights};
+use crate::linear::{HeLinear, Noise, fresh_term, rerandomise, switched_noise};
 use crate::protocol::matrix;
-use dyad_rlwe::cipher::{
-    Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
-};
-use dyad_rlwe::galois::{GaloisKeys, pack_strided, packing_elements};
+use dyad_rlwe::cipher::{Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, lift, poly_from_bytes, poly_to_bytes};
+use dyad_rlwe::galois::{GaloisKeys, decomposition, pack_strided, packing_elements};
 use dyad_rlwe::keys::{PublicKey, SecretKey};
-use dyad_rlwe::{RlweContext, RlweError, RnsPoly};
+use dyad_rlwe::{RlweContext, RnsPoly};
 
 /// The most output blocks packed into one response: log2 of it Galois keys go to the server.
 pub const MAX_PACK: usize = 64;
@@ -69,6 +67,43 @@ impl SipLayout {
     pub fn bytes(&self, ctx: &RlweContext) -> usize {
         self.inputs() * Ciphertext::wire_bytes(ctx, ctx.top_level(), true)
             + self.outputs() * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false)
+    }
+
+    /// Response groups: ⌈⌈m/d0⌉/g⌉.
+    pub fn groups(&self) -> usize {
+        self.m.div_ceil(self.d0).div_ceil(self.pack)
+    }
+
+    /// The results response (`group`, `b2`) carries: (coefficient, index in the row-major k × m
+    /// output) for each output block b0 of the group and each (token, output) of the block.
+    pub fn slots(&self, group: usize, b2: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let nb0 = self.m.div_ceil(self.d0);
+        (group * self.pack..nb0.min((group + 1) * self.pack)).flat_map(move |b0| {
+            (0..self.d2.min(self.k - b2 * self.d2)).flat_map(move |t| {
+                (0..self.d0.min(self.m - b0 * self.d0)).map(move |r| {
+                    (self.d1 * (t * self.d0 + r) + b0 % self.pack, (b2 * self.d2 + t) * self.m + b0 * self.d0 + r)
+                })
+            })
+        })
+    }
+
+    /// A bound on a response's noise before re-randomisation, all of it known to the decrypting
+    /// client or shaped by the server's W: each product coefficient sums at most d0·d1 terms
+    /// w·(e + ε) per input block ([`fresh_term`]), then the modulus switch ([`switched_noise`]);
+    /// the packing keeps those coefficients and adds each key switch's noise, doubled once per
+    /// level above it: Σ_t 4^t = (4^L − 1)/3 switches' worth for g = 2^L, each at most
+    /// parts·N·digit·η/P plus its rounding.
+    pub fn noise_bound(&self, ctx: &RlweContext) -> u128 {
+        let big = ctx.n() as u128;
+        let terms = (self.d0 * self.d1 * self.n.div_ceil(self.d1)) as u128;
+        let products = switched_noise(ctx, terms * fresh_term(ctx));
+        let (w, parts) = decomposition(ctx, ctx.top_level() - 1);
+        let digit = 1u128 << w.min(64);
+        let special = u128::from(ctx.moduli()[ctx.top_level() - 1].value());
+        let switch = (parts.len() as u128 * big * digit * u128::from(dyad_rlwe::keys::ETA)).div_ceil(special)
+            + (big + 1).div_ceil(2);
+        let levels = self.pack.trailing_zeros();
+        products + switch * ((1u128 << (2 * levels)) - 1) / 3
     }
 
     /// The powers of two with d0·d1·d2 ≤ N and g ≤ min(d1, `max_pack`, ⌈m/d0⌉ rounded up) that
@@ -113,10 +148,8 @@ pub enum SipKeys {
 }
 
 /// The server's weight blocks Ŵ[b0][b1] for layout `l`, in NTT form: computation only, which
-/// the server redoes when a query's length calls for another layout. An error for weights
-/// beyond the encoding's bound ([`RlweContext::encoding_weight_bound`]).
-pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Result<Vec<RnsPoly>, ProtocolError> {
-    check_weights("bumblebee.linear", ctx, w)?;
+/// the server redoes when a query's length calls for another layout.
+pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Vec<RnsPoly> {
     let values = w.to_vec();
     let (nb0, nb1) = (l.m.div_ceil(l.d0), l.n.div_ceil(l.d1));
     let mut weights = Vec::with_capacity(nb0 * nb1);
@@ -138,7 +171,7 @@ pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Resul
             weights.push(poly);
         }
     }
-    Ok(weights)
+    weights
 }
 
 /// The key setup: the client sends its public key and the Galois keys for packing up to
@@ -207,33 +240,16 @@ pub fn online(
     x: &Share,
 ) -> Result<Share, ProtocolError> {
     let ring = x.ring();
-    let (k, n, m) = (l.k, l.n, l.m);
-    let (nb0, nb1, nb2) = (m.div_ceil(l.d0), n.div_ceil(l.d1), k.div_ceil(l.d2));
-    let groups = nb0.div_ceil(l.pack);
+    let (k, m) = (l.k, l.m);
+    let nb2 = k.div_ceil(l.d2);
     let top = ctx.top_level();
     let (in_len, out_len) = (Ciphertext::wire_bytes(ctx, top, true), Ciphertext::wire_bytes(ctx, top - 1, false));
-    // Where output block b0's result (t, r) sits in its packed response.
-    let position = |b0: usize, t: usize, r: usize| l.d1 * (t * l.d0 + r) + b0 % l.pack;
-    // The (row, column) pairs of Y that output block b0 and token block b2 carry.
-    let cells = move |b0: usize, b2: usize| {
-        (0..l.d2.min(k - b2 * l.d2))
-            .flat_map(move |t| (0..l.d0.min(m - b0 * l.d0)).map(move |r| (t, r, (b2 * l.d2 + t) * m + b0 * l.d0 + r)))
-    };
     match keys {
         SipKeys::Client(sk) => {
-            let xs = x.tensor().to_vec();
             let msg = p.scope("encrypt_input", |p| {
                 let mut msg = Vec::with_capacity(l.inputs() * in_len);
-                for b1 in 0..nb1 {
-                    for b2 in 0..nb2 {
-                        let mut plain = vec![0u64; ctx.n()];
-                        for t in 0..l.d2.min(k - b2 * l.d2) {
-                            for j in 0..l.d1.min(n - b1 * l.d1) {
-                                plain[t * l.d0 * l.d1 + j] = xs[(b2 * l.d2 + t) * n + b1 * l.d1 + j];
-                            }
-                        }
-                        msg.extend(encrypt_sk(ctx, sk, &plain, p.rng()).to_bytes(ctx));
-                    }
+                for ct in queries(ctx, l, sk, &x.tensor().to_vec(), p.rng()) {
+                    msg.extend(ct.to_bytes(ctx));
                 }
                 msg
             });
@@ -245,14 +261,11 @@ pub fn online(
             let mut share = vec![0u64; k * m];
             p.scope("decrypt", |_| -> Result<(), ProtocolError> {
                 for (idx, chunk) in bytes.chunks_exact(out_len).enumerate() {
-                    let (group, b2) = (idx / nb2, idx % nb2);
                     let ct =
                         Ciphertext::from_bytes(ctx, top - 1, false, chunk).map_err(|e| from_peer("SIP response", e))?;
                     let plain = decrypt(ctx, sk, &ct);
-                    for b0 in group * l.pack..nb0.min((group + 1) * l.pack) {
-                        for (t, r, i) in cells(b0, b2) {
-                            share[i] = plain[position(b0, t, r)];
-                        }
+                    for (coeff, i) in l.slots(idx / nb2, idx % nb2) {
+                        share[i] = plain[coeff];
                     }
                 }
                 Ok(())
@@ -267,76 +280,24 @@ pub fn online(
             if bytes.len() != l.inputs() * in_len {
                 return Err(ChannelError::Malformed { expected: l.inputs() * in_len, got: bytes.len() }.into());
             }
-            let inputs: Vec<(RnsPoly, RnsPoly)> = p.scope("ntt_inputs", |_| {
+            let inputs = p.scope("ntt_inputs", |_| {
                 bytes
                     .chunks_exact(in_len)
-                    .map(|c| {
-                        let ct = Ciphertext::from_bytes(ctx, top, true, c).map_err(|e| from_peer("SIP query", e))?;
-                        let (mut c0, mut c1) = (ct.c0.clone(), ct.c1_poly(ctx));
-                        c0.to_ntt(ctx);
-                        c1.to_ntt(ctx);
-                        Ok((c0, c1))
-                    })
-                    .collect::<Result<_, ProtocolError>>()
+                    .map(|c| Ciphertext::from_bytes(ctx, top, true, c).map_err(|e| from_peer("SIP query", e)))
+                    .collect::<Result<Vec<_>, ProtocolError>>()
+                    .map(|cts| ntt_queries(ctx, &cts))
             })?;
-            // Y^−(d1−1) = Y^(2N − d1 + 1): moves each result to a multiple of d1.
-            let align = 2 * ctx.n() - (l.d1 - 1);
-            let product = |b0: usize, b2: usize| {
-                let terms0: Vec<(&RnsPoly, &RnsPoly)> =
-                    (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].0, &weights[b0 * nb1 + b1])).collect();
-                let terms1: Vec<(&RnsPoly, &RnsPoly)> =
-                    (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].1, &weights[b0 * nb1 + b1])).collect();
-                let mut acc0 = RnsPoly::dot(ctx, &terms0);
-                let mut acc1 = RnsPoly::dot(ctx, &terms1);
-                acc0.from_ntt(ctx);
-                acc1.from_ntt(ctx);
-                let mut ct = Ciphertext { c0: acc0, c1: Mask::Poly(acc1) };
-                ct.mod_switch(ctx);
-                ct.shifted(ctx, align)
-            };
-            // Each response is its group's inner products packed together; the responses are split
-            // between two threads.
-            let respond = |pairs: &[(usize, usize)]| -> Result<Vec<(usize, usize, Option<Ciphertext>)>, RlweError> {
-                pairs
-                    .iter()
-                    .map(|&(group, b2)| {
-                        let products: Vec<Option<Ciphertext>> = (group * l.pack..(group + 1) * l.pack)
-                            .map(|b0| (b0 < nb0).then(|| product(b0, b2)))
-                            .collect();
-                        Ok((group, b2, pack_strided(ctx, &products, galois)?))
-                    })
-                    .collect()
-            };
-            let pairs: Vec<(usize, usize)> = (0..groups).flat_map(|g| (0..nb2).map(move |b2| (g, b2))).collect();
-            let responses = p
-                .scope("inner_product_and_pack", |_| {
-                    let (first, second) = pairs.split_at(pairs.len() / 2);
-                    std::thread::scope(|scope| {
-                        let other = scope.spawn(|| respond(second));
-                        let mut mine = respond(first)?;
-                        match other.join() {
-                            Ok(theirs) => mine.extend(theirs?),
-                            Err(panic) => std::panic::resume_unwind(panic),
-                        }
-                        Ok::<_, RlweError>(mine)
-                    })
-                })
-                .map_err(ProtocolError::from)?;
+            let responses = p.scope("inner_product_and_pack", |_| respond(ctx, l, galois, weights, &inputs))?;
             let mut msg = Vec::with_capacity(l.outputs() * out_len);
+            let noise = l.noise_bound(ctx);
             p.scope("mask", |p| -> Result<(), ProtocolError> {
-                for (group, b2, packed) in responses {
-                    let mut ct = packed.ok_or(ProtocolError::Config {
-                        protocol: "bumblebee.linear",
-                        reason: "an output group without blocks".into(),
-                    })?;
-                    ct.add_assign(ctx, &encrypt_zero_pk(ctx, pk, p.rng()));
+                for (idx, mut ct) in responses.into_iter().enumerate() {
+                    rerandomise(ctx, &mut ct, pk, noise, p.rng())?;
                     let rho = RnsPoly::uniform(ctx, top - 1, p.rng());
                     ct.c0.sub_assign(ctx, &rho);
                     let mine = decode_scaled(ctx, &rho);
-                    for b0 in group * l.pack..nb0.min((group + 1) * l.pack) {
-                        for (t, r, i) in cells(b0, b2) {
-                            share[i] = ring.add(share[i], mine[position(b0, t, r)]);
-                        }
+                    for (coeff, i) in l.slots(idx / nb2, idx % nb2) {
+                        share[i] = ring.add(share[i], mine[coeff]);
                     }
                     msg.extend(ct.to_bytes(ctx));
                 }
@@ -348,19 +309,123 @@ pub fn online(
     }
 }
 
-/// `bumblebee.linear`: Y = X·W with Cheetah/BumbleBee's server-side inner product (dims k,n,m).
+/// The client's query for its share `xs` (row-major k × n): one seeded ciphertext per input
+/// block b1 and token block b2, index b1·⌈k/d2⌉ + b2, X̂ as in the module docs.
+pub fn queries<R: rand::Rng + ?Sized>(
+    ctx: &RlweContext,
+    l: &SipLayout,
+    sk: &SecretKey,
+    xs: &[u64],
+    rng: &mut R,
+) -> Vec<Ciphertext> {
+    let (k, n) = (l.k, l.n);
+    let mut out = Vec::with_capacity(l.inputs());
+    for b1 in 0..n.div_ceil(l.d1) {
+        for b2 in 0..k.div_ceil(l.d2) {
+            let mut plain = vec![0u64; ctx.n()];
+            for t in 0..l.d2.min(k - b2 * l.d2) {
+                for j in 0..l.d1.min(n - b1 * l.d1) {
+                    plain[t * l.d0 * l.d1 + j] = xs[(b2 * l.d2 + t) * n + b1 * l.d1 + j];
+                }
+            }
+            out.push(encrypt_sk(ctx, sk, &plain, rng));
+        }
+    }
+    out
+}
+
+/// A query's ciphertexts with both halves in NTT form, as [`respond`] takes them.
+pub fn ntt_queries(ctx: &RlweContext, cts: &[Ciphertext]) -> Vec<(RnsPoly, RnsPoly)> {
+    cts.iter()
+        .map(|ct| {
+            let (mut c0, mut c1) = (ct.c0.clone(), ct.c1_poly(ctx));
+            c0.to_ntt(ctx);
+            c1.to_ntt(ctx);
+            (c0, c1)
+        })
+        .collect()
+}
+
+/// The server's responses before re-randomisation and mask, index group·⌈k/d2⌉ + b2: each the
+/// inner products of its group's output blocks with token block b2, switched down one prime,
+/// aligned and packed. The responses are split between two threads.
+pub fn respond(
+    ctx: &RlweContext,
+    l: &SipLayout,
+    galois: &GaloisKeys,
+    weights: &[RnsPoly],
+    inputs: &[(RnsPoly, RnsPoly)],
+) -> Result<Vec<Ciphertext>, ProtocolError> {
+    let (nb0, nb1, nb2) = (l.m.div_ceil(l.d0), l.n.div_ceil(l.d1), l.k.div_ceil(l.d2));
+    // Y^−(d1−1) = Y^(2N − d1 + 1): moves each result to a multiple of d1.
+    let align = 2 * ctx.n() - (l.d1 - 1);
+    let product = |b0: usize, b2: usize| {
+        let terms0: Vec<(&RnsPoly, &RnsPoly)> =
+            (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].0, &weights[b0 * nb1 + b1])).collect();
+        let terms1: Vec<(&RnsPoly, &RnsPoly)> =
+            (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].1, &weights[b0 * nb1 + b1])).collect();
+        let mut acc0 = RnsPoly::dot(ctx, &terms0);
+        let mut acc1 = RnsPoly::dot(ctx, &terms1);
+        acc0.from_ntt(ctx);
+        acc1.from_ntt(ctx);
+        let mut ct = Ciphertext { c0: acc0, c1: Mask::Poly(acc1) };
+        ct.mod_switch(ctx);
+        ct.shifted(ctx, align)
+    };
+    let respond = |pairs: &[(usize, usize)]| -> Result<Vec<Ciphertext>, ProtocolError> {
+        pairs
+            .iter()
+            .map(|&(group, b2)| {
+                let products: Vec<Option<Ciphertext>> =
+                    (group * l.pack..(group + 1) * l.pack).map(|b0| (b0 < nb0).then(|| product(b0, b2))).collect();
+                pack_strided(ctx, &products, galois)?.ok_or(ProtocolError::Config {
+                    protocol: "bumblebee.linear",
+                    reason: "an output group without blocks".into(),
+                })
+            })
+            .collect()
+    };
+    let pairs: Vec<(usize, usize)> = (0..l.groups()).flat_map(|g| (0..nb2).map(move |b2| (g, b2))).collect();
+    let (first, second) = pairs.split_at(pairs.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| respond(second));
+        let mut mine = respond(first)?;
+        match other.join() {
+            Ok(theirs) => mine.extend(theirs?),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        Ok(mine)
+    })
+}
+
+/// `bumblebee.linear`: Y = X·W with Cheetah/BumbleBee's server-side inner product (dims k,n,m);
+/// `bumblebee.linear_flooded` with its responses flooded.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SipLinear;
+pub struct SipLinear {
+    /// What the server does to its responses' noise.
+    pub noise: Noise,
+}
 
 impl HeLinear for SipLinear {
     fn name(&self) -> &'static str {
-        "bumblebee.linear"
+        match self.noise {
+            Noise::AsIs => "bumblebee.linear",
+            Noise::Flooded => "bumblebee.linear_flooded",
+        }
     }
     fn paper(&self) -> &'static str {
         "Cheetah (USENIX Sec 2022) §3 / BumbleBee (NDSS 2025): server-side inner product over RLWE"
     }
     fn computes(&self) -> &'static str {
-        "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m); responses packed with Galois keys"
+        match self.noise {
+            Noise::AsIs => {
+                "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m); responses packed with Galois keys"
+            }
+            Noise::Flooded => "X·W as bumblebee.linear, each response flooded with 40 statistical bits (wider Q)",
+        }
+    }
+    fn noise(&self) -> Noise {
+        self.noise
     }
     fn product(
         &self,
@@ -374,9 +439,8 @@ impl HeLinear for SipLinear {
         let layout = SipLayout::choose(ctx, k, n, m, MAX_PACK);
         // The weights are encoded before the keys cross, so that all of setup precedes the query
         // (runs apart meet when setup first ends).
-        let encoded = p
-            .in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(ctx, &layout, w))))
-            .transpose()?;
+        let encoded =
+            p.in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(ctx, &layout, w))));
         let keys = keys(p, ctx)?;
         online(p, ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
     }

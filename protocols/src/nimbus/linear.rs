@@ -12,8 +12,8 @@
 //!   and block, Σ_j X_c[t, j]·Enc(W[j, block]) (scalar products, no NTT; [`kernel`]), packs
 //!   N/d0 results per ciphertext by negacyclic shifts (X^(u·d0), no Galois keys), switches the
 //!   modulus down one prime, re-randomises each ciphertext with a fresh public-key encryption of
-//!   zero, subtracts a uniform mask ρ drawn from the whole of R_Q′, and sends all ciphertexts in
-//!   one message. Nothing travels server → client. The server decrypts: its share is
+//!   zero (and floods it, in `nimbus.linear_flooded`), subtracts a uniform mask ρ drawn from the
+//!   whole of R_Q′, and sends all ciphertexts in one message. Nothing travels server → client. The server decrypts: its share is
 //!   X_s·W + round(2^ℓ·Dec/Q′); the client's is round(2^ℓ·ρ/Q′). The two add up to X·W within
 //!   ±1 in the last place (the rounding of the two halves).
 //! - The product carries 2f fraction bits and is truncated by f with the run's truncation
@@ -27,11 +27,9 @@
 use dyad_sim::{Channel, ChannelError, Formula, Party, Phase, RingTensor, Role, Share};
 
 use crate::error::{ProtocolError, from_peer};
-use crate::linear::{HeLinear, check_weights};
+use crate::linear::{HeLinear, Noise, fresh_term, rerandomise, switched_noise};
 use crate::protocol::matrix;
-use dyad_rlwe::cipher::{
-    Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
-};
+use dyad_rlwe::cipher::{Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, lift, poly_from_bytes, poly_to_bytes};
 use dyad_rlwe::kernel::{Scalars, accumulate};
 use dyad_rlwe::keys::{PublicKey, SecretKey};
 use dyad_rlwe::{RlweContext, RnsPoly};
@@ -63,6 +61,16 @@ impl CopLayout {
         let per_ct = ring_n / d0;
         CopLayout { k, n, m, d0, blocks, per_ct, responses: (blocks * k).div_ceil(per_ct) }
     }
+
+    /// A bound on a response's noise before re-randomisation: each coefficient sums n products
+    /// of a scalar |x| ≤ 2^(ℓ−1) with a weight ciphertext's noise and rounding ([`fresh_term`])
+    /// for each result packed (at most min(N/d0, k·blocks)), then the modulus switch
+    /// ([`switched_noise`]). All of it depends on the inputs: the decryptor knows the weights'
+    /// noise, and the client's share multiplies it.
+    pub fn noise_bound(&self, ctx: &RlweContext) -> u128 {
+        let packed = self.per_ct.min(self.k * self.blocks);
+        switched_noise(ctx, (packed * self.n) as u128 * fresh_term(ctx))
+    }
 }
 
 /// What each party keeps after the setup.
@@ -92,19 +100,12 @@ pub fn setup(
             Role::Server => {
                 let w =
                     w.ok_or(ProtocolError::Config { protocol: "nimbus.linear", reason: "the server holds W".into() })?;
-                check_weights("nimbus.linear", ctx, w)?;
                 let sk = SecretKey::generate(ctx, p.rng());
                 let pk = PublicKey::generate(ctx, &sk, ctx.top_level() - 1, p.rng());
                 let mut msg = poly_to_bytes(ctx, &pk.b);
                 msg.extend_from_slice(&pk.seed);
-                let values = w.to_vec();
-                for j in 0..layout.n {
-                    for r in 0..layout.blocks {
-                        let lo = r * layout.d0;
-                        let hi = (lo + layout.d0).min(layout.m);
-                        let row = &values[j * layout.m + lo..j * layout.m + hi];
-                        msg.extend(encrypt_sk(ctx, &sk, row, p.rng()).to_bytes(ctx));
-                    }
+                for ct in encrypt_weights(ctx, layout, &sk, &w.to_vec(), p.rng()) {
+                    msg.extend(ct.to_bytes(ctx));
                 }
                 p.send_bytes(msg)?;
                 Ok(CopState::Server(sk))
@@ -130,6 +131,26 @@ pub fn setup(
             }
         })
     })
+}
+
+/// The server's encrypted weights: row j, output block r at index j·blocks + r, for W's values
+/// (row-major n × m).
+pub fn encrypt_weights<R: rand::Rng + ?Sized>(
+    ctx: &RlweContext,
+    layout: &CopLayout,
+    sk: &SecretKey,
+    w: &[u64],
+    rng: &mut R,
+) -> Vec<Ciphertext> {
+    let mut out = Vec::with_capacity(layout.n * layout.blocks);
+    for j in 0..layout.n {
+        for r in 0..layout.blocks {
+            let lo = r * layout.d0;
+            let hi = (lo + layout.d0).min(layout.m);
+            out.push(encrypt_sk(ctx, sk, &w[j * layout.m + lo..j * layout.m + hi], rng));
+        }
+    }
+    out
 }
 
 /// Online: shares of X·W at scale 2^(2f) (before truncation), shape `[k, m]`.
@@ -166,51 +187,73 @@ pub fn online(
             Ok(Share::new(RingTensor::from_vec(ring, &[k, m], out)?))
         }
         CopState::Client { pk, weights } => {
-            let xs = x.tensor().to_vec();
-            let results = p.scope("outer_product", |_| {
-                let scalars =
-                    Scalars::new(ctx.top_level(), layout.n, k, |j, t| lift(ctx, xs[t * layout.n + j], ctx.top_level()));
-                let mut results: Vec<(RnsPoly, RnsPoly)> =
-                    vec![(RnsPoly::zero(ctx.n(), 0), RnsPoly::zero(ctx.n(), 0)); k * layout.blocks];
-                for r in 0..layout.blocks {
-                    let block: Vec<&Ciphertext> = (0..layout.n).map(|j| &weights[j * layout.blocks + r]).collect();
-                    let c0s: Vec<&RnsPoly> = block.iter().map(|c| &c.c0).collect();
-                    let c1s: Vec<RnsPoly> = block.iter().map(|c| c.c1_poly(ctx)).collect();
-                    let c1_refs: Vec<&RnsPoly> = c1s.iter().collect();
-                    let acc0 = accumulate(ctx, &c0s, &scalars);
-                    let acc1 = accumulate(ctx, &c1_refs, &scalars);
-                    for (t, (a0, a1)) in acc0.into_iter().zip(acc1).enumerate() {
-                        results[t * layout.blocks + r] = (a0, a1);
-                    }
-                }
-                results
-            });
+            let results = p.scope("outer_product", |_| outer_products(ctx, layout, weights, &x.tensor().to_vec()));
             let mut msg = Vec::with_capacity(layout.responses * ct_len);
             let mut share = vec![0u64; k * m];
-            p.scope("pack_and_mask", |p| {
+            p.scope("pack_and_mask", |p| -> Result<(), ProtocolError> {
                 for g in 0..layout.responses {
-                    let mut packed: Option<Ciphertext> = None;
-                    for u in 0..layout.per_ct {
-                        let Some((c0, c1)) = results.get(g * layout.per_ct + u) else { break };
-                        let ct = Ciphertext { c0: c0.clone(), c1: Mask::Poly(c1.clone()) }.shifted(ctx, u * layout.d0);
-                        match packed.as_mut() {
-                            Some(acc) => acc.add_assign(ctx, &ct),
-                            None => packed = Some(ct),
-                        }
-                    }
-                    let Some(mut ct) = packed else { break };
-                    ct.mod_switch(ctx);
-                    ct.add_assign(ctx, &encrypt_zero_pk(ctx, pk, p.rng()));
+                    let mut ct = packed(ctx, layout, &results, g)?;
+                    rerandomise(ctx, &mut ct, pk, layout.noise_bound(ctx), p.rng())?;
                     let rho = RnsPoly::uniform(ctx, low, p.rng());
                     ct.c0.sub_assign(ctx, &rho);
                     scatter(layout, g, &decode_scaled(ctx, &rho), |t, c, v| share[t * m + c] = v);
                     msg.extend(ct.to_bytes(ctx));
                 }
-            });
+                Ok(())
+            })?;
             p.send_bytes(msg)?;
             Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
         }
     }
+}
+
+/// The client's outer products: for every token t and output block r, Σ_j X_c[t, j]·Enc(W[j, r])
+/// (c0 and c1 at the top level, index t·blocks + r), for its share `xs` (row-major k × n).
+pub fn outer_products(
+    ctx: &RlweContext,
+    layout: &CopLayout,
+    weights: &[Ciphertext],
+    xs: &[u64],
+) -> Vec<(RnsPoly, RnsPoly)> {
+    let top = ctx.top_level();
+    let scalars = Scalars::new(top, layout.n, layout.k, |j, t| lift(ctx, xs[t * layout.n + j], top));
+    let mut results = vec![(RnsPoly::zero(ctx.n(), 0), RnsPoly::zero(ctx.n(), 0)); layout.k * layout.blocks];
+    for r in 0..layout.blocks {
+        let block: Vec<&Ciphertext> = (0..layout.n).map(|j| &weights[j * layout.blocks + r]).collect();
+        let c0s: Vec<&RnsPoly> = block.iter().map(|c| &c.c0).collect();
+        let c1s: Vec<RnsPoly> = block.iter().map(|c| c.c1_poly(ctx)).collect();
+        let c1_refs: Vec<&RnsPoly> = c1s.iter().collect();
+        let acc0 = accumulate(ctx, &c0s, &scalars);
+        let acc1 = accumulate(ctx, &c1_refs, &scalars);
+        for (t, (a0, a1)) in acc0.into_iter().zip(acc1).enumerate() {
+            results[t * layout.blocks + r] = (a0, a1);
+        }
+    }
+    results
+}
+
+/// Response `g` before re-randomisation and mask: its per_ct results shifted into place and
+/// summed, then switched down one prime.
+pub fn packed(
+    ctx: &RlweContext,
+    layout: &CopLayout,
+    results: &[(RnsPoly, RnsPoly)],
+    g: usize,
+) -> Result<Ciphertext, ProtocolError> {
+    let mut packed: Option<Ciphertext> = None;
+    for (u, (c0, c1)) in results.iter().skip(g * layout.per_ct).take(layout.per_ct).enumerate() {
+        let ct = Ciphertext { c0: c0.clone(), c1: Mask::Poly(c1.clone()) }.shifted(ctx, u * layout.d0);
+        match packed.as_mut() {
+            Some(acc) => acc.add_assign(ctx, &ct),
+            None => packed = Some(ct),
+        }
+    }
+    let mut ct = packed.ok_or(ProtocolError::Config {
+        protocol: "nimbus.linear",
+        reason: format!("response {g} of {} has no results", layout.responses),
+    })?;
+    ct.mod_switch(ctx);
+    Ok(ct)
 }
 
 /// The formula of [`setup`]: the public key at the switched-down level and n·⌈m/d0⌉ seeded
@@ -231,7 +274,7 @@ pub fn online_cost(f: &mut Formula, ctx: &RlweContext, layout: &CopLayout) {
 }
 
 /// Calls `put(t, c, v)` for every result coefficient of response ciphertext `g`.
-fn scatter(layout: &CopLayout, g: usize, coeffs: &[u64], mut put: impl FnMut(usize, usize, u64)) {
+pub fn scatter<T: Copy>(layout: &CopLayout, g: usize, coeffs: &[T], mut put: impl FnMut(usize, usize, T)) {
     for u in 0..layout.per_ct {
         let o = g * layout.per_ct + u;
         if o >= layout.k * layout.blocks {
@@ -247,19 +290,32 @@ fn scatter(layout: &CopLayout, g: usize, coeffs: &[u64], mut put: impl FnMut(usi
     }
 }
 
-/// `nimbus.linear`: Y = X·W with Nimbus's client-side outer product (dims k,n,m).
+/// `nimbus.linear`: Y = X·W with Nimbus's client-side outer product (dims k,n,m);
+/// `nimbus.linear_flooded` with its responses flooded.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct NimbusLinear;
+pub struct NimbusLinear {
+    /// What the client does to its responses' noise.
+    pub noise: Noise,
+}
 
 impl HeLinear for NimbusLinear {
     fn name(&self) -> &'static str {
-        "nimbus.linear"
+        match self.noise {
+            Noise::AsIs => "nimbus.linear",
+            Noise::Flooded => "nimbus.linear_flooded",
+        }
     }
     fn paper(&self) -> &'static str {
         "Nimbus (NeurIPS 2024): client-side outer product over RLWE"
     }
     fn computes(&self) -> &'static str {
-        "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m)"
+        match self.noise {
+            Noise::AsIs => "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m)",
+            Noise::Flooded => "X·W as nimbus.linear, each response flooded with 40 statistical bits (wider Q)",
+        }
+    }
+    fn noise(&self) -> Noise {
+        self.noise
     }
     fn product(
         &self,

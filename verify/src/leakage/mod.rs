@@ -30,6 +30,7 @@
 //! its views depend on the output, which the simulator is given.
 
 pub mod fixtures;
+pub mod he_error;
 mod stats;
 
 use dyad_protocols::harness::{self, RunSpec};

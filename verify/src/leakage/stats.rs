@@ -125,7 +125,7 @@ impl Comparison {
 }
 
 /// The z with two-sided normal tail `p`: erfc(z/√2) = p, by bisection.
-fn critical_z(p: f64) -> f64 {
+pub(crate) fn critical_z(p: f64) -> f64 {
     let (mut lo, mut hi) = (0.0_f64, 40.0_f64);
     for _ in 0..100 {
         let mid = f64::midpoint(lo, hi);
