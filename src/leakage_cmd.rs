@@ -4,6 +4,8 @@
 use dyad_model::registry::Registry;
 use dyad_protocols::Protocol;
 use dyad_protocols::blocks::arith::Mul;
+use dyad_protocols::linear::{RlweLinear, Zeros};
+use dyad_protocols::nimbus::linear::NimbusLinear;
 use dyad_rlwe::keys::ETA;
 use dyad_rlwe::params::{RlweContext, RlweParams, he_standard_max_log_q};
 use dyad_sim::Ring;
@@ -12,6 +14,7 @@ use dyad_verify::leakage::fixtures::{Leak, LeakyShare};
 use dyad_verify::leakage::he_error::{self, ErrorRow, ErrorSpec};
 use dyad_verify::leakage::{DEFAULT_ALPHA, DEFAULT_RUNS, LeakageSpec, ProtocolLeakage, audit};
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::args::{Arith, Correlated, Dims, Format, Seed, parse_dims};
@@ -40,9 +43,11 @@ pub(crate) struct LeakageArgs {
     seed: Seed,
     #[command(flatten)]
     correlations: Correlated,
-    /// Audits three fixtures instead: a sharing masked by a narrow random range and a sharing
-    /// with a side channel biased by 0.6, which must both be found leaking in the server's view,
-    /// and the Beaver product, which must come out clean. Exit 0 only when all three do.
+    /// Audits four fixtures instead: a sharing masked by a narrow random range, a sharing with a
+    /// side channel biased by 0.6 and the COP layer with one encryption of zero shared between
+    /// its responses (as the public Nimbus code), which must all be found leaking in the
+    /// server's view, and the Beaver product, which must come out clean. Exit 0 only when all
+    /// four do.
     #[arg(long, conflicts_with_all = ["protocols", "shape"])]
     self_test: bool,
     /// Prints every RLWE parameter set beside the HE standard's 128-bit bound instead, and
@@ -56,6 +61,12 @@ pub(crate) struct LeakageArgs {
     #[arg(long, conflicts_with_all = ["protocols", "shape", "self_test", "params"])]
     he_error: bool,
 }
+
+/// The self-test's COP fixture shares one encryption of zero between this many responses...
+const REUSED_CHUNK: usize = 8;
+
+/// ...at dims (k, n, m) that give it two responses (d0 = 2048, four results to a ciphertext).
+const REUSED_DIMS: [usize; 3] = [8, 4, 2048];
 
 /// Products per setting in the HE output-error measurement.
 const HE_ERROR_RUNS: usize = 3;
@@ -186,7 +197,7 @@ struct LeakageReport {
     false_positive_rate_per_party: f64,
     /// Each protocol's audit.
     protocols: Vec<ProtocolLeakage>,
-    /// For `--self-test`: whether all three fixtures came out right.
+    /// For `--self-test`: whether all four fixtures came out right.
     #[serde(skip_serializing_if = "Option::is_none")]
     self_test_passed: Option<bool>,
     /// The HE layers' output error, when every protocol is audited or `--he-error` is given.
@@ -221,8 +232,9 @@ pub(crate) fn run_leakage(args: LeakageArgs, registry: &Registry, format: Format
         correlations: args.correlations.value(),
     };
     let (narrow, biased, mul) = (LeakyShare(Leak::NarrowMask), LeakyShare(Leak::BiasedBit), Mul);
+    let reused = RlweLinear(NimbusLinear { zeros: Zeros::PerChunk(REUSED_CHUNK), ..NimbusLinear::default() });
     let chosen: Vec<&dyn Protocol> = if args.self_test {
-        vec![&narrow, &biased, &mul]
+        vec![&narrow, &biased, &reused, &mul]
     } else if args.protocols.is_empty() {
         registry.all()
     } else {
@@ -232,6 +244,7 @@ pub(crate) fn run_leakage(args: LeakageArgs, registry: &Registry, format: Format
     for p in chosen {
         let dims = match &args.shape {
             Some(d) => d.0.clone(),
+            None if args.self_test && p.name() == reused.name() => REUSED_DIMS.to_vec(),
             None => small_dims(p, fixed),
         };
         p.inputs(&dims, fixed).map_err(|e| CliError::Usage(format!("{}: {e}", p.name())))?;
@@ -242,16 +255,21 @@ pub(crate) fn run_leakage(args: LeakageArgs, registry: &Registry, format: Format
         ProgressStyle::with_template("{bar:40} {pos}/{len} protocols {elapsed} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut results = Vec::new();
-    for (p, dims) in jobs {
-        bar.set_message(p.name());
-        results.push(audit(p, Some(&dims), &spec).map_err(|e| CliError::Failed(format!("{}: {e}", p.name())))?);
-        bar.inc(1);
-    }
+    // One protocol per core: a run's two parties mostly take turns, so protocols side by side
+    // keep both cores busy.
+    let results = jobs
+        .par_iter()
+        .map(|(p, dims)| {
+            bar.set_message(p.name());
+            let r = audit(*p, Some(dims), &spec).map_err(|e| CliError::Failed(format!("{}: {e}", p.name())));
+            bar.inc(1);
+            r
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     bar.finish_and_clear();
     let self_test_passed = args.self_test.then(|| {
         let caught = |r: &ProtocolLeakage| r.parties.iter().map(|r| r.leaks).collect::<Vec<_>>() == [true, false];
-        caught(&results[0]) && caught(&results[1]) && results[2].verdict == "clean"
+        caught(&results[0]) && caught(&results[1]) && caught(&results[2]) && results[3].verdict == "clean"
     });
     let he_error =
         if args.protocols.is_empty() && !args.self_test { he_errors(fixed, args.seed.value)? } else { Vec::new() };
@@ -330,8 +348,8 @@ fn render(report: &LeakageReport) -> String {
     ));
     if let Some(passed) = report.self_test_passed {
         out.push_str(if passed {
-            "self-test PASSED: the narrow mask and the biased bit are caught in the server's view, the \
-             Beaver product is clean\n"
+            "self-test PASSED: the narrow mask, the biased bit and the shared encryption of zero are \
+             caught in the server's view, the Beaver product is clean\n"
         } else {
             "self-test FAILED: the audit did not tell the leaky fixtures from the clean one\n"
         });

@@ -468,7 +468,7 @@ fn unknown_fields_are_refused_and_large_inputs_read() {
 }
 
 #[test]
-fn leakage_catches_the_narrow_mask_clears_the_beaver_product_and_audits_named_protocols() {
+fn leakage_catches_its_leaky_fixtures_clears_the_beaver_product_and_audits_named_protocols() {
     let v = json(&dyad(&["leakage", "--self-test", "--format", "json"]));
     assert_eq!(v["self_test_passed"], true, "{v}");
     let narrow = &v["protocols"][0];
@@ -488,7 +488,13 @@ fn leakage_catches_the_narrow_mask_clears_the_beaver_product_and_audits_named_pr
         "the side channel's bit: {worst}"
     );
     assert!(biased["parties"][0]["detectable"].as_f64().unwrap() < 0.6, "a difference of 0.6 is within reach");
-    assert_eq!(v["protocols"][2]["verdict"], "clean", "the Beaver product: {}", v["protocols"][2]);
+    let reused = &v["protocols"][2];
+    assert_eq!(
+        (reused["protocol"].as_str(), reused["verdict"].as_str()),
+        (Some("nimbus.linear_reused_zero"), Some("leaks"))
+    );
+    assert_eq!(reused["parties"][0]["comparison"]["worst"]["message"], 2, "in the responses' difference: {reused}");
+    assert_eq!(v["protocols"][3]["verdict"], "clean", "the Beaver product: {}", v["protocols"][3]);
 
     let v = json(&dyad(&["leakage", "relu", "reveal", "--runs", "40", "--format", "json"]));
     let verdicts: Vec<&str> =

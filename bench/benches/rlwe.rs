@@ -13,13 +13,14 @@ use dyad_model::registry::Registry;
 use dyad_protocols::ProtocolError;
 use dyad_protocols::bumblebee::linear::{self as sip, SipLayout};
 use dyad_protocols::harness::{self, RunSpec};
+use dyad_protocols::linear::Zeros;
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout};
 use dyad_rlwe::cipher::{decrypt, encrypt_sk};
 use dyad_rlwe::galois::{GaloisKeys, apply, pack_strided, packing_elements};
 use dyad_rlwe::kernel::{Scalars, accumulate};
 use dyad_rlwe::{RlweContext, RlweParams, RnsPoly, SecretKey};
 use dyad_sim::{Party, Ring, RingTensor, Share, SimConfig, simulate};
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 
 /// The built-in protocols, built once for every test here.
 static REGISTRY: std::sync::LazyLock<Registry> =
@@ -40,7 +41,7 @@ fn online_only(name: &str, (k, n, m): (usize, usize, usize), iters: u64) -> Dura
             let state = cop::setup(p, &ctx, &layout, w)?;
             let start = Instant::now();
             for _ in 0..iters {
-                cop::online(p, &ctx, &layout, &state, w, x)?;
+                cop::online(p, &ctx, &layout, &state, Zeros::Fresh, w, x)?;
             }
             Ok(start.elapsed())
         } else {

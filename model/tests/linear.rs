@@ -6,7 +6,7 @@
 use dyad_model::registry::Registry;
 use dyad_protocols::bumblebee::linear::{self as sip, MAX_PACK, SipLayout};
 use dyad_protocols::harness::{self, RunSpec};
-use dyad_protocols::linear::{Noise, context};
+use dyad_protocols::linear::{Noise, Zeros, context};
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout};
 use dyad_protocols::{ProtocolError, TruncMode};
 use dyad_rlwe::cipher::Ciphertext;
@@ -16,7 +16,7 @@ use dyad_sim::testkit::config;
 use dyad_sim::{Party, Phase, Ring, RingTensor, Role, Share, SimConfig, simulate};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 /// The built-in protocols, built once for every test here.
@@ -45,7 +45,7 @@ fn online_product(
         Layer::Cop => {
             let layout = CopLayout::new(ctx.n(), k, n, m);
             let state = cop::setup(p, &ctx, &layout, w)?;
-            cop::online(p, &ctx, &layout, &state, w, x)
+            cop::online(p, &ctx, &layout, &state, Zeros::Fresh, w, x)
         }
         Layer::Sip => {
             let layout = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
@@ -116,15 +116,15 @@ fn cop_responses_are_freshly_masked() {
         &SimConfig::with_seed(1),
         |p| {
             let state = cop::setup(p, &ctx, &layout, Some(&w))?;
-            let a = cop::online(p, &ctx, &layout, &state, Some(&w), &xs)?;
-            let b = cop::online(p, &ctx, &layout, &state, Some(&w), &xs)?;
+            let a = cop::online(p, &ctx, &layout, &state, Zeros::Fresh, Some(&w), &xs)?;
+            let b = cop::online(p, &ctx, &layout, &state, Zeros::Fresh, Some(&w), &xs)?;
             Ok::<_, ProtocolError>((a, b))
         },
         |p| {
             assert_eq!(p.role(), Role::Client);
             let state = cop::setup(p, &ctx, &layout, None)?;
-            let a = cop::online(p, &ctx, &layout, &state, None, &xc)?;
-            let b = cop::online(p, &ctx, &layout, &state, None, &xc)?;
+            let a = cop::online(p, &ctx, &layout, &state, Zeros::Fresh, None, &xc)?;
+            let b = cop::online(p, &ctx, &layout, &state, Zeros::Fresh, None, &xc)?;
             Ok((a, b))
         },
     )
@@ -184,11 +184,11 @@ fn every_response_is_rerandomised_with_its_own_encryption_of_zero() {
         &SimConfig { views: Some(views.clone()), ..SimConfig::with_seed(2) },
         |p| {
             let state = cop::setup(p, &ctx, &layout, Some(&w))?;
-            cop::online(p, &ctx, &layout, &state, Some(&w), &xs)
+            cop::online(p, &ctx, &layout, &state, Zeros::Fresh, Some(&w), &xs)
         },
         |p| {
             let state = cop::setup(p, &ctx, &layout, None)?;
-            cop::online(p, &ctx, &layout, &state, None, &xc).map(|_| state)
+            cop::online(p, &ctx, &layout, &state, Zeros::Fresh, None, &xc).map(|_| state)
         },
     )
     .unwrap();

@@ -6,11 +6,11 @@
 //! tolerance are the same, and live here once, as [`RlweLinear`]'s [`Protocol`] implementation.
 
 use dyad_reference::arith as reference;
-use dyad_rlwe::cipher::{Ciphertext, encrypt_zero_pk};
+use dyad_rlwe::cipher::{Ciphertext, poly_to_bytes};
 use dyad_rlwe::flood::flood;
-use dyad_rlwe::keys::{ETA, PublicKey};
+use dyad_rlwe::keys::ETA;
 use dyad_rlwe::{RlweContext, RlweError, RlweParams};
-use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 use rand::Rng;
 
@@ -28,6 +28,9 @@ pub trait HeLinear: Send + Sync + std::fmt::Debug {
     fn computes(&self) -> &'static str;
     /// What it does to its responses' noise.
     fn noise(&self) -> Noise;
+    /// How many response ciphertexts `observer` receives and decrypts at dims (k, n, m) under
+    /// `ctx`, if it is the decrypting party.
+    fn responses(&self, ctx: &RlweContext, dims: (usize, usize, usize), observer: Role) -> Option<usize>;
     /// Shares of X·W at scale 2^(2f), ±1 in the last place, setup included, under `ctx`: `w` is
     /// the server's weights (`None` on the client), `x` this party's share of X (`[k, n]`; an
     /// error naming the protocol otherwise), `m` the outputs.
@@ -78,16 +81,29 @@ pub fn switched_noise(ctx: &RlweContext, top: u128) -> u128 {
     top.div_ceil(u128::from(p)) + (ctx.n() as u128 + 1).div_ceil(2)
 }
 
-/// Re-randomises a response with a fresh public-key encryption of zero and, when the context
-/// floods, floods it for noise of magnitude at most `noise`.
+/// How many responses share one re-randomising encryption of zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Zeros {
+    /// Each response its own, as the Nimbus paper describes; what every registered protocol does.
+    #[default]
+    Fresh,
+    /// One for every `n` consecutive responses, as the public Nimbus code does. The differences
+    /// of those responses' `a` halves then cancel it and leave Σ_j (x_j − x′_j)·a_j, a linear
+    /// function of the client's share whose coefficients a_j (its own weight ciphertexts) the
+    /// server knows. Insecure; kept so that the leakage audit shows it catches it.
+    PerChunk(usize),
+}
+
+/// Re-randomises a response with an encryption of zero and, when the context floods, floods it
+/// for noise of magnitude at most `noise`.
 pub fn rerandomise<R: Rng + ?Sized>(
     ctx: &RlweContext,
     ct: &mut Ciphertext,
-    pk: &PublicKey,
+    zero: &Ciphertext,
     noise: u128,
     rng: &mut R,
 ) -> Result<(), ProtocolError> {
-    ct.add_assign(ctx, &encrypt_zero_pk(ctx, pk, rng));
+    ct.add_assign(ctx, zero);
     if ctx.params().flooding {
         flood(ctx, ct, noise, rng)?;
     }
@@ -202,6 +218,28 @@ impl<L: HeLinear> Protocol for RlweLinear<L> {
     }
     fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
         tolerance(trunc)
+    }
+    fn view_features(&self, d: &[usize], fixed: FixedPoint, observer: Role, view: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let (Ok(dims), Ok(ctx)) = (dims(self.name(), d), context(fixed.ring(), self.0.noise())) else {
+            return Vec::new();
+        };
+        let Some(count) = self.0.responses(&ctx, dims, observer) else { return Vec::new() };
+        let low = ctx.top_level() - 1;
+        let len = Ciphertext::wire_bytes(&ctx, low, false);
+        let Some(message) = view.iter().find(|m| m.len() == count * len) else { return Vec::new() };
+        let halves: Vec<_> = message
+            .chunks_exact(len)
+            .filter_map(|c| Ciphertext::from_bytes(&ctx, low, false, c).ok())
+            .map(|ct| ct.c1_poly(&ctx))
+            .collect();
+        halves
+            .windows(2)
+            .map(|pair| {
+                let mut d = pair[1].clone();
+                d.sub_assign(&ctx, &pair[0]);
+                poly_to_bytes(&ctx, &d)
+            })
+            .collect()
     }
     fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
         fx.ulp()

@@ -4,7 +4,7 @@
 //! run by `dyad run`, checked by the harness, property-tested with the
 //! strategies of `dyad_sim::strategy` (feature `testing`), audited and costed.
 
-use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Role, Share};
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -230,6 +230,14 @@ pub trait Protocol: Send + Sync + std::fmt::Debug {
     /// as a leak.
     fn opens_output(&self) -> bool {
         false
+    }
+
+    /// Functions of `observer`'s view (its received messages, in order) that the leakage audit
+    /// tests alongside the view's own bits, for dependences that no single received bit shows
+    /// (none by default). The RLWE linear layers return the differences of consecutive
+    /// responses' `a` halves: an encryption of zero shared between responses cancels there.
+    fn view_features(&self, _dims: &[usize], _fixed: FixedPoint, _observer: Role, _view: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        Vec::new()
     }
 
     /// A digest of everything that defines this protocol, parameters included (a coefficient

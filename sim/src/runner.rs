@@ -69,19 +69,30 @@ pub enum Secrets {
     /// Drawn by each party from the operating system: no one else, the other party included,
     /// can derive them. Runs are no longer reproducible bit for bit (their counts are).
     Os,
+    /// `role`'s derived from `seed` whatever the run seed, the other party's from the run seed
+    /// (both as [`Secrets::FromSeed`]): the leakage audit holds the observing party's random
+    /// tape fixed while everything else varies.
+    Pinned {
+        /// The party whose randomness is fixed.
+        role: Role,
+        /// The seed it is derived from.
+        seed: u64,
+    },
 }
 
 impl Secrets {
     /// The 32-byte key of `role`'s private randomness in a run with `seed`.
     pub fn key(self, seed: u64, role: Role) -> [u8; 32] {
+        let derived = |seed: u64| {
+            let mut h = Sha256::new();
+            h.update(b"dyad: a party's private randomness, derived from the run seed");
+            h.update(seed.to_le_bytes());
+            h.update([role.index() as u8]);
+            h.finalize().into()
+        };
         match self {
-            Secrets::FromSeed => {
-                let mut h = Sha256::new();
-                h.update(b"dyad: a party's private randomness, derived from the run seed");
-                h.update(seed.to_le_bytes());
-                h.update([role.index() as u8]);
-                h.finalize().into()
-            }
+            Secrets::FromSeed => derived(seed),
+            Secrets::Pinned { role: pinned, seed: fixed } => derived(if pinned == role { fixed } else { seed }),
             Secrets::Os => {
                 let mut key = [0u8; 32];
                 rand::rng().fill_bytes(&mut key);
@@ -423,6 +434,21 @@ mod tests {
         assert_ne!(a_server, server, "from the OS, nothing follows from the seed");
         assert_ne!(a_client, client);
         assert_ne!((a_server, a_client), (b_server, b_client), "from the OS, two runs differ");
+    }
+
+    #[test]
+    fn a_pinned_party_keeps_its_randomness_over_runs_and_the_other_does_not() {
+        let pinned = Secrets::Pinned { role: Role::Client, seed: 9 };
+        let run = |seed| {
+            private_draws(&SimConfig { secrets: pinned, correlations: Correlations::Ot, ..SimConfig::with_seed(seed) })
+        };
+        let ([s1, c1], [s2, c2]) = (run(1), run(2));
+        // The client receives random OTs: its choices are its own, the messages the server's.
+        assert_eq!((c1.0, &c1.1[..4]), (c2.0, &c2.1[..4]), "the pinned client's draw and OT choices stay");
+        assert_ne!(c1.1[4..], c2.1[4..], "the messages follow the server's randomness");
+        assert_ne!(s1, s2, "the server's follow the run seed");
+        assert_eq!(pinned.key(1, Role::Server), Secrets::FromSeed.key(1, Role::Server));
+        assert_eq!(pinned.key(1, Role::Client), Secrets::FromSeed.key(9, Role::Client));
     }
 
     fn tcp_pair() -> (Box<dyn Transport>, Box<dyn Transport>) {

@@ -245,7 +245,8 @@ impl Encoder {
         let w = call.weights.map(|l| &l.w);
         let y = match (call.state, &state.ctx) {
             (LinearState::Cop(s), Some(c)) => {
-                let raw = cop::online(p, c, &CopLayout::new(c.n(), k, n, m), s, w, x)?;
+                let raw =
+                    cop::online(p, c, &CopLayout::new(c.n(), k, n, m), s, dyad_protocols::linear::Zeros::Fresh, w, x)?;
                 truncate(p, &raw, fx.frac(), trunc)?
             }
             (LinearState::Sip(setup_layout, encoded), Some(c)) => {

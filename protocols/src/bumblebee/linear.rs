@@ -25,7 +25,9 @@ use dyad_sim::{Channel, ChannelError, Formula, Party, Phase, RingTensor, Role, S
 use crate::error::{ProtocolError, from_peer};
 use crate::linear::{HeLinear, Noise, fresh_term, rerandomise, switched_noise};
 use crate::protocol::matrix;
-use dyad_rlwe::cipher::{Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, lift, poly_from_bytes, poly_to_bytes};
+use dyad_rlwe::cipher::{
+    Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
+};
 use dyad_rlwe::galois::{GaloisKeys, decomposition, pack_strided, packing_elements};
 use dyad_rlwe::keys::{PublicKey, SecretKey};
 use dyad_rlwe::{RlweContext, RnsPoly};
@@ -292,7 +294,8 @@ pub fn online(
             let noise = l.noise_bound(ctx);
             p.scope("mask", |p| -> Result<(), ProtocolError> {
                 for (idx, mut ct) in responses.into_iter().enumerate() {
-                    rerandomise(ctx, &mut ct, pk, noise, p.rng())?;
+                    let zero = encrypt_zero_pk(ctx, pk, p.rng());
+                    rerandomise(ctx, &mut ct, &zero, noise, p.rng())?;
                     let rho = RnsPoly::uniform(ctx, top - 1, p.rng());
                     ct.c0.sub_assign(ctx, &rho);
                     let mine = decode_scaled(ctx, &rho);
@@ -426,6 +429,9 @@ impl HeLinear for SipLinear {
     }
     fn noise(&self) -> Noise {
         self.noise
+    }
+    fn responses(&self, ctx: &RlweContext, (k, n, m): (usize, usize, usize), observer: Role) -> Option<usize> {
+        (observer == Role::Client).then(|| SipLayout::choose(ctx, k, n, m, MAX_PACK).outputs())
     }
     fn product(
         &self,

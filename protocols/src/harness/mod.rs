@@ -315,13 +315,19 @@ pub fn run(p: &dyn Protocol, spec: &RunSpec) -> Result<Checked, HarnessError> {
     let all: Vec<usize> = (0..specs.len()).collect();
     let reals = real_inputs(p, spec, &specs, &all, spec.inputs.as_deref())?;
     let encoded = encode(p, spec, &specs, &all, &reals)?;
-    let mut rng = sharing_rng(spec.seed);
+    // Under pinned secrets the pinned party's shares are the masks of a pinned sharing, so that
+    // they too stay fixed while the inputs change.
+    let (mut rng, pinned) = match spec.secrets {
+        Secrets::Pinned { role, seed } => (sharing_rng(seed), Some(role)),
+        _ => (sharing_rng(spec.seed), None),
+    };
     let mut server = Vec::new();
     let mut client = Vec::new();
     for (s, t) in specs.iter().zip(&encoded) {
         let (a, b) = match s.holder {
             Holder::Shared => {
-                let (a, b) = Share::split(t, &mut rng);
+                let (rest, mask) = Share::split(t, &mut rng);
+                let (a, b) = if pinned == Some(Role::Server) { (mask, rest) } else { (rest, mask) };
                 (Input::Share(a), Input::Share(b))
             }
             Holder::Server => (Input::Plain(t.clone()), Input::Absent { shape: s.shape.clone() }),

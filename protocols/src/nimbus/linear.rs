@@ -27,9 +27,11 @@
 use dyad_sim::{Channel, ChannelError, Formula, Party, Phase, RingTensor, Role, Share};
 
 use crate::error::{ProtocolError, from_peer};
-use crate::linear::{HeLinear, Noise, fresh_term, rerandomise, switched_noise};
+use crate::linear::{HeLinear, Noise, Zeros, fresh_term, rerandomise, switched_noise};
 use crate::protocol::matrix;
-use dyad_rlwe::cipher::{Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, lift, poly_from_bytes, poly_to_bytes};
+use dyad_rlwe::cipher::{
+    Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
+};
 use dyad_rlwe::kernel::{Scalars, accumulate};
 use dyad_rlwe::keys::{PublicKey, SecretKey};
 use dyad_rlwe::{RlweContext, RnsPoly};
@@ -153,12 +155,14 @@ pub fn encrypt_weights<R: rand::Rng + ?Sized>(
     out
 }
 
-/// Online: shares of X·W at scale 2^(2f) (before truncation), shape `[k, m]`.
+/// Online: shares of X·W at scale 2^(2f) (before truncation), shape `[k, m]`; the client
+/// re-randomises its responses as `zeros` says.
 pub fn online(
     p: &mut Party,
     ctx: &RlweContext,
     layout: &CopLayout,
     state: &CopState,
+    zeros: Zeros,
     w: Option<&RingTensor>,
     x: &Share,
 ) -> Result<Share, ProtocolError> {
@@ -190,10 +194,19 @@ pub fn online(
             let results = p.scope("outer_product", |_| outer_products(ctx, layout, weights, &x.tensor().to_vec()));
             let mut msg = Vec::with_capacity(layout.responses * ct_len);
             let mut share = vec![0u64; k * m];
+            let noise = layout.noise_bound(ctx);
             p.scope("pack_and_mask", |p| -> Result<(), ProtocolError> {
+                let mut zero = encrypt_zero_pk(ctx, pk, p.rng());
                 for g in 0..layout.responses {
                     let mut ct = packed(ctx, layout, &results, g)?;
-                    rerandomise(ctx, &mut ct, pk, layout.noise_bound(ctx), p.rng())?;
+                    let fresh = match zeros {
+                        Zeros::Fresh => g > 0,
+                        Zeros::PerChunk(chunk) => g > 0 && g % chunk.max(1) == 0,
+                    };
+                    if fresh {
+                        zero = encrypt_zero_pk(ctx, pk, p.rng());
+                    }
+                    rerandomise(ctx, &mut ct, &zero, noise, p.rng())?;
                     let rho = RnsPoly::uniform(ctx, low, p.rng());
                     ct.c0.sub_assign(ctx, &rho);
                     scatter(layout, g, &decode_scaled(ctx, &rho), |t, c, v| share[t * m + c] = v);
@@ -291,31 +304,41 @@ pub fn scatter<T: Copy>(layout: &CopLayout, g: usize, coeffs: &[T], mut put: imp
 }
 
 /// `nimbus.linear`: Y = X·W with Nimbus's client-side outer product (dims k,n,m);
-/// `nimbus.linear_flooded` with its responses flooded.
+/// `nimbus.linear_flooded` with its responses flooded; `nimbus.linear_reused_zero` (not
+/// registered) with the public code's shared encryptions of zero.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NimbusLinear {
     /// What the client does to its responses' noise.
     pub noise: Noise,
+    /// How many responses share an encryption of zero.
+    pub zeros: Zeros,
 }
 
 impl HeLinear for NimbusLinear {
     fn name(&self) -> &'static str {
-        match self.noise {
-            Noise::AsIs => "nimbus.linear",
-            Noise::Flooded => "nimbus.linear_flooded",
+        match (self.noise, self.zeros) {
+            (_, Zeros::PerChunk(_)) => "nimbus.linear_reused_zero",
+            (Noise::AsIs, Zeros::Fresh) => "nimbus.linear",
+            (Noise::Flooded, Zeros::Fresh) => "nimbus.linear_flooded",
         }
     }
     fn paper(&self) -> &'static str {
         "Nimbus (NeurIPS 2024): client-side outer product over RLWE"
     }
     fn computes(&self) -> &'static str {
-        match self.noise {
-            Noise::AsIs => "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m)",
-            Noise::Flooded => "X·W as nimbus.linear, each response flooded with 40 statistical bits (wider Q)",
+        match (self.noise, self.zeros) {
+            (_, Zeros::PerChunk(_)) => "X·W as nimbus.linear, one encryption of zero per chunk of responses (insecure)",
+            (Noise::AsIs, Zeros::Fresh) => "X·W for shared X [k,n] and the server's W [n,m] (dims k,n,m)",
+            (Noise::Flooded, Zeros::Fresh) => {
+                "X·W as nimbus.linear, each response flooded with 40 statistical bits (wider Q)"
+            }
         }
     }
     fn noise(&self) -> Noise {
         self.noise
+    }
+    fn responses(&self, ctx: &RlweContext, (k, n, m): (usize, usize, usize), observer: Role) -> Option<usize> {
+        (observer == Role::Server).then(|| CopLayout::new(ctx.n(), k, n, m).responses)
     }
     fn product(
         &self,
@@ -328,7 +351,7 @@ impl HeLinear for NimbusLinear {
         let (k, n) = matrix(self.name(), x.shape())?;
         let layout = CopLayout::new(ctx.n(), k, n, m);
         let state = setup(p, ctx, &layout, w)?;
-        online(p, ctx, &layout, &state, w, x)
+        online(p, ctx, &layout, &state, self.zeros, w, x)
     }
     fn product_cost(&self, f: &mut Formula, ctx: &RlweContext, k: usize, n: usize, m: usize) {
         let layout = CopLayout::new(ctx.n(), k, n, m);

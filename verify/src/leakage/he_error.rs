@@ -22,7 +22,7 @@ use dyad_protocols::ProtocolError;
 use dyad_protocols::bumblebee::linear::{self as sip, MAX_PACK, SipLayout};
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout};
 use dyad_rlwe::RlweError;
-use dyad_rlwe::cipher::offsets;
+use dyad_rlwe::cipher::{encrypt_zero_pk, offsets};
 use dyad_rlwe::galois::{GaloisKeys, packing_elements};
 use dyad_rlwe::keys::{PublicKey, SecretKey};
 use dyad_rlwe::params::{Encoding, RlweContext, RlweParams};
@@ -143,7 +143,8 @@ fn cop_offsets(
     let mut out = Vec::new();
     for g in 0..layout.responses {
         let mut ct = cop::packed(ctx, &layout, &results, g)?;
-        dyad_protocols::linear::rerandomise(ctx, &mut ct, &pk, layout.noise_bound(ctx), rng)?;
+        let zero = encrypt_zero_pk(ctx, &pk, rng);
+        dyad_protocols::linear::rerandomise(ctx, &mut ct, &zero, layout.noise_bound(ctx), rng)?;
         let mut expected = vec![0u64; ctx.n()];
         let mut slots = Vec::new();
         let index: Vec<usize> = (0..ctx.n()).collect();
@@ -178,7 +179,8 @@ fn sip_offsets(
     let noise = layout.noise_bound(ctx);
     let mut out = Vec::new();
     for (idx, mut ct) in responses.into_iter().enumerate() {
-        dyad_protocols::linear::rerandomise(ctx, &mut ct, &pk, noise, rng)?;
+        let zero = encrypt_zero_pk(ctx, &pk, rng);
+        dyad_protocols::linear::rerandomise(ctx, &mut ct, &zero, noise, rng)?;
         let mut expected = vec![0u64; ctx.n()];
         let slots: Vec<usize> = layout
             .slots(idx / nb2, idx % nb2)

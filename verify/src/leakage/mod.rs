@@ -7,8 +7,16 @@
 //! its view must then be distributed the same way whatever the *other* party's input is. This
 //! audit tests exactly that, empirically: for party P it fixes P's own inputs, runs the protocol
 //! many times with the other inputs (the other party's and the secret-shared ones) at a low
-//! setting A and a high setting B of their domain, each run under a fresh seed (fresh dealer
-//! material, private randomness and sharing), and compares the two distributions of P's view.
+//! setting A and a high setting B of their domain, and compares the two distributions of P's
+//! view. P's random tape and its shares of the secret-shared inputs are held fixed too
+//! ([`Secrets::Pinned`]): a view must be simulatable given them, so conditioning on them is
+//! allowed, and it makes visible what P's own randomness lets it compute (a difference of two
+//! ciphertexts under keys it made, say). Everything else is fresh in every run: the other party's
+//! randomness, the dealer's material.
+//!
+//! Beside the view's bits the audit tests what the protocol says to derive from it
+//! ([`Protocol::view_features`]): for the RLWE linear layers, the differences of consecutive
+//! responses' `a` halves, where an encryption of zero shared between responses cancels.
 //!
 //! **The test.** Views are compared bit by bit: message i, byte j, bit k is one position. A
 //! position whose bit never changes over all runs of both settings carries no information and is
@@ -36,7 +44,7 @@ mod stats;
 use dyad_protocols::harness::{self, RunSpec};
 use dyad_protocols::{HarnessError, Holder, InputSpec, Protocol};
 use dyad_sim::channel::recording::Views;
-use dyad_sim::runner::Correlations;
+use dyad_sim::runner::{Correlations, Secrets};
 use dyad_sim::{FixedPoint, Role};
 use ndarray::{ArrayD, IxDyn};
 use rand::{RngExt, SeedableRng};
@@ -196,14 +204,17 @@ fn audit_party(
                 inputs: Some(inputs.clone()),
                 enforce_domain: false,
                 correlations: spec.correlations,
+                secrets: Secrets::Pinned { role: party, seed: spec.seed },
                 views: Some(views.clone()),
                 fixed: spec.fixed,
                 ..RunSpec::new(spec.fixed.ring(), run_seed(spec.seed, party, s, r))
             };
             harness::run(p, &run)?;
             let [server, client] = views.take();
-            let view = if party == Role::Server { server } else { client };
+            let mut view = if party == Role::Server { server } else { client };
             first.get_or_insert_with(|| (view.len(), view.iter().map(Vec::len).sum::<usize>()));
+            let features = p.view_features(dims, spec.fixed, party, &view);
+            view.extend(features);
             counts[s].add(&view);
         }
     }
