@@ -314,7 +314,12 @@ fn render(report: &LeakageReport) -> String {
             let worst = match (&c.worst, c.sizes_differ) {
                 (_, true) => "message sizes differ".to_owned(),
                 (Some(w), false) => {
-                    format!("msg {} byte {} bit {}: {:.2} vs {:.2}", w.message, w.byte, w.bit, w.low, w.high)
+                    // Positions past the received messages are the protocol's derived features.
+                    let at = match w.message.checked_sub(r.messages) {
+                        Some(d) => format!("derived {d}"),
+                        None => format!("msg {}", w.message),
+                    };
+                    format!("{at} byte {} bit {}: {:.2} vs {:.2}", w.byte, w.bit, w.low, w.high)
                 }
                 (None, false) => "—".to_owned(),
             };

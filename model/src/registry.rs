@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn every_builtin_protocol_builds() {
-        assert_eq!(builtin().all().len(), 58);
+        assert_eq!(builtin().all().len(), 60);
     }
 
     #[test]

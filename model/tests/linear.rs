@@ -89,7 +89,12 @@ fn both_layers_are_within_one_lsb_of_the_ring_product_before_truncation() {
         (Layer::Sip, Ring::Z64, (20, 100, 300)),
         (Layer::Sip, Ring::Z32, (130, 70, 10)), // more tokens than a block holds
     ];
-    let flooded = [(Layer::Cop, Ring::Z64, (9, 70, 1500)), (Layer::Sip, Ring::Z64, (20, 100, 300))];
+    let flooded = [
+        (Layer::Cop, Ring::Z64, (9, 70, 1500)),
+        (Layer::Sip, Ring::Z64, (20, 100, 300)),
+        (Layer::Cop, Ring::Z32, (20, 100, 300)),
+        (Layer::Sip, Ring::Z32, (5, 130, 69)),
+    ];
     let all = cases.into_iter().map(|c| (Noise::AsIs, c)).chain(flooded.into_iter().map(|c| (Noise::Flooded, c)));
     for (i, (noise, (layer, ring, dims))) in all.enumerate() {
         let seed = 0x4c53_4200 + i as u64;
@@ -258,6 +263,14 @@ fn nimbus_cop_matches_the_ring_product_on_random_shapes() {
 fn sip_matches_the_ring_product_on_random_shapes() {
     check_shapes("bumblebee.linear", Ring::Z64, 0x5349_5064);
     check_shapes("bumblebee.linear", Ring::Z32, 0x5349_5032);
+}
+
+#[test]
+fn the_flooded_layers_match_the_ring_product_on_random_shapes() {
+    check_shapes("nimbus.linear_flooded", Ring::Z64, 0x464c_4f64);
+    check_shapes("nimbus.linear_flooded", Ring::Z32, 0x464c_4f32);
+    check_shapes("bumblebee.linear_flooded", Ring::Z64, 0x464c_5364);
+    check_shapes("bumblebee.linear_flooded", Ring::Z32, 0x464c_5332);
 }
 
 #[test]

@@ -75,10 +75,11 @@ pub fn fresh_term(ctx: &RlweContext) -> u128 {
 }
 
 /// A bound on the noise after the modulus switch of noise at most `top`: ⌈top/P⌉ for the
-/// dropped prime P, plus the rounding's (1 + ‖s‖₁)/2 ≤ (N + 1)/2 for a ternary s.
+/// dropped prime P, plus the rounding's (1 + ‖s‖₁)/2 ≤ (N + 1)/2 for a ternary s. The bounds
+/// saturate rather than wrap, so that an impossible one makes flooding refuse.
 pub fn switched_noise(ctx: &RlweContext, top: u128) -> u128 {
     let p = ctx.moduli()[ctx.top_level() - 1].value();
-    top.div_ceil(u128::from(p)) + (ctx.n() as u128 + 1).div_ceil(2)
+    top.div_ceil(u128::from(p)).saturating_add((ctx.n() as u128 + 1).div_ceil(2))
 }
 
 /// How many responses share one re-randomising encryption of zero.
@@ -226,12 +227,15 @@ impl<L: HeLinear> Protocol for RlweLinear<L> {
         let Some(count) = self.0.responses(&ctx, dims, observer) else { return Vec::new() };
         let low = ctx.top_level() - 1;
         let len = Ciphertext::wire_bytes(&ctx, low, false);
-        let Some(message) = view.iter().find(|m| m.len() == count * len) else { return Vec::new() };
-        let halves: Vec<_> = message
+        let mut sized = view.iter().filter(|m| m.len() == count * len);
+        let (Some(message), None) = (sized.next(), sized.next()) else { return Vec::new() };
+        let Ok(halves) = message
             .chunks_exact(len)
-            .filter_map(|c| Ciphertext::from_bytes(&ctx, low, false, c).ok())
-            .map(|ct| ct.c1_poly(&ctx))
-            .collect();
+            .map(|c| Ciphertext::from_bytes(&ctx, low, false, c).map(|ct| ct.c1_poly(&ctx)))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return Vec::new();
+        };
         halves
             .windows(2)
             .map(|pair| {

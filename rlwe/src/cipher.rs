@@ -274,12 +274,19 @@ pub fn offsets(ctx: &RlweContext, sk: &SecretKey, ct: &Ciphertext, want: &[u64])
             let m = want.get(j).copied().unwrap_or(0) & (u64::MAX >> (64 - bits));
             let t = ((ctx.crt(&residues) << bits) + &modulus - q * m) % &modulus;
             let (negative, t) = if t > (&modulus >> 1u32) { (true, &modulus - t) } else { (false, t) };
-            let whole = (&t / q).to_u64_digits().first().copied().unwrap_or(0) as f64;
-            let frac = ((&t % q) << 53u32) / q;
-            let d = whole + frac.to_u64_digits().first().copied().unwrap_or(0) as f64 / 2f64.powi(53);
+            let d = ratio(&t, q);
             if negative { -d } else { d }
         })
         .collect()
+}
+
+/// t/q as an f64 to full precision, however small: the quotient is taken with about 64
+/// significant bits before scaling back.
+fn ratio(t: &BigUint, q: &BigUint) -> f64 {
+    let shift = (q.bits() + 64).saturating_sub(t.bits());
+    let quotient = (t << shift) / q;
+    let value = quotient.to_u64_digits().iter().rev().fold(0.0, |acc, &d| acc * 2f64.powi(64) + d as f64);
+    value * 2f64.powi(-i32::try_from(shift).unwrap_or(i32::MAX))
 }
 
 /// self·x for a plaintext scalar x ∈ Z_2^ℓ lifted to its centred representative.

@@ -11,9 +11,9 @@
 //! Vaikuntanathan and Wichs, EUROCRYPT 2012). With F = B·N·2^40 a whole ciphertext is within 2^−40
 //! of input-independent, and r responses within r·2^−40.
 //!
-//! The flooded offset |δ| ≤ 2^ℓ·F/Q′ must stay below 1/2 for the shares to add up within ±1:
-//! with B near 2^37 at BERT-base shapes that needs log Q′ ≥ ℓ + 92, which
-//! [`RlweParams::flooding`](crate::params::RlweParams::flooding) provides.
+//! The flooded offset |δ| ≤ 2^ℓ·F/Q′ must stay below 1/2 for the shares to add up within ±1
+//! ([`width`] keeps it below 1/4): with B up to about 2^33 at BERT-base shapes that needs
+//! log Q′ ≥ ℓ + 88, which [`RlweParams::flooding`](crate::params::RlweParams::flooding) provides.
 
 use rand::{Rng, RngExt};
 
@@ -27,12 +27,12 @@ pub const STATISTICAL_BITS: u32 = 40;
 
 /// F for noise of magnitude at most `noise` at `level`: noise·N·2^40, or an error when the
 /// flooded offset 2^ℓ·F/Q_level could exceed 1/4 (leaving the rest of the half-unit to the
-/// noise itself and the fresh encryption of zero).
-pub fn width(ctx: &RlweContext, level: usize, noise: u128) -> Result<u128, RlweError> {
+/// noise itself and the fresh encryption of zero), or F does not fit an i128.
+pub fn width(ctx: &RlweContext, level: usize, noise: u128) -> Result<i128, RlweError> {
     let need = noise.max(1).checked_mul(ctx.n() as u128).and_then(|v| v.checked_mul(1u128 << STATISTICAL_BITS));
     let room = ctx.q(level) >> (ctx.params().plain_bits + 2);
-    match need {
-        Some(f) if num_bigint::BigUint::from(f) <= room => Ok(f),
+    match need.and_then(|f| i128::try_from(f).ok()) {
+        Some(f) if num_bigint::BigUint::from(f.unsigned_abs()) <= room => Ok(f),
         _ => Err(RlweError::Flooding {
             noise_bits: 128 - noise.leading_zeros(),
             room_bits: room.bits(),
@@ -49,11 +49,7 @@ pub fn flood<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<(), RlweError> {
     let level = ct.level();
-    let f = i128::try_from(width(ctx, level, noise)?).map_err(|_| RlweError::Flooding {
-        noise_bits: 128 - noise.leading_zeros(),
-        room_bits: 127,
-        stat_bits: STATISTICAL_BITS,
-    })?;
+    let f = width(ctx, level, noise)?;
     let mut e = RnsPoly::zero(ctx.n(), level);
     for j in 0..ctx.n() {
         for (i, r) in residues(ctx, rng.random_range(-f..=f), level).into_iter().enumerate() {

@@ -8,7 +8,8 @@
 //! and a given by a seed. Switching c1 (under τ_k(s)) multiplies its sub-digits by the keys and
 //! divides by P with rounding; the added noise is about 2^w·√N·σ/P. w is the whole digit when P
 //! is large enough (ℓ = 64: 59- and 55-bit digits over a 49-bit P), and smaller otherwise (ℓ = 32:
-//! a 59-bit digit over a 37-bit P is split into sub-digits of at most 30 bits).
+//! a 59-bit digit over a 37-bit P is split into sub-digits of at most 42 bits). When the context
+//! floods, w is also capped at log P − 9 (see [`decomposition`]).
 //!
 //! **Packing.** Ciphertexts c_0 … c_{d−1} (d a power of two) whose useful coefficients sit at
 //! multiples of d become one, Σ_j X^j·T_d(c_j), where T_d keeps the multiples of d (the trace to

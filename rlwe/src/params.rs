@@ -3,7 +3,9 @@
 //!
 //! The sets follow the Nimbus code (secretflow/spu, branch `nimbus`): ℓ = 64 uses N = 8192 with
 //! primes of 59, 55 and 49 bits (log Q ≈ 163); ℓ = 32 uses N = 4096 with 59 and 37 bits
-//! (log Q ≈ 96). Both are checked against the HomomorphicEncryption.org standard's 128-bit
+//! (log Q ≈ 96). Flooded responses need a wider Q′: {59, 55, 50, 49} at ℓ = 64 (log Q ≈ 213)
+//! and N = 8192 with {59, 55, 49} at ℓ = 32 ([`RlweParams::flooding`]). All are checked against
+//! the HomomorphicEncryption.org standard's 128-bit
 //! classical bound for ternary secrets (Albrecht et al., 2018, Table 1): 109 for N = 4096 and
 //! 218 for N = 8192. The last prime is the one a modulus switch drops.
 

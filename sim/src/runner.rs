@@ -71,7 +71,9 @@ pub enum Secrets {
     Os,
     /// `role`'s derived from `seed` whatever the run seed, the other party's from the run seed
     /// (both as [`Secrets::FromSeed`]): the leakage audit holds the observing party's random
-    /// tape fixed while everything else varies.
+    /// tape fixed while everything else varies. The in-process harness also draws `role`'s
+    /// shares of shared inputs from `seed`; the dealer's material, both halves, still follows
+    /// the run seed.
     Pinned {
         /// The party whose randomness is fixed.
         role: Role,
@@ -105,7 +107,8 @@ impl Secrets {
 /// How to run a simulation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimConfig {
-    /// Seeds the dealer, and the parties' private randomness under [`Secrets::FromSeed`].
+    /// Seeds the dealer, and the parties' private randomness under [`Secrets::FromSeed`] (the
+    /// unpinned party's under [`Secrets::Pinned`]).
     pub seed: u64,
     /// Where the parties' private randomness comes from.
     pub secrets: Secrets,

@@ -98,14 +98,14 @@ impl SipLayout {
     pub fn noise_bound(&self, ctx: &RlweContext) -> u128 {
         let big = ctx.n() as u128;
         let terms = (self.d0 * self.d1 * self.n.div_ceil(self.d1)) as u128;
-        let products = switched_noise(ctx, terms * fresh_term(ctx));
+        let products = switched_noise(ctx, terms.saturating_mul(fresh_term(ctx)));
         let (w, parts) = decomposition(ctx, ctx.top_level() - 1);
         let digit = 1u128 << w.min(64);
         let special = u128::from(ctx.moduli()[ctx.top_level() - 1].value());
-        let switch = (parts.len() as u128 * big * digit * u128::from(dyad_rlwe::keys::ETA)).div_ceil(special)
-            + (big + 1).div_ceil(2);
-        let levels = self.pack.trailing_zeros();
-        products + switch * ((1u128 << (2 * levels)) - 1) / 3
+        let digits = (parts.len() as u128 * big).saturating_mul(digit).saturating_mul(u128::from(dyad_rlwe::keys::ETA));
+        let switch = digits.div_ceil(special).saturating_add((big + 1).div_ceil(2));
+        let switches = ((1u128 << (2 * self.pack.trailing_zeros())) - 1) / 3;
+        products.saturating_add(switch.saturating_mul(switches))
     }
 
     /// The powers of two with d0·d1·d2 ≤ N and g ≤ min(d1, `max_pack`, ⌈m/d0⌉ rounded up) that

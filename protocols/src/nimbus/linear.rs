@@ -71,7 +71,7 @@ impl CopLayout {
     /// noise, and the client's share multiplies it.
     pub fn noise_bound(&self, ctx: &RlweContext) -> u128 {
         let packed = self.per_ct.min(self.k * self.blocks);
-        switched_noise(ctx, (packed * self.n) as u128 * fresh_term(ctx))
+        switched_noise(ctx, ((packed * self.n) as u128).saturating_mul(fresh_term(ctx)))
     }
 }
 
@@ -317,7 +317,8 @@ pub struct NimbusLinear {
 impl HeLinear for NimbusLinear {
     fn name(&self) -> &'static str {
         match (self.noise, self.zeros) {
-            (_, Zeros::PerChunk(_)) => "nimbus.linear_reused_zero",
+            (Noise::AsIs, Zeros::PerChunk(_)) => "nimbus.linear_reused_zero",
+            (Noise::Flooded, Zeros::PerChunk(_)) => "nimbus.linear_flooded_reused_zero",
             (Noise::AsIs, Zeros::Fresh) => "nimbus.linear",
             (Noise::Flooded, Zeros::Fresh) => "nimbus.linear_flooded",
         }

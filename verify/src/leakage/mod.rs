@@ -12,7 +12,9 @@
 //! ([`Secrets::Pinned`]): a view must be simulatable given them, so conditioning on them is
 //! allowed, and it makes visible what P's own randomness lets it compute (a difference of two
 //! ciphertexts under keys it made, say). Everything else is fresh in every run: the other party's
-//! randomness, the dealer's material.
+//! randomness and the dealer's material, P's half of it included (pinning that half would need
+//! the dealer to draw it apart from the other's, which it does not: a leak P could compute only
+//! from its own dealer material goes unseen).
 //!
 //! Beside the view's bits the audit tests what the protocol says to derive from it
 //! ([`Protocol::view_features`]): for the RLWE linear layers, the differences of consecutive
