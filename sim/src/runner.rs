@@ -413,7 +413,7 @@ mod tests {
             Ok((
                 draw,
                 match p.random_ots(spec)? {
-                    crate::correlation::RandomOts::Sender { messages } => messages,
+                    crate::correlation::RandomOts::Sender { messages } => messages.to_vec(),
                     crate::correlation::RandomOts::Receiver { choices, messages } => [choices, messages].concat(),
                 },
             ))

@@ -59,7 +59,7 @@ fn random_ots_give_the_receiver_the_chosen_message_only() {
             Role::Server => (s, c),
             Role::Client => (c, s),
         };
-        let messages = send.into_sender().unwrap();
+        let messages = send.into_sender().unwrap().to_vec();
         let (choices, chosen) = recv.into_receiver().unwrap();
         assert_eq!(messages.len(), 200 * 16);
         for (i, (&ch, &m)) in choices.iter().zip(&chosen).enumerate() {

@@ -34,7 +34,7 @@ fn random_ots_give_the_receiver_the_message_at_its_choice_and_no_other() {
             let spec = OtSpec { sender, count, choice_bits, msg_bits };
             let (s, c, cost) = both(seed, |p| p.random_ots(spec));
             let (send, recv) = if server_sends { (s, c) } else { (c, s) };
-            let messages = send.into_sender().unwrap();
+            let messages = send.into_sender().unwrap().to_vec();
             let (choices, chosen) = recv.into_receiver().unwrap();
             let arity = spec.arity();
             prop_assert_eq!(messages.len(), count * arity);

@@ -14,7 +14,7 @@
 //! The steps are split ([`start`], [`CotSender::respond`], [`CotReceiver::finish`]) so that
 //! batches in both directions share flights.
 
-use dyad_sim::correlation::OtSpec;
+use dyad_sim::correlation::{OtMessages, OtSpec};
 use dyad_sim::{Channel, ChannelError, Formula, Party, Ring, Role, wire};
 
 use crate::blocks::ot::one_of_two;
@@ -29,7 +29,7 @@ fn config(reason: String) -> ProtocolError {
 pub struct CotSender {
     ring: Ring,
     count: usize,
-    rot: Vec<u64>,
+    rot: OtMessages,
 }
 
 /// The receiver's side of a batch, after sending its flips.
@@ -90,7 +90,11 @@ impl CotSender {
         let flips = p.recv_packed(self.count, 1)?;
         let mut tau = wire::Packer::new(self.count, ring.bits());
         let mut u = Vec::with_capacity(self.count);
-        for ((pair, f), d) in self.rot.chunks_exact(2).zip(&flips).zip(d) {
+        if self.rot.len() != 2 * self.count {
+            return Err(config(format!("{} random OT messages for {} OTs", self.rot.len(), self.count)));
+        }
+        for (t, (f, d)) in flips.iter().zip(d).enumerate() {
+            let pair = [self.rot.get(2 * t), self.rot.get(2 * t + 1)];
             let (kept, other) = if *f == 0 { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
             u.push(ring.neg(kept));
             tau.push(ring.sub(ring.add(ring.reduce(*d), kept), other));

@@ -9,7 +9,7 @@
 //! The steps are split ([`start`], [`OtSender::respond`], [`OtReceiver::finish`])
 //! so that OTs in both directions can share flights.
 
-use dyad_sim::correlation::OtSpec;
+use dyad_sim::correlation::{OtMessages, OtSpec};
 use dyad_sim::{Channel, ChannelError, Formula, Party, Role, wire};
 
 use crate::error::ProtocolError;
@@ -22,7 +22,7 @@ fn config(reason: String) -> ProtocolError {
 #[derive(Debug)]
 pub struct OtSender {
     spec: OtSpec,
-    rot: Vec<u64>,
+    rot: OtMessages,
 }
 
 /// The receiver's side of a batch of OTs, after sending its offsets.
@@ -82,11 +82,14 @@ impl OtSender {
         let offsets = p.recv_packed(count, choice_bits)?;
         let mut masked = wire::Packer::new(count * arity, msg_bits);
         let mut row = vec![0u64; arity];
-        for (t, (rot, e)) in self.rot.chunks_exact(arity).zip(&offsets).enumerate() {
+        if self.rot.len() != count * arity {
+            return Err(config(format!("{} random OT messages for {count} OTs of arity {arity}", self.rot.len())));
+        }
+        for (t, e) in offsets.iter().enumerate() {
             messages(t, &mut row);
             let e = *e as usize;
             for (i, m) in row.iter().enumerate() {
-                masked.push(m ^ rot[(i + e) & (arity - 1)]);
+                masked.push(m ^ self.rot.get(t * arity + ((i + e) & (arity - 1))));
             }
         }
         p.send_bytes(masked.finish())?;

@@ -9,7 +9,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use super::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
+use super::{CorrelationProvider, MatDims, MatrixTriple, OtMessages, OtSpec, RandomOts, SquarePairs, Triples};
 use crate::error::SimError;
 use crate::meter::Link;
 use crate::ring::Ring;
@@ -129,7 +129,8 @@ impl CorrelationProvider for Dealer {
         let choice_ring = Ring::new(spec.choice_bits)?;
         let arity = spec.arity();
         if self.role == spec.sender {
-            let messages = msg_ring.random_vec(spec.count * arity, &mut rng);
+            let n = spec.count * arity;
+            let messages = OtMessages::from_draws(msg_ring, n, msg_ring.random_draws(n, &mut rng));
             link.meter_mut().on_dealer(random_ot_bytes(spec, self.role));
             return Ok(RandomOts::Sender { messages });
         }

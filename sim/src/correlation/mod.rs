@@ -118,13 +118,63 @@ impl OtSpec {
     }
 }
 
+/// The sender's random OT messages at their bit width: ⌊64/ℓ⌋ to a word, as
+/// [`Ring::random_vec`] draws them (#15: 2-bit messages take 2 bits,
+/// not a u64 each).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtMessages {
+    ring: Ring,
+    len: usize,
+    words: Vec<u64>,
+}
+
+impl OtMessages {
+    /// `len` messages over `ring` as the words [`Ring::random_draws`]
+    /// gives.
+    pub fn from_draws(ring: Ring, len: usize, words: Vec<u64>) -> Self {
+        OtMessages { ring, len, words }
+    }
+
+    /// The messages `values` (each below 2^ℓ), packed.
+    pub fn from_values(ring: Ring, values: &[u64]) -> Self {
+        let per = (64 / ring.bits()).max(1) as usize;
+        let words = values
+            .chunks(per)
+            .map(|chunk| {
+                chunk.iter().enumerate().fold(0u64, |w, (k, &v)| w | (v & ring.mask()) << (k as u32 * ring.bits()))
+            })
+            .collect();
+        OtMessages { ring, len: values.len(), words }
+    }
+
+    /// Message `i` (zero past the end).
+    pub fn get(&self, i: usize) -> u64 {
+        if i < self.len { self.ring.element_of_draws(&self.words, i) } else { 0 }
+    }
+
+    /// How many messages.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// All messages, one per u64.
+    pub fn to_vec(&self) -> Vec<u64> {
+        (0..self.len).map(|i| self.get(i)).collect()
+    }
+}
+
 /// One party's half of a batch of random OTs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RandomOts {
     /// The sender's half: N random messages per instance.
     Sender {
         /// `count × N` messages, instance-major.
-        messages: Vec<u64>,
+        messages: OtMessages,
     },
     /// The receiver's half: a random choice per instance and the chosen message.
     Receiver {
@@ -137,7 +187,7 @@ pub enum RandomOts {
 
 impl RandomOts {
     /// The sender's messages; an error when this is the receiver's half.
-    pub fn into_sender(self) -> Result<Vec<u64>, SimError> {
+    pub fn into_sender(self) -> Result<OtMessages, SimError> {
         match self {
             RandomOts::Sender { messages } => Ok(messages),
             RandomOts::Receiver { .. } => Err(wrong_half("sender")),

@@ -41,7 +41,7 @@ use sha2::{Digest, Sha256};
 
 use self::fixed_key::Tccr;
 use self::iknp::{IknpReceiver, IknpSender};
-use super::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
+use super::{CorrelationProvider, MatDims, MatrixTriple, OtMessages, OtSpec, RandomOts, SquarePairs, Triples};
 use crate::channel::{Channel, Stream};
 use crate::error::{CorrelationError, SimError};
 use crate::meter::{Link, Phase};
@@ -411,7 +411,8 @@ impl CorrelationProvider for OtProvider {
             Ok(match cots {
                 Cots::Sender { q, delta, tweak } => {
                     let [p0, p1] = self.pads(&q, delta, tweak);
-                    RandomOts::Sender { messages: naor_pinkas::sender_messages(&self.hash, &p0, &p1, k, tweak, mask) }
+                    let values = naor_pinkas::sender_messages(&self.hash, &p0, &p1, k, tweak, mask);
+                    RandomOts::Sender { messages: OtMessages::from_values(Ring::new(spec.msg_bits)?, &values) }
                 }
                 Cots::Receiver { r, t, tweak } => {
                     let pads = self.received_pads(&t, tweak);
