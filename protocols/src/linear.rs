@@ -95,6 +95,16 @@ pub enum Zeros {
     PerChunk(usize),
 }
 
+impl Zeros {
+    /// How many consecutive responses share one encryption of zero (at least one).
+    pub fn chunk(self) -> usize {
+        match self {
+            Zeros::Fresh => 1,
+            Zeros::PerChunk(n) => n.max(1),
+        }
+    }
+}
+
 /// Re-randomises a response with an encryption of zero and, when the context floods, floods it
 /// for noise of magnitude at most `noise`.
 pub fn rerandomise<R: Rng + ?Sized>(

@@ -9,6 +9,7 @@ use rand::Rng;
 
 use super::RlweError;
 use super::keys::{PublicKey, SecretKey, error_poly, expand_seed, ternary_poly};
+use super::modulus::Modulus;
 use super::params::{Encoding, RlweContext};
 use super::poly::RnsPoly;
 use dyad_sim::wire;
@@ -44,13 +45,13 @@ pub fn lift(ctx: &RlweContext, x: u64, limbs: usize) -> Vec<u64> {
 
 /// The residues of a signed integer modulo each prime of the first `limbs`.
 pub fn residues(ctx: &RlweContext, c: i128, limbs: usize) -> Vec<u64> {
-    ctx.moduli()[..limbs]
-        .iter()
-        .map(|m| {
-            let r = m.reduce_u128(c.unsigned_abs());
-            if c < 0 { m.neg(r) } else { r }
-        })
-        .collect()
+    ctx.moduli()[..limbs].iter().map(|m| residue(m, c)).collect()
+}
+
+/// The residue of a signed integer modulo one prime.
+pub fn residue(m: &Modulus, c: i128) -> u64 {
+    let r = m.reduce_u128(c.unsigned_abs());
+    if c < 0 { m.neg(r) } else { r }
 }
 
 /// The plaintext coefficients m (at most N of them) scaled into Z_Q at the top level, by the
@@ -70,10 +71,8 @@ pub fn encode(ctx: &RlweContext, m: &[u64]) -> RnsPoly {
                 (t >> bits) + ((t >> (bits - 1)) & 1)
             }
         };
-        let (lifted, extra) = (residues(ctx, c, limbs), residues(ctx, correction, limbs));
-        for (i, (l, e)) in lifted.into_iter().zip(extra).enumerate() {
-            let md = ctx.moduli()[i];
-            p.limb_mut(i)[j] = md.add(md.mul(l, ctx.delta(i)), e);
+        for (i, md) in ctx.moduli().iter().enumerate() {
+            p.limb_mut(i)[j] = md.add(md.mul(residue(md, c), ctx.delta(i)), residue(md, correction));
         }
     }
     p

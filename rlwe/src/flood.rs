@@ -18,7 +18,7 @@
 use rand::{Rng, RngExt};
 
 use super::RlweError;
-use super::cipher::{Ciphertext, residues};
+use super::cipher::{Ciphertext, residue};
 use super::params::RlweContext;
 use super::poly::RnsPoly;
 
@@ -52,8 +52,9 @@ pub fn flood<R: Rng + ?Sized>(
     let f = width(ctx, level, noise)?;
     let mut e = RnsPoly::zero(ctx.n(), level);
     for j in 0..ctx.n() {
-        for (i, r) in residues(ctx, rng.random_range(-f..=f), level).into_iter().enumerate() {
-            e.limb_mut(i)[j] = r;
+        let v = rng.random_range(-f..=f);
+        for (i, m) in ctx.moduli()[..level].iter().enumerate() {
+            e.limb_mut(i)[j] = residue(m, v);
         }
     }
     ct.c0.add_assign(ctx, &e);

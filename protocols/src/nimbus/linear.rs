@@ -196,17 +196,15 @@ pub fn online(
             let mut share = vec![0u64; k * m];
             let noise = layout.noise_bound(ctx);
             p.scope("pack_and_mask", |p| -> Result<(), ProtocolError> {
-                let mut zero = encrypt_zero_pk(ctx, pk, p.rng());
+                let mut zero = None;
                 for g in 0..layout.responses {
                     let mut ct = packed(ctx, layout, &results, g)?;
-                    let fresh = match zeros {
-                        Zeros::Fresh => g > 0,
-                        Zeros::PerChunk(chunk) => g > 0 && g % chunk.max(1) == 0,
-                    };
-                    if fresh {
-                        zero = encrypt_zero_pk(ctx, pk, p.rng());
+                    if g % zeros.chunk() == 0 {
+                        zero = Some(encrypt_zero_pk(ctx, pk, p.rng()));
                     }
-                    rerandomise(ctx, &mut ct, &zero, noise, p.rng())?;
+                    if let Some(zero) = &zero {
+                        rerandomise(ctx, &mut ct, zero, noise, p.rng())?;
+                    }
                     let rho = RnsPoly::uniform(ctx, low, p.rng());
                     ct.c0.sub_assign(ctx, &rho);
                     scatter(layout, g, &decode_scaled(ctx, &rho), |t, c, v| share[t * m + c] = v);
