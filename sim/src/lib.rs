@@ -13,6 +13,7 @@
 //!
 //! Nothing here knows any protocol.
 
+pub mod bits;
 pub mod channel;
 pub mod correlation;
 pub mod error;
@@ -37,6 +38,7 @@ pub mod wire;
 #[cfg(feature = "testing")]
 pub mod arbitrary;
 
+pub use bits::Bits;
 pub use channel::Channel;
 pub use error::{ChannelError, FixedError, SimError, TensorError};
 pub use fixed::FixedPoint;

@@ -9,7 +9,9 @@ use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::channel::{Channel, Transport};
-use crate::correlation::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
+use crate::correlation::{
+    BitTriples, CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples,
+};
 use crate::error::{ChannelError, SimError};
 use crate::meter::{Link, Phase, Tally, TallyKey};
 use crate::ring::Ring;
@@ -165,6 +167,12 @@ impl Party {
     pub fn triples(&mut self, ring: Ring, n: usize) -> Result<Triples, SimError> {
         self.sync_if_due()?;
         self.provider.triples(&mut self.link, ring, n)
+    }
+
+    /// This party's half of `n` AND triples, packed.
+    pub fn bit_triples(&mut self, n: usize) -> Result<BitTriples, SimError> {
+        self.sync_if_due()?;
+        self.provider.bit_triples(&mut self.link, n)
     }
 
     /// This party's half of `n` square pairs over `ring`.

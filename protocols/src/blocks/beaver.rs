@@ -5,8 +5,9 @@
 //! d = x − a and e = y − b together in one round, and compute x·y = c + d·b + e·a + d·e locally
 //! (the server adds d·e). Online cost for n elements: one message each way of 2n·ℓ/8 bytes, one
 //! round. A square uses a square pair (a, a²) and opens d = x − a alone: half the bytes.
+//! [`and_bits`] is the product over Z_2 on packed bits, 64 ANDs to a word operation.
 
-use dyad_sim::{Formula, Party, Ring, RingTensor, Role, Share};
+use dyad_sim::{Bits, Channel, ChannelError, Formula, Party, Ring, RingTensor, Role, Share};
 
 use crate::blocks::share::{open, open_many, open_many_cost};
 use crate::error::ProtocolError;
@@ -42,6 +43,36 @@ pub fn mul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, ProtocolEr
             })
             .collect();
         Ok(Share::new(RingTensor::from_vec(ring, x.shape(), z)?))
+    })
+}
+
+/// The AND x ∧ y of XOR-shared packed bits: [`mul_ring`] over Z_2, with the same triples request
+/// and the same message (d then e, one bit each), computed a word at a time.
+pub fn and_bits(p: &mut Party, x: &Bits, y: &Bits) -> Result<Bits, ProtocolError> {
+    let n = x.len();
+    if y.len() != n {
+        return Err(dyad_sim::TensorError::Shape { op: "and", left: vec![n], right: vec![y.len()] }.into());
+    }
+    p.scope("beaver", |p| {
+        let t = p.bit_triples(n)?;
+        let (mut d, mut e) = (x.xor(&t.a)?, y.xor(&t.b)?);
+        let mut payload = d.to_bytes();
+        payload.extend(e.to_bytes());
+        p.send_bytes(payload)?;
+        let bytes = p.recv_bytes()?;
+        let half = n.div_ceil(8);
+        if bytes.len() != 2 * half {
+            return Err(ChannelError::Malformed { expected: 2 * half, got: bytes.len() }.into());
+        }
+        let (theirs_d, theirs_e) = bytes.split_at(half);
+        d.xor_assign(&Bits::from_bytes(theirs_d, n)?)?;
+        e.xor_assign(&Bits::from_bytes(theirs_e, n)?)?;
+        let server = u64::from(p.role() == Role::Server).wrapping_neg();
+        let words = (t.a.words().iter().zip(t.b.words()).zip(t.c.words()))
+            .zip(d.words().iter().zip(e.words()))
+            .map(|(((&a, &b), &c), (&d, &e))| c ^ (d & b) ^ (e & a) ^ (d & e & server))
+            .collect();
+        Ok(Bits::from_words(n, words))
     })
 }
 

@@ -21,11 +21,10 @@
 //! does not wrap, i.e. |x − c| < 2^(ℓ−1).
 
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
+use dyad_sim::{Bits, FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
-use rand::RngExt;
 
-use crate::blocks::beaver::{mul_ring, mul_ring_cost};
+use crate::blocks::beaver::{and_bits, mul_ring_cost};
 use crate::blocks::convert::{b2a, b2a_cost};
 use crate::blocks::ot::{self, Side, batches_cost};
 use crate::error::ProtocolError;
@@ -73,32 +72,30 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
         let q = widths.len();
         let chunk = |v: u64, j: usize| (v >> (j as u32 * radix)) & ((1u64 << widths[j]) - 1);
         // Chunks of equal width share one batch of OTs: at most two batches (full and narrower).
+        // Instance k·n + i of a batch is element i's chunk js[k].
         let groups = chunk_groups(&widths);
-        let mut lt = vec![0u64; n * q];
-        let mut eq = vec![0u64; n * q];
+        let mut lt = vec![Bits::zeros(n); q];
+        let mut eq = vec![Bits::zeros(n); q];
         let mut sides = Vec::new();
         p.scope("leaf_ot", |p| -> Result<(), ProtocolError> {
             for (w, js) in &groups {
                 let spec = OtSpec { sender: Role::Server, count: n * js.len(), choice_bits: *w, msg_bits: 2 };
                 let choices = (p.role() == Role::Client)
-                    .then(|| mine.iter().flat_map(|&v| js.iter().map(move |&j| chunk(v, j))).collect());
+                    .then(|| js.iter().flat_map(|&j| mine.iter().map(move |&v| chunk(v, j))).collect());
                 sides.push(ot::start(p, spec, choices)?);
             }
             for ((_, js), side) in groups.iter().zip(sides) {
                 match side {
                     Side::Sender(s) => {
-                        for i in 0..n {
-                            for &j in js {
-                                lt[i * q + j] = p.rng().random::<u64>() & 1;
-                                eq[i * q + j] = p.rng().random::<u64>() & 1;
-                            }
+                        for &j in js {
+                            lt[j] = Bits::random(n, p.rng());
+                            eq[j] = Bits::random(n, p.rng());
                         }
-                        let per = js.len();
                         let (lt, eq) = (&lt, &eq);
                         s.respond_with(p, |t, row| {
-                            let (i, j) = (t / per, js[t % per]);
+                            let (j, i) = (js[t / n], t % n);
                             let a = mine.get(i).map_or(0, |&v| chunk(v, j));
-                            let (l0, e0) = (lt[i * q + j], eq[i * q + j]);
+                            let (l0, e0) = (u64::from(lt[j].get(i)), u64::from(eq[j].get(i)));
                             for (k, m) in (0u64..).zip(row.iter_mut()) {
                                 *m = (l0 ^ u64::from(a < k)) | ((e0 ^ u64::from(a == k)) << 1);
                             }
@@ -109,17 +106,16 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
                         if got.len() != n * js.len() {
                             return Err(inconsistent(format!("{} leaf messages for {n}×{}", got.len(), js.len())));
                         }
-                        for (t, &m) in got.iter().enumerate() {
-                            let (i, j) = (t / js.len(), js[t % js.len()]);
-                            lt[i * q + j] = m & 1;
-                            eq[i * q + j] = m >> 1;
+                        for (&j, got) in js.iter().zip(got.chunks(n.max(1))) {
+                            lt[j] = Bits::from_values(got.iter().map(|m| m & 1));
+                            eq[j] = Bits::from_values(got.iter().map(|m| m >> 1));
                         }
                     }
                 }
             }
             Ok(())
         })?;
-        and_tree(p, n, q, lt, eq)
+        and_tree(p, n, lt, eq)
     })
 }
 
@@ -150,50 +146,46 @@ fn inconsistent(reason: String) -> ProtocolError {
     ProtocolError::Config { protocol: "millionaire", reason }
 }
 
-/// Combines per-chunk (lt, eq) shares, chunk 0 least significant, into the share of lt.
-fn and_tree(p: &mut Party, n: usize, mut q: usize, mut lt: Vec<u64>, mut eq: Vec<u64>) -> Result<Share, ProtocolError> {
+/// Combines per-chunk (lt, eq) shares, chunk 0 least significant, each a packed vector over the
+/// `n` comparisons, into the share of lt. A level's ANDs go in one batch, pair by pair: n ANDs
+/// eq_hi ∧ lt_lo, then (below the last level) n ANDs eq_hi ∧ eq_lo.
+fn and_tree(p: &mut Party, n: usize, mut lt: Vec<Bits>, mut eq: Vec<Bits>) -> Result<Share, ProtocolError> {
     p.scope("and_tree", |p| {
-        while q > 1 {
+        while lt.len() > 1 {
+            let q = lt.len();
             let pairs = q / 2;
-            let q_next = q.div_ceil(2);
-            let last = q_next == 1;
-            let (mut left, mut right) = (Vec::new(), Vec::new());
-            for i in 0..n {
-                for t in 0..pairs {
-                    let (lo, hi) = (i * q + 2 * t, i * q + 2 * t + 1);
-                    left.push(eq[hi]);
-                    right.push(lt[lo]);
-                    if !last {
-                        left.push(eq[hi]);
-                        right.push(eq[lo]);
-                    }
+            let last = q.div_ceil(2) == 1;
+            let (mut left, mut right) = (Bits::default(), Bits::default());
+            for t in 0..pairs {
+                left.extend(&eq[2 * t + 1]);
+                right.extend(&lt[2 * t]);
+                if !last {
+                    left.extend(&eq[2 * t + 1]);
+                    right.extend(&eq[2 * t]);
                 }
             }
-            let ands = mul_ring(p, &bits_share(left)?, &bits_share(right)?)?.into_tensor().to_vec();
+            let ands = and_bits(p, &left, &right)?;
             let per = if last { 1 } else { 2 };
             if ands.len() != n * pairs * per {
                 return Err(inconsistent(format!("{} AND outputs for {n}×{pairs}×{per}", ands.len())));
             }
-            let (mut lt_next, mut eq_next) = (vec![0u64; n * q_next], vec![0u64; n * q_next]);
-            for i in 0..n {
-                for t in 0..pairs {
-                    let base = (i * pairs + t) * per;
-                    let hi = i * q + 2 * t + 1;
-                    lt_next[i * q_next + t] = lt[hi] ^ ands[base];
-                    if !last {
-                        eq_next[i * q_next + t] = ands[base + 1];
-                    }
+            let (mut lt_next, mut eq_next) = (Vec::with_capacity(q.div_ceil(2)), Vec::with_capacity(q.div_ceil(2)));
+            for t in 0..pairs {
+                let mut l = ands.slice(t * per * n, n)?;
+                l.xor_assign(&lt[2 * t + 1])?;
+                lt_next.push(l);
+                if !last {
+                    eq_next.push(ands.slice((t * per + 1) * n, n)?);
                 }
-                if q % 2 == 1 {
-                    lt_next[i * q_next + pairs] = lt[i * q + q - 1];
-                    eq_next[i * q_next + pairs] = eq[i * q + q - 1];
-                }
+            }
+            if q % 2 == 1 {
+                lt_next.push(lt[q - 1].clone());
+                eq_next.push(eq[q - 1].clone());
             }
             lt = lt_next;
             eq = eq_next;
-            q = q_next;
         }
-        bits_share(lt)
+        lt.pop().map(|b| b.to_share()).ok_or_else(|| inconsistent("no chunks".into()))
     })
 }
 

@@ -9,7 +9,10 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use super::{CorrelationProvider, MatDims, MatrixTriple, OtMessages, OtSpec, RandomOts, SquarePairs, Triples};
+use super::{
+    BitTriples, CorrelationProvider, MatDims, MatrixTriple, OtMessages, OtSpec, RandomOts, SquarePairs, Triples,
+};
+use crate::bits::Bits;
 use crate::error::SimError;
 use crate::meter::Link;
 use crate::ring::Ring;
@@ -93,6 +96,19 @@ impl CorrelationProvider for Dealer {
         let (a0, b0) = (RingTensor::random(ring, &shape, &mut rng), RingTensor::random(ring, &shape, &mut rng));
         let c = a0.add(a1.tensor())?.mul(&b0.add(b1.tensor())?)?;
         Ok(Triples { a: Share::new(a0), b: Share::new(b0), c: Share::new(c.sub(c1.tensor())?) })
+    }
+
+    /// The request and the bits of [`Dealer::triples`] over Z_2, drawn packed.
+    fn bit_triples(&mut self, link: &mut Link, n: usize) -> Result<BitTriples, SimError> {
+        let mut rng = self.next_rng(link, format!("triples {} n={n}", Ring::Z2));
+        link.meter_mut().on_dealer(triple_bytes(Ring::Z2, n));
+        let [a1, b1, c1] = [(); 3].map(|()| Bits::random(n, &mut rng));
+        if self.role == Role::Client {
+            return Ok(BitTriples { a: a1, b: b1, c: c1 });
+        }
+        let (a0, b0) = (Bits::random(n, &mut rng), Bits::random(n, &mut rng));
+        let c = a0.xor(&a1)?.and(&b0.xor(&b1)?)?.xor(&c1)?;
+        Ok(BitTriples { a: a0, b: b0, c })
     }
 
     fn squares(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<SquarePairs, SimError> {

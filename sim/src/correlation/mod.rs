@@ -9,6 +9,7 @@
 pub mod dealer;
 pub mod ot;
 
+use crate::bits::Bits;
 use crate::error::{CorrelationError, SimError};
 use crate::meter::Link;
 use crate::ring::Ring;
@@ -24,6 +25,18 @@ pub struct Triples {
     pub b: Share,
     /// Share of c = a·b.
     pub c: Share,
+}
+
+/// AND triples with their bits packed ([`Bits`]): XOR shares of a, b and c = a ∧ b. The same
+/// correlation as [`Triples`] over [`Ring::Z2`], at one bit per element in memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BitTriples {
+    /// Share of a.
+    pub a: Bits,
+    /// Share of b.
+    pub b: Bits,
+    /// Share of c = a ∧ b.
+    pub c: Bits,
 }
 
 /// Square pairs: shares of a and a², each of shape `[n]`.
@@ -219,6 +232,13 @@ pub trait CorrelationProvider: Send {
 
     /// `n` element-wise Beaver triples over `ring`.
     fn triples(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<Triples, SimError>;
+
+    /// `n` AND triples, packed: the request `triples(Z2, n)` makes, served without a `u64` per
+    /// bit where the provider can (the default packs [`CorrelationProvider::triples`]).
+    fn bit_triples(&mut self, link: &mut Link, n: usize) -> Result<BitTriples, SimError> {
+        let t = self.triples(link, Ring::Z2, n)?;
+        Ok(BitTriples { a: Bits::from_share(&t.a), b: Bits::from_share(&t.b), c: Bits::from_share(&t.c) })
+    }
 
     /// `n` square pairs over `ring`.
     fn squares(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<SquarePairs, SimError>;
