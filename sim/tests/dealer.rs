@@ -4,7 +4,7 @@
 
 use dyad_sim::correlation::{MatDims, OtSpec};
 use dyad_sim::meter::Phase;
-use dyad_sim::{Party, Ring, RingTensor, Role, Share, SimConfig, SimError, simulate};
+use dyad_sim::{Bits, Party, Ring, RingTensor, Role, Share, SimConfig, SimError, simulate};
 
 fn both<T: Send>(f: impl Fn(&mut Party) -> Result<T, SimError> + Sync) -> (T, T, dyad_sim::CostReport) {
     let out = simulate(&SimConfig::with_seed(42), &f, &f).unwrap();
@@ -29,6 +29,22 @@ fn beaver_triples_multiply_at_both_rings_and_over_z2() {
         assert!(cost.dealer_used);
         assert_eq!(cost.correlations, "dealer");
     }
+}
+
+#[test]
+fn packed_and_triples_are_the_z2_triples_of_the_same_request() {
+    let (s, c, cost) = both(|p| p.scope("and", |p| p.bit_triples(1000)));
+    let (us, uc, _) = both(|p| p.triples(Ring::Z2, 1000));
+    for (packed, unpacked) in [(&s, &us), (&c, &uc)] {
+        assert_eq!(packed.a, Bits::from_share(&unpacked.a));
+        assert_eq!(packed.b, Bits::from_share(&unpacked.b));
+        assert_eq!(packed.c, Bits::from_share(&unpacked.c));
+    }
+    let (a, b) = (s.a.xor(&c.a).unwrap(), s.b.xor(&c.b).unwrap());
+    assert_eq!(a.and(&b).unwrap(), s.c.xor(&c.c).unwrap());
+    assert_ne!(s.a, c.a, "the halves differ");
+    let d = cost.label_counts(Phase::Offline, "and/dealer");
+    assert_eq!(d.dealer_bytes_to_server, 3 * Ring::Z2.wire_bytes(1000) as u64);
 }
 
 #[test]
@@ -59,7 +75,13 @@ fn random_ots_give_the_receiver_the_chosen_message_only() {
             Role::Server => (s, c),
             Role::Client => (c, s),
         };
-        let messages = send.into_sender().unwrap().to_vec();
+        let packed = send.into_sender().unwrap();
+        let messages = packed.to_vec();
+        for t in 0..200 {
+            let run = packed.run(t * 16, 16);
+            let want = messages[t * 16..(t + 1) * 16].iter().rev().fold(0u64, |acc, &m| acc << msg_bits | m);
+            assert_eq!(run, (msg_bits == 2).then_some(want), "instance {t}'s messages as one value");
+        }
         let (choices, chosen) = recv.into_receiver().unwrap();
         assert_eq!(messages.len(), 200 * 16);
         for (i, (&ch, &m)) in choices.iter().zip(&chosen).enumerate() {

@@ -69,6 +69,9 @@ fn triples_and_square_pairs_multiply_at_every_ring_width() {
             let (s, c, _) = both(seed, |p| p.squares(ring, n));
             let a = open(&s.a, &c.a);
             prop_assert_eq!(a.mul(&a).unwrap(), open(&s.aa, &c.aa));
+            let (s, c, _) = both(seed, |p| p.bit_triples(n));
+            let (a, b) = (s.a.xor(&c.a).unwrap(), s.b.xor(&c.b).unwrap());
+            prop_assert_eq!(a.and(&b).unwrap(), s.c.xor(&c.c).unwrap());
             Ok(())
         })
         .unwrap();

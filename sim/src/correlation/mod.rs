@@ -165,6 +165,19 @@ impl OtMessages {
         if i < self.len { self.ring.element_of_draws(&self.words, i) } else { 0 }
     }
 
+    /// Messages `start..start + count` as one value, message `start` in the low bits, when they
+    /// lie in one word with no gap (ℓ divides 64); `None` otherwise.
+    pub fn run(&self, start: usize, count: usize) -> Option<u64> {
+        let bits = self.ring.bits() as usize;
+        let (first, width) = (start * bits, count * bits);
+        let fits = 64 % bits == 0 && (1..=64).contains(&width) && first / 64 == (first + width - 1) / 64;
+        if !fits || start + count > self.len {
+            return None;
+        }
+        let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+        Some((self.words[first / 64] >> (first % 64)) & mask)
+    }
+
     /// How many messages.
     pub fn len(&self) -> usize {
         self.len
