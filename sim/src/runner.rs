@@ -414,7 +414,9 @@ mod tests {
                 draw,
                 match p.random_ots(spec)? {
                     crate::correlation::RandomOts::Sender { messages } => messages.to_vec(),
-                    crate::correlation::RandomOts::Receiver { choices, messages } => [choices, messages].concat(),
+                    crate::correlation::RandomOts::Receiver { choices, messages } => {
+                        [choices.to_vec(), messages.to_vec()].concat()
+                    }
                 },
             ))
         };

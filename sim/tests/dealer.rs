@@ -82,7 +82,7 @@ fn random_ots_give_the_receiver_the_chosen_message_only() {
             let want = messages[t * 16..(t + 1) * 16].iter().rev().fold(0u64, |acc, &m| acc << msg_bits | m);
             assert_eq!(run, (msg_bits == 2).then_some(want), "instance {t}'s messages as one value");
         }
-        let (choices, chosen) = recv.into_receiver().unwrap();
+        let (choices, chosen) = recv.into_receiver().map(|(c, m)| (c.to_vec(), m.to_vec())).unwrap();
         assert_eq!(messages.len(), 200 * 16);
         for (i, (&ch, &m)) in choices.iter().zip(&chosen).enumerate() {
             assert!(ch < 16 && m <= Ring::new(msg_bits).unwrap().mask());

@@ -35,7 +35,7 @@ fn random_ots_give_the_receiver_the_message_at_its_choice_and_no_other() {
             let (s, c, cost) = both(seed, |p| p.random_ots(spec));
             let (send, recv) = if server_sends { (s, c) } else { (c, s) };
             let messages = send.into_sender().unwrap().to_vec();
-            let (choices, chosen) = recv.into_receiver().unwrap();
+            let (choices, chosen) = recv.into_receiver().map(|(c, m)| (c.to_vec(), m.to_vec())).unwrap();
             let arity = spec.arity();
             prop_assert_eq!(messages.len(), count * arity);
             let mask = Ring::new(msg_bits).unwrap().mask();

@@ -21,7 +21,7 @@
 //! does not wrap, i.e. |x − c| < 2^(ℓ−1).
 
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{Bits, FixedPoint, Formula, Party, Ring, RingTensor, Role, Share};
+use dyad_sim::{Bits, FixedPoint, Formula, Packed, Party, Ring, RingTensor, Role, Share};
 use ndarray::ArrayD;
 
 use crate::blocks::beaver::{and_bits, mul_ring_cost};
@@ -33,6 +33,21 @@ use crate::protocol::{InputSpec, Inputs, OutputEncoding, Protocol, elements, ele
 
 /// The chunk width m: SPU's and CrypTFlow2's radix-4 default.
 pub const DEFAULT_RADIX: u32 = 4;
+
+/// The widest chunk: its 2^m two-bit leaf messages fill one word.
+pub const MAX_RADIX: u32 = 5;
+
+/// The 2^w leaf messages (1{a < k}, 1{a = k}) for k = 0..2^w, two bits each, message k in bits
+/// 2k (lt) and 2k + 1 (eq): lt is set above field a, eq at field a.
+fn leaf_messages(a: u64, w: u32) -> u64 {
+    let above = lt_fields(w) & u64::MAX.checked_shl(2 * (a as u32 + 1)).unwrap_or(0);
+    above | 1 << (2 * a + 1)
+}
+
+/// The lt bits of the 2^w leaf messages (bit 2k for every k); shifted left by one, the eq bits.
+fn lt_fields(w: u32) -> u64 {
+    0x5555_5555_5555_5555u64 >> (64 - (2u32 << w))
+}
 
 /// A Boolean share of `n` bits.
 pub(crate) fn bits_share(values: Vec<u64>) -> Result<Share, ProtocolError> {
@@ -60,10 +75,10 @@ fn chunk_groups(widths: &[u32]) -> Vec<(u32, Vec<usize>)> {
 /// XOR shares of 1{a < b} for `bits`-bit values, the server holding `a` and the client `b`
 /// (`mine` is this party's value per element). Returns a Boolean share of shape `[n]`.
 pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result<Share, ProtocolError> {
-    if bits == 0 || radix == 0 || radix > 8 || bits > 64 {
+    if bits == 0 || radix == 0 || radix > MAX_RADIX || bits > 64 {
         return Err(ProtocolError::Config {
             protocol: "millionaire",
-            reason: format!("need 1 ≤ bits ≤ 64 and 1 ≤ radix ≤ 8, got {bits} and {radix}"),
+            reason: format!("need 1 ≤ bits ≤ 64 and 1 ≤ radix ≤ {MAX_RADIX}, got {bits} and {radix}"),
         });
     }
     p.scope("millionaire", |p| {
@@ -80,25 +95,26 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
         p.scope("leaf_ot", |p| -> Result<(), ProtocolError> {
             for (w, js) in &groups {
                 let spec = OtSpec { sender: Role::Server, count: n * js.len(), choice_bits: *w, msg_bits: 2 };
-                let choices = (p.role() == Role::Client)
-                    .then(|| js.iter().flat_map(|&j| mine.iter().map(move |&v| chunk(v, j))).collect());
+                let ring = Ring::new(*w)?;
+                let choices = (p.role() == Role::Client).then(|| {
+                    Packed::from_values(ring, js.iter().flat_map(|&j| mine.iter().map(move |&v| chunk(v, j))))
+                });
                 sides.push(ot::start(p, spec, choices)?);
             }
-            for ((_, js), side) in groups.iter().zip(sides) {
+            for ((w, js), side) in groups.iter().zip(sides) {
                 match side {
                     Side::Sender(s) => {
                         for &j in js {
                             lt[j] = Bits::random(n, p.rng());
                             eq[j] = Bits::random(n, p.rng());
                         }
+                        let lt_all = lt_fields(*w);
                         let (lt, eq) = (&lt, &eq);
-                        s.respond_with(p, |t, row| {
+                        s.respond_words(p, |t| {
                             let (j, i) = (js[t / n], t % n);
                             let a = mine.get(i).map_or(0, |&v| chunk(v, j));
                             let (l0, e0) = (u64::from(lt[j].get(i)), u64::from(eq[j].get(i)));
-                            for (k, m) in (0u64..).zip(row.iter_mut()) {
-                                *m = (l0 ^ u64::from(a < k)) | ((e0 ^ u64::from(a == k)) << 1);
-                            }
+                            leaf_messages(a, *w) ^ (lt_all * l0) ^ ((lt_all << 1) * e0)
                         })?;
                     }
                     Side::Receiver(r) => {
@@ -106,9 +122,9 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
                         if got.len() != n * js.len() {
                             return Err(inconsistent(format!("{} leaf messages for {n}×{}", got.len(), js.len())));
                         }
-                        for (&j, got) in js.iter().zip(got.chunks(n.max(1))) {
-                            lt[j] = Bits::from_values(got.iter().map(|m| m & 1));
-                            eq[j] = Bits::from_values(got.iter().map(|m| m >> 1));
+                        for (k, &j) in js.iter().enumerate() {
+                            lt[j] = Bits::from_fn(n, |i| got.get(k * n + i) & 1 == 1);
+                            eq[j] = Bits::from_fn(n, |i| got.get(k * n + i) >> 1 == 1);
                         }
                     }
                 }
@@ -392,5 +408,25 @@ impl Protocol for Lt {
     }
     fn output(&self) -> OutputEncoding {
         OutputEncoding::Integer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_messages_are_lt_and_eq_for_every_k() {
+        for w in 1..=MAX_RADIX {
+            for a in 0..1u64 << w {
+                let m = leaf_messages(a, w);
+                for k in 0..1u64 << w {
+                    let field = (m >> (2 * k)) & 3;
+                    assert_eq!(field, u64::from(a < k) | u64::from(a == k) << 1, "w = {w}, a = {a}, k = {k}");
+                }
+                assert_eq!(m.checked_shr(2 << w).unwrap_or(0), 0, "nothing past the 2^{w} messages");
+            }
+            assert_eq!(lt_fields(w).count_ones(), 1 << w);
+        }
     }
 }

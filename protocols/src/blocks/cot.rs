@@ -14,8 +14,8 @@
 //! The steps are split ([`start`], [`CotSender::respond`], [`CotReceiver::finish`]) so that
 //! batches in both directions share flights.
 
-use dyad_sim::correlation::{OtMessages, OtSpec};
-use dyad_sim::{Channel, ChannelError, Formula, Party, Ring, Role, wire};
+use dyad_sim::correlation::OtSpec;
+use dyad_sim::{Bits, Channel, ChannelError, Formula, Packed, Party, Ring, Role, wire};
 
 use crate::blocks::ot::one_of_two;
 use crate::error::ProtocolError;
@@ -29,7 +29,7 @@ fn config(reason: String) -> ProtocolError {
 pub struct CotSender {
     ring: Ring,
     count: usize,
-    rot: OtMessages,
+    rot: Packed,
 }
 
 /// The receiver's side of a batch, after sending its flips.
@@ -37,7 +37,7 @@ pub struct CotSender {
 pub struct CotReceiver {
     ring: Ring,
     choices: Vec<u64>,
-    pads: Vec<u64>,
+    pads: Packed,
 }
 
 /// One party's side of a batch of correlated OTs.
@@ -74,8 +74,8 @@ pub fn start(
         return Err(config(format!("{} choices for {count} correlated OTs", choices.len())));
     }
     let (e, pads) = rot.into_receiver()?;
-    let flips: Vec<u64> = e.iter().zip(&choices).map(|(e, c)| (e ^ c) & 1).collect();
-    p.send_packed(&flips, 1)?;
+    let flips = Bits::from_fn(count, |t| (e.get(t) ^ choices[t]) & 1 == 1);
+    p.send_bytes(flips.to_bytes())?;
     Ok(CotSide::Receiver(CotReceiver { ring, choices, pads }))
 }
 
@@ -87,15 +87,15 @@ impl CotSender {
             return Err(config(format!("{} correlations for {} OTs", d.len(), self.count)));
         }
         let ring = self.ring;
-        let flips = p.recv_packed(self.count, 1)?;
+        let flips = Bits::from_bytes(&p.recv_bytes()?, self.count)?;
         let mut tau = wire::Packer::new(self.count, ring.bits());
         let mut u = Vec::with_capacity(self.count);
         if self.rot.len() != 2 * self.count {
             return Err(config(format!("{} random OT messages for {} OTs", self.rot.len(), self.count)));
         }
-        for (t, (f, d)) in flips.iter().zip(d).enumerate() {
+        for (t, d) in d.iter().enumerate() {
             let pair = [self.rot.get(2 * t), self.rot.get(2 * t + 1)];
-            let (kept, other) = if *f == 0 { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
+            let (kept, other) = if flips.get(t) { (pair[1], pair[0]) } else { (pair[0], pair[1]) };
             u.push(ring.neg(kept));
             tau.push(ring.sub(ring.add(ring.reduce(*d), kept), other));
         }
@@ -116,9 +116,11 @@ impl CotReceiver {
         Ok(self
             .choices
             .iter()
-            .zip(&self.pads)
             .enumerate()
-            .map(|(i, (c, r))| if c & 1 == 1 { ring.add(*r, wire::get(&bytes, i, ring.bits())) } else { *r })
+            .map(|(i, c)| {
+                let r = self.pads.get(i);
+                if c & 1 == 1 { ring.add(r, wire::get(&bytes, i, ring.bits())) } else { r }
+            })
             .collect())
     }
 }

@@ -9,8 +9,8 @@
 //! The steps are split ([`start`], [`OtSender::respond`], [`OtReceiver::finish`])
 //! so that OTs in both directions can share flights.
 
-use dyad_sim::correlation::{OtMessages, OtSpec};
-use dyad_sim::{Channel, ChannelError, Formula, Party, Role, wire};
+use dyad_sim::correlation::OtSpec;
+use dyad_sim::{Channel, ChannelError, Formula, Packed, Party, Ring, Role, wire};
 
 use crate::error::ProtocolError;
 
@@ -22,33 +22,34 @@ fn config(reason: String) -> ProtocolError {
 #[derive(Debug)]
 pub struct OtSender {
     spec: OtSpec,
-    rot: OtMessages,
+    rot: Packed,
 }
 
 /// The receiver's side of a batch of OTs, after sending its offsets.
 #[derive(Debug)]
 pub struct OtReceiver {
     spec: OtSpec,
-    choices: Vec<u64>,
-    rot_messages: Vec<u64>,
+    choices: Packed,
+    rot_messages: Packed,
 }
 
 /// Requests a batch of random OTs (both parties must call this, in the same order) and
 /// returns this party's side: [`Side::Sender`] for the sender, [`Side::Receiver`] for the receiver, which has
-/// already sent its offsets for `choices` (ignored on the sender's side).
-pub fn start(p: &mut Party, spec: OtSpec, choices: Option<Vec<u64>>) -> Result<Side, ProtocolError> {
+/// already sent its offsets for `choices` (ignored on the sender's side), one per instance in
+/// Z_N.
+pub fn start(p: &mut Party, spec: OtSpec, choices: Option<Packed>) -> Result<Side, ProtocolError> {
     let rot = p.random_ots(spec)?;
     if p.role() == spec.sender {
         return Ok(Side::Sender(OtSender { spec, rot: rot.into_sender()? }));
     }
     let choices = choices.ok_or_else(|| config("the OT receiver needs choices".into()))?;
-    if choices.len() != spec.count {
-        return Err(config(format!("{} choices for {} OTs", choices.len(), spec.count)));
+    if choices.len() != spec.count || choices.ring().bits() != spec.choice_bits {
+        return Err(config(format!("{} choices in {} for {spec:?}", choices.len(), choices.ring())));
     }
     let (rot_choices, rot_messages) = rot.into_receiver()?;
-    let n_mask = spec.arity() as u64 - 1;
-    let offsets: Vec<u64> = rot_choices.iter().zip(&choices).map(|(c, x)| c.wrapping_sub(*x) & n_mask).collect();
-    p.send_packed(&offsets, spec.choice_bits)?;
+    let ring = choices.ring();
+    let offsets = Packed::from_fn(ring, spec.count, |t| ring.sub(rot_choices.get(t), choices.get(t)));
+    p.send_bytes(offsets.to_wire())?;
     Ok(Side::Receiver(OtReceiver { spec, choices, rot_messages }))
 }
 
@@ -77,36 +78,21 @@ impl OtSender {
     /// `messages(t, row)`, so that the N·count messages are packed as they are masked and never
     /// held unpacked.
     pub fn respond_with(self, p: &mut Party, mut messages: impl FnMut(usize, &mut [u64])) -> Result<(), ProtocolError> {
-        let OtSpec { count, choice_bits, msg_bits, .. } = self.spec;
+        let OtSpec { msg_bits, .. } = self.spec;
         let arity = self.spec.arity();
-        let offsets = p.recv_packed(count, choice_bits)?;
-        if self.rot.len() != count * arity {
-            return Err(config(format!("{} random OT messages for {count} OTs of arity {arity}", self.rot.len())));
-        }
         let mut row = vec![0u64; arity];
-        // An instance's N messages that fit in one word of the random OT messages are masked
-        // as one value: the rotation by e messages is a rotation of that word.
-        let width = arity * msg_bits as usize;
-        if width <= 64 && self.rot.run(0, arity).is_some() {
-            let width = width as u32;
-            let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
-            let msg_mask = (1u64 << msg_bits) - 1;
-            let mut masked = wire::Packer::new(count, width);
-            for (t, e) in offsets.iter().enumerate() {
+        if self.fits_a_word() {
+            let mask = (1u64 << msg_bits) - 1;
+            return self.respond_words(p, |t| {
                 messages(t, &mut row);
-                let m = row.iter().rev().fold(0u64, |acc, &v| acc << msg_bits | (v & msg_mask));
-                let r = self.rot.run(t * arity, arity).ok_or_else(|| config(format!("no random OT {t}")))?;
-                let shift = *e as u32 * msg_bits;
-                let rotated = if shift == 0 { r } else { (r >> shift) | (r << (width - shift)) };
-                masked.push(m ^ (rotated & mask));
-            }
-            p.send_bytes(masked.finish())?;
-            return Ok(());
+                row.iter().rev().fold(0u64, |acc, &v| acc << msg_bits | (v & mask))
+            });
         }
-        let mut masked = wire::Packer::new(count * arity, msg_bits);
-        for (t, e) in offsets.iter().enumerate() {
+        let offsets = self.offsets(p)?;
+        let mut masked = wire::Packer::new(self.spec.count * arity, msg_bits);
+        for t in 0..self.spec.count {
             messages(t, &mut row);
-            let e = *e as usize;
+            let e = offsets.get(t) as usize;
             for (i, m) in row.iter().enumerate() {
                 masked.push(m ^ self.rot.get(t * arity + ((i + e) & (arity - 1))));
             }
@@ -114,11 +100,48 @@ impl OtSender {
         p.send_bytes(masked.finish())?;
         Ok(())
     }
+
+    /// Whether an instance's N messages fit one word: N·ℓ ≤ 64, with ℓ dividing 64.
+    pub fn fits_a_word(&self) -> bool {
+        self.spec.arity() * self.spec.msg_bits as usize <= 64 && self.rot.run(0, self.spec.arity()).is_some()
+    }
+
+    /// [`OtSender::respond`] for batches whose N messages fit one word ([`OtSender::fits_a_word`]):
+    /// `messages(t)` gives instance t's N messages as one value, message i in bits [iℓ, (i + 1)ℓ).
+    /// The rotation by the receiver's offset is then a rotation of that word.
+    pub fn respond_words(self, p: &mut Party, mut messages: impl FnMut(usize) -> u64) -> Result<(), ProtocolError> {
+        if !self.fits_a_word() {
+            return Err(config(format!("the messages of {:?} do not fit a word", self.spec)));
+        }
+        let (arity, msg_bits) = (self.spec.arity(), self.spec.msg_bits);
+        let width = arity as u32 * msg_bits;
+        let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+        let offsets = self.offsets(p)?;
+        let mut masked = wire::Packer::new(self.spec.count, width);
+        for t in 0..self.spec.count {
+            let r = self.rot.run(t * arity, arity).ok_or_else(|| config(format!("no random OT {t}")))?;
+            let shift = offsets.get(t) as u32 * msg_bits;
+            let rotated = if shift == 0 { r } else { (r >> shift) | (r << (width - shift)) };
+            masked.push(messages(t) ^ (rotated & mask));
+        }
+        p.send_bytes(masked.finish())?;
+        Ok(())
+    }
+
+    /// Receives the receiver's offsets, after checking the random OTs cover the batch.
+    fn offsets(&self, p: &mut Party) -> Result<Packed, ProtocolError> {
+        let OtSpec { count, choice_bits, .. } = self.spec;
+        let arity = self.spec.arity();
+        if self.rot.len() != count * arity {
+            return Err(config(format!("{} random OT messages for {count} OTs of arity {arity}", self.rot.len())));
+        }
+        Ok(Packed::from_wire(Ring::new(choice_bits)?, count, &p.recv_bytes()?)?)
+    }
 }
 
 impl OtReceiver {
     /// Receives the masked messages and returns the chosen message of each instance.
-    pub fn finish(self, p: &mut Party) -> Result<Vec<u64>, ProtocolError> {
+    pub fn finish(self, p: &mut Party) -> Result<Packed, ProtocolError> {
         let OtSpec { count, msg_bits, .. } = self.spec;
         let arity = self.spec.arity();
         let masked = p.recv_bytes()?;
@@ -126,13 +149,10 @@ impl OtReceiver {
         if masked.len() != expected {
             return Err(ChannelError::Malformed { expected, got: masked.len() }.into());
         }
-        Ok(self
-            .choices
-            .iter()
-            .zip(&self.rot_messages)
-            .enumerate()
-            .map(|(t, (&x, r))| wire::get(&masked, t * arity + x as usize, msg_bits) ^ r)
-            .collect())
+        let (choices, pads) = (&self.choices, &self.rot_messages);
+        Ok(Packed::from_fn(Ring::new(msg_bits)?, count, |t| {
+            wire::get(&masked, t * arity + choices.get(t) as usize, msg_bits) ^ pads.get(t)
+        }))
     }
 }
 
@@ -190,10 +210,11 @@ mod tests {
             let mask = if msg_bits == 64 { u64::MAX } else { (1u64 << msg_bits) - 1 };
             let messages: Vec<u64> = (0..spec.count * spec.arity()).map(|_| rng.random::<u64>() & mask).collect();
             let choices: Vec<u64> = (0..spec.count).map(|_| rng.random::<u64>() % spec.arity() as u64).collect();
+            let packed = Packed::from_values(Ring::new(choice_bits).unwrap_or(Ring::Z2), choices.iter().copied());
             let run = |p: &mut Party| -> Result<Vec<u64>, ProtocolError> {
-                match start(p, spec, Some(choices.clone()))? {
+                match start(p, spec, Some(packed.clone()))? {
                     Side::Sender(s) => s.respond(p, &messages).map(|()| Vec::new()),
-                    Side::Receiver(r) => r.finish(p),
+                    Side::Receiver(r) => r.finish(p).map(|m| m.to_vec()),
                 }
             };
             let out = simulate(&SimConfig::with_seed(seed), run, run).unwrap_or_else(|e| panic!("{e}"));

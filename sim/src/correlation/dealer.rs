@@ -9,12 +9,11 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use super::{
-    BitTriples, CorrelationProvider, MatDims, MatrixTriple, OtMessages, OtSpec, RandomOts, SquarePairs, Triples,
-};
+use super::{BitTriples, CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
 use crate::bits::Bits;
 use crate::error::SimError;
 use crate::meter::Link;
+use crate::packed::Packed;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Share;
@@ -146,17 +145,15 @@ impl CorrelationProvider for Dealer {
         let arity = spec.arity();
         if self.role == spec.sender {
             let n = spec.count * arity;
-            let messages = OtMessages::from_draws(msg_ring, n, msg_ring.random_draws(n, &mut rng));
+            let messages = Packed::from_draws(msg_ring, n, msg_ring.random_draws(n, &mut rng));
             link.meter_mut().on_dealer(random_ot_bytes(spec, self.role));
             return Ok(RandomOts::Sender { messages });
         }
         let draws = msg_ring.random_draws(spec.count * arity, &mut rng);
-        let choices = choice_ring.random_vec(spec.count, &mut rng);
-        let chosen = choices
-            .iter()
-            .enumerate()
-            .map(|(t, &c)| msg_ring.element_of_draws(&draws, t * arity + c as usize))
-            .collect();
+        let choices = Packed::from_draws(choice_ring, spec.count, choice_ring.random_draws(spec.count, &mut rng));
+        let chosen = Packed::from_fn(msg_ring, spec.count, |t| {
+            msg_ring.element_of_draws(&draws, t * arity + choices.get(t) as usize)
+        });
         link.meter_mut().on_dealer(random_ot_bytes(spec, self.role));
         Ok(RandomOts::Receiver { choices, messages: chosen })
     }

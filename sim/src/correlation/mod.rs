@@ -12,6 +12,7 @@ pub mod ot;
 use crate::bits::Bits;
 use crate::error::{CorrelationError, SimError};
 use crate::meter::Link;
+use crate::packed::Packed;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Share;
@@ -131,89 +132,26 @@ impl OtSpec {
     }
 }
 
-/// The sender's random OT messages at their bit width: ⌊64/ℓ⌋ to a word, as
-/// [`Ring::random_vec`] draws them (#15: 2-bit messages take 2 bits,
-/// not a u64 each).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OtMessages {
-    ring: Ring,
-    len: usize,
-    words: Vec<u64>,
-}
-
-impl OtMessages {
-    /// `len` messages over `ring` as the words [`Ring::random_draws`]
-    /// gives.
-    pub fn from_draws(ring: Ring, len: usize, words: Vec<u64>) -> Self {
-        OtMessages { ring, len, words }
-    }
-
-    /// The messages `values` (each below 2^ℓ), packed.
-    pub fn from_values(ring: Ring, values: &[u64]) -> Self {
-        let per = (64 / ring.bits()).max(1) as usize;
-        let words = values
-            .chunks(per)
-            .map(|chunk| {
-                chunk.iter().enumerate().fold(0u64, |w, (k, &v)| w | (v & ring.mask()) << (k as u32 * ring.bits()))
-            })
-            .collect();
-        OtMessages { ring, len: values.len(), words }
-    }
-
-    /// Message `i` (zero past the end).
-    pub fn get(&self, i: usize) -> u64 {
-        if i < self.len { self.ring.element_of_draws(&self.words, i) } else { 0 }
-    }
-
-    /// Messages `start..start + count` as one value, message `start` in the low bits, when they
-    /// lie in one word with no gap (ℓ divides 64); `None` otherwise.
-    pub fn run(&self, start: usize, count: usize) -> Option<u64> {
-        let bits = self.ring.bits() as usize;
-        let (first, width) = (start * bits, count * bits);
-        let fits = 64 % bits == 0 && (1..=64).contains(&width) && first / 64 == (first + width - 1) / 64;
-        if !fits || start + count > self.len {
-            return None;
-        }
-        let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
-        Some((self.words[first / 64] >> (first % 64)) & mask)
-    }
-
-    /// How many messages.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// All messages, one per u64.
-    pub fn to_vec(&self) -> Vec<u64> {
-        (0..self.len).map(|i| self.get(i)).collect()
-    }
-}
-
 /// One party's half of a batch of random OTs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RandomOts {
     /// The sender's half: N random messages per instance.
     Sender {
         /// `count × N` messages, instance-major.
-        messages: OtMessages,
+        messages: Packed,
     },
     /// The receiver's half: a random choice per instance and the chosen message.
     Receiver {
         /// One choice in [0, N) per instance.
-        choices: Vec<u64>,
+        choices: Packed,
         /// The message at the choice, per instance.
-        messages: Vec<u64>,
+        messages: Packed,
     },
 }
 
 impl RandomOts {
     /// The sender's messages; an error when this is the receiver's half.
-    pub fn into_sender(self) -> Result<OtMessages, SimError> {
+    pub fn into_sender(self) -> Result<Packed, SimError> {
         match self {
             RandomOts::Sender { messages } => Ok(messages),
             RandomOts::Receiver { .. } => Err(wrong_half("sender")),
@@ -221,7 +159,7 @@ impl RandomOts {
     }
 
     /// The receiver's choices and messages; an error when this is the sender's half.
-    pub fn into_receiver(self) -> Result<(Vec<u64>, Vec<u64>), SimError> {
+    pub fn into_receiver(self) -> Result<(Packed, Packed), SimError> {
         match self {
             RandomOts::Receiver { choices, messages } => Ok((choices, messages)),
             RandomOts::Sender { .. } => Err(wrong_half("receiver")),

@@ -41,10 +41,11 @@ use sha2::{Digest, Sha256};
 
 use self::fixed_key::Tccr;
 use self::iknp::{IknpReceiver, IknpSender};
-use super::{CorrelationProvider, MatDims, MatrixTriple, OtMessages, OtSpec, RandomOts, SquarePairs, Triples};
+use super::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
 use crate::channel::{Channel, Stream};
 use crate::error::{CorrelationError, SimError};
 use crate::meter::{Link, Phase};
+use crate::packed::Packed;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Share;
@@ -412,13 +413,16 @@ impl CorrelationProvider for OtProvider {
                 Cots::Sender { q, delta, tweak } => {
                     let [p0, p1] = self.pads(&q, delta, tweak);
                     let values = naor_pinkas::sender_messages(&self.hash, &p0, &p1, k, tweak, mask);
-                    RandomOts::Sender { messages: OtMessages::from_values(Ring::new(spec.msg_bits)?, &values) }
+                    RandomOts::Sender { messages: Packed::from_values(Ring::new(spec.msg_bits)?, values) }
                 }
                 Cots::Receiver { r, t, tweak } => {
                     let pads = self.received_pads(&t, tweak);
                     let choices: Vec<u64> = r.chunks_exact(k).map(bits_value).collect();
                     let messages = naor_pinkas::receiver_messages(&self.hash, &pads, &choices, k, tweak, mask);
-                    RandomOts::Receiver { choices, messages }
+                    RandomOts::Receiver {
+                        choices: Packed::from_values(Ring::new(spec.choice_bits)?, choices),
+                        messages: Packed::from_values(Ring::new(spec.msg_bits)?, messages),
+                    }
                 }
             })
         })
