@@ -47,10 +47,9 @@ fn online_only(name: &str, (k, n, m): (usize, usize, usize), iters: u64) -> Dura
         } else {
             let layout = SipLayout::choose(&ctx, k, n, m, sip::MAX_PACK);
             let keys = sip::keys(p, &ctx)?;
-            let encoded = w.map(|w| sip::encode_weights(&ctx, &layout, w));
             let start = Instant::now();
             for _ in 0..iters {
-                sip::online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)?;
+                sip::online(p, &ctx, &layout, &keys, w, x)?;
             }
             Ok(start.elapsed())
         }

@@ -50,8 +50,7 @@ fn online_product(
         Layer::Sip => {
             let layout = SipLayout::choose(&ctx, k, n, m, MAX_PACK);
             let keys = sip::keys(p, &ctx)?;
-            let encoded = w.map(|w| sip::encode_weights(&ctx, &layout, w));
-            sip::online(p, &ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
+            sip::online(p, &ctx, &layout, &keys, w, x)
         }
     }
 }
@@ -209,13 +208,12 @@ fn every_response_is_rerandomised_with_its_own_encryption_of_zero() {
     let w = RingTensor::random(ring, &[n, m], &mut rng);
     let (xs, xc) = Share::split(&x, &mut rng);
     let layout = SipLayout { k, n, m, d0: 8, d1: 8, d2: 8, pack: 1 };
-    let encoded = sip::encode_weights(&ctx, &layout, &w);
     let views = Views::new();
     let out = simulate(
         &SimConfig { views: Some(views.clone()), ..SimConfig::with_seed(3) },
         |p| {
             let keys = sip::keys(p, &ctx)?;
-            sip::online(p, &ctx, &layout, &keys, Some((&w, &encoded[..])), &xs).map(|_| keys)
+            sip::online(p, &ctx, &layout, &keys, Some(&w), &xs).map(|_| keys)
         },
         |p| {
             let keys = sip::keys(p, &ctx)?;
@@ -230,7 +228,7 @@ fn every_response_is_rerandomised_with_its_own_encryption_of_zero() {
         .chunks_exact(in_len)
         .map(|c| Ciphertext::from_bytes(&ctx, ctx.top_level(), true, c).unwrap())
         .collect();
-    let rebuilt = sip::respond(&ctx, &layout, &galois, &encoded, &sip::ntt_queries(&ctx, &queries)).unwrap();
+    let rebuilt = sip::respond(&ctx, &layout, &galois, &w.to_vec(), &sip::ntt_queries(&ctx, &queries)).unwrap();
     distinct(&zero_halves(&ctx, &client_view[0], rebuilt), "SIP");
 }
 

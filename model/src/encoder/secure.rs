@@ -24,7 +24,7 @@ use dyad_protocols::bumblebee::linear::{self as sip, SipKeys, SipLayout};
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout, CopState};
 use dyad_protocols::protocol::Protocol;
-use dyad_rlwe::{RlweContext, RnsPoly};
+use dyad_rlwe::RlweContext;
 
 /// The fixed-point format and truncation of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +42,7 @@ struct LinearCall<'a> {
     m: usize,
 }
 
-/// The longest sentence the SIP layouts are chosen for.
+/// The longest sentence the COP layouts of the setup serve.
 pub const MAX_TOKENS: usize = 128;
 
 /// One linear layer's state after the setup.
@@ -50,8 +50,8 @@ pub const MAX_TOKENS: usize = 128;
 pub enum LinearState {
     /// Nimbus COP: the server's key, or the client's encrypted weights.
     Cop(CopState),
-    /// SIP: the layout (chosen for [`MAX_TOKENS`]) and the server's weights encoded for it.
-    Sip(SipLayout, Option<Vec<RnsPoly>>),
+    /// SIP: nothing kept; the server encodes its weights per query.
+    Sip,
     /// Dealer: this party's share of W.
     Dealer(Share),
 }
@@ -148,11 +148,7 @@ impl Encoder {
                         (LinearKind::Cop, Some(c)) => {
                             LinearState::Cop(cop::setup(p, c, &CopLayout::new(c.n(), MAX_TOKENS, n, m), w)?)
                         }
-                        (LinearKind::Sip, Some(c)) => {
-                            let l = SipLayout::choose(c, MAX_TOKENS, n, m, sip::MAX_PACK);
-                            let encoded = p.in_phase(Phase::Setup, |_| w.map(|w| sip::encode_weights(c, &l, w)));
-                            LinearState::Sip(l, encoded)
-                        }
+                        (LinearKind::Sip, Some(_)) => LinearState::Sip,
                         _ => LinearState::Dealer(
                             p.in_phase(Phase::Setup, |p| share_input(p, Role::Server, w, ring, &[n, m]))?,
                         ),
@@ -249,22 +245,13 @@ impl Encoder {
                     cop::online(p, c, &CopLayout::new(c.n(), k, n, m), s, dyad_protocols::linear::Zeros::Fresh, w, x)?;
                 truncate(p, &raw, fx.frac(), trunc)?
             }
-            (LinearState::Sip(setup_layout, encoded), Some(c)) => {
+            (LinearState::Sip, Some(c)) => {
                 let keys = state.sip.as_ref().ok_or(ProtocolError::Config {
                     protocol: "encoder",
                     reason: "SIP layers without the SIP key setup".into(),
                 })?;
-                // Choose the layout for this sentence's length; the server re-encodes its weights
-                // for it (computation only) when it differs from the setup's.
                 let l = SipLayout::choose(c, k, n, m, sip::MAX_PACK);
-                let reencoded = match w {
-                    Some(w) if (l.d0, l.d1) != (setup_layout.d0, setup_layout.d1) => {
-                        Some(sip::encode_weights(c, &l, w))
-                    }
-                    _ => None,
-                };
-                let server = w.zip(reencoded.as_deref().or(encoded.as_deref()));
-                let raw = sip::online(p, c, &l, keys, server, x)?;
+                let raw = sip::online(p, c, &l, keys, w, x)?;
                 truncate(p, &raw, fx.frac(), trunc)?
             }
             (LinearState::Dealer(ws), _) => matmul(p, fx, x, ws, trunc)?,

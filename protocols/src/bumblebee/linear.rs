@@ -8,10 +8,10 @@
 //! Σ_j X[t, j]·W[j, r] (no wrap-around while d0·d1·d2 ≤ N).
 //!
 //! - **Setup**: the client sends its public key (for the server's re-randomisation) and the
-//!   Galois keys for packing up to [`MAX_PACK`] blocks, once for every layer; the server
-//!   transforms its weight blocks to the NTT domain (no traffic).
-//! - **Online**: the client sends ⌈n/d1⌉·⌈k/d2⌉ seeded ciphertexts; the server multiplies them by
-//!   the plaintext weights in the NTT domain, sums over input blocks, switches the modulus down
+//!   Galois keys for packing up to [`MAX_PACK`] blocks, once for every layer.
+//! - **Online**: the client sends ⌈n/d1⌉·⌈k/d2⌉ seeded ciphertexts; the server encodes its weight
+//!   blocks (a row at a time, every query, as BumbleBee does), multiplies the queries by them in
+//!   the NTT domain, sums over input blocks, switches the modulus down
 //!   and multiplies by Y^−(d1−1), which puts every result at a multiple of d1. It then packs g
 //!   output blocks into one ciphertext ([`dyad_rlwe::galois::pack_strided`], BumbleBee's
 //!   PackLWEs step: block j's results land at d1·i + j), re-randomises with a fresh encryption of
@@ -26,7 +26,8 @@ use crate::error::{ProtocolError, from_peer};
 use crate::linear::{HeLinear, Noise, fresh_term, rerandomise, switched_noise};
 use crate::protocol::matrix;
 use dyad_rlwe::cipher::{
-    Ciphertext, Mask, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, lift, poly_from_bytes, poly_to_bytes,
+    Ciphertext, Mask, centred, decode_scaled, decrypt, encrypt_sk, encrypt_zero_pk, poly_from_bytes, poly_to_bytes,
+    residue,
 };
 use dyad_rlwe::galois::{GaloisKeys, decomposition, pack_strided, packing_elements};
 use dyad_rlwe::keys::{PublicKey, SecretKey};
@@ -149,31 +150,25 @@ pub enum SipKeys {
     Client(SecretKey),
 }
 
-/// The server's weight blocks Ŵ[b0][b1] for layout `l`, in NTT form: computation only, which
-/// the server redoes when a query's length calls for another layout.
-pub fn encode_weights(ctx: &RlweContext, l: &SipLayout, w: &RingTensor) -> Vec<RnsPoly> {
-    let values = w.to_vec();
-    let (nb0, nb1) = (l.m.div_ceil(l.d0), l.n.div_ceil(l.d1));
-    let mut weights = Vec::with_capacity(nb0 * nb1);
-    for b0 in 0..nb0 {
-        for b1 in 0..nb1 {
-            let mut coeffs = vec![0u64; ctx.n()];
-            for r in 0..l.d0.min(l.m - b0 * l.d0) {
-                for j in 0..l.d1.min(l.n - b1 * l.d1) {
-                    coeffs[r * l.d1 + l.d1 - 1 - j] = values[(b1 * l.d1 + j) * l.m + b0 * l.d0 + r];
+/// The server's weight block Ŵ[b0][b1] for layout `l`, in NTT form: coefficient r·d1 + d1 − 1 − j
+/// holds W[b1·d1 + j][b0·d0 + r] (`w` is W, row-major `[n, m]`). Built when a response needs it,
+/// as BumbleBee's server encodes its weights per query: caching every block would hold m·n·d2
+/// residues per limb, 22 GB for one BERT-base layer at d2 = 128.
+pub fn weight_block(ctx: &RlweContext, l: &SipLayout, w: &[u64], b0: usize, b1: usize) -> RnsPoly {
+    let (bits, limbs) = (ctx.params().plain_bits, ctx.top_level());
+    let mut poly = RnsPoly::zero(ctx.n(), limbs);
+    for r in 0..l.d0.min(l.m.saturating_sub(b0 * l.d0)) {
+        for j in 0..l.d1.min(l.n.saturating_sub(b1 * l.d1)) {
+            let v = w.get((b1 * l.d1 + j) * l.m + b0 * l.d0 + r).map_or(0, |&v| centred(v, bits));
+            if v != 0 {
+                for (i, modulus) in ctx.moduli()[..limbs].iter().enumerate() {
+                    poly.limb_mut(i)[r * l.d1 + l.d1 - 1 - j] = residue(modulus, v);
                 }
             }
-            let mut poly = RnsPoly::zero(ctx.n(), ctx.top_level());
-            for (c, &v) in coeffs.iter().enumerate() {
-                for (i, r) in lift(ctx, v, ctx.top_level()).into_iter().enumerate() {
-                    poly.limb_mut(i)[c] = r;
-                }
-            }
-            poly.to_ntt(ctx);
-            weights.push(poly);
         }
     }
-    weights
+    poly.to_ntt(ctx);
+    poly
 }
 
 /// The key setup: the client sends its public key and the Galois keys for packing up to
@@ -231,14 +226,13 @@ pub fn online_cost(f: &mut Formula, ctx: &RlweContext, l: &SipLayout) {
     f.recv(Role::Client);
 }
 
-/// Online: shares of X·W at scale 2^(2f), shape `[k, m]`. The server passes W and its blocks
-/// encoded for `l` ([`encode_weights`]).
+/// Online: shares of X·W at scale 2^(2f), shape `[k, m]`. The server passes W.
 pub fn online(
     p: &mut Party,
     ctx: &RlweContext,
     l: &SipLayout,
     keys: &SipKeys,
-    server: Option<(&RingTensor, &[RnsPoly])>,
+    server: Option<&RingTensor>,
     x: &Share,
 ) -> Result<Share, ProtocolError> {
     let ring = x.ring();
@@ -275,7 +269,7 @@ pub fn online(
             Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
         }
         SipKeys::Server { pk, galois } => {
-            let (w, weights) = server
+            let w = server
                 .ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
             let mut share = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
             let bytes = p.recv_bytes()?;
@@ -289,7 +283,7 @@ pub fn online(
                     .collect::<Result<Vec<_>, ProtocolError>>()
                     .map(|cts| ntt_queries(ctx, &cts))
             })?;
-            let responses = p.scope("inner_product_and_pack", |_| respond(ctx, l, galois, weights, &inputs))?;
+            let responses = p.scope("inner_product_and_pack", |_| respond(ctx, l, galois, &w.to_vec(), &inputs))?;
             let mut msg = Vec::with_capacity(l.outputs() * out_len);
             let noise = l.noise_bound(ctx);
             p.scope("mask", |p| -> Result<(), ProtocolError> {
@@ -356,17 +350,17 @@ pub fn respond(
     ctx: &RlweContext,
     l: &SipLayout,
     galois: &GaloisKeys,
-    weights: &[RnsPoly],
+    w: &[u64],
     inputs: &[(RnsPoly, RnsPoly)],
 ) -> Result<Vec<Ciphertext>, ProtocolError> {
     let (nb0, nb1, nb2) = (l.m.div_ceil(l.d0), l.n.div_ceil(l.d1), l.k.div_ceil(l.d2));
     // Y^−(d1−1) = Y^(2N − d1 + 1): moves each result to a multiple of d1.
     let align = 2 * ctx.n() - (l.d1 - 1);
+    // Row b0's blocks are built for each of the nb2 token blocks (one, once d2 ≥ k).
     let product = |b0: usize, b2: usize| {
-        let terms0: Vec<(&RnsPoly, &RnsPoly)> =
-            (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].0, &weights[b0 * nb1 + b1])).collect();
-        let terms1: Vec<(&RnsPoly, &RnsPoly)> =
-            (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].1, &weights[b0 * nb1 + b1])).collect();
+        let row: Vec<RnsPoly> = (0..nb1).map(|b1| weight_block(ctx, l, w, b0, b1)).collect();
+        let terms0: Vec<(&RnsPoly, &RnsPoly)> = (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].0, &row[b1])).collect();
+        let terms1: Vec<(&RnsPoly, &RnsPoly)> = (0..nb1).map(|b1| (&inputs[b1 * nb2 + b2].1, &row[b1])).collect();
         let mut acc0 = RnsPoly::dot(ctx, &terms0);
         let mut acc1 = RnsPoly::dot(ctx, &terms1);
         acc0.from_ntt(ctx);
@@ -443,12 +437,8 @@ impl HeLinear for SipLinear {
     ) -> Result<Share, ProtocolError> {
         let (k, n) = matrix(self.name(), x.shape())?;
         let layout = SipLayout::choose(ctx, k, n, m, MAX_PACK);
-        // The weights are encoded before the keys cross, so that all of setup precedes the query
-        // (runs apart meet when setup first ends).
-        let encoded =
-            p.in_phase(Phase::Setup, |p| p.scope("encode_weights", |_| w.map(|w| encode_weights(ctx, &layout, w))));
         let keys = keys(p, ctx)?;
-        online(p, ctx, &layout, &keys, w.zip(encoded.as_deref()), x)
+        online(p, ctx, &layout, &keys, w, x)
     }
     fn product_cost(&self, f: &mut Formula, ctx: &RlweContext, k: usize, n: usize, m: usize) {
         keys_cost(f, ctx);

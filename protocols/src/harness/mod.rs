@@ -134,7 +134,7 @@ pub struct RunReport {
 /// One party's measured wall-clock seconds per phase.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PhaseWall {
-    /// Setup (keys, encoded weights, base OTs).
+    /// Setup (keys, encrypted or shared weights, base OTs).
     pub setup_seconds: f64,
     /// Offline (correlations).
     pub offline_seconds: f64,

@@ -205,7 +205,7 @@ fn sip_offsets(
     let pk = PublicKey::generate(ctx, &sk, low, rng);
     let galois = GaloisKeys::generate(ctx, &sk, low, &packing_elements(ctx.n(), MAX_PACK), rng);
     let queries = sip::ntt_queries(ctx, &sip::queries(ctx, &layout, &sk, &x.to_vec(), rng));
-    let responses = sip::respond(ctx, &layout, &galois, &sip::encode_weights(ctx, &layout, &w), &queries)?;
+    let responses = sip::respond(ctx, &layout, &galois, &w.to_vec(), &queries)?;
     let nb2 = k.div_ceil(layout.d2);
     let noise = layout.noise_bound(ctx);
     let mut out = Vec::new();
