@@ -147,13 +147,13 @@ pub enum HarnessError {
         source: FixedError,
     },
     /// A shape too large for this machine, refused before anything is allocated.
-    #[error("{protocol} at {dims:?} needs at least {needs} for its inputs and their shares, more than the {available} available{}", if *overflow { " (its size overflows 64 bits)" } else { "" })]
+    #[error("{protocol} at {dims:?} needs an estimated {needs} (its inputs and their shares, or every correlation and message its cost formula counts), more than the {available} available{}", if *overflow { " (its size overflows 64 bits)" } else { "" })]
     TooLarge {
         /// The protocol.
         protocol: String,
         /// The dimensions asked for.
         dims: Vec<usize>,
-        /// The lower bound on the memory needed, for display ("12.0 GB").
+        /// The estimate of the memory needed, for display ("12.0 GB").
         needs: String,
         /// The memory available, for display.
         available: String,
