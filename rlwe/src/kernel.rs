@@ -12,6 +12,7 @@
 use super::modulus::Modulus;
 use super::params::RlweContext;
 use super::poly::RnsPoly;
+use rayon::prelude::*;
 
 /// Coefficients per tile.
 const BLOCK: usize = 64;
@@ -80,21 +81,10 @@ pub fn accumulate(ctx: &RlweContext, weights: &[&RnsPoly], scalars: &Scalars) ->
     let k = scalars.k;
     let limbs = weights.first().map_or(0, |w| w.limbs());
     let tasks: Vec<(usize, usize)> = (0..limbs).flat_map(|l| (0..n).step_by(BLOCK).map(move |s| (l, s))).collect();
-    let run = |part: &[(usize, usize)]| -> Vec<(usize, usize, Vec<u64>)> {
-        part.iter()
-            .map(|&(l, s)| (l, s, tile(&ctx.moduli()[l], weights, l, s, BLOCK.min(n - s), &scalars.residues[l], k)))
-            .collect()
-    };
-    let (first, second) = tasks.split_at(tasks.len() / 2);
-    let results = std::thread::scope(|scope| {
-        let other = scope.spawn(|| run(second));
-        let mut mine = run(first);
-        match other.join() {
-            Ok(theirs) => mine.extend(theirs),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-        mine
-    });
+    let results: Vec<(usize, usize, Vec<u64>)> = tasks
+        .par_iter()
+        .map(|&(l, s)| (l, s, tile(&ctx.moduli()[l], weights, l, s, BLOCK.min(n - s), &scalars.residues[l], k)))
+        .collect();
     let mut out = vec![RnsPoly::zero(n, limbs); k];
     for (l, s, values) in results {
         let len = values.len() / k.max(1);

@@ -33,18 +33,20 @@ impl Packed {
 
     /// The elements `values`, each reduced into the ring.
     pub fn from_values(ring: Ring, values: impl IntoIterator<Item = u64>) -> Self {
-        let (bits, per) = (ring.bits(), (64 / ring.bits()).max(1) as usize);
-        let (mut words, mut len, mut word) = (Vec::new(), 0usize, 0u64);
+        let (bits, per) = (ring.bits(), (64 / ring.bits()).max(1));
+        let values = values.into_iter();
+        let mut words = Vec::with_capacity(values.size_hint().0.div_ceil(per as usize));
+        let (mut len, mut slot, mut word) = (0usize, 0u32, 0u64);
         for v in values {
-            let slot = len % per;
-            word |= (v & ring.mask()) << (slot as u32 * bits);
+            word |= (v & ring.mask()) << (slot * bits);
             len += 1;
-            if slot + 1 == per {
+            slot += 1;
+            if slot == per {
                 words.push(word);
-                word = 0;
+                (word, slot) = (0, 0);
             }
         }
-        if !len.is_multiple_of(per) {
+        if slot != 0 {
             words.push(word);
         }
         Packed { ring, len, words, log_per: log_per(ring) }

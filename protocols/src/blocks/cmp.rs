@@ -110,10 +110,16 @@ pub fn millionaire(p: &mut Party, mine: &[u64], bits: u32, radix: u32) -> Result
                         }
                         let lt_all = lt_fields(*w);
                         let (lt, eq) = (&lt, &eq);
-                        s.respond_words(p, |t| {
-                            let (j, i) = (js[t / n], t % n);
+                        // Instances come in order: element i of chunk js[k], i fastest.
+                        let (mut k, mut i) = (0, 0);
+                        s.respond_words(p, |_| {
+                            let j = js.get(k).copied().unwrap_or(0);
                             let a = mine.get(i).map_or(0, |&v| chunk(v, j));
                             let (l0, e0) = (u64::from(lt[j].get(i)), u64::from(eq[j].get(i)));
+                            i += 1;
+                            if i == n {
+                                (k, i) = (k + 1, 0);
+                            }
                             leaf_messages(a, *w) ^ (lt_all * l0) ^ ((lt_all << 1) * e0)
                         })?;
                     }

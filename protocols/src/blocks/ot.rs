@@ -10,7 +10,7 @@
 //! so that OTs in both directions can share flights.
 
 use dyad_sim::correlation::OtSpec;
-use dyad_sim::{Channel, ChannelError, Formula, Packed, Party, Ring, Role, wire};
+use dyad_sim::{Channel, Formula, Packed, Party, Ring, Role, wire};
 
 use crate::error::ProtocolError;
 
@@ -107,8 +107,9 @@ impl OtSender {
     }
 
     /// [`OtSender::respond`] for batches whose N messages fit one word ([`OtSender::fits_a_word`]):
-    /// `messages(t)` gives instance t's N messages as one value, message i in bits [iℓ, (i + 1)ℓ).
-    /// The rotation by the receiver's offset is then a rotation of that word.
+    /// `messages(t)` gives instance t's N messages as one value, message i in bits [iℓ, (i + 1)ℓ),
+    /// and is called for t = 0, 1, … in order. The rotation by the receiver's offset is then a
+    /// rotation of that word.
     pub fn respond_words(self, p: &mut Party, mut messages: impl FnMut(usize) -> u64) -> Result<(), ProtocolError> {
         if !self.fits_a_word() {
             return Err(config(format!("the messages of {:?} do not fit a word", self.spec)));
@@ -117,14 +118,14 @@ impl OtSender {
         let width = arity as u32 * msg_bits;
         let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
         let offsets = self.offsets(p)?;
-        let mut masked = wire::Packer::new(self.spec.count, width);
-        for t in 0..self.spec.count {
-            let r = self.rot.run(t * arity, arity).ok_or_else(|| config(format!("no random OT {t}")))?;
+        // In range: offsets() checked there are N messages for each of the count instances.
+        let masked = Packed::from_fn(Ring::new(width)?, self.spec.count, |t| {
+            let r = self.rot.run(t * arity, arity).unwrap_or(0);
             let shift = offsets.get(t) as u32 * msg_bits;
             let rotated = if shift == 0 { r } else { (r >> shift) | (r << (width - shift)) };
-            masked.push(messages(t) ^ (rotated & mask));
-        }
-        p.send_bytes(masked.finish())?;
+            messages(t) ^ (rotated & mask)
+        });
+        p.send_bytes(masked.to_wire())?;
         Ok(())
     }
 
@@ -144,15 +145,10 @@ impl OtReceiver {
     pub fn finish(self, p: &mut Party) -> Result<Packed, ProtocolError> {
         let OtSpec { count, msg_bits, .. } = self.spec;
         let arity = self.spec.arity();
-        let masked = p.recv_bytes()?;
-        let expected = wire::packed_len(count * arity, msg_bits);
-        if masked.len() != expected {
-            return Err(ChannelError::Malformed { expected, got: masked.len() }.into());
-        }
+        let ring = Ring::new(msg_bits)?;
+        let masked = Packed::from_wire(ring, count * arity, &p.recv_bytes()?)?;
         let (choices, pads) = (&self.choices, &self.rot_messages);
-        Ok(Packed::from_fn(Ring::new(msg_bits)?, count, |t| {
-            wire::get(&masked, t * arity + choices.get(t) as usize, msg_bits) ^ pads.get(t)
-        }))
+        Ok(Packed::from_fn(ring, count, |t| masked.get(t * arity + choices.get(t) as usize) ^ pads.get(t)))
     }
 }
 

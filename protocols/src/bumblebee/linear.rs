@@ -21,6 +21,7 @@
 //!   sent online.
 
 use dyad_sim::{Channel, ChannelError, Formula, Party, Phase, RingTensor, Role, Share};
+use rayon::prelude::*;
 
 use crate::error::{ProtocolError, from_peer};
 use crate::linear::{HeLinear, Noise, fresh_term, rerandomise, switched_noise};
@@ -369,30 +370,18 @@ pub fn respond(
         ct.mod_switch(ctx);
         ct.shifted(ctx, align)
     };
-    let respond = |pairs: &[(usize, usize)]| -> Result<Vec<Ciphertext>, ProtocolError> {
-        pairs
-            .iter()
-            .map(|&(group, b2)| {
-                let products: Vec<Option<Ciphertext>> =
-                    (group * l.pack..(group + 1) * l.pack).map(|b0| (b0 < nb0).then(|| product(b0, b2))).collect();
-                pack_strided(ctx, &products, galois)?.ok_or(ProtocolError::Config {
-                    protocol: "bumblebee.linear",
-                    reason: "an output group without blocks".into(),
-                })
-            })
-            .collect()
-    };
     let pairs: Vec<(usize, usize)> = (0..l.groups()).flat_map(|g| (0..nb2).map(move |b2| (g, b2))).collect();
-    let (first, second) = pairs.split_at(pairs.len() / 2);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| respond(second));
-        let mut mine = respond(first)?;
-        match other.join() {
-            Ok(theirs) => mine.extend(theirs?),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-        Ok(mine)
-    })
+    pairs
+        .par_iter()
+        .map(|&(group, b2)| {
+            let products: Vec<Option<Ciphertext>> =
+                (group * l.pack..(group + 1) * l.pack).map(|b0| (b0 < nb0).then(|| product(b0, b2))).collect();
+            pack_strided(ctx, &products, galois)?.ok_or(ProtocolError::Config {
+                protocol: "bumblebee.linear",
+                reason: "an output group without blocks".into(),
+            })
+        })
+        .collect()
 }
 
 /// `bumblebee.linear`: Y = X·W with Cheetah/BumbleBee's server-side inner product (dims k,n,m);
