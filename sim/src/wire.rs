@@ -50,6 +50,10 @@ impl Packer {
     /// Appends the low `width` bits of `v`.
     #[inline]
     pub fn push(&mut self, v: u64) {
+        if self.filled == 0 && self.width.is_multiple_of(8) {
+            self.out.extend_from_slice(&(v & self.mask).to_le_bytes()[..self.width as usize / 8]);
+            return;
+        }
         self.acc |= u128::from(v & self.mask) << self.filled;
         self.filled += self.width;
         while self.filled >= 8 {

@@ -118,14 +118,15 @@ impl OtSender {
         let width = arity as u32 * msg_bits;
         let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
         let offsets = self.offsets(p)?;
-        // In range: offsets() checked there are N messages for each of the count instances.
-        let masked = Packed::from_fn(Ring::new(width)?, self.spec.count, |t| {
+        let mut masked = wire::Packer::new(self.spec.count, width);
+        for t in 0..self.spec.count {
+            // In range: offsets() checked there are N messages for each of the count instances.
             let r = self.rot.run(t * arity, arity).unwrap_or(0);
             let shift = offsets.get(t) as u32 * msg_bits;
             let rotated = if shift == 0 { r } else { (r >> shift) | (r << (width - shift)) };
-            messages(t) ^ (rotated & mask)
-        });
-        p.send_bytes(masked.to_wire())?;
+            masked.push(messages(t) ^ (rotated & mask));
+        }
+        p.send_bytes(masked.finish())?;
         Ok(())
     }
 
