@@ -168,9 +168,7 @@ impl Bits {
 
     /// The wire form: ⌈len/8⌉ bytes, as [`crate::wire::pack`] packs `len` one-bit values.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out: Vec<u8> = self.words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        out.truncate(self.len.div_ceil(8));
-        out
+        crate::wire::bytes_of(&self.words, self.len.div_ceil(8))
     }
 
     /// The inverse of [`Bits::to_bytes`]: exactly ⌈len/8⌉ bytes, bits past `len` ignored.
@@ -179,15 +177,7 @@ impl Bits {
         if bytes.len() != expected {
             return Err(ChannelError::Malformed { expected, got: bytes.len() });
         }
-        let words = bytes
-            .chunks(8)
-            .map(|c| {
-                let mut le = [0u8; 8];
-                le[..c.len()].copy_from_slice(c);
-                u64::from_le_bytes(le)
-            })
-            .collect();
-        Ok(Bits::from_words(len, words))
+        Ok(Bits::from_words(len, crate::wire::words_of(bytes)))
     }
 }
 

@@ -66,15 +66,7 @@ impl Packed {
         if log_per(ring).is_none() {
             return Ok(Packed::from_values(ring, wire::unpack(bytes, len, ring.bits())?));
         }
-        let words = bytes
-            .chunks(8)
-            .map(|c| {
-                let mut le = [0u8; 8];
-                le[..c.len()].copy_from_slice(c);
-                u64::from_le_bytes(le)
-            })
-            .collect();
-        Ok(Packed::from_draws(ring, len, words))
+        Ok(Packed::from_draws(ring, len, wire::words_of(bytes)))
     }
 
     /// The wire form of [`crate::wire::pack`].
@@ -82,9 +74,7 @@ impl Packed {
         if self.log_per.is_none() {
             return wire::pack(&self.to_vec(), self.ring.bits());
         }
-        let mut out: Vec<u8> = self.words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        out.truncate(wire::packed_len(self.len, self.ring.bits()));
-        out
+        wire::bytes_of(&self.words, wire::packed_len(self.len, self.ring.bits()))
     }
 
     /// Zeroes the bits past the last element, so that equal vectors have equal words.

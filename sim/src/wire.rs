@@ -72,6 +72,26 @@ impl Packer {
     }
 }
 
+/// Little-endian bytes as 64-bit words, the last one zero-padded: the words of a packed stream
+/// whose width divides 64.
+pub fn words_of(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks(8)
+        .map(|c| {
+            let mut le = [0u8; 8];
+            le[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(le)
+        })
+        .collect()
+}
+
+/// The first `len` little-endian bytes of `words`: the inverse of [`words_of`].
+pub fn bytes_of(words: &[u64], len: usize) -> Vec<u8> {
+    let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    out.truncate(len);
+    out
+}
+
 /// The value at `index` of a stream of `width`-bit values packed by [`pack`], read without
 /// unpacking the rest; bits past the end of `bytes` read as zero.
 pub fn get(bytes: &[u8], index: usize, width: u32) -> u64 {
