@@ -3,6 +3,7 @@
 //! - [`protocol`]: the [`Protocol`] trait every protocol implements;
 //! - [`harness`]: runs a protocol in the simulator and checks it against its reference and ideal;
 //! - [`blocks`]: the two-party building blocks;
+//! - [`chunk`]: large element-wise and row-wise runs, piece by piece;
 //! - [`linear`]: what the two RLWE linear layers share (Nimbus's COP, the baselines' SIP);
 //! - [`nimbus`]: Nimbus's protocols;
 //! - [`bumblebee`]: the BumbleBee/Cheetah baselines;
@@ -14,6 +15,7 @@
 
 pub mod blocks;
 pub mod bumblebee;
+pub mod chunk;
 pub mod error;
 pub mod freediv;
 pub mod harness;
@@ -25,4 +27,4 @@ pub mod testing;
 
 pub use error::{HarnessError, ProtocolError};
 pub use protocol::TruncMode;
-pub use protocol::{Activation, Holder, Input, InputSpec, Inputs, ModelShape, OutputEncoding, Protocol};
+pub use protocol::{Activation, Holder, Independence, Input, InputSpec, Inputs, ModelShape, OutputEncoding, Protocol};

@@ -357,6 +357,17 @@ pub trait Protocol: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// How this protocol's work splits into independent pieces, for running large tensors piece
+    /// by piece ([`crate::chunk`]): by default that of the activation it is audited on (GELU and
+    /// exp element by element, Softmax and LayerNorm row by row), and whole for the rest.
+    fn independence(&self) -> Independence {
+        match self.activation() {
+            Some(Activation::Gelu | Activation::Exp) => Independence::Elements,
+            Some(Activation::Softmax | Activation::LayerNorm) => Independence::Rows,
+            None => Independence::Whole,
+        }
+    }
+
     /// Where a piecewise approximation changes piece; the audit reports the jumps there.
     fn breakpoints(&self) -> Vec<f64> {
         Vec::new()
@@ -374,6 +385,19 @@ pub trait Protocol: Send + Sync + std::fmt::Debug {
     fn approximation(&self, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64>, ProtocolError> {
         self.ideal(inputs)
     }
+}
+
+/// How a protocol's work splits into independent pieces ([`crate::chunk`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Independence {
+    /// It does not split: the protocol runs on its whole tensors.
+    Whole,
+    /// Each output element depends only on the same element of each input, and the output has
+    /// the first input's shape.
+    Elements,
+    /// Each output row (along the last axis) depends only on the same row of each input of the
+    /// first input's shape, and on the other inputs (parameters every row shares) whole.
+    Rows,
 }
 
 /// The dimensions of a protocol that works element-wise on one tensor of any shape.

@@ -21,6 +21,7 @@ use dyad_protocols::blocks::rsqrt::{DEFAULT_ITERATIONS, DEFAULT_RANGE};
 use dyad_protocols::blocks::share::{share_input, share_input_cost};
 use dyad_protocols::blocks::trunc::{truncate, truncate_cost};
 use dyad_protocols::bumblebee::linear::{self as sip, SipKeys, SipLayout};
+use dyad_protocols::chunk::{self, CHUNK_ELEMENTS};
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::nimbus::linear::{self as cop, CopLayout, CopState};
 use dyad_protocols::protocol::Protocol;
@@ -218,10 +219,12 @@ impl Encoder {
             linear(f, h, h);
             layernorm_cost(f, fx, (k, h), &self.norm, trunc)?;
             linear(f, h, width);
-            self.gelu.cost(f, &[k, width], fx, trunc).ok_or(ProtocolError::Config {
-                protocol: "encoder",
-                reason: format!("{} states no cost formula", self.gelu.name()),
-            })?;
+            chunk::cost(self.gelu.as_ref(), f, &[k, width], fx, trunc, CHUNK_ELEMENTS).ok_or(
+                ProtocolError::Config {
+                    protocol: "encoder",
+                    reason: format!("{} states no cost formula", self.gelu.name()),
+                },
+            )?;
             linear(f, width, h);
             layernorm_cost(f, fx, (k, h), &self.norm, trunc)?;
         }

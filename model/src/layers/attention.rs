@@ -17,8 +17,9 @@ use dyad_protocols::blocks::activation::{AttentionFunction, softmax_rows};
 use dyad_protocols::blocks::arith::scale_public;
 use dyad_protocols::blocks::matmul::{matmul, matmul_cost};
 use dyad_protocols::blocks::trunc::truncate_cost;
+use dyad_protocols::chunk::{self, CHUNK_ELEMENTS};
 use dyad_protocols::error::ProtocolError;
-use dyad_protocols::protocol::{InputSpec, Inputs, ModelShape, Protocol, shared, take};
+use dyad_protocols::protocol::{Input, InputSpec, Inputs, ModelShape, Protocol, shared, take};
 
 /// An attention block with a chosen attention function.
 #[derive(Clone)]
@@ -70,13 +71,15 @@ pub fn attention(
         let kt = Share::new(k.tensor().transpose_last()?);
         let raw = p.scope("scores", |p| matmul(p, fx, q, &kt, trunc))?;
         let scores = scale_public(p, fx, &raw, 1.0 / (d as f64).sqrt(), trunc)?;
-        let a = function.rows(p, fx, &scores.reshape(&[h * s, s])?, trunc)?;
+        let rows = Inputs { fixed: fx, trunc, values: vec![Input::Share(scores.reshape(&[h * s, s])?)] };
+        let a = chunk::run(function, p, &rows, CHUNK_ELEMENTS)?;
         p.scope("context", |p| matmul(p, fx, &a.reshape(&[h, s, s])?, v, trunc))
     })
 }
 
 /// The formula of [`attention`] for dims (h, s, d): the scores' matrix product, their scaling,
-/// the function on h·s rows of s, the context's matrix product.
+/// the function on h·s rows of s (in pieces when they are many, [`chunk`]), the context's
+/// matrix product.
 pub fn attention_cost(
     f: &mut Formula,
     fx: FixedPoint,
@@ -86,7 +89,10 @@ pub fn attention_cost(
 ) -> Result<(), ProtocolError> {
     matmul_cost(f, fx, MatDims { batch: Some(h), m: s, k: d, n: s }, trunc);
     truncate_cost(f, fx.ring(), h * s * s, fx.frac(), trunc);
-    function.rows_cost(f, fx, (h * s, s), trunc)?;
+    chunk::cost(function, f, &[h * s, s], fx, trunc, CHUNK_ELEMENTS).ok_or_else(|| ProtocolError::Config {
+        protocol: "attention",
+        reason: format!("{} states no cost formula at {h}·{s} rows of {s}", function.name()),
+    })?;
     matmul_cost(f, fx, MatDims { batch: Some(h), m: s, k: s, n: d }, trunc);
     Ok(())
 }

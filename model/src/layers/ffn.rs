@@ -9,6 +9,7 @@ use ndarray::{ArrayD, Ix2};
 
 use crate::layers::linear::{LinearKind, linear, linear_cost};
 use dyad_protocols::TruncMode;
+use dyad_protocols::chunk::{self, CHUNK_ELEMENTS};
 use dyad_protocols::error::ProtocolError;
 use dyad_protocols::linear::{self as rlwe_linear, weight_bound};
 use dyad_protocols::protocol::{Holder, InputSpec, Inputs, ModelShape, Protocol, matrix, shared, take};
@@ -35,7 +36,7 @@ impl std::fmt::Debug for FfnBlock {
     }
 }
 
-/// The GELU protocol on a shared tensor.
+/// The GELU protocol on a shared tensor, piece by piece when it is large ([`chunk`]).
 pub fn apply(
     p: &mut Party,
     f: &dyn Protocol,
@@ -43,7 +44,8 @@ pub fn apply(
     trunc: TruncMode,
     x: &Share,
 ) -> Result<Share, ProtocolError> {
-    f.run(p, &Inputs { fixed: fx, trunc, values: vec![dyad_protocols::protocol::Input::Share(x.clone())] })
+    let inputs = Inputs { fixed: fx, trunc, values: vec![dyad_protocols::protocol::Input::Share(x.clone())] };
+    chunk::run(f, p, &inputs, CHUNK_ELEMENTS)
 }
 
 impl Protocol for FfnBlock {
@@ -91,7 +93,7 @@ impl Protocol for FfnBlock {
     fn cost(&self, f: &mut Formula, dims: &[usize], fx: FixedPoint, trunc: TruncMode) -> Option<()> {
         let &[k, h, width] = dims else { return None };
         linear_cost(f, self.linear, fx, trunc, (k, h, width)).ok()?;
-        self.gelu.cost(f, &[k, width], fx, trunc)?;
+        chunk::cost(self.gelu.as_ref(), f, &[k, width], fx, trunc, CHUNK_ELEMENTS)?;
         linear_cost(f, self.linear, fx, trunc, (k, width, h)).ok()
     }
     fn reference(&self, fx: FixedPoint, inputs: &[RingTensor]) -> Result<RingTensor, ProtocolError> {

@@ -8,6 +8,7 @@ use ndarray::ArrayD;
 use crate::blocks::beaver::{mul_ring, mul_ring_cost, square_ring, square_ring_cost};
 use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
+use crate::protocol::Independence;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, Protocol, elements, elementwise, shared, take};
 
@@ -46,6 +47,9 @@ pub fn square_cost(f: &mut Formula, fx: FixedPoint, n: usize, mode: TruncMode) {
 pub struct Add;
 
 impl Protocol for Add {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "add"
     }
@@ -90,6 +94,9 @@ impl Protocol for Add {
 pub struct Mul;
 
 impl Protocol for Mul {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "mul"
     }
@@ -148,6 +155,9 @@ fn one_real(protocol: &'static str, inputs: &[ArrayD<f64>]) -> Result<ArrayD<f64
 pub struct Square;
 
 impl Protocol for Square {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "square"
     }
@@ -202,6 +212,9 @@ impl Default for Scale {
 }
 
 impl Protocol for Scale {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "scale"
     }

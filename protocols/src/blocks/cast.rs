@@ -32,6 +32,7 @@ use ndarray::ArrayD;
 use crate::blocks::beaver::{square_ring, square_ring_cost};
 use crate::blocks::convert::{b2a_cost, cross_products};
 use crate::error::ProtocolError;
+use crate::protocol::Independence;
 use crate::protocol::{InputSpec, Inputs, Protocol, TruncMode, elements, elementwise, shared, take};
 
 fn config(protocol: &'static str, reason: String) -> ProtocolError {
@@ -116,6 +117,9 @@ pub enum Cast {
 }
 
 impl Protocol for Cast {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         match self {
             Cast::RoundTrip => "cast.round_trip",

@@ -28,6 +28,7 @@ use crate::blocks::beaver::{and_bits, mul_ring_cost};
 use crate::blocks::convert::{b2a, b2a_cost};
 use crate::blocks::ot::{self, Side, batches_cost};
 use crate::error::ProtocolError;
+use crate::protocol::Independence;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, OutputEncoding, Protocol, elements, elementwise, shared, take};
 
@@ -259,6 +260,9 @@ fn indicator(x: &RingTensor, f: impl Fn(i64) -> bool) -> RingTensor {
 pub struct Drelu;
 
 impl Protocol for Drelu {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "drelu"
     }
@@ -318,6 +322,9 @@ impl Default for LtPublic {
 }
 
 impl Protocol for LtPublic {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "lt.public"
     }
@@ -369,6 +376,9 @@ impl Protocol for LtPublic {
 pub struct Lt;
 
 impl Protocol for Lt {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "lt"
     }

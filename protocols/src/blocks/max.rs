@@ -8,6 +8,7 @@ use ndarray::{ArrayD, Axis};
 use crate::blocks::cmp::{drelu, msb_cost};
 use crate::blocks::select::{mux, mux_cost};
 use crate::error::ProtocolError;
+use crate::protocol::Independence;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, matrix, row_len, shared, take};
 
@@ -75,6 +76,9 @@ pub fn max_cost(f: &mut Formula, ring: Ring, rows: usize, n: usize) {
 pub struct Max;
 
 impl Protocol for Max {
+    fn independence(&self) -> Independence {
+        Independence::Rows
+    }
     fn name(&self) -> &'static str {
         "max"
     }

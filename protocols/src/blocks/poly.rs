@@ -34,6 +34,7 @@ use crate::blocks::select::{mux, mux_cost};
 use crate::blocks::share::{concat, split};
 use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
+use crate::protocol::Independence;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, shared, take};
 
@@ -426,6 +427,9 @@ impl PolyEval {
 }
 
 impl Protocol for PolyEval {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         match self.schedule {
             Schedule::Horner => "poly.horner",
@@ -545,6 +549,9 @@ impl Default for PiecewiseEval {
 }
 
 impl Protocol for PiecewiseEval {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "poly.piecewise"
     }

@@ -28,6 +28,7 @@ use crate::blocks::normalize::{exponent_bits, exponent_bits_cost, step};
 use crate::blocks::share::{concat, split};
 use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
+use crate::protocol::Independence;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, shared, take};
 
@@ -157,6 +158,9 @@ impl Reciprocal {
 }
 
 impl Protocol for Reciprocal {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         match self.method {
             Method::Goldschmidt => "recip.goldschmidt",

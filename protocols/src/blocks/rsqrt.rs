@@ -32,6 +32,7 @@ use crate::blocks::normalize::{exponent_bits, exponent_bits_cost, step};
 use crate::blocks::poly::{combine, combine_cost};
 use crate::blocks::trunc::{truncate, truncate_cost};
 use crate::error::ProtocolError;
+use crate::protocol::Independence;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, ModelShape, Protocol, elements, elementwise, shared, take};
 
@@ -120,6 +121,9 @@ impl Default for Rsqrt {
 }
 
 impl Protocol for Rsqrt {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "rsqrt"
     }

@@ -14,6 +14,7 @@ use ndarray::ArrayD;
 use crate::blocks::cmp::{drelu, msb_cost};
 use crate::blocks::cot::{self, CotSide};
 use crate::error::ProtocolError;
+use crate::protocol::Independence;
 use crate::protocol::TruncMode;
 use crate::protocol::{InputSpec, Inputs, Protocol, elements, elementwise, shared, take};
 
@@ -63,6 +64,9 @@ pub fn select(p: &mut Party, b: &Share, x: &Share, y: &Share) -> Result<Share, P
 pub struct Relu;
 
 impl Protocol for Relu {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "relu"
     }
@@ -112,6 +116,9 @@ impl Protocol for Relu {
 pub struct Select;
 
 impl Protocol for Select {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         "select"
     }

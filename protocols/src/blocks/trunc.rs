@@ -30,6 +30,7 @@ use ndarray::ArrayD;
 use crate::blocks::cmp::{DEFAULT_RADIX, millionaire, millionaire_cost};
 use crate::blocks::cot::{self, CotSide};
 use crate::error::ProtocolError;
+use crate::protocol::Independence;
 use crate::protocol::{InputSpec, Inputs, Protocol, TruncMode, elements, elementwise, shared, take};
 
 /// SecureML local truncation of `x` by `k` bits. No communication.
@@ -169,6 +170,9 @@ impl Truncation {
 }
 
 impl Protocol for Truncation {
+    fn independence(&self) -> Independence {
+        Independence::Elements
+    }
     fn name(&self) -> &'static str {
         match self.mode {
             TruncMode::Probabilistic => "trunc.prob",

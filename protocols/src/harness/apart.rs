@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::{
     Checked, Outcome, PhaseWall, RunSpec, SmallRing, encode, inconsistent, judge, plan, real_inputs, sharing_rng,
 };
+use crate::chunk;
 use crate::error::{HarnessError, ProtocolError};
 use crate::protocol::{Holder, Input, InputSpec, Inputs, Protocol, TruncMode};
 
@@ -224,7 +225,9 @@ impl<'a> Apart<'a> {
         let inputs = Inputs { fixed: spec.fixed, trunc: spec.trunc.unwrap_or_default(), values };
         let config = spec.sim_config();
         let name = p.name();
-        let done = run_alone(&config, role, transport, |party| party.scope(name, |party| p.run(party, &inputs)))?;
+        let done = run_alone(&config, role, transport, |party| {
+            party.scope(name, |party| chunk::run(p, party, &inputs, spec.chunk))
+        })?;
         let mut transport = done.transport;
 
         let checking = |e: ChannelError| HarnessError::Peer { stage: "the check", source: e };
