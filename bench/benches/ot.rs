@@ -2,7 +2,8 @@
 //! machine): random 1-out-of-2 OTs with 64-bit messages (IKNP extension plus the TCCR hashes),
 //! AND triples, and Beaver triples over Z_2^64 (Gilboa products). Each simulation first serves
 //! one small request, so the base OTs are set up outside the timing; the server's wall time for
-//! the measured requests is what is reported.
+//! the measured requests is what is reported. And silent COTs (Ferret), 10^7 per request after
+//! their setup (base OTs, IKNP, the bootstrapping iteration), the slower party's time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmarks fail loudly by design
 
@@ -10,8 +11,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dyad_sim::correlation::OtSpec;
+use dyad_sim::correlation::ot::silent::{self, SilentReceiver, SilentSender};
 use dyad_sim::runner::Correlations;
 use dyad_sim::{Party, Ring, Role, SimConfig, SimError, simulate};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 
 /// The server's time for `iters` calls of `request`, after the base OTs.
 fn timed(iters: u64, request: impl Fn(&mut Party) -> Result<(), SimError> + Sync) -> Duration {
@@ -43,5 +47,41 @@ fn ot(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ot);
+/// The slower party's time for `iters` extensions of `count` silent COTs, after setup.
+fn silent_timed(iters: u64, count: usize) -> Duration {
+    let out = simulate(
+        &SimConfig::with_seed(1),
+        |p| -> Result<Duration, SimError> {
+            let mut rng = ChaCha20Rng::seed_from_u64(1);
+            let mut s = SilentSender::setup(p, &mut rng, silent::MAIN)?;
+            let start = Instant::now();
+            for _ in 0..iters {
+                s.extend(p, &mut rng, count)?;
+            }
+            Ok(start.elapsed())
+        },
+        |p| -> Result<Duration, SimError> {
+            let mut rng = ChaCha20Rng::seed_from_u64(2);
+            let mut r = SilentReceiver::setup(p, &mut rng, silent::MAIN)?;
+            let start = Instant::now();
+            for _ in 0..iters {
+                r.extend(p, count)?;
+            }
+            Ok(start.elapsed())
+        },
+    )
+    .unwrap();
+    out.server.max(out.client)
+}
+
+fn silent_cot(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ot");
+    group.sample_size(10);
+    let count = 10_000_000;
+    group.throughput(Throughput::Elements(count as u64));
+    group.bench_function("silent_cot", |b| b.iter_custom(|n| silent_timed(n, count)));
+    group.finish();
+}
+
+criterion_group!(benches, ot, silent_cot);
 criterion_main!(benches);

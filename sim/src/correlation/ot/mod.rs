@@ -33,6 +33,7 @@ mod fixed_key;
 mod gilboa;
 mod iknp;
 mod naor_pinkas;
+pub mod silent;
 mod simplest;
 
 use rand::SeedableRng;
