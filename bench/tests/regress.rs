@@ -41,17 +41,20 @@ fn the_committed_baseline_covers_every_protocol_and_matches() {
 }
 
 #[test]
-fn under_ot_no_protocol_gets_dealer_bytes_and_online_counts_match_the_dealer() {
+fn under_ot_and_silent_no_protocol_gets_dealer_bytes_and_online_counts_match_the_dealer() {
     let baseline = load(&baseline_path()).unwrap();
-    let (dealer, ot) = (&baseline.providers["dealer"], &baseline.providers["ot"]);
-    assert_eq!(ot.protocols.len(), dealer.protocols.len());
-    for (p, phases) in &ot.protocols {
-        for labels in phases.values() {
-            for (label, c) in labels {
-                assert_eq!((c.dealer_bytes_to_server, c.dealer_bytes_to_client), (0, 0), "{p} {label}");
+    let dealer = &baseline.providers["dealer"];
+    for provider in ["ot", "silent"] {
+        let generated = &baseline.providers[provider];
+        assert_eq!(generated.protocols.len(), dealer.protocols.len(), "{provider}");
+        for (p, phases) in &generated.protocols {
+            for labels in phases.values() {
+                for (label, c) in labels {
+                    assert_eq!((c.dealer_bytes_to_server, c.dealer_bytes_to_client), (0, 0), "{provider}: {p} {label}");
+                }
             }
+            assert_eq!(phases.get("online"), dealer.protocols[p].get("online"), "{provider}: {p}: online counts moved");
         }
-        assert_eq!(phases.get("online"), dealer.protocols[p].get("online"), "{p}: online counts moved");
     }
 }
 

@@ -1,5 +1,6 @@
-//! Provider `ot` against the dealer, its ideal functionality: the same correlations hold, over
-//! many random batches (printed seeds), and its traffic is what the protocols' papers say.
+//! Providers `ot` and `silent` against the dealer, their ideal functionality: the same
+//! correlations hold, over many random batches (printed seeds), and their traffic is what the
+//! protocols' papers say.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -17,7 +18,15 @@ fn ot(seed: u64) -> SimConfig {
 }
 
 fn both<T: Send>(seed: u64, f: impl Fn(&mut Party) -> Result<T, SimError> + Sync) -> (T, T, CostReport) {
-    let out = simulate(&ot(seed), &f, &f).unwrap();
+    under(Correlations::Ot, seed, f)
+}
+
+fn under<T: Send>(
+    correlations: Correlations,
+    seed: u64,
+    f: impl Fn(&mut Party) -> Result<T, SimError> + Sync,
+) -> (T, T, CostReport) {
+    let out = simulate(&SimConfig { correlations, ..SimConfig::with_seed(seed) }, &f, &f).unwrap();
     (out.server, out.client, out.cost)
 }
 
@@ -187,4 +196,58 @@ fn a_matrix_triple_too_large_to_generate_is_refused_before_any_work() {
     let out = simulate(&ot(1), f, f);
     let err = out.as_ref().err().map(ToString::to_string).unwrap_or_default();
     assert!(err.contains("GB of τ") && err.contains("--correlations dealer"), "{err}");
+}
+
+/// Under `silent` the same correlations hold: random OTs at their choices, triples and square
+/// pairs that multiply, AND triples; fewer cases, as each sets silent OT up anew.
+#[test]
+fn silent_ot_gives_the_same_correlations() {
+    let strategy = (any::<bool>(), 1usize..3000, 1u32..=4, 1u32..=64, any::<u64>());
+    TestRunner::new(config(0x07_0009, 8))
+        .run(&strategy, |(server_sends, count, choice_bits, bits, seed)| {
+            let sender = if server_sends { Role::Server } else { Role::Client };
+            let spec = OtSpec { sender, count, choice_bits, msg_bits: 64 };
+            let (s, c, cost) = under(Correlations::Silent, seed, |p| p.random_ots(spec));
+            prop_assert_eq!(cost.correlations.as_str(), "silent");
+            prop_assert!(!cost.dealer_used);
+            let (send, recv) = if server_sends { (s, c) } else { (c, s) };
+            let messages = send.into_sender().unwrap().to_vec();
+            let (choices, chosen) = recv.into_receiver().map(|(c, m)| (c.to_vec(), m.to_vec())).unwrap();
+            for (i, (&x, &m)) in choices.iter().zip(&chosen).enumerate() {
+                prop_assert_eq!(messages[i * spec.arity() + x as usize], m, "instance {}", i);
+                prop_assert_ne!(messages[i * spec.arity() + (x as usize + 1) % spec.arity()], m, "instance {}", i);
+            }
+            let ring = Ring::new(bits).unwrap();
+            let (s, c, _) = under(Correlations::Silent, seed, |p| {
+                Ok((p.triples(ring, count)?, p.squares(ring, count)?, p.bit_triples(count)?))
+            });
+            let (a, b) = (open(&s.0.a, &c.0.a), open(&s.0.b, &c.0.b));
+            prop_assert_eq!(a.mul(&b).unwrap(), open(&s.0.c, &c.0.c));
+            let a = open(&s.1.a, &c.1.a);
+            prop_assert_eq!(a.mul(&a).unwrap(), open(&s.1.aa, &c.1.aa));
+            let (a, b) = (s.2.a.xor(&c.2.a).unwrap(), s.2.b.xor(&c.2.b).unwrap());
+            prop_assert_eq!(a.and(&b).unwrap(), s.2.c.xor(&c.2.c).unwrap());
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Under `silent`, silent OT's setup (base OTs, IKNP for the bootstrapping iteration's 47 709
+/// inputs, that iteration's message) is in the setup phase; a request the bootstrapping output
+/// covers sends nothing offline, and one beyond it sends one iteration's message.
+#[test]
+fn silent_ot_traffic_is_ferrets() {
+    use dyad_sim::correlation::ot::silent::{BOOTSTRAP, MAIN};
+    let iteration = |p: dyad_sim::correlation::ot::silent::LpnParams| (p.t * (2 * p.h + 1) * 16) as u64;
+    let spec = |count| OtSpec { sender: Role::Server, count, choice_bits: 1, msg_bits: 1 };
+    let left = BOOTSTRAP.n - MAIN.reserved();
+    // Each party, once per direction: its side of the base OTs (one point or 128), and either
+    // IKNP's extension (as its receiver) or the bootstrapping iteration's message (as sender).
+    let [point, points] = base_ot_bytes().map(|b| b as u64);
+    let setup = point + points + extension_bytes(BOOTSTRAP.reserved()) as u64 + iteration(BOOTSTRAP);
+    for (count, offline) in [(left, 0), (left + 1, iteration(BOOTSTRAP))] {
+        let (_, _, cost) = under(Correlations::Silent, 1, |p| p.scope("req", |p| p.random_ots(spec(count))));
+        let label = format!("req/{OT_LABEL}");
+        assert_eq!(traffic(&cost, &label), (setup, setup, offline, 0), "{count} COTs");
+    }
 }

@@ -40,7 +40,11 @@ pub fn table(r: &AuditReport) -> String {
         r.frac_bits,
         r.trunc.name(),
         v.layer_norm_eps,
-        if r.correlations == "dealer" { "a trusted DEALER" } else { "OT between the parties" }
+        match r.correlations.as_str() {
+            "dealer" => "a trusted DEALER",
+            "silent" => "silent OT (Ferret) between the parties",
+            _ => "OT between the parties",
+        }
     );
     let mut rows = vec![
         [

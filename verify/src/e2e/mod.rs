@@ -371,7 +371,7 @@ impl Job {
         let c = &model.config;
         let shape =
             ModelShape { seq: 0, hidden: c.hidden_size, heads: c.num_attention_heads, ffn: c.intermediate_size };
-        if spec.correlations == Correlations::Ot {
+        if spec.correlations != Correlations::Dealer {
             matrix_triples_fit(&test, shape, &suite, fx)?;
         }
         let weights = if holds_weights { Some(EncoderWeights::from_model(model, fx)?) } else { None };
@@ -619,7 +619,11 @@ pub fn render(r: &E2eReport) -> String {
         r.ring_bits,
         r.frac_bits,
         r.trunc.name(),
-        if r.correlations == "dealer" { "a trusted DEALER" } else { "OT between the parties" }
+        match r.correlations.as_str() {
+            "dealer" => "a trusted DEALER",
+            "silent" => "silent OT (Ferret) between the parties",
+            _ => "OT between the parties",
+        }
     );
     for s in &r.small_rings {
         out.push_str(&format!(

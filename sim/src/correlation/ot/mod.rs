@@ -42,6 +42,7 @@ use sha2::{Digest, Sha256};
 
 use self::fixed_key::Tccr;
 use self::iknp::{IknpReceiver, IknpSender};
+use self::silent::{SilentReceiver, SilentSender};
 use super::{CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples};
 use crate::channel::{Channel, Stream};
 use crate::error::{CorrelationError, SimError};
@@ -75,6 +76,18 @@ pub fn product_bytes(ring: Ring, n: usize) -> usize {
 enum Extension {
     Sender(IknpSender),
     Receiver(IknpReceiver),
+    SilentSender(Box<SilentSender>),
+    SilentReceiver(Box<SilentReceiver>),
+}
+
+/// How the provider extends its base OTs into correlated OTs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extender {
+    /// IKNP: 128 bits from the receiver per OT.
+    Iknp,
+    /// Ferret's silent OT ([`silent`]), bootstrapped from IKNP: under half a bit from the sender
+    /// per OT at scale.
+    Silent,
 }
 
 /// This party's half of a batch of correlated OTs, with the hash tweak of its first.
@@ -97,6 +110,7 @@ type Product = (Vec<u64>, Vec<u64>);
 #[derive(Debug)]
 pub struct OtProvider {
     role: Role,
+    extender: Extender,
     rng: ChaCha20Rng,
     hash: Tccr,
     /// Per direction, indexed by the OT sender's [`Role::index`]; set up at the first request.
@@ -107,14 +121,20 @@ pub struct OtProvider {
 }
 
 impl OtProvider {
-    /// The provider for `role`; its randomness is keyed by a hash of `key`, the party's private
-    /// key, so it never meets the party's own stream whatever stream that one uses.
+    /// The provider for `role`, extending with IKNP; its randomness is keyed by a hash of `key`,
+    /// the party's private key, so it never meets the party's own stream whatever stream that
+    /// one uses.
     pub fn new(role: Role, key: [u8; 32]) -> Self {
+        Self::with_extender(role, key, Extender::Iknp)
+    }
+
+    /// The provider for `role`, extending with `extender`.
+    pub fn with_extender(role: Role, key: [u8; 32], extender: Extender) -> Self {
         let mut h = Sha256::new();
         h.update(b"dyad: the OT provider's randomness");
         h.update(key);
         let rng = ChaCha20Rng::from_seed(h.finalize().into());
-        OtProvider { role, rng, hash: Tccr::new(), extensions: None, used: [0, 0], requests: Vec::new() }
+        OtProvider { role, extender, rng, hash: Tccr::new(), extensions: None, used: [0, 0], requests: Vec::new() }
     }
 
     /// Runs `f` in `phase` on the correlation stream under the current label with [`OT_LABEL`]
@@ -149,18 +169,24 @@ impl OtProvider {
         out
     }
 
-    /// Base OTs for both directions, the server's sending direction first.
+    /// Base OTs for both directions, the server's sending direction first; under silent OT also
+    /// its bootstrapping ([`SilentSender::setup`]).
     fn setup(&mut self, link: &mut Link) -> Result<(), SimError> {
         if self.extensions.is_some() {
             return Ok(());
         }
-        let (role, rng) = (self.role, &mut self.rng);
+        let (role, extender, rng) = (self.role, self.extender, &mut self.rng);
         let extensions = Self::in_phase(link, Phase::Setup, |link| {
             let mut side = |sender: Role| -> Result<Extension, SimError> {
-                Ok(if role == sender {
-                    Extension::Sender(IknpSender::setup(link, rng)?)
-                } else {
-                    Extension::Receiver(IknpReceiver::setup(link, rng)?)
+                Ok(match (role == sender, extender) {
+                    (true, Extender::Iknp) => Extension::Sender(IknpSender::setup(link, rng)?),
+                    (false, Extender::Iknp) => Extension::Receiver(IknpReceiver::setup(link, rng)?),
+                    (true, Extender::Silent) => {
+                        Extension::SilentSender(Box::new(SilentSender::setup(link, rng, silent::MAIN)?))
+                    }
+                    (false, Extender::Silent) => {
+                        Extension::SilentReceiver(Box::new(SilentReceiver::setup(link, rng, silent::MAIN)?))
+                    }
                 })
             };
             Ok([side(Role::Server)?, side(Role::Client)?])
@@ -170,14 +196,19 @@ impl OtProvider {
     }
 
     /// Correlated OTs: `counts[d]` in the direction whose sender is the role of index d. The
-    /// receivers' messages go first, so both directions share one flight.
+    /// side that speaks goes first — IKNP's receiver, silent OT's sender — so both directions
+    /// share one flight.
     fn cots(&mut self, link: &mut Link, counts: [usize; 2]) -> Result<[Option<Cots>; 2], SimError> {
         self.setup(link)?;
-        let Self { role, rng, extensions, used, .. } = self;
+        let Self { role, extender, rng, extensions, used, .. } = self;
         let Some(extensions) = extensions.as_mut() else { return Ok([None, None]) };
         let mut out = [None, None];
         let mine = role.index();
-        for d in [1 - mine, mine] {
+        let order = match extender {
+            Extender::Iknp => [1 - mine, mine],
+            Extender::Silent => [mine, 1 - mine],
+        };
+        for d in order {
             let m = counts[d];
             if m == 0 {
                 continue;
@@ -197,6 +228,11 @@ impl OtProvider {
                     Cots::Receiver { r, t, tweak }
                 }
                 Extension::Sender(e) => Cots::Sender { q: e.extend(link, m)?, delta: e.delta(), tweak },
+                Extension::SilentReceiver(e) => {
+                    let (r, t) = e.extend(link, m)?;
+                    Cots::Receiver { r, t, tweak }
+                }
+                Extension::SilentSender(e) => Cots::Sender { q: e.extend(link, rng, m)?, delta: e.delta(), tweak },
             });
         }
         Ok(out)
@@ -302,7 +338,10 @@ fn bits_value(bits: &[bool]) -> u64 {
 
 impl CorrelationProvider for OtProvider {
     fn name(&self) -> &'static str {
-        "ot"
+        match self.extender {
+            Extender::Iknp => "ot",
+            Extender::Silent => "silent",
+        }
     }
 
     fn triples(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<Triples, SimError> {
