@@ -64,7 +64,8 @@ pub enum RegressError {
 /// The label of a phase's total.
 pub const ALL: &str = "(all)";
 
-/// Measures every protocol's exact counts at `shape` under each of `providers`.
+/// Measures every protocol's exact counts at `shape` under each of `providers`; a protocol that
+/// fails there, or misses its tolerance against its reference, is an error.
 pub fn compute(
     protocols: &[&dyn Protocol],
     shape: ModelShape,
@@ -88,6 +89,11 @@ pub fn compute(
                     None => return Err(RegressError::Run { protocol: p.name().into(), reason: e.to_string() }),
                 },
             };
+            if !c.passed {
+                let reason =
+                    format!("its output under {} misses its tolerance against the reference", correlations.name());
+                return Err(RegressError::Run { protocol: p.name().into(), reason });
+            }
             let mut phases: ProtocolCounts = BTreeMap::new();
             for ph in &c.cost.phases {
                 let labels = phases.entry(ph.phase.name().to_owned()).or_default();

@@ -92,3 +92,83 @@ fn a_lowered_baseline_count_fails_naming_protocol_and_label() {
     assert!(diff.passed() && diff.new == vec!["ot: add".to_string()]);
     assert!(now.providers["dealer"].protocols["mul"]["online"].contains_key(ALL));
 }
+
+/// drelu with a reference one off: a protocol whose output misses its tolerance.
+#[derive(Debug)]
+struct Miscounted(&'static dyn dyad_protocols::Protocol);
+
+impl dyad_protocols::Protocol for Miscounted {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn paper(&self) -> &'static str {
+        self.0.paper()
+    }
+    fn computes(&self) -> &'static str {
+        self.0.computes()
+    }
+    fn default_dims(&self) -> Vec<usize> {
+        self.0.default_dims()
+    }
+    fn model_dims(&self, m: &ModelShape) -> Vec<usize> {
+        self.0.model_dims(m)
+    }
+    fn inputs(
+        &self,
+        dims: &[usize],
+        fixed: dyad_sim::FixedPoint,
+    ) -> Result<Vec<dyad_protocols::InputSpec>, dyad_protocols::ProtocolError> {
+        self.0.inputs(dims, fixed)
+    }
+    fn run(
+        &self,
+        p: &mut dyad_sim::Party,
+        inputs: &dyad_protocols::Inputs,
+    ) -> Result<dyad_sim::Share, dyad_protocols::ProtocolError> {
+        self.0.run(p, inputs)
+    }
+    fn cost(
+        &self,
+        f: &mut dyad_sim::Formula,
+        dims: &[usize],
+        fixed: dyad_sim::FixedPoint,
+        trunc: TruncMode,
+    ) -> Option<()> {
+        self.0.cost(f, dims, fixed, trunc)
+    }
+    fn reference(
+        &self,
+        fixed: dyad_sim::FixedPoint,
+        inputs: &[dyad_sim::RingTensor],
+    ) -> Result<dyad_sim::RingTensor, dyad_protocols::ProtocolError> {
+        Ok(self.0.reference(fixed, inputs)?.offset(1))
+    }
+    fn ideal(&self, inputs: &[ndarray::ArrayD<f64>]) -> Result<ndarray::ArrayD<f64>, dyad_protocols::ProtocolError> {
+        self.0.ideal(inputs)
+    }
+    fn tolerance_ulp(&self, fixed: dyad_sim::FixedPoint, trunc: TruncMode) -> u64 {
+        self.0.tolerance_ulp(fixed, trunc)
+    }
+    fn ideal_tolerance(&self, fixed: dyad_sim::FixedPoint) -> f64 {
+        self.0.ideal_tolerance(fixed)
+    }
+}
+
+#[test]
+fn a_protocol_that_misses_its_tolerance_fails_the_gate_under_every_provider() {
+    let wrong = Miscounted(REGISTRY.find("drelu").unwrap());
+    for provider in Correlations::ALL {
+        let err = compute(&[&wrong], ModelShape::CI, Ring::Z64, TruncMode::OneBit, &[provider]).unwrap_err();
+        assert!(err.to_string().contains("misses its tolerance"), "{provider:?}: {err}");
+    }
+    assert!(
+        compute(
+            &[REGISTRY.find("drelu").unwrap()],
+            ModelShape::CI,
+            Ring::Z64,
+            TruncMode::OneBit,
+            &[Correlations::Silent]
+        )
+        .is_ok()
+    );
+}
