@@ -142,7 +142,7 @@ pub(crate) struct RegressArgs {
     /// Rewrite the baseline with the current counts (of the providers measured).
     #[arg(long)]
     update: bool,
-    /// Measure only this provider's counts (both when omitted).
+    /// Measure only this provider's counts (every provider when omitted).
     #[arg(long = "correlations", value_enum)]
     provider: Option<Provider>,
 }

@@ -30,18 +30,23 @@ fn under<T: Send>(
     (out.server, out.client, out.cost)
 }
 
+/// The providers whose parties generate correlations themselves, `ot` and `silent`.
+fn generated() -> impl Strategy<Value = Correlations> {
+    prop_oneof![Just(Correlations::Ot), Just(Correlations::Silent)]
+}
+
 fn open(a: &Share, b: &Share) -> RingTensor {
     Share::reconstruct(a, b).unwrap()
 }
 
 #[test]
 fn random_ots_give_the_receiver_the_message_at_its_choice_and_no_other() {
-    let strategy = (any::<bool>(), 1usize..300, 1u32..=5, 1u32..=64, any::<u64>());
+    let strategy = (any::<bool>(), 1usize..300, 1u32..=5, 1u32..=64, any::<u64>(), generated());
     TestRunner::new(config(0x07_0001, 48))
-        .run(&strategy, |(server_sends, count, choice_bits, msg_bits, seed)| {
+        .run(&strategy, |(server_sends, count, choice_bits, msg_bits, seed, provider)| {
             let sender = if server_sends { Role::Server } else { Role::Client };
             let spec = OtSpec { sender, count, choice_bits, msg_bits };
-            let (s, c, cost) = both(seed, |p| p.random_ots(spec));
+            let (s, c, cost) = under(provider, seed, |p| p.random_ots(spec));
             let (send, recv) = if server_sends { (s, c) } else { (c, s) };
             let messages = send.into_sender().unwrap().to_vec();
             let (choices, chosen) = recv.into_receiver().map(|(c, m)| (c.to_vec(), m.to_vec())).unwrap();
@@ -59,7 +64,7 @@ fn random_ots_give_the_receiver_the_message_at_its_choice_and_no_other() {
             if msg_bits >= 32 {
                 prop_assert_eq!(other_equal, 0);
             }
-            prop_assert_eq!(cost.correlations.as_str(), "ot");
+            prop_assert_eq!(cost.correlations.as_str(), provider.name());
             prop_assert!(!cost.dealer_used);
             Ok(())
         })
@@ -68,19 +73,18 @@ fn random_ots_give_the_receiver_the_message_at_its_choice_and_no_other() {
 
 #[test]
 fn triples_and_square_pairs_multiply_at_every_ring_width() {
-    let strategy = (1u32..=64, 1usize..200, any::<u64>());
+    let strategy = (1u32..=64, 1usize..200, any::<u64>(), generated());
     TestRunner::new(config(0x07_0002, 40))
-        .run(&strategy, |(bits, n, seed)| {
+        .run(&strategy, |(bits, n, seed, provider)| {
             let ring = Ring::new(bits).unwrap();
-            let (s, c, _) = both(seed, |p| p.triples(ring, n));
-            let (a, b) = (open(&s.a, &c.a), open(&s.b, &c.b));
-            prop_assert_eq!(a.mul(&b).unwrap(), open(&s.c, &c.c));
-            let (s, c, _) = both(seed, |p| p.squares(ring, n));
-            let a = open(&s.a, &c.a);
-            prop_assert_eq!(a.mul(&a).unwrap(), open(&s.aa, &c.aa));
-            let (s, c, _) = both(seed, |p| p.bit_triples(n));
-            let (a, b) = (s.a.xor(&c.a).unwrap(), s.b.xor(&c.b).unwrap());
-            prop_assert_eq!(a.and(&b).unwrap(), s.c.xor(&c.c).unwrap());
+            let (s, c, _) =
+                under(provider, seed, |p| Ok((p.triples(ring, n)?, p.squares(ring, n)?, p.bit_triples(n)?)));
+            let (a, b) = (open(&s.0.a, &c.0.a), open(&s.0.b, &c.0.b));
+            prop_assert_eq!(a.mul(&b).unwrap(), open(&s.0.c, &c.0.c));
+            let a = open(&s.1.a, &c.1.a);
+            prop_assert_eq!(a.mul(&a).unwrap(), open(&s.1.aa, &c.1.aa));
+            let (a, b) = (s.2.a.xor(&c.2.a).unwrap(), s.2.b.xor(&c.2.b).unwrap());
+            prop_assert_eq!(a.and(&b).unwrap(), s.2.c.xor(&c.2.c).unwrap());
             Ok(())
         })
         .unwrap();
@@ -196,40 +200,6 @@ fn a_matrix_triple_too_large_to_generate_is_refused_before_any_work() {
     let out = simulate(&ot(1), f, f);
     let err = out.as_ref().err().map(ToString::to_string).unwrap_or_default();
     assert!(err.contains("GB of τ") && err.contains("--correlations dealer"), "{err}");
-}
-
-/// Under `silent` the same correlations hold: random OTs at their choices, triples and square
-/// pairs that multiply, AND triples; fewer cases, as each sets silent OT up anew.
-#[test]
-fn silent_ot_gives_the_same_correlations() {
-    let strategy = (any::<bool>(), 1usize..3000, 1u32..=4, 1u32..=64, any::<u64>());
-    TestRunner::new(config(0x07_0009, 8))
-        .run(&strategy, |(server_sends, count, choice_bits, bits, seed)| {
-            let sender = if server_sends { Role::Server } else { Role::Client };
-            let spec = OtSpec { sender, count, choice_bits, msg_bits: 64 };
-            let (s, c, cost) = under(Correlations::Silent, seed, |p| p.random_ots(spec));
-            prop_assert_eq!(cost.correlations.as_str(), "silent");
-            prop_assert!(!cost.dealer_used);
-            let (send, recv) = if server_sends { (s, c) } else { (c, s) };
-            let messages = send.into_sender().unwrap().to_vec();
-            let (choices, chosen) = recv.into_receiver().map(|(c, m)| (c.to_vec(), m.to_vec())).unwrap();
-            for (i, (&x, &m)) in choices.iter().zip(&chosen).enumerate() {
-                prop_assert_eq!(messages[i * spec.arity() + x as usize], m, "instance {}", i);
-                prop_assert_ne!(messages[i * spec.arity() + (x as usize + 1) % spec.arity()], m, "instance {}", i);
-            }
-            let ring = Ring::new(bits).unwrap();
-            let (s, c, _) = under(Correlations::Silent, seed, |p| {
-                Ok((p.triples(ring, count)?, p.squares(ring, count)?, p.bit_triples(count)?))
-            });
-            let (a, b) = (open(&s.0.a, &c.0.a), open(&s.0.b, &c.0.b));
-            prop_assert_eq!(a.mul(&b).unwrap(), open(&s.0.c, &c.0.c));
-            let a = open(&s.1.a, &c.1.a);
-            prop_assert_eq!(a.mul(&a).unwrap(), open(&s.1.aa, &c.1.aa));
-            let (a, b) = (s.2.a.xor(&c.2.a).unwrap(), s.2.b.xor(&c.2.b).unwrap());
-            prop_assert_eq!(a.and(&b).unwrap(), s.2.c.xor(&c.2.c).unwrap());
-            Ok(())
-        })
-        .unwrap();
 }
 
 /// Under `silent`, silent OT's setup (base OTs, IKNP for the bootstrapping iteration's 47 709

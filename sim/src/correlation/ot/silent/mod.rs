@@ -3,17 +3,17 @@
 //! consistency check of §4 is left out, as Dyad's protocols are semi-honest).
 //!
 //! One iteration turns [`LpnParams::reserved`] COTs into n: with k of them (x, and the sender's
-//! q_x, the receiver's t_x = q_x ⊕ x·Δ) and t·h more for t single-point COTs ([`spcot`]) over
+//! q_x, the receiver's t_x = q_x ⊕ x·Δ) and t·h more for t single-point COTs (`spcot`) over
 //! blocks of 2^h (the regular noise e, one point per block; the sender's s, the receiver's
 //! w = s ⊕ e·Δ), the receiver takes choices A·x ⊕ e and blocks A·t_x ⊕ w, the sender
-//! A·q_x ⊕ s, with A Ferret's local linear code ([`lpn`]). Its first outputs refill a pool, kept
+//! A·q_x ⊕ s, with A Ferret's local linear code (`lpn`). Its first outputs refill a pool, kept
 //! for the inputs of later iterations; the rest are handed out. The very first iteration, with
-//! the smaller [`BOOTSTRAP`] parameters, takes its inputs from IKNP ([`super::iknp`]), which
+//! the smaller [`BOOTSTRAP`] parameters, takes its inputs from IKNP (`super::iknp`), which
 //! shares its Δ. Later iterations use [`MAIN`], or [`BOOTSTRAP`] again when one of those covers
 //! what is asked: a small request then costs 0.1 s rather than 2 s, for more bits per COT.
 //!
 //! Communication per iteration: one message from the sender, t·(2h + 1) blocks
-//! ([`spcot::message_bytes`]): 569 808 bytes for 10 198 341 COTs under [`MAIN`] (0.45 bits
+//! (`spcot::message_bytes`): 569 808 bytes for 10 198 341 COTs under [`MAIN`] (0.45 bits
 //! each), 385 776 bytes for 602 019 under [`BOOTSTRAP`] (5.1 bits each).
 
 pub(crate) mod ggm;
