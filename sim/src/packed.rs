@@ -140,9 +140,20 @@ impl Packed {
         self.len == 0
     }
 
+    /// The elements in order, one per u64: a word at a time, without the division that
+    /// [`Packed::get`] takes when ℓ does not divide 64.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (bits, mask) = (self.ring.bits(), self.ring.mask());
+        let per = (64 / bits).max(1);
+        self.words
+            .iter()
+            .flat_map(move |&w| (0..per).map(move |s| w.checked_shr(s * bits).unwrap_or(0) & mask))
+            .take(self.len)
+    }
+
     /// All elements, one per u64.
     pub fn to_vec(&self) -> Vec<u64> {
-        (0..self.len).map(|i| self.get(i)).collect()
+        self.iter().collect()
     }
 }
 

@@ -74,7 +74,8 @@ pub fn start(
         return Err(config(format!("{} choices for {count} correlated OTs", choices.len())));
     }
     let (e, pads) = rot.into_receiver()?;
-    let flips = Bits::from_fn(count, |t| (e.get(t) ^ choices[t]) & 1 == 1);
+    let mut e = e.iter();
+    let flips = Bits::from_fn(count, |t| (e.next().unwrap_or(0) ^ choices[t]) & 1 == 1);
     p.send_bytes(flips.to_bytes())?;
     Ok(CotSide::Receiver(CotReceiver { ring, choices, pads }))
 }
@@ -93,8 +94,9 @@ impl CotSender {
         if self.rot.len() != 2 * self.count {
             return Err(config(format!("{} random OT messages for {} OTs", self.rot.len(), self.count)));
         }
+        let mut rot = self.rot.iter();
         for (t, d) in d.iter().enumerate() {
-            let pair = [self.rot.get(2 * t), self.rot.get(2 * t + 1)];
+            let pair = [rot.next().unwrap_or(0), rot.next().unwrap_or(0)];
             let (kept, other) = if flips.get(t) { (pair[1], pair[0]) } else { (pair[0], pair[1]) };
             u.push(ring.neg(kept));
             tau.push(ring.sub(ring.add(ring.reduce(*d), kept), other));
@@ -116,11 +118,9 @@ impl CotReceiver {
         Ok(self
             .choices
             .iter()
+            .zip(self.pads.iter())
             .enumerate()
-            .map(|(i, c)| {
-                let r = self.pads.get(i);
-                if c & 1 == 1 { ring.add(r, wire::get(&bytes, i, ring.bits())) } else { r }
-            })
+            .map(|(i, (c, r))| if c & 1 == 1 { ring.add(r, wire::get(&bytes, i, ring.bits())) } else { r })
             .collect())
     }
 }
