@@ -115,16 +115,18 @@ fn every_registered_protocol_runs_and_passes_at_its_defaults() {
 }
 
 #[test]
-fn under_provider_ot_every_registered_protocol_runs_and_passes_at_its_defaults() {
+fn under_providers_ot_and_silent_every_registered_protocol_runs_and_passes_at_its_defaults() {
     let o = dyad(&["list", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    for entry in list.as_array().unwrap() {
-        let name = entry["name"].as_str().unwrap();
-        let o = dyad(&["run", name, "--correlations", "ot", "--format", "json"]);
-        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
-        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert_eq!(report["cost"]["correlations"], "ot", "{name}");
-        assert_eq!(report["cost"]["dealer_used"], false, "{name}");
+    for provider in ["ot", "silent"] {
+        for entry in list.as_array().unwrap() {
+            let name = entry["name"].as_str().unwrap();
+            let o = dyad(&["run", name, "--correlations", provider, "--format", "json"]);
+            assert_eq!(o.status.code(), Some(0), "{provider}: {name}: {}", stderr(&o));
+            let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(report["cost"]["correlations"], provider, "{name}");
+            assert_eq!(report["cost"]["dealer_used"], false, "{provider}: {name}");
+        }
     }
 }
 
