@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Share};
+use dyad_sim::{FixedPoint, Formula, Party, Ring, RingTensor, Share};
 
 use crate::error::ProtocolError;
 use crate::protocol::{Independence, Input, Inputs, Protocol, TruncMode};
@@ -78,46 +78,37 @@ pub fn run(p: &dyn Protocol, party: &mut Party, inputs: &Inputs, chunk: usize) -
     }
     // Inputs of another shape than the first are parameters every row shares (LayerNorm's γ and
     // β): each piece gets them whole. An element-wise protocol has none.
-    let mut split = Vec::with_capacity(inputs.values.len());
-    for index in 0..inputs.values.len() {
-        let same = inputs.shape(p.name(), index)? == dims.as_slice();
-        if !same && independence == Independence::Elements {
+    let mut parts = Vec::with_capacity(inputs.values.len());
+    for (index, value) in inputs.values.iter().enumerate() {
+        let cut = inputs.shape(p.name(), index)? == dims.as_slice();
+        if !cut && independence == Independence::Elements {
             return Err(ProtocolError::Input {
                 protocol: p.name(),
                 index,
                 expected: format!("the shape {dims:?} of input 0, to run it in pieces"),
             });
         }
-        split.push(same);
+        parts.push(match value {
+            _ if !cut => Part::Whole(value),
+            Input::Share(s) => Part::Cut(Some((flatten(s.tensor()), s.ring(), true))),
+            Input::Plain(t) => Part::Cut(Some((flatten(t), t.ring(), false))),
+            Input::Absent { .. } => Part::Cut(None),
+        });
     }
-    let flat: Vec<Option<Cow<'_, [u64]>>> = inputs
-        .values
-        .iter()
-        .zip(&split)
-        .map(|(v, &split)| match v {
-            Input::Share(s) if split => Some(flatten(s.tensor())),
-            Input::Plain(t) if split => Some(flatten(t)),
-            _ => None,
-        })
-        .collect();
     let mut out: Vec<u64> = Vec::new();
     let mut piece_shape = Vec::new();
     let mut ring = inputs.fixed.ring();
     for piece in &pieces {
-        let values = inputs
-            .values
+        let values = parts
             .iter()
-            .zip(&flat)
-            .zip(&split)
-            .map(|((v, data), &split)| {
-                let part = |t: &RingTensor, data: &[u64]| {
-                    RingTensor::from_vec(t.ring(), &piece.dims, data[piece.elements.clone()].to_vec())
-                };
-                Ok(match (v, data) {
-                    (_, None) if !split => v.clone(),
-                    (Input::Share(s), Some(d)) => Input::Share(Share::new(part(s.tensor(), d)?)),
-                    (Input::Plain(t), Some(d)) => Input::Plain(part(t, d)?),
-                    _ => Input::Absent { shape: piece.dims.clone() },
+            .map(|part| {
+                Ok(match part {
+                    Part::Whole(value) => (*value).clone(),
+                    Part::Cut(None) => Input::Absent { shape: piece.dims.clone() },
+                    Part::Cut(Some((data, ring, shared))) => {
+                        let t = RingTensor::from_vec(*ring, &piece.dims, data[piece.elements.clone()].to_vec())?;
+                        if *shared { Input::Share(Share::new(t)) } else { Input::Plain(t) }
+                    }
                 })
             })
             .collect::<Result<Vec<_>, ProtocolError>>()?;
@@ -145,6 +136,15 @@ pub fn run(p: &dyn Protocol, party: &mut Party, inputs: &Inputs, chunk: usize) -
         Independence::Elements | Independence::Whole => dims,
     };
     Ok(Share::new(RingTensor::from_vec(ring, &shape, out)?))
+}
+
+/// How one of a party's inputs goes to the pieces.
+enum Part<'a> {
+    /// Whole, to every piece.
+    Whole(&'a Input),
+    /// Cut into the pieces: its elements, ring and whether it is a share, or `None` where the
+    /// peer holds it.
+    Cut(Option<(Cow<'a, [u64]>, Ring, bool)>),
 }
 
 /// A tensor's elements in row-major order, borrowed when they already lie so in memory.

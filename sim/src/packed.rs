@@ -24,8 +24,7 @@ fn log_per(ring: Ring) -> Option<u32> {
 impl Packed {
     /// `len` elements of `ring` as the words [`Ring::random_draws`] gives.
     pub fn from_draws(ring: Ring, len: usize, mut words: Vec<u64>) -> Self {
-        let per = (64 / ring.bits()).max(1) as usize;
-        words.resize(len.div_ceil(per), 0);
+        words.resize(len.div_ceil(ring.per_draw()), 0);
         let mut packed = Packed { ring, len, words, log_per: log_per(ring) };
         packed.clear_unused();
         packed
@@ -33,7 +32,7 @@ impl Packed {
 
     /// The elements `values`, each reduced into the ring.
     pub fn from_values(ring: Ring, values: impl IntoIterator<Item = u64>) -> Self {
-        let (bits, per) = (ring.bits(), (64 / ring.bits()).max(1));
+        let (bits, per) = (ring.bits(), ring.per_draw() as u32);
         let values = values.into_iter();
         let mut words = Vec::with_capacity(values.size_hint().0.div_ceil(per as usize));
         let (mut len, mut slot, mut word) = (0usize, 0u32, 0u64);
@@ -79,7 +78,7 @@ impl Packed {
 
     /// Zeroes the bits past the last element, so that equal vectors have equal words.
     fn clear_unused(&mut self) {
-        let per = (64 / self.ring.bits()).max(1) as usize;
+        let per = self.ring.per_draw();
         let used = (self.len % per) as u32 * self.ring.bits();
         if let (Some(last), true) = (self.words.last_mut(), used != 0) {
             *last &= (1u64 << used) - 1;
@@ -144,7 +143,7 @@ impl Packed {
     /// [`Packed::get`] takes when ℓ does not divide 64.
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         let (bits, mask) = (self.ring.bits(), self.ring.mask());
-        let per = (64 / bits).max(1);
+        let per = self.ring.per_draw() as u32;
         self.words
             .iter()
             .flat_map(move |&w| (0..per).map(move |s| w.checked_shr(s * bits).unwrap_or(0) & mask))

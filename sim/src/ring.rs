@@ -139,7 +139,7 @@ impl Ring {
     }
 
     /// Elements taken from one 64-bit draw by [`Ring::random_vec`].
-    fn per_draw(self) -> usize {
+    pub(crate) fn per_draw(self) -> usize {
         (64 / self.bits).max(1) as usize
     }
 

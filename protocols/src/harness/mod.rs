@@ -264,10 +264,7 @@ fn working_set(p: &dyn Protocol, dims: &[usize], spec: &RunSpec) -> u128 {
         .into_iter()
         .map(|phase| {
             let c = f.counts(phase);
-            [c.bytes_server_to_client, c.bytes_client_to_server, c.dealer_bytes_to_server, c.dealer_bytes_to_client]
-                .into_iter()
-                .map(u128::from)
-                .sum::<u128>()
+            u128::from(c.bytes()) + u128::from(c.dealer_bytes())
         })
         .sum()
 }
