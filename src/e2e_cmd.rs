@@ -115,7 +115,7 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
         None => run(&model, &tok, &snippets, &spec, registry, &mut progress),
     }
     .map_err(|e| match e {
-        E2eError::Sentences { .. } | E2eError::Correlations(_) | E2eError::Domain { .. } => CliError::usage(e),
+        E2eError::Sentences { .. } | E2eError::Domain { .. } => CliError::usage(e),
         E2eError::Apart(e) => e.into(),
         other => CliError::Failed(other.to_string()),
     })?;

@@ -4,6 +4,7 @@
 //! run by `dyad run`, checked by the harness, property-tested with the
 //! strategies of `dyad_sim::strategy` (feature `testing`), audited and costed.
 
+use dyad_sim::runner::Correlations;
 use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Role, Share};
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
@@ -293,6 +294,23 @@ pub trait Protocol: Send + Sync + std::fmt::Debug {
     /// The largest ring distance allowed between the secure output and the reference when the
     /// run truncates with `trunc` (0 for faithful truncation: the output is then bit-exact).
     fn tolerance_ulp(&self, fixed: FixedPoint, trunc: TruncMode) -> u64;
+
+    /// [`Protocol::tolerance_ulp`] when the parties generate their correlations: a matrix triple
+    /// they make with HE is exact only up to ±2 in the ring's last place per entry
+    /// ([`crate::bumblebee::matrix_triple`]), which a protocol built on matrix products passes
+    /// on. The same by default.
+    fn generated_tolerance_ulp(&self, fixed: FixedPoint, trunc: TruncMode) -> u64 {
+        self.tolerance_ulp(fixed, trunc)
+    }
+
+    /// The tolerance of a run under `correlations`: [`Protocol::tolerance_ulp`] under the
+    /// dealer, [`Protocol::generated_tolerance_ulp`] otherwise.
+    fn tolerance_under(&self, fixed: FixedPoint, trunc: TruncMode, correlations: Correlations) -> u64 {
+        match correlations {
+            Correlations::Dealer => self.tolerance_ulp(fixed, trunc),
+            Correlations::Ot | Correlations::Silent => self.generated_tolerance_ulp(fixed, trunc),
+        }
+    }
 
     /// The documented accuracy: the largest absolute error of the reference against the ideal
     /// over the documented input domain (approximation plus fixed-point error).

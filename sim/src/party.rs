@@ -1,14 +1,16 @@
 //! A party's view of the world: its role, its metered link, its correlation provider and its
 //! private randomness. Protocol code receives a `&mut Party` and nothing else of the peer.
 
-use std::collections::BTreeMap;
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::channel::{Channel, Transport};
+use crate::channel::{Channel, Stream, Transport};
 use crate::correlation::{
     BitTriples, CorrelationProvider, MatDims, MatrixTriple, OtSpec, RandomOts, SquarePairs, Triples,
 };
@@ -22,6 +24,8 @@ pub struct Party {
     provider: Box<dyn CorrelationProvider>,
     rng: ChaCha20Rng,
     barrier: Barrier,
+    /// What protocols keep for the rest of the run ([`Party::keep`]), by type.
+    kept: HashMap<TypeId, Box<dyn Any + Send>>,
 }
 
 /// Where a party stands with the barrier at the end of setup ([`Party::sync_after_setup`]).
@@ -95,7 +99,7 @@ impl Party {
         key: [u8; 32],
     ) -> Self {
         let rng = ChaCha20Rng::from_seed(key);
-        Party { link: Link::new(role, transport), provider, rng, barrier: Barrier::Off }
+        Party { link: Link::new(role, transport), provider, rng, barrier: Barrier::Off, kept: HashMap::new() }
     }
 
     /// Meets the peer ([`Link::barrier`]) before the protocol's first exchange after its setup
@@ -161,6 +165,35 @@ impl Party {
     /// The current label path.
     pub fn label_path(&self) -> &str {
         self.link.meter().path()
+    }
+
+    /// True when this party's correlations come from the ideal dealer
+    /// ([`CorrelationProvider::is_ideal`]), false when the parties generate them.
+    pub fn ideal_correlations(&self) -> bool {
+        self.provider.is_ideal()
+    }
+
+    /// Runs `f`, a protocol that makes correlations above this crate (HE matrix triples), as
+    /// the provider runs its own: in the offline phase, on the correlation stream, whose clock
+    /// is its own so that the protocol's rounds do not see it, under `label`.
+    pub fn correlation_protocol<T>(&mut self, label: &str, f: impl FnOnce(&mut Party) -> T) -> T {
+        self.in_phase(Phase::Offline, |p| {
+            let stream = p.link.set_stream(Stream::Correlations);
+            let out = p.scope(label, f);
+            p.link.set_stream(stream);
+            out
+        })
+    }
+
+    /// The value of type `T` kept for the rest of the run ([`Party::keep`]), if any.
+    pub fn kept<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.kept.get(&TypeId::of::<T>()).and_then(|v| v.downcast_ref::<Arc<T>>()).cloned()
+    }
+
+    /// Keeps `value` for the rest of the run, one value per type, replacing any kept before:
+    /// what a protocol sets up once and uses at every call, as the HE keys of matrix triples.
+    pub fn keep<T: Any + Send + Sync>(&mut self, value: Arc<T>) {
+        self.kept.insert(TypeId::of::<T>(), Box::new(value));
     }
 
     /// This party's half of `n` Beaver triples over `ring`.

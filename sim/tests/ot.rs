@@ -167,39 +167,15 @@ fn online_rounds_do_not_see_the_offline_traffic() {
 }
 
 #[test]
-fn matrix_triples_multiply_batched_and_not_and_cost_k_n_ot_groups() {
-    let strategy = (prop_oneof![Just(None), (1usize..4).prop_map(Some)], 1usize..6, 1usize..6, 1usize..6, any::<u64>());
-    TestRunner::new(config(0x07_0003, 24))
-        .run(&strategy, |(batch, m, k, n, seed)| {
-            let dims = MatDims { batch, m, k, n };
-            for ring in [Ring::Z64, Ring::new(13).unwrap()] {
-                let (s, c, _) = both(seed, |p| p.matrix_triple(ring, dims));
-                let (a, b) = (open(&s.a, &c.a), open(&s.b, &c.b));
-                prop_assert_eq!(a.shape().to_vec(), dims.a_shape());
-                prop_assert_eq!(a.matmul(&b).unwrap(), open(&s.c, &c.c));
-            }
-            Ok(())
-        })
-        .unwrap();
-    // [2×3]·[3×4] over Z_2^64: 12 entries of B, 64 OTs each, and τ for 2 values per entry at
-    // every position, each way.
-    let dims = MatDims { batch: None, m: 2, k: 3, n: 4 };
-    let (_, _, cost) = both(3, |p| p.scope("req", |p| p.matrix_triple(Ring::Z64, dims)));
-    let label = format!("req/{OT_LABEL}");
-    let tau: usize = (1..=64).map(|w| (24 * w as usize).div_ceil(8)).sum();
-    let each_way = (extension_bytes(12 * 64) + tau) as u64;
-    let offline = cost.label_counts(Phase::Offline, &label);
-    assert_eq!((offline.bytes_server_to_client, offline.bytes_client_to_server), (each_way, each_way));
-}
-
-#[test]
-fn a_matrix_triple_too_large_to_generate_is_refused_before_any_work() {
-    // BERT-base's QKᵀ: 12 heads of [128×64]·[64×128].
+fn matrix_triples_are_left_to_he() {
+    // BERT-base's QKᵀ: 12 heads of [128×64]·[64×128], which Gilboa products would make from
+    // 6.5 GB of τ each way.
     let dims = MatDims { batch: Some(12), m: 128, k: 64, n: 128 };
-    let f = |p: &mut Party| p.matrix_triple(Ring::Z64, dims);
-    let out = simulate(&ot(1), f, f);
-    let err = out.as_ref().err().map(ToString::to_string).unwrap_or_default();
-    assert!(err.contains("GB of τ") && err.contains("--correlations dealer"), "{err}");
+    for config in [ot(1), SimConfig { correlations: Correlations::Silent, ..SimConfig::with_seed(1) }] {
+        let f = |p: &mut Party| p.matrix_triple(Ring::Z64, dims);
+        let err = simulate(&config, f, f).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("with HE") && err.contains("bumblebee::matrix_triple"), "{err}");
+    }
 }
 
 /// Under `silent`, silent OT's setup (base OTs, IKNP for the bootstrapping iteration's 47 709

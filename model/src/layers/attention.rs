@@ -188,6 +188,11 @@ impl Protocol for AttentionBlock {
         let f = self.function.tolerance_ulp(fx, trunc);
         trunc.tolerance((f + 4).saturating_mul(128) + 2)
     }
+    fn generated_tolerance_ulp(&self, fx: FixedPoint, trunc: TruncMode) -> u64 {
+        // As above, with each matrix product one ULP further off (its HE triple's error).
+        let f = self.function.generated_tolerance_ulp(fx, trunc);
+        (trunc.tolerance(f + 4) + 1).saturating_mul(128) + trunc.tolerance(2) + 1
+    }
     fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
         self.function.ideal_tolerance(fx).min(f64::MAX / 128.0) * 128.0
     }

@@ -133,6 +133,15 @@ impl Protocol for FfnBlock {
         let g = self.gelu.tolerance_ulp(fx, trunc);
         64 * (2 * lin + g) + lin
     }
+    fn generated_tolerance_ulp(&self, fx: FixedPoint, trunc: TruncMode) -> u64 {
+        // As above, with the dealer layers' matrix products one ULP further off (HE triples).
+        let lin = match self.linear {
+            LinearKind::Dealer => trunc.tolerance(1) + 1,
+            LinearKind::Cop | LinearKind::Sip => rlwe_linear::tolerance(trunc),
+        };
+        let g = self.gelu.generated_tolerance_ulp(fx, trunc);
+        64 * (2 * lin + g) + lin
+    }
     fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
         self.gelu.ideal_tolerance(fx) * 4.0
     }

@@ -1,6 +1,8 @@
 //! Secret × secret matrix products by matrix Beaver triples (Mohassel & Zhang, SecureML, S&P 2017,
 //! "Vectorization in the Shared Setting"),
-//! as the attention products Q·Kᵀ and A·V need.
+//! as the attention products Q·Kᵀ and A·V need. The dealer hands out the triples; when the
+//! parties generate their correlations, they make them with HE as BumbleBee does
+//! ([`crate::bumblebee::matrix_triple`]).
 
 use dyad_reference as reference;
 use dyad_sim::correlation::MatDims;
@@ -8,6 +10,7 @@ use dyad_sim::{FixedPoint, Formula, Party, RingTensor, Role, Share};
 use ndarray::{ArrayD, Axis};
 
 use crate::blocks::arith::product_bound;
+use crate::bumblebee::matrix_triple;
 
 use crate::blocks::share::{open_many, open_many_cost};
 use crate::blocks::trunc::{truncate, truncate_cost};
@@ -32,7 +35,11 @@ pub fn matmul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, Protoco
         }
     };
     p.scope("matmul", |p| {
-        let t = p.matrix_triple(x.ring(), dims)?;
+        let t = if p.ideal_correlations() {
+            p.matrix_triple(x.ring(), dims)?
+        } else {
+            matrix_triple::matrix_triple(p, x.ring(), dims)?
+        };
         let opened = open_many(p, &[&x.sub(&t.a)?, &y.sub(&t.b)?])?;
         let [d, e] = take("matmul", &opened)?;
         // The server's d·e is folded into its d·(b + e): two local products per party, not three.
@@ -137,6 +144,10 @@ impl Protocol for MatMul {
     }
     fn tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
         trunc.tolerance(1)
+    }
+    fn generated_tolerance_ulp(&self, _: FixedPoint, trunc: TruncMode) -> u64 {
+        // The HE triple's ±2 before the truncation moves its result by at most one more.
+        trunc.tolerance(1) + 1
     }
     fn ideal_tolerance(&self, fx: FixedPoint) -> f64 {
         fx.ulp()

@@ -20,7 +20,7 @@
 //! - (d0, d1, d2, g) are the powers of two, g ≤ min(d1, [`MAX_PACK`]), that minimise the bytes
 //!   sent online.
 
-use dyad_sim::{Channel, ChannelError, Formula, Party, Phase, RingTensor, Role, Share};
+use dyad_sim::{Channel, ChannelError, Formula, Party, Phase, Ring, RingTensor, Role, Share};
 use rayon::prelude::*;
 
 use crate::error::{ProtocolError, from_peer};
@@ -236,75 +236,108 @@ pub fn online(
     server: Option<&RingTensor>,
     x: &Share,
 ) -> Result<Share, ProtocolError> {
-    let ring = x.ring();
-    let (k, m) = (l.k, l.m);
-    let nb2 = k.div_ceil(l.d2);
-    let top = ctx.top_level();
-    let (in_len, out_len) = (Ciphertext::wire_bytes(ctx, top, true), Ciphertext::wire_bytes(ctx, top - 1, false));
     match keys {
         SipKeys::Client(sk) => {
-            let msg = p.scope("encrypt_input", |p| {
-                let mut msg = Vec::with_capacity(l.inputs() * in_len);
-                for ct in queries(ctx, l, sk, &x.tensor().to_vec(), p.rng()) {
-                    msg.extend(ct.to_bytes(ctx));
-                }
-                msg
-            });
+            let msg = ask(p, ctx, l, sk, x);
             p.send_bytes(msg)?;
             let bytes = p.recv_bytes()?;
-            if bytes.len() != l.outputs() * out_len {
-                return Err(ChannelError::Malformed { expected: l.outputs() * out_len, got: bytes.len() }.into());
-            }
-            let mut share = vec![0u64; k * m];
-            p.scope("decrypt", |_| -> Result<(), ProtocolError> {
-                for (idx, chunk) in bytes.chunks_exact(out_len).enumerate() {
-                    let ct =
-                        Ciphertext::from_bytes(ctx, top - 1, false, chunk).map_err(|e| from_peer("SIP response", e))?;
-                    let plain = decrypt(ctx, sk, &ct);
-                    for (coeff, i) in l.slots(idx / nb2, idx % nb2) {
-                        share[i] = plain[coeff];
-                    }
-                }
-                Ok(())
-            })?;
-            Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
+            read_answers(p, ctx, l, sk, x.ring(), &bytes)
         }
-        SipKeys::Server { pk, galois } => {
-            let w = server
-                .ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
-            let mut share = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
+        SipKeys::Server { .. } => {
             let bytes = p.recv_bytes()?;
-            if bytes.len() != l.inputs() * in_len {
-                return Err(ChannelError::Malformed { expected: l.inputs() * in_len, got: bytes.len() }.into());
-            }
-            let inputs = p.scope("ntt_inputs", |_| {
-                bytes
-                    .chunks_exact(in_len)
-                    .map(|c| Ciphertext::from_bytes(ctx, top, true, c).map_err(|e| from_peer("SIP query", e)))
-                    .collect::<Result<Vec<_>, ProtocolError>>()
-                    .map(|cts| ntt_queries(ctx, &cts))
-            })?;
-            let responses = p.scope("inner_product_and_pack", |_| respond(ctx, l, galois, &w.to_vec(), &inputs))?;
-            let mut msg = Vec::with_capacity(l.outputs() * out_len);
-            let noise = l.noise_bound(ctx);
-            p.scope("mask", |p| -> Result<(), ProtocolError> {
-                for (idx, mut ct) in responses.into_iter().enumerate() {
-                    let zero = encrypt_zero_pk(ctx, pk, p.rng());
-                    rerandomise(ctx, &mut ct, &zero, noise, p.rng())?;
-                    let rho = RnsPoly::uniform(ctx, top - 1, p.rng());
-                    ct.c0.sub_assign(ctx, &rho);
-                    let mine = decode_scaled(ctx, &rho);
-                    for (coeff, i) in l.slots(idx / nb2, idx % nb2) {
-                        share[i] = ring.add(share[i], mine[coeff]);
-                    }
-                    msg.extend(ct.to_bytes(ctx));
-                }
-                Ok(())
-            })?;
+            let (msg, share) = answer(p, ctx, l, keys, server, x, &bytes)?;
             p.send_bytes(msg)?;
-            Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
+            Ok(share)
         }
     }
+}
+
+/// The client's query message for its share `x`: [`SipLayout::inputs`] seeded ciphertexts.
+pub fn ask(p: &mut Party, ctx: &RlweContext, l: &SipLayout, sk: &SecretKey, x: &Share) -> Vec<u8> {
+    p.scope("encrypt_input", |p| {
+        let mut msg = Vec::with_capacity(l.inputs() * Ciphertext::wire_bytes(ctx, ctx.top_level(), true));
+        for ct in queries(ctx, l, sk, &x.tensor().to_vec(), p.rng()) {
+            msg.extend(ct.to_bytes(ctx));
+        }
+        msg
+    })
+}
+
+/// The server's answer to the client's query `bytes`, with W and its share `x` of X: the
+/// message of [`SipLayout::outputs`] masked responses, and its share of X·W.
+pub fn answer(
+    p: &mut Party,
+    ctx: &RlweContext,
+    l: &SipLayout,
+    keys: &SipKeys,
+    server: Option<&RingTensor>,
+    x: &Share,
+    bytes: &[u8],
+) -> Result<(Vec<u8>, Share), ProtocolError> {
+    let SipKeys::Server { pk, galois } = keys else {
+        return Err(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server answers".into() });
+    };
+    let w = server.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
+    let ring = x.ring();
+    let (k, m, nb2, top) = (l.k, l.m, l.k.div_ceil(l.d2), ctx.top_level());
+    let (in_len, out_len) = (Ciphertext::wire_bytes(ctx, top, true), Ciphertext::wire_bytes(ctx, top - 1, false));
+    let mut share = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
+    if bytes.len() != l.inputs() * in_len {
+        return Err(ChannelError::Malformed { expected: l.inputs() * in_len, got: bytes.len() }.into());
+    }
+    let inputs = p.scope("ntt_inputs", |_| {
+        bytes
+            .chunks_exact(in_len)
+            .map(|c| Ciphertext::from_bytes(ctx, top, true, c).map_err(|e| from_peer("SIP query", e)))
+            .collect::<Result<Vec<_>, ProtocolError>>()
+            .map(|cts| ntt_queries(ctx, &cts))
+    })?;
+    let responses = p.scope("inner_product_and_pack", |_| respond(ctx, l, galois, &w.to_vec(), &inputs))?;
+    let mut msg = Vec::with_capacity(l.outputs() * out_len);
+    let noise = l.noise_bound(ctx);
+    p.scope("mask", |p| -> Result<(), ProtocolError> {
+        for (idx, mut ct) in responses.into_iter().enumerate() {
+            let zero = encrypt_zero_pk(ctx, pk, p.rng());
+            rerandomise(ctx, &mut ct, &zero, noise, p.rng())?;
+            let rho = RnsPoly::uniform(ctx, top - 1, p.rng());
+            ct.c0.sub_assign(ctx, &rho);
+            let mine = decode_scaled(ctx, &rho);
+            for (coeff, i) in l.slots(idx / nb2, idx % nb2) {
+                share[i] = ring.add(share[i], mine[coeff]);
+            }
+            msg.extend(ct.to_bytes(ctx));
+        }
+        Ok(())
+    })?;
+    Ok((msg, Share::new(RingTensor::from_vec(ring, &[k, m], share)?)))
+}
+
+/// The client's share of X·W over `ring` from the server's answer `bytes`.
+pub fn read_answers(
+    p: &mut Party,
+    ctx: &RlweContext,
+    l: &SipLayout,
+    sk: &SecretKey,
+    ring: Ring,
+    bytes: &[u8],
+) -> Result<Share, ProtocolError> {
+    let (k, m, nb2, top) = (l.k, l.m, l.k.div_ceil(l.d2), ctx.top_level());
+    let out_len = Ciphertext::wire_bytes(ctx, top - 1, false);
+    if bytes.len() != l.outputs() * out_len {
+        return Err(ChannelError::Malformed { expected: l.outputs() * out_len, got: bytes.len() }.into());
+    }
+    let mut share = vec![0u64; k * m];
+    p.scope("decrypt", |_| -> Result<(), ProtocolError> {
+        for (idx, chunk) in bytes.chunks_exact(out_len).enumerate() {
+            let ct = Ciphertext::from_bytes(ctx, top - 1, false, chunk).map_err(|e| from_peer("SIP response", e))?;
+            let plain = decrypt(ctx, sk, &ct);
+            for (coeff, i) in l.slots(idx / nb2, idx % nb2) {
+                share[i] = plain[coeff];
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Share::new(RingTensor::from_vec(ring, &[k, m], share)?))
 }
 
 /// The client's query for its share `xs` (row-major k × n): one seeded ciphertext per input

@@ -8,6 +8,7 @@
 //! per row — SPU's faster variant (the one that spends 314 MB at 12×128×128 rather than 808 MB).
 
 pub mod linear;
+pub mod matrix_triple;
 
 use dyad_reference::approx::CoefficientSet;
 

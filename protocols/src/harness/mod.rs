@@ -449,7 +449,7 @@ fn judge(p: &dyn Protocol, spec: &RunSpec, run: Outcome<'_>) -> Result<Checked, 
     let reference_real = decode_output(p, spec.fixed, &reference);
     let max_ulp = metrics::max_ulp(&secure, &reference);
     let vs_reference = ErrorStats { max_ulp: Some(max_ulp), ..metrics::abs_error(&secure_real, &reference_real) };
-    let tolerance_ulp = p.tolerance_ulp(spec.fixed, trunc);
+    let tolerance_ulp = p.tolerance_under(spec.fixed, trunc, spec.correlations);
     let report = RunReport {
         protocol: name.into(),
         shape: dims,

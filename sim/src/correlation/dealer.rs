@@ -88,6 +88,10 @@ impl CorrelationProvider for Dealer {
         "dealer"
     }
 
+    fn is_ideal(&self) -> bool {
+        true
+    }
+
     fn triples(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<Triples, SimError> {
         let mut rng = self.next_rng(link, format!("triples {ring} n={n}"));
         link.meter_mut().on_dealer(triple_bytes(ring, n));

@@ -7,11 +7,16 @@
 //! is handed, extending its base OTs with IKNP (`ot`) or Ferret's silent OT (`silent`); tests
 //! check it against the dealer.
 //!
-//! What a secret × secret product costs under each: the dealer hands out Beaver triples,
-//! square pairs and matrix triples, charged at their size; under `ot` and `silent` the parties
-//! make every one of them from correlated OTs by Gilboa products, ℓ COTs and ℓ(ℓ+1)/2 bits of τ
-//! per element product each way, so silent OT makes the COTs nearly free but not the τ (620 of
-//! the 630 offline MB of PUMA's GELU at 128 × 3072). AND triples take two random OTs each.
+//! What a secret × secret product costs under each:
+//!
+//! - **dealer**: Beaver triples, square pairs and matrix triples, charged at their size.
+//! - **ot** and **silent**: element-wise triples and square pairs by Gilboa products from
+//!   correlated OTs, ℓ COTs and ℓ(ℓ+1)/2 bits of τ per element product each way; silent OT makes
+//!   the COTs nearly free but not the τ (620 of the 630 offline MB of PUMA's GELU at
+//!   128 × 3072). Matrix triples are made with HE above this crate, as BumbleBee makes its
+//!   secret × secret matrix products (`dyad_protocols::bumblebee::matrix_triple`): these
+//!   providers refuse [`CorrelationProvider::matrix_triple`]. AND triples take two random OTs
+//!   each.
 
 pub mod dealer;
 pub mod ot;
@@ -201,8 +206,14 @@ pub trait CorrelationProvider: Send {
     /// `n` square pairs over `ring`.
     fn squares(&mut self, link: &mut Link, ring: Ring, n: usize) -> Result<SquarePairs, SimError>;
 
-    /// One matrix triple of the given dimensions.
+    /// One matrix triple of the given dimensions. Only the ideal dealer serves it: the parties
+    /// make theirs with HE, above this crate (`dyad_protocols::bumblebee::matrix_triple`), and
+    /// the generating providers refuse it.
     fn matrix_triple(&mut self, link: &mut Link, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError>;
+
+    /// True for the ideal functionality (the trusted dealer), false for a provider that the
+    /// parties run themselves.
+    fn is_ideal(&self) -> bool;
 
     /// A batch of random 1-out-of-N OTs.
     fn random_ots(&mut self, link: &mut Link, spec: OtSpec) -> Result<RandomOts, SimError>;

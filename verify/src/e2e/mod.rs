@@ -15,7 +15,6 @@ use dyad_protocols::blocks::share::share_input;
 use dyad_protocols::harness::SmallRing;
 use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
 use dyad_reference::metrics::AbsErrors;
-use dyad_sim::correlation::ot;
 use dyad_sim::runner::{Correlations, Secrets};
 use dyad_sim::{CostReport, Counts, FixedPoint, Party, Phase, RingTensor, Role, RunError, Share, SimConfig, simulate};
 use dyad_vectors::Snippet;
@@ -84,10 +83,6 @@ pub enum E2eError {
         /// Test plus training sentences asked for.
         wanted: usize,
     },
-    /// The correlation provider cannot serve the matrix triples these sentences need; found
-    /// before any secure work.
-    #[error("--correlations ot: {0}")]
-    Correlations(String),
     /// The suite's fixed-point reference truncates values at or beyond 2^(ℓ−2) on the test
     /// sentences, where the secure truncations stop being correct; found before any secure work.
     #[error(
@@ -292,29 +287,6 @@ fn cosine(a: &[f64], b: &[f64]) -> f64 {
     dot / (na * nb).max(1e-300)
 }
 
-/// Under provider `ot`, whether the largest matrix triple of the longest test sentence stays
-/// within what the provider generates: attention's QKᵀ and AV, and with `--linear dealer` the
-/// FFN's products.
-fn matrix_triples_fit(test: &[Sentence], shape: ModelShape, suite: &Suite, fx: FixedPoint) -> Result<(), E2eError> {
-    let tokens = test.iter().map(|s| s.ids.len()).max().unwrap_or(0);
-    let attention = tokens * shape.hidden * tokens;
-    let (largest, what) = if suite.linear == LinearKind::Dealer {
-        (attention.max(tokens * shape.hidden * shape.ffn), "the linear layers' matrix triples (--linear dealer)")
-    } else {
-        (attention, "attention's matrix triples")
-    };
-    let tau = ot::product_bytes(fx.ring(), largest);
-    if tau > ot::MAX_TAU_BYTES {
-        return Err(E2eError::Correlations(format!(
-            "{what} at {tokens} tokens need {:.1} GB of τ each way, above the provider's {:.1} GB: use --linear he, or \
-             --correlations dealer",
-            tau as f64 / 1e9,
-            ot::MAX_TAU_BYTES as f64 / 1e9
-        )));
-    }
-    Ok(())
-}
-
 fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
     E2eError::Run { what: what.into(), source: Box::new(e) }
 }
@@ -371,9 +343,6 @@ impl Job {
         let c = &model.config;
         let shape =
             ModelShape { seq: 0, hidden: c.hidden_size, heads: c.num_attention_heads, ffn: c.intermediate_size };
-        if spec.correlations != Correlations::Dealer {
-            matrix_triples_fit(&test, shape, &suite, fx)?;
-        }
         let weights = if holds_weights { Some(EncoderWeights::from_model(model, fx)?) } else { None };
         let eps = weights.as_ref().map_or(c.layer_norm_eps, |w| w.eps);
         let enc = Encoder::new(&suite, eps, registry)

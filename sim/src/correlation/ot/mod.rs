@@ -18,11 +18,10 @@
 //! - **Beaver triples and square pairs over Z_2^ℓ** by Gilboa products (`gilboa`): two cross
 //!   products per triple (one each way), one per square pair; ℓ correlated OTs and ℓ(ℓ+1)/2
 //!   bits of τ per product.
-//! - **Matrix triples** [m×k]·[k×n] from the same products as vector OLEs: each of the k·n
-//!   entries of the receiver's B takes ℓ correlated OTs and multiplies a whole column of the
-//!   sender's A (m·ℓ(ℓ+1)/2 bits of τ), one direction per cross product. That is k·n·ℓ OTs and
-//!   m·k·n·ℓ(ℓ+1)/2 bits each way: at BERT-base attention it is gigabytes, which is why
-//!   BumbleBee uses HE; a request whose τ would exceed [`MAX_TAU_BYTES`] is refused.
+//! - **Matrix triples** are refused: as vector OLEs they would take m·k·n·ℓ(ℓ+1)/2 bits of τ
+//!   each way, gigabytes at BERT-base attention, which is why BumbleBee makes its secret ×
+//!   secret matrix products with HE. So do the parties here, above this crate
+//!   (`dyad_protocols::bumblebee::matrix_triple`).
 //!
 //! The provider's messages travel on the link's correlation stream ([`Stream`]), apart from
 //! the protocol's. Extension messages are charged in the offline phase under the current label
@@ -98,10 +97,6 @@ enum Cots {
     /// The receiver's random choices r_i and t_i = q_i ⊕ r_i·Δ.
     Receiver { r: Vec<bool>, t: Vec<u128>, tweak: u128 },
 }
-
-/// The largest τ message the provider sends (2 GiB): a matrix triple whose products need more is
-/// refused before any work.
-pub const MAX_TAU_BYTES: usize = 1 << 31;
 
 /// One party's side of a direction's Gilboa products: its factors and its shares.
 type Product = (Vec<u64>, Vec<u64>);
@@ -285,17 +280,15 @@ impl OtProvider {
         Ok(Triples { a: share(Ring::Z2, a)?, b: share(Ring::Z2, b)?, c: share(Ring::Z2, c)? })
     }
 
-    /// Gilboa products in the directions with `counts[d]` groups of `m` products each: when
-    /// sending, this party's values are `x[d]` (m per group); when receiving, its factor per
-    /// group is given by its choice bits, and returned. The τ messages of both directions share
-    /// one flight.
+    /// Gilboa products in the directions with `counts[d]` products each: when sending, this
+    /// party's factors are `x[d]`; when receiving, its factors are given by its choice bits, and
+    /// returned. The τ messages of both directions share one flight.
     fn products(
         &mut self,
         link: &mut Link,
         ring: Ring,
         counts: [usize; 2],
         x: [&[u64]; 2],
-        m: usize,
     ) -> Result<[Option<Product>; 2], SimError> {
         let l = ring.bits() as usize;
         let cots = self.cots(link, counts.map(|n| n * l))?;
@@ -306,7 +299,7 @@ impl OtProvider {
         for (d, cots) in cots.into_iter().enumerate() {
             match cots {
                 Some(Cots::Sender { q, delta, tweak }) => {
-                    let (message, shares) = gilboa::send(hash, ring, x[d], m, &q, delta, tweak);
+                    let (message, shares) = gilboa::send(hash, ring, x[d], &q, delta, tweak);
                     link.send_bytes(message)?;
                     out[d] = Some((x[d].to_vec(), shares));
                 }
@@ -317,7 +310,7 @@ impl OtProvider {
         for (d, p) in pending.into_iter().enumerate() {
             let Some((r, t, tweak)) = p else { continue };
             debug_assert_ne!(d, mine);
-            let shares = gilboa::receive(hash, ring, &r, m, &t, tweak, &link.recv_bytes()?)?;
+            let shares = gilboa::receive(hash, ring, &r, &t, tweak, &link.recv_bytes()?)?;
             let factor = r.chunks_exact(l).map(bits_value).collect();
             out[d] = Some((factor, shares));
         }
@@ -352,7 +345,7 @@ impl CorrelationProvider for OtProvider {
             }
             // The server sends with its a (direction 0) and receives with its b (direction 1).
             let own = ring.random_vec(n, &mut self.rng);
-            let [s, c] = self.products(link, ring, [n, n], [&own, &own], 1)?;
+            let [s, c] = self.products(link, ring, [n, n], [&own, &own])?;
             let (Some((f_s, u_s)), Some((f_c, u_c))) = (s, c) else {
                 return Err(Self::unsupported("triples", "an extension produced nothing"));
             };
@@ -369,7 +362,7 @@ impl CorrelationProvider for OtProvider {
         Self::metered(link, Phase::Offline, |link| {
             // One cross product a₀·a₁: the server sends with a₀, the client's choices are a₁.
             let own = ring.random_vec(n, &mut self.rng);
-            let [s, _] = self.products(link, ring, [n, 0], [&own, &[]], 1)?;
+            let [s, _] = self.products(link, ring, [n, 0], [&own, &[]])?;
             let Some((a, cross)) = s else {
                 return Err(Self::unsupported("squares", "an extension produced nothing"));
             };
@@ -379,61 +372,15 @@ impl CorrelationProvider for OtProvider {
         })
     }
 
-    fn matrix_triple(&mut self, link: &mut Link, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
-        let request = format!("matrix triple {ring} {dims:?}");
-        self.requests.push(request.clone());
-        let (b, m, k, n) = (dims.batch.unwrap_or(1), dims.m, dims.k, dims.n);
-        let groups = b * k * n;
-        let tau = product_bytes(ring, groups * m);
-        if tau > MAX_TAU_BYTES {
-            return Err(Self::unsupported(
-                &request,
-                &format!(
-                    "its {} Gilboa products need {:.1} GB of τ each way (the limit is {:.1} GB): \
-                     run it with --correlations dealer until HE-generated matrix triples exist",
-                    groups * m,
-                    tau as f64 / 1e9,
-                    MAX_TAU_BYTES as f64 / 1e9
-                ),
-            ));
-        }
-        Self::metered(link, Phase::Offline, |link| {
-            // The cross products A₀·B₁ and A₁·B₀, entry by entry of B: entry (β, l, j) of the
-            // receiver's B multiplies column l of the sender's A[β], m products on one OT group.
-            let a_own = ring.random_vec(b * m * k, &mut self.rng);
-            let mut columns = Vec::with_capacity(groups * m);
-            for beta in 0..b {
-                for l in 0..k {
-                    let column: Vec<u64> = (0..m).map(|i| a_own[(beta * m + i) * k + l]).collect();
-                    for _ in 0..n {
-                        columns.extend_from_slice(&column);
-                    }
-                }
-            }
-            let [s, c] = self.products(link, ring, [groups, groups], [&columns, &columns], m)?;
-            let (Some((_, sent)), Some((b_own, received))) = (if self.role == Role::Server { (s, c) } else { (c, s) })
-            else {
-                return Err(Self::unsupported(&request, "an extension produced nothing"));
-            };
-            let (a, b_share) = (
-                RingTensor::from_vec(ring, &dims.a_shape(), a_own)?,
-                RingTensor::from_vec(ring, &dims.b_shape(), b_own)?,
-            );
-            let mut cross = vec![0u64; b * m * n];
-            for beta in 0..b {
-                for l in 0..k {
-                    for j in 0..n {
-                        let g = (beta * k + l) * n + j;
-                        for i in 0..m {
-                            let c = &mut cross[(beta * m + i) * n + j];
-                            *c = c.wrapping_add(sent[g * m + i]).wrapping_add(received[g * m + i]);
-                        }
-                    }
-                }
-            }
-            let c = a.matmul(&b_share)?.add(&RingTensor::from_vec(ring, &dims.c_shape(), cross)?)?;
-            Ok(MatrixTriple { a: Share::new(a), b: Share::new(b_share), c: Share::new(c) })
-        })
+    fn matrix_triple(&mut self, _: &mut Link, ring: Ring, dims: MatDims) -> Result<MatrixTriple, SimError> {
+        Err(Self::unsupported(
+            &format!("matrix triple {ring} {dims:?}"),
+            "the parties make matrix triples with HE (dyad_protocols::bumblebee::matrix_triple), not with OT",
+        ))
+    }
+
+    fn is_ideal(&self) -> bool {
+        false
     }
 
     fn random_ots(&mut self, link: &mut Link, spec: OtSpec) -> Result<RandomOts, SimError> {
