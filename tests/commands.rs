@@ -311,18 +311,22 @@ fn cost_reads_shape_and_profile_files_and_checks_claims() {
 }
 
 #[test]
-fn a_protocol_the_provider_refuses_is_reported_and_the_rest_measured() {
-    // BERT-base's attention products would need 3.3 GB of τ each way under ot: refused up front.
-    let v =
-        json(&dyad(&["cost", "matmul", "mul", "--shapes", "bert-base", "--correlations", "ot", "--format", "json"]));
-    assert_eq!(v["refused"].as_array().unwrap().len(), 1, "{v}");
-    assert_eq!(v["refused"][0]["protocol"], "matmul");
-    assert!(v["refused"][0]["reason"].as_str().unwrap().contains("Gilboa products need"), "{v}");
-    assert_eq!(v["costs"].as_array().unwrap().len(), 1, "mul is still measured");
-    assert_eq!(v["costs"][0]["protocol"], "mul");
-    let table = dyad(&["cost", "matmul", "--shapes", "bert-base", "--correlations", "ot"]);
-    assert_eq!(table.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&table.stdout).contains("not measured under ot: matmul"));
+fn under_ot_bert_base_attention_products_are_measured_with_he_triples() {
+    // As Gilboa products, QKᵀ's triple would need 3.3 GB of τ each way; with HE it is measured.
+    let v = json(&dyad(&["cost", "matmul", "--shapes", "bert-base", "--correlations", "ot", "--format", "json"]));
+    assert!(v["refused"].as_array().is_none_or(Vec::is_empty), "{v}");
+    let cost = &v["costs"][0];
+    assert_eq!(cost["protocol"], "matmul");
+    assert_eq!(cost["cost"]["dealer_used"], false);
+    let offline = cost["cost"]["phases"].as_array().unwrap().iter().find(|p| p["phase"] == "offline").unwrap();
+    let he = offline["labels"].as_array().unwrap().iter().find(|l| l["label"] == "matmul/matmul/he").unwrap();
+    let bytes = |k: &str| he["counts"][k].as_u64().unwrap();
+    // One message each way; both directions well under the 3.3 GB of the Gilboa products.
+    assert_eq!(
+        (he["counts"]["messages_server_to_client"].as_u64(), he["counts"]["messages_client_to_server"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(bytes("bytes_client_to_server") > 0 && bytes("bytes_server_to_client") < 100_000_000, "{he}");
 }
 
 #[test]

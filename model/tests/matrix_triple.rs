@@ -61,7 +61,8 @@ fn the_keys_go_once_per_run_and_each_triple_takes_one_message_each_way() {
         (Ciphertext::wire_bytes(&ctx, ctx.top_level(), true), Ciphertext::wire_bytes(&ctx, ctx.top_level() - 1, false));
     let (mut up, mut down) = (0, 0);
     for d in requests {
-        let layouts = [SipLayout::choose(&ctx, d.m, d.k, d.n, MAX_PACK), SipLayout::choose(&ctx, d.n, d.k, d.m, MAX_PACK)];
+        let layouts =
+            [SipLayout::choose(&ctx, d.m, d.k, d.n, MAX_PACK), SipLayout::choose(&ctx, d.n, d.k, d.m, MAX_PACK)];
         let batch = d.batch.unwrap_or(1);
         up += batch * layouts.iter().map(|l| l.inputs() * query).sum::<usize>();
         down += batch * layouts.iter().map(|l| l.outputs() * answer).sum::<usize>();

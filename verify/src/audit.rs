@@ -576,7 +576,8 @@ fn note(p: &dyn Protocol, fixed: FixedPoint) -> Option<String> {
 
 /// The documented accuracy against the ideal plus the tolerance against the reference.
 fn bound(p: &dyn Protocol, spec: &AuditSpec) -> f64 {
-    p.ideal_tolerance(spec.fixed) + p.tolerance_under(spec.fixed, spec.trunc, spec.correlations) as f64 * spec.fixed.ulp()
+    p.ideal_tolerance(spec.fixed)
+        + p.tolerance_under(spec.fixed, spec.trunc, spec.correlations) as f64 * spec.fixed.ulp()
 }
 
 fn rowwise(

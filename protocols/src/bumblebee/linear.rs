@@ -277,7 +277,8 @@ pub fn answer(
     let SipKeys::Server { pk, galois } = keys else {
         return Err(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server answers".into() });
     };
-    let w = server.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
+    let w =
+        server.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
     let ring = x.ring();
     let (k, m, nb2, top) = (l.k, l.m, l.k.div_ceil(l.d2), ctx.top_level());
     let (in_len, out_len) = (Ciphertext::wire_bytes(ctx, top, true), Ciphertext::wire_bytes(ctx, top - 1, false));

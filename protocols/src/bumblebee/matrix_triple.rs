@@ -123,9 +123,5 @@ pub fn matrix_triple(p: &mut Party, ring: Ring, dims: MatDims) -> Result<MatrixT
 
 /// A message of the wrong length is the peer's fault, found before reading it.
 fn expect(bytes: &[u8], expected: usize) -> Result<(), ProtocolError> {
-    if bytes.len() == expected {
-        Ok(())
-    } else {
-        Err(ChannelError::Malformed { expected, got: bytes.len() }.into())
-    }
+    if bytes.len() == expected { Ok(()) } else { Err(ChannelError::Malformed { expected, got: bytes.len() }.into()) }
 }
