@@ -279,38 +279,61 @@ pub fn answer(
     };
     let w =
         server.ok_or(ProtocolError::Config { protocol: "bumblebee.linear", reason: "the server holds W".into() })?;
-    let ring = x.ring();
-    let (k, m, nb2, top) = (l.k, l.m, l.k.div_ceil(l.d2), ctx.top_level());
-    let (in_len, out_len) = (Ciphertext::wire_bytes(ctx, top, true), Ciphertext::wire_bytes(ctx, top - 1, false));
-    let mut share = p.scope("plain_matmul", |_| x.tensor().matmul(w))?.to_vec();
+    let mut share = p.scope("plain_matmul", |_| x.tensor().matmul(w))?;
+    let responses = p.scope("inner_product_and_pack", |_| unmasked(ctx, l, galois, w, bytes))?;
+    let msg = p.scope("mask", |p| mask(p, ctx, l, pk, responses, &mut share))?;
+    Ok((msg, Share::new(share)))
+}
+
+/// The server's responses to the client's query `bytes` with W, before re-randomisation and
+/// mask ([`respond`]); the query checked first.
+pub fn unmasked(
+    ctx: &RlweContext,
+    l: &SipLayout,
+    galois: &GaloisKeys,
+    w: &RingTensor,
+    bytes: &[u8],
+) -> Result<Vec<Ciphertext>, ProtocolError> {
+    let top = ctx.top_level();
+    let in_len = Ciphertext::wire_bytes(ctx, top, true);
     if bytes.len() != l.inputs() * in_len {
         return Err(ChannelError::Malformed { expected: l.inputs() * in_len, got: bytes.len() }.into());
     }
-    let inputs = p.scope("ntt_inputs", |_| {
-        bytes
-            .chunks_exact(in_len)
-            .map(|c| Ciphertext::from_bytes(ctx, top, true, c).map_err(|e| from_peer("SIP query", e)))
-            .collect::<Result<Vec<_>, ProtocolError>>()
-            .map(|cts| ntt_queries(ctx, &cts))
-    })?;
-    let responses = p.scope("inner_product_and_pack", |_| respond(ctx, l, galois, &w.to_vec(), &inputs))?;
-    let mut msg = Vec::with_capacity(l.outputs() * out_len);
+    let cts = bytes
+        .chunks_exact(in_len)
+        .map(|c| Ciphertext::from_bytes(ctx, top, true, c).map_err(|e| from_peer("SIP query", e)))
+        .collect::<Result<Vec<_>, ProtocolError>>()?;
+    respond(ctx, l, galois, &w.to_vec(), &ntt_queries(ctx, &cts))
+}
+
+/// Re-randomises `responses` with fresh encryptions of zero under the client's `pk`, subtracts
+/// a uniform mask from each and adds the mask's decoding to the server's `share` of the `[k, m]`
+/// product: the message for the client.
+pub fn mask(
+    p: &mut Party,
+    ctx: &RlweContext,
+    l: &SipLayout,
+    pk: &PublicKey,
+    responses: Vec<Ciphertext>,
+    share: &mut RingTensor,
+) -> Result<Vec<u8>, ProtocolError> {
+    let (ring, nb2, top) = (share.ring(), l.k.div_ceil(l.d2), ctx.top_level());
+    let mut values = share.to_vec();
+    let mut msg = Vec::with_capacity(l.outputs() * Ciphertext::wire_bytes(ctx, top - 1, false));
     let noise = l.noise_bound(ctx);
-    p.scope("mask", |p| -> Result<(), ProtocolError> {
-        for (idx, mut ct) in responses.into_iter().enumerate() {
-            let zero = encrypt_zero_pk(ctx, pk, p.rng());
-            rerandomise(ctx, &mut ct, &zero, noise, p.rng())?;
-            let rho = RnsPoly::uniform(ctx, top - 1, p.rng());
-            ct.c0.sub_assign(ctx, &rho);
-            let mine = decode_scaled(ctx, &rho);
-            for (coeff, i) in l.slots(idx / nb2, idx % nb2) {
-                share[i] = ring.add(share[i], mine[coeff]);
-            }
-            msg.extend(ct.to_bytes(ctx));
+    for (idx, mut ct) in responses.into_iter().enumerate() {
+        let zero = encrypt_zero_pk(ctx, pk, p.rng());
+        rerandomise(ctx, &mut ct, &zero, noise, p.rng())?;
+        let rho = RnsPoly::uniform(ctx, top - 1, p.rng());
+        ct.c0.sub_assign(ctx, &rho);
+        let mine = decode_scaled(ctx, &rho);
+        for (coeff, i) in l.slots(idx / nb2, idx % nb2) {
+            values[i] = ring.add(values[i], mine[coeff]);
         }
-        Ok(())
-    })?;
-    Ok((msg, Share::new(RingTensor::from_vec(ring, &[k, m], share)?)))
+        msg.extend(ct.to_bytes(ctx));
+    }
+    *share = RingTensor::from_vec(ring, share.shape(), values)?;
+    Ok(msg)
 }
 
 /// The client's share of X·W over `ring` from the server's answer `bytes`.

@@ -24,8 +24,9 @@ use dyad_rlwe::RlweContext;
 use dyad_rlwe::cipher::Ciphertext;
 use dyad_sim::correlation::{MatDims, MatrixTriple};
 use dyad_sim::{Channel, ChannelError, Party, Ring, RingTensor, Share};
+use rayon::prelude::*;
 
-use super::linear::{MAX_PACK, SipKeys, SipLayout, answer, ask, keys, read_answers};
+use super::linear::{MAX_PACK, SipKeys, SipLayout, ask, keys, mask, read_answers, unmasked};
 use crate::error::ProtocolError;
 use crate::linear::{Noise, context};
 
@@ -87,23 +88,35 @@ pub fn matrix_triple(p: &mut Party, ring: Ring, dims: MatDims) -> Result<MatrixT
                     at += len;
                 }
             }
-            SipKeys::Server { .. } => {
+            SipKeys::Server { pk, galois } => {
                 let bytes = p.recv_bytes()?;
                 let lens = layouts.map(|l| l.inputs() * Ciphertext::wire_bytes(ctx, ctx.top_level(), true));
                 expect(&bytes, batch * (lens[0] + lens[1]))?;
-                let (mut msg, mut at) = (Vec::new(), 0);
+                // Every product's plaintext and query: its B, then its Aᵀ, per batch entry.
+                let mut jobs = Vec::with_capacity(2 * batch);
+                let mut at = 0;
                 for beta in 0..batch {
                     let [a, b] = factors(beta)?;
-                    let plain = [b, a.transpose_last()?];
-                    let zero = [Share::zeros(ring, &[m, k]), Share::zeros(ring, &[n, k])];
-                    for (i, l) in layouts.iter().enumerate() {
-                        let query = &bytes[at..at + lens[i]];
+                    for (i, plain) in [b, a.transpose_last()?].into_iter().enumerate() {
+                        jobs.push((i, plain, &bytes[at..at + lens[i]]));
                         at += lens[i];
-                        let (answer, share) = answer(p, ctx, l, keys, Some(&plain[i]), &zero[i], query)?;
-                        msg.extend(answer);
-                        cross.push(share);
                     }
                 }
+                let responses = p.scope("inner_product_and_pack", |_| {
+                    jobs.par_iter()
+                        .map(|(i, plain, query)| unmasked(ctx, &layouts[*i], galois, plain, query))
+                        .collect::<Result<Vec<_>, _>>()
+                })?;
+                let mut msg = Vec::new();
+                p.scope("mask", |p| -> Result<(), ProtocolError> {
+                    for ((i, _, _), r) in jobs.iter().zip(responses) {
+                        let shape = if *i == 0 { [m, n] } else { [n, m] };
+                        let mut share = RingTensor::zeros(ring, &shape);
+                        msg.extend(mask(p, ctx, &layouts[*i], pk, r, &mut share)?);
+                        cross.push(Share::new(share));
+                    }
+                    Ok(())
+                })?;
                 p.send_bytes(msg)?;
             }
         }
