@@ -8,13 +8,14 @@ use std::path::Path;
 use toml_edit::DocumentMut;
 
 /// The crates bottom to top: folder, package name.
-const ORDER: [(&str, &str); 9] = [
+const ORDER: [(&str, &str); 10] = [
     ("sim", "dyad-sim"),
     ("vectors", "dyad-vectors"),
     ("reference", "dyad-reference"),
     ("rlwe", "dyad-rlwe"),
     ("protocols", "dyad-protocols"),
     ("model", "dyad-model"),
+    ("distill", "dyad-distill"),
     ("verify", "dyad-verify"),
     ("bench", "dyad-bench"),
     (".", "dyad"),

@@ -1,0 +1,183 @@
+//! The encoder as a trainable candle network: the layers of
+//! [`dyad_model::bert::Model::layer`] with the attention function and activation a student
+//! names, every weight a [`Var`] initialised from the teacher so that distillation can move it.
+//!
+//! Its input is the embedding output, as under 2PC, where the client computes it and shares it:
+//! the embedding tables are not part of the network and stay the teacher's.
+
+use candle_core::{D, DType, Device, Tensor, Var};
+use dyad_model::bert::{LayerNorm, Linear, Model};
+use ndarray::{Array1, Array2};
+
+use crate::error::DistillError;
+use crate::function::{Activation, Attention};
+
+/// A linear layer's trainable weight ([in, out]) and bias.
+#[derive(Debug)]
+struct Dense {
+    weight: Var,
+    bias: Var,
+}
+
+impl Dense {
+    fn new(l: &Linear, dtype: DType, device: &Device) -> Result<Self, DistillError> {
+        Ok(Dense { weight: var2(&l.weight, dtype, device)?, bias: var1(&l.bias, dtype, device)? })
+    }
+
+    fn apply(&self, x: &Tensor) -> Result<Tensor, DistillError> {
+        Ok(x.matmul(self.weight.as_tensor())?.broadcast_add(self.bias.as_tensor())?)
+    }
+}
+
+/// A LayerNorm's trainable γ and β, and its ε.
+#[derive(Debug)]
+struct Norm {
+    gamma: Var,
+    beta: Var,
+    eps: f64,
+}
+
+impl Norm {
+    fn new(n: &LayerNorm, dtype: DType, device: &Device) -> Result<Self, DistillError> {
+        Ok(Norm { gamma: var1(&n.gamma, dtype, device)?, beta: var1(&n.beta, dtype, device)?, eps: n.eps })
+    }
+
+    /// (x − mean) / √(var + ε) · γ + β over the last axis, with the biased variance.
+    fn apply(&self, x: &Tensor) -> Result<Tensor, DistillError> {
+        let centred = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?;
+        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
+        Ok(normed.broadcast_mul(self.gamma.as_tensor())?.broadcast_add(self.beta.as_tensor())?)
+    }
+}
+
+/// One encoder layer's trainable parameters.
+#[derive(Debug)]
+struct LayerVars {
+    query: Dense,
+    key: Dense,
+    value: Dense,
+    attention_output: Dense,
+    attention_norm: Norm,
+    intermediate: Dense,
+    output: Dense,
+    output_norm: Norm,
+}
+
+/// What one layer computes on one sentence: what the distillation losses compare.
+#[derive(Debug)]
+pub struct LayerOutput {
+    /// The attention block's output A, after its LayerNorm, [n, h].
+    pub attention: Tensor,
+    /// The layer's output hidden state, [n, h].
+    pub hidden: Tensor,
+}
+
+/// A BERT encoder with the given attention function and activation, as a candle network.
+#[derive(Debug)]
+pub struct Encoder {
+    layers: Vec<LayerVars>,
+    heads: usize,
+    attention: Attention,
+    activation: Activation,
+    dtype: DType,
+    device: Device,
+}
+
+impl Encoder {
+    /// The network of `teacher`'s layers in `dtype` on `device`, each weight a fresh [`Var`] set
+    /// to the teacher's, computing `attention` and `activation`.
+    pub fn from_teacher(
+        teacher: &Model,
+        attention: Attention,
+        activation: Activation,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Self, DistillError> {
+        let layers = teacher
+            .layers
+            .iter()
+            .map(|l| {
+                Ok(LayerVars {
+                    query: Dense::new(&l.query, dtype, device)?,
+                    key: Dense::new(&l.key, dtype, device)?,
+                    value: Dense::new(&l.value, dtype, device)?,
+                    attention_output: Dense::new(&l.attention_output, dtype, device)?,
+                    attention_norm: Norm::new(&l.attention_norm, dtype, device)?,
+                    intermediate: Dense::new(&l.intermediate, dtype, device)?,
+                    output: Dense::new(&l.output, dtype, device)?,
+                    output_norm: Norm::new(&l.output_norm, dtype, device)?,
+                })
+            })
+            .collect::<Result<_, DistillError>>()?;
+        let heads = teacher.config.num_attention_heads;
+        Ok(Encoder { layers, heads, attention, activation, dtype, device: device.clone() })
+    }
+
+    /// Every trainable parameter, each with its Hugging Face name (`encoder.layer.{i}.…`).
+    pub fn named_vars(&self) -> Vec<(String, Var)> {
+        let mut out = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            let p = format!("encoder.layer.{i}");
+            let dense = [
+                ("attention.self.query", &l.query),
+                ("attention.self.key", &l.key),
+                ("attention.self.value", &l.value),
+                ("attention.output.dense", &l.attention_output),
+                ("intermediate.dense", &l.intermediate),
+                ("output.dense", &l.output),
+            ];
+            for (name, d) in dense {
+                out.push((format!("{p}.{name}.weight"), d.weight.clone()));
+                out.push((format!("{p}.{name}.bias"), d.bias.clone()));
+            }
+            for (name, n) in [("attention.output.LayerNorm", &l.attention_norm), ("output.LayerNorm", &l.output_norm)] {
+                out.push((format!("{p}.{name}.weight"), n.gamma.clone()));
+                out.push((format!("{p}.{name}.bias"), n.beta.clone()));
+            }
+        }
+        out
+    }
+
+    /// The embedding output `x` ([n, h]) as a tensor of this network's dtype and device.
+    pub fn input(&self, x: &Array2<f64>) -> Result<Tensor, DistillError> {
+        tensor2(x, self.dtype, &self.device)
+    }
+
+    /// Every layer's outputs for the embedding output `x` ([n, h]).
+    pub fn forward(&self, x: &Tensor) -> Result<Vec<LayerOutput>, DistillError> {
+        let mut hidden = x.clone();
+        let mut out = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            let (n, h) = hidden.dims2()?;
+            let d = h / self.heads;
+            let split = |t: Tensor| -> Result<Tensor, DistillError> {
+                Ok(t.reshape((n, self.heads, d))?.transpose(0, 1)?.contiguous()?)
+            };
+            let q = split(l.query.apply(&hidden)?)?;
+            let k = split(l.key.apply(&hidden)?)?;
+            let v = split(l.value.apply(&hidden)?)?;
+            let scores = (q.matmul(&k.transpose(1, 2)?.contiguous()?)? / (d as f64).sqrt())?;
+            let probs = self.attention.apply(&scores)?;
+            let context = probs.matmul(&v)?.transpose(0, 1)?.contiguous()?.reshape((n, h))?;
+            let attention = l.attention_norm.apply(&(l.attention_output.apply(&context)? + &hidden)?)?;
+            let act = self.activation.apply(&l.intermediate.apply(&attention)?)?;
+            hidden = l.output_norm.apply(&(l.output.apply(&act)? + &attention)?)?;
+            out.push(LayerOutput { attention, hidden: hidden.clone() });
+        }
+        Ok(out)
+    }
+}
+
+fn var1(a: &Array1<f64>, dtype: DType, device: &Device) -> Result<Var, DistillError> {
+    Ok(Var::from_tensor(&Tensor::from_slice(&a.to_vec(), a.len(), device)?.to_dtype(dtype)?)?)
+}
+
+fn var2(a: &Array2<f64>, dtype: DType, device: &Device) -> Result<Var, DistillError> {
+    Ok(Var::from_tensor(&tensor2(a, dtype, device)?)?)
+}
+
+fn tensor2(a: &Array2<f64>, dtype: DType, device: &Device) -> Result<Tensor, DistillError> {
+    let values: Vec<f64> = a.iter().copied().collect();
+    Ok(Tensor::from_vec(values, a.dim(), device)?.to_dtype(dtype)?)
+}

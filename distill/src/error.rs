@@ -1,0 +1,11 @@
+//! Why distillation fails.
+
+use thiserror::Error;
+
+/// A failure of the distillation network.
+#[derive(Debug, Error)]
+pub enum DistillError {
+    /// A tensor operation failed (a shape or dtype the network did not expect).
+    #[error("tensor: {0}")]
+    Tensor(#[from] candle_core::Error),
+}
