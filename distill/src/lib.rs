@@ -1,7 +1,8 @@
 //! Distillation of MPC-friendly BERT students, for freeDiv's accuracy claim (Liu et al., J.
 //! Computer Research and Development 2024(5)), after MPCFormer's recipe (Li et al., ICLR 2023):
 //! the student is the teacher's network with freeDiv's attention function and Quad GeLU
-//! ([`function`]), initialised from the teacher's weights ([`encoder`]).
+//! ([`function`]), initialised from the teacher's weights ([`encoder`]), then trained to
+//! reproduce the teacher layer by layer ([`layerwise`], MPCFormer's first stage).
 //!
 //! The network is written in candle (`candle-core`), which runs the teacher in f64 on the CPU
 //! and differentiates every operation the students use. This crate sits above `dyad-model`, whose
@@ -11,7 +12,9 @@
 pub mod encoder;
 pub mod error;
 pub mod function;
+pub mod layerwise;
 
 pub use encoder::{Encoder, LayerOutput};
 pub use error::DistillError;
 pub use function::{Activation, Attention};
+pub use layerwise::Layerwise;
