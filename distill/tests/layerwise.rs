@@ -4,25 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use dyad_distill::{Activation, Attention, Encoder, Layerwise};
-use dyad_model::bert::{Model, Tokenizer};
 use dyad_protocols::freediv::{quad2_freediv, softmax_freediv};
 
 /// Steps over the training sentences, each sentence once per step.
 const EPOCHS: usize = 4;
 /// A learning rate for a run this short: MPCFormer's 5e-5 would barely move in 4 epochs.
 const LR: f64 = 1e-3;
-
-fn model() -> Option<(Model, Tokenizer)> {
-    let dir = dyad_vectors::model_dir();
-    if !dir.join("model.safetensors").exists() {
-        assert!(std::env::var("CI").is_err(), "CI must fetch the model (bash vectors/fetch.sh)");
-        eprintln!("SKIPPED: {} has no model; run `bash vectors/fetch.sh`", dir.display());
-        return None;
-    }
-    Some((Model::load(&dir).unwrap(), Tokenizer::from_file(&dir.join("vocab.txt")).unwrap()))
-}
 
 /// The mean over held-out inputs of the cosine between the student's and the teacher's pooled
 /// last hidden states.
@@ -40,7 +31,7 @@ fn pooled_cosine(d: &Layerwise, inputs: &[Tensor]) -> f64 {
 
 #[test]
 fn a_short_layerwise_distillation_lowers_the_loss_and_brings_each_student_closer() {
-    let Some((model, tok)) = model() else { return };
+    let Some((model, tok)) = common::model() else { return };
     let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
     let device = Device::Cpu;
     let input = |text: &str| {

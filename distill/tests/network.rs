@@ -4,25 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use dyad_distill::{Activation, Attention, Encoder};
-use dyad_model::bert::{Model, Tokenizer};
 use dyad_protocols::Protocol;
 use dyad_protocols::freediv::{quad_gelu, quad2_freediv, softmax_freediv};
 use dyad_sim::testkit::config;
 use ndarray::{Array2, ArrayD, IxDyn};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
-
-fn model() -> Option<(Model, Tokenizer)> {
-    let dir = dyad_vectors::model_dir();
-    if !dir.join("model.safetensors").exists() {
-        assert!(std::env::var("CI").is_err(), "CI must fetch the model (bash vectors/fetch.sh)");
-        eprintln!("SKIPPED: {} has no model; run `bash vectors/fetch.sh`", dir.display());
-        return None;
-    }
-    Some((Model::load(&dir).unwrap(), Tokenizer::from_file(&dir.join("vocab.txt")).unwrap()))
-}
 
 fn array(t: &Tensor) -> Array2<f64> {
     let (r, c) = t.dims2().unwrap();
@@ -36,7 +27,7 @@ fn max_abs(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
 
 #[test]
 fn the_teacher_network_is_the_plaintext_model_to_1e_minus_5() {
-    let Some((model, tok)) = model() else { return };
+    let Some((model, tok)) = common::model() else { return };
     let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
     let teacher =
         Encoder::from_teacher(&model, Attention::Softmax, Activation::Gelu, DType::F64, &Device::Cpu).unwrap();
@@ -103,7 +94,7 @@ impl StudentFn {
 
 #[test]
 fn every_parameter_of_both_students_gets_a_gradient() {
-    let Some((model, tok)) = model() else { return };
+    let Some((model, tok)) = common::model() else { return };
     let ids = tok.encode("a gripping, funny and moving film");
     let x = model.embed(&ids).unwrap();
     for attention in [Attention::softmax_freediv(&softmax_freediv()), Attention::quad2_freediv(&quad2_freediv())] {

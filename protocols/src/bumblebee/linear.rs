@@ -265,7 +265,7 @@ pub fn ask(p: &mut Party, ctx: &RlweContext, l: &SipLayout, sk: &SecretKey, x: &
 
 /// The server's answer to the client's query `bytes`, with W and its share `x` of X: the
 /// message of [`SipLayout::outputs`] masked responses, and its share of X·W.
-pub fn answer(
+fn answer(
     p: &mut Party,
     ctx: &RlweContext,
     l: &SipLayout,
