@@ -141,7 +141,7 @@ impl Encoder {
 
     /// The embedding output `x` ([n, h]) as a tensor of this network's dtype and device.
     pub fn input(&self, x: &Array2<f64>) -> Result<Tensor, DistillError> {
-        tensor2(x, self.dtype, &self.device)
+        tensor(x, self.dtype, &self.device)
     }
 
     /// Every layer's outputs for the embedding output `x` ([n, h]).
@@ -174,10 +174,12 @@ fn var1(a: &Array1<f64>, dtype: DType, device: &Device) -> Result<Var, DistillEr
 }
 
 fn var2(a: &Array2<f64>, dtype: DType, device: &Device) -> Result<Var, DistillError> {
-    Ok(Var::from_tensor(&tensor2(a, dtype, device)?)?)
+    Ok(Var::from_tensor(&tensor(a, dtype, device)?)?)
 }
 
-fn tensor2(a: &Array2<f64>, dtype: DType, device: &Device) -> Result<Tensor, DistillError> {
+/// `a` as a tensor of `dtype` on `device`: an input such as the embedding output, for a network
+/// of that dtype ([`Encoder::input`] for one at hand).
+pub fn tensor(a: &Array2<f64>, dtype: DType, device: &Device) -> Result<Tensor, DistillError> {
     let values: Vec<f64> = a.iter().copied().collect();
     Ok(Tensor::from_vec(values, a.dim(), device)?.to_dtype(dtype)?)
 }

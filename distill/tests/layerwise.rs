@@ -7,6 +7,7 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
+use dyad_distill::encoder::tensor;
 use dyad_distill::{Activation, Attention, Encoder, Layerwise};
 use dyad_protocols::freediv::{quad2_freediv, softmax_freediv};
 
@@ -34,13 +35,7 @@ fn a_short_layerwise_distillation_lowers_the_loss_and_brings_each_student_closer
     let Some((model, tok)) = common::model() else { return };
     let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
     let device = Device::Cpu;
-    let input = |text: &str| {
-        let x = model.embed(&tok.encode(text)).unwrap();
-        Tensor::from_vec(x.iter().copied().collect::<Vec<f64>>(), x.dim(), &device)
-            .unwrap()
-            .to_dtype(DType::F32)
-            .unwrap()
-    };
+    let input = |text: &str| tensor(&model.embed(&tok.encode(text)).unwrap(), DType::F32, &device).unwrap();
     // Held-out sentences first, training sentences disjoint from them.
     let held_out: Vec<Tensor> = snippets[..4].iter().map(|s| input(&s.text)).collect();
     let train: Vec<Tensor> = snippets[100..108].iter().map(|s| input(&s.text)).collect();
