@@ -60,6 +60,9 @@ enum Command {
     /// Runs the whole MiniLM under 2PC on real sentences with a protocol suite and measures how
     /// far it moves from the plaintext model.
     E2e(crate::e2e_cmd::E2eArgs),
+    /// Distils an MPC-friendly freeDiv student of the model (MPCFormer's two stages) and writes
+    /// it for `e2e --weights`.
+    Distill(crate::distill_cmd::DistillArgs),
     /// The CI regression gate: exact counts of every protocol against bench/baseline.yaml.
     Regress(crate::cost_cmd::RegressArgs),
     /// Relays one TCP connection through an emulated link (a one-way latency and a bandwidth per
@@ -168,6 +171,7 @@ fn dispatch(
         Command::Leakage(args) => crate::leakage_cmd::run_leakage(args, registry, format),
         Command::Cost(args) => crate::cost_cmd::run_cost(args, registry, format),
         Command::E2e(args) => crate::e2e_cmd::run_e2e(args, registry, format),
+        Command::Distill(args) => crate::distill_cmd::run_distill(args, format),
         Command::Regress(args) => crate::cost_cmd::run_regress(args, registry, format),
     }
 }
@@ -188,6 +192,7 @@ mod tests {
             "run drelu --party client --connect 127.0.0.1:1 --tls --tls-pin 00",
             "e2e --suite nimbus --sentences 1 --private-randomness os",
             "audit",
+            "distill --suite freediv-2quad --steps 10 --seed 2 --out /tmp/s",
             "cost",
             "regress",
             "leakage mul --runs 10",

@@ -1,8 +1,10 @@
 //! `dyad e2e`: secure inference of the whole MiniLM on real sentences with a protocol suite.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::ValueEnum;
+use dyad_distill::Manifest;
 use dyad_model::bert::{Model, Tokenizer};
 use dyad_model::encoder::Suite;
 use dyad_model::layers::linear::LinearKind;
@@ -50,9 +52,14 @@ pub(crate) struct E2eArgs {
     correlations: Correlated,
     #[command(flatten)]
     private: Private,
-    /// The fetched model (see vectors/fetch.sh).
+    /// The fetched model (see vectors/fetch.sh): the teacher when --weights is given.
     #[arg(long, default_value_os_t = dyad_vectors::model_dir())]
     model: PathBuf,
+    /// A distilled student written by `dyad distill` for this suite: the secure run uses its
+    /// weights, leaves its training sentences out, and is compared with the plaintext student
+    /// and the teacher.
+    #[arg(long)]
+    weights: Option<PathBuf>,
     #[command(flatten)]
     apart: ApartArgs,
     #[command(flatten)]
@@ -78,12 +85,25 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
     if role.is_some() && suite.reference {
         return Err(CliError::Usage(format!("--party: suite {} runs in the clear, with no second party", suite.name)));
     }
+    // A student's manifest and teacher are checked before the model loads.
+    let manifest = match &args.weights {
+        Some(dir) => Some(student_manifest(dir, &suite.name, &args.model)?),
+        None => None,
+    };
     // The client of a run apart holds its input's embeddings, never the encoder's weights.
     let load = if role == Some(Role::Client) { Model::load_embeddings } else { Model::load };
     let model = load(&args.model)
         .map_err(|e| CliError::usage(format!("{e} (run `bash vectors/fetch.sh` to fetch the model)")))?;
     let tok = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(CliError::usage)?;
     let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).map_err(CliError::usage)?;
+    let (student, exclude) = match (&args.weights, manifest) {
+        // The client of a run apart needs only the training sentences, to leave them out.
+        (Some(dir), Some(m)) if role != Some(Role::Client) => {
+            (Some(Arc::new(Model::load(dir).map_err(CliError::usage)?)), m.training_snippets)
+        }
+        (_, Some(m)) => (None, m.training_snippets),
+        (_, None) => (None, Vec::new()),
+    };
     let spec = E2eSpec {
         suite,
         linear: match args.linear {
@@ -100,6 +120,8 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
         // 600 s apart too: the server checks the model in the clear and trains the probe while
         // the client waits for the report.
         recv_timeout: Some(args.timeout.value(false)),
+        student,
+        exclude,
     };
     let bar = ProgressBar::new(args.sentences as u64);
     bar.set_style(
@@ -122,4 +144,28 @@ pub(crate) fn run_e2e(args: E2eArgs, registry: &Registry, format: Format) -> Res
     bar.finish_and_clear();
     emit(format, &report, || render(&report))?;
     Ok(0)
+}
+
+/// The manifest of the student in `dir`, checked to be of `suite` and distilled from the teacher
+/// in `model`.
+fn student_manifest(dir: &Path, suite: &str, model: &Path) -> Result<Manifest, CliError> {
+    let manifest = Manifest::read(dir).map_err(|e| CliError::Usage(format!("--weights: {e}")))?;
+    if manifest.suite != suite {
+        return Err(CliError::Usage(format!(
+            "--weights {}: a student of suite {}, not of --suite {suite}",
+            dir.display(),
+            manifest.suite
+        )));
+    }
+    let teacher = model.join("model.safetensors");
+    let bytes = std::fs::read(&teacher).map_err(|e| CliError::Usage(format!("{}: {e}", teacher.display())))?;
+    if dyad_vectors::sha256_hex(&bytes) != manifest.teacher_sha256 {
+        return Err(CliError::Usage(format!(
+            "--weights {}: distilled from a teacher whose sha256 is {}, not {}",
+            dir.display(),
+            manifest.teacher_sha256,
+            teacher.display()
+        )));
+    }
+    Ok(manifest)
 }

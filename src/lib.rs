@@ -5,6 +5,7 @@ mod args;
 mod audit_cmd;
 pub mod cli;
 mod cost_cmd;
+mod distill_cmd;
 mod e2e_cmd;
 mod error;
 mod input;

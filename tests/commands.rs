@@ -1,4 +1,4 @@
-//! `dyad audit`, `fit`, `cost`, `regress --update` and `e2e` through the binary: their documented
+//! `dyad audit`, `fit`, `cost`, `regress --update`, `e2e` and `distill` through the binary: their documented
 //! report fields, and coefficient files loaded at run time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
@@ -362,6 +362,47 @@ fn e2e_json_has_the_documented_fields() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// CI's short distillation, through the binary: the layer-wise loss falls, the same seed trains
+/// the same weights, and under 2PC the
+/// distilled student is closer to the teacher than the undistilled replacement, while the secure
+/// run stays close to the plaintext student. A student of another suite is refused.
+#[test]
+fn a_short_distillation_brings_the_student_closer_to_the_teacher() {
+    if !common::model_present() {
+        return;
+    }
+    let out = scratch("distill");
+    let out = out.to_str().unwrap();
+    let lr = ["--layerwise-lr", "1e-3", "--prediction-lr", "1e-3"];
+    let args = ["distill", "--suite", "freediv-2quad", "--steps", "40", "--sentences", "20", "--out", out];
+    let m = json(&dyad(&[&args[..], &lr[..], &["--format", "json"]].concat()));
+    let stage1 = &m["stages"][0];
+    let (initial, last) = (stage1["initial_loss"].as_f64().unwrap(), stage1["final_loss"].as_f64().unwrap());
+    assert!(last < 0.9 * initial, "layer-wise loss {initial} → {last}");
+    assert_eq!(m["training_snippets"].as_array().unwrap().len(), 20);
+    assert_eq!(m["teacher_sha256"].as_str().unwrap().len(), 64);
+    let again = scratch("distill-again");
+    let again = again.to_str().unwrap();
+    json(&dyad(&[&args[..7], &["--out", again], &lr[..], &["--format", "json"]].concat()));
+    let weights = |dir: &str| std::fs::read(Path::new(dir).join("model.safetensors")).unwrap();
+    assert!(weights(out) == weights(again), "the same seed trained different weights");
+
+    let e2e = ["e2e", "--suite", "freediv-2quad", "--weights", out, "--sentences", "3", "--train", "100"];
+    let v = json(&dyad(&[&e2e[..], &["--format", "json"]].concat()));
+    let s = &v["student"];
+    let mean = |k: &str| s[k]["mean"].as_f64().unwrap();
+    assert!(mean("student_to_teacher") > mean("undistilled_to_teacher"), "{s}");
+    assert!(s["secure_to_student"]["min"].as_f64().unwrap() > 0.99, "{s}");
+    let ids: Vec<&Value> = v["cosine"]["worst"].as_array().unwrap().iter().map(|w| &w["id"]).collect();
+    let trained = m["training_snippets"].as_array().unwrap();
+    assert!(ids.iter().all(|id| !trained.contains(id)), "a test sentence was trained on: {ids:?}");
+
+    let o = dyad(&["e2e", "--suite", "freediv-softmax", "--weights", out, "--sentences", "1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("a student of suite freediv-2quad"), "{err}");
+}
+
 #[test]
 fn e2e_runs_a_suite_that_names_protocols_of_coefficient_files() {
     if !common::model_present() {
@@ -395,7 +436,8 @@ fn e2e_runs_a_suite_that_names_protocols_of_coefficient_files() {
 /// Bad input exits 2 naming the flag, file or field, before any work: a zero or oversized
 /// `--frac`, a coefficient of 1e300, a set name that would leave the plot directory, a FIFO as a
 /// coefficient file, a Softmax whose constants do not fit ℓ = 32, `fit --out` a directory,
-/// `e2e --sentences 0` or beyond the snippets.
+/// `e2e --sentences 0` or beyond the snippets, `distill` of a suite with no student, of no steps
+/// or a negative learning rate, `e2e --weights` a directory with no student.
 #[test]
 fn bad_input_exits_2_naming_what_is_wrong() {
     let dir = scratch("bad-input");
@@ -422,6 +464,10 @@ fn bad_input_exits_2_naming_what_is_wrong() {
         (vec!["run", "mpcformer.quad2", "--ring", "32"], "mpcformer.quad2"),
         (vec!["fit", "--function", "gelu", "--out", out_dir.to_str().unwrap()], "--out"),
         (vec!["e2e", "--sentences", "0"], "--sentences"),
+        (vec!["distill", "--suite", "nimbus"], "--suite nimbus"),
+        (vec!["distill", "--suite", "freediv-2quad", "--steps", "0"], "--steps"),
+        (vec!["distill", "--suite", "freediv-2quad", "--layerwise-lr", "0"], "--layerwise-lr 0"),
+        (vec!["e2e", "--suite", "freediv-2quad", "--weights", out_dir.to_str().unwrap()], "manifest.json"),
     ];
     for (args, named) in cases
         .iter()

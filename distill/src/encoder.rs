@@ -114,8 +114,25 @@ impl Encoder {
         Ok(Encoder { layers, heads, attention, activation, dtype, device: device.clone() })
     }
 
-    /// Every trainable parameter, each with its Hugging Face name (`encoder.layer.{i}.…`).
+    /// Every trainable parameter, each with its Hugging Face name (`encoder.layer.{i}.…`); a
+    /// linear layer's weight is held [in, out], the transpose of the checkpoint's.
     pub fn named_vars(&self) -> Vec<(String, Var)> {
+        self.parameters().into_iter().map(|(name, v, _)| (name, v.clone())).collect()
+    }
+
+    /// Every parameter as a Hugging Face checkpoint holds it, by name: linear weights [out, in].
+    pub fn checkpoint_tensors(&self) -> Result<Vec<(String, Tensor)>, DistillError> {
+        self.parameters()
+            .into_iter()
+            .map(|(name, v, linear_weight)| {
+                let t = v.as_tensor().detach();
+                Ok((name, if linear_weight { t.t()?.contiguous()? } else { t }))
+            })
+            .collect()
+    }
+
+    /// Each parameter's name, its `Var`, and whether it is a linear layer's weight.
+    fn parameters(&self) -> Vec<(String, &Var, bool)> {
         let mut out = Vec::new();
         for (i, l) in self.layers.iter().enumerate() {
             let p = format!("encoder.layer.{i}");
@@ -128,12 +145,12 @@ impl Encoder {
                 ("output.dense", &l.output),
             ];
             for (name, d) in dense {
-                out.push((format!("{p}.{name}.weight"), d.weight.clone()));
-                out.push((format!("{p}.{name}.bias"), d.bias.clone()));
+                out.push((format!("{p}.{name}.weight"), &d.weight, true));
+                out.push((format!("{p}.{name}.bias"), &d.bias, false));
             }
             for (name, n) in [("attention.output.LayerNorm", &l.attention_norm), ("output.LayerNorm", &l.output_norm)] {
-                out.push((format!("{p}.{name}.weight"), n.gamma.clone()));
-                out.push((format!("{p}.{name}.bias"), n.beta.clone()));
+                out.push((format!("{p}.{name}.weight"), &n.gamma, false));
+                out.push((format!("{p}.{name}.bias"), &n.beta, false));
             }
         }
         out
@@ -166,6 +183,21 @@ impl Encoder {
             out.push(LayerOutput { attention, hidden: hidden.clone() });
         }
         Ok(out)
+    }
+}
+
+impl Encoder {
+    /// Every layer's hidden state for the embedding output `x`, as arrays: the network as a
+    /// plaintext model, for comparison with the secure run.
+    pub fn hidden_states(&self, x: &Array2<f64>) -> Result<Vec<Array2<f64>>, DistillError> {
+        self.forward(&self.input(x)?)?
+            .into_iter()
+            .map(|l| {
+                let dims = l.hidden.dims2()?;
+                let values = l.hidden.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+                Array2::from_shape_vec(dims, values).map_err(|e| DistillError::Shape(e.to_string()))
+            })
+            .collect()
     }
 }
 

@@ -1,5 +1,8 @@
 //! Why distillation fails.
 
+use std::path::PathBuf;
+
+use dyad_model::bert::BertError;
 use thiserror::Error;
 
 /// A failure of the distillation network.
@@ -11,4 +14,23 @@ pub enum DistillError {
     /// A network or input of a shape distillation cannot use.
     #[error("shape: {0}")]
     Shape(String),
+    /// The teacher's forward pass failed.
+    #[error(transparent)]
+    Bert(#[from] BertError),
+    /// A file of the output could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// A student's manifest is not one this version reads.
+    #[error("{}: {reason}", path.display())]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong, naming the field.
+        reason: String,
+    },
 }

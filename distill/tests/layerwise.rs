@@ -8,7 +8,7 @@ mod common;
 
 use candle_core::{DType, Device, Tensor};
 use dyad_distill::encoder::tensor;
-use dyad_distill::{Activation, Attention, Encoder, Layerwise};
+use dyad_distill::{Activation, Attention, Encoder, Stage, Trainer};
 use dyad_protocols::freediv::{quad2_freediv, softmax_freediv};
 
 /// Steps over the training sentences, each sentence once per step.
@@ -18,7 +18,7 @@ const LR: f64 = 1e-3;
 
 /// The mean over held-out inputs of the cosine between the student's and the teacher's pooled
 /// last hidden states.
-fn pooled_cosine(d: &Layerwise, inputs: &[Tensor]) -> f64 {
+fn pooled_cosine(d: &Trainer, inputs: &[Tensor]) -> f64 {
     let pooled = |e: &Encoder, x: &Tensor| -> Vec<f64> {
         let last = e.forward(x).unwrap().pop().unwrap().hidden;
         last.mean(0).unwrap().to_dtype(DType::F64).unwrap().to_vec1().unwrap()
@@ -46,15 +46,15 @@ fn a_short_layerwise_distillation_lowers_the_loss_and_brings_each_student_closer
     for (name, attention) in students {
         let teacher = Encoder::from_teacher(&model, Attention::Softmax, Activation::Gelu, DType::F32, &device).unwrap();
         let student = Encoder::from_teacher(&model, attention, Activation::Quad, DType::F32, &device).unwrap();
-        let mut d = Layerwise::new(student, teacher, LR).unwrap();
-        let before: f64 = train.iter().map(|x| d.loss(x).unwrap()).sum();
+        let mut d = Trainer::new(student, teacher, LR).unwrap();
+        let before: f64 = train.iter().map(|x| d.loss(x, &Stage::Layerwise).unwrap()).sum();
         let cos_before = pooled_cosine(&d, &held_out);
         for _ in 0..EPOCHS {
             for x in &train {
-                d.step(x).unwrap();
+                d.step(x, &Stage::Layerwise).unwrap();
             }
         }
-        let after: f64 = train.iter().map(|x| d.loss(x).unwrap()).sum();
+        let after: f64 = train.iter().map(|x| d.loss(x, &Stage::Layerwise).unwrap()).sum();
         let cos_after = pooled_cosine(&d, &held_out);
         eprintln!(
             "{name}: training loss {before:.4} → {after:.4}; held-out pooled cosine {cos_before:.4} → {cos_after:.4}"

@@ -4,6 +4,7 @@
 //!   weights, and a forward pass exposing every intermediate activation;
 //! - [`layers`]: the attention and feed-forward blocks, composed of registered protocols;
 //! - [`encoder`]: the secure encoder and its protocol suites (the YAML files in `suites/`);
+//! - [`probe`]: the sentiment probe, a logistic regression on pooled sentence embeddings;
 //! - [`registry`]: every protocol by its stable name, built once and passed down;
 //! - [`builtin`]: the built-in protocols, blocks and layers, registered in listing order.
 //!
@@ -14,4 +15,5 @@ pub mod bert;
 pub mod builtin;
 pub mod encoder;
 pub mod layers;
+pub mod probe;
 pub mod registry;

@@ -5,7 +5,7 @@
 //!   ([`plot`]);
 //! - [`fit`]: distribution-aware fitting of piecewise polynomials (after Nimbus), on the weighted
 //!   points of [`points`];
-//! - [`e2e`]: the secure MiniLM end to end, with its sentiment [`probe`].
+//! - [`e2e`]: the secure MiniLM end to end, with its sentiment probe (`dyad_model::probe`).
 //!
 //! It may import `dyad-vectors`, `dyad-sim`, `dyad-reference`, `dyad-protocols` and `dyad-model`;
 //! only the cost report and the command line sit above it.
@@ -16,7 +16,6 @@ pub mod fit;
 pub mod leakage;
 pub mod plot;
 pub mod points;
-pub mod probe;
 pub mod render;
 
 pub use audit::{AuditEntry, AuditError, AuditReport, AuditSpec, audit};

@@ -93,6 +93,8 @@ fn spec(suite: &str, linear: Option<LinearKind>, sentences: usize) -> E2eSpec {
         correlations: Correlations::Dealer,
         secrets: dyad_sim::Secrets::FromSeed,
         recv_timeout: Some(std::time::Duration::from_secs(600)),
+        student: None,
+        exclude: Vec::new(),
     }
 }
 
@@ -202,4 +204,60 @@ fn under_provider_ot_the_model_runs_with_no_dealer_and_reports_its_offline_traff
     assert_eq!(r.cost.dealer_bytes, 0);
     assert!(r.cost.offline_total.bytes() > r.cost.online_total.bytes(), "{:?}", r.cost);
     assert!(r.cosine.min >= 0.999, "{:?}", r.cosine);
+}
+
+/// The test sentences' snippet ids: with three of them, `cosine.worst` names each.
+fn test_ids(r: &dyad_verify::e2e::E2eReport) -> Vec<u32> {
+    r.cosine.worst.iter().map(|w| w.id).collect()
+}
+
+/// A run leaves the excluded snippets out: the sentences a seed picks, excluded, are replaced by
+/// others.
+#[test]
+fn excluded_snippets_are_never_test_sentences() {
+    let Some((model, tok)) = model() else { return };
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    let plain = E2eSpec { train: 20, ..spec("plaintext-fixed", None, 3) };
+    let first = test_ids(&run(&model, &tok, &snippets, &plain, &REGISTRY, &mut |_, _| {}).unwrap());
+    assert_eq!(first.len(), 3);
+    let excluded = E2eSpec { exclude: first.clone(), ..plain };
+    let second = test_ids(&run(&model, &tok, &snippets, &excluded, &REGISTRY, &mut |_, _| {}).unwrap());
+    assert_eq!(second.len(), 3);
+    assert!(second.iter().all(|id| !first.contains(id)), "{first:?} excluded, {second:?} picked");
+}
+
+/// A student of zero steps is the undistilled replacement, written and read back as a
+/// checkpoint: the secure run is checked against it (not the teacher), and its plaintext and
+/// undistilled comparisons with the teacher are the same numbers.
+#[test]
+fn a_student_runs_with_its_own_weights_and_is_checked_against_its_plaintext_self() {
+    let Some((model, tok)) = model() else { return };
+    let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).unwrap();
+    let student = dyad_distill::Student::FreedivSoftmax;
+    let dir = std::env::temp_dir().join(format!("dyad-e2e-student-{}", std::process::id()));
+    let manifest = dyad_distill::Manifest {
+        suite: student.name().into(),
+        teacher_sha256: String::new(),
+        stages: Vec::new(),
+        seed: 0,
+        dtype: "f32".into(),
+        probe_l2: 0.0,
+        constants: "fixed".into(),
+        training_snippets: Vec::new(),
+    };
+    let network = student.plaintext(&model).unwrap();
+    let written = dyad_distill::output::save(&dir, &dyad_vectors::model_dir(), &network, manifest).unwrap();
+    assert_eq!(dyad_distill::Manifest::read(&dir).unwrap(), written);
+    let weights = std::sync::Arc::new(Model::load(&dir).unwrap());
+    let spec = E2eSpec { train: 40, student: Some(weights), ..spec(student.name(), Some(LinearKind::Dealer), 2) };
+    let r = run(&model, &tok, &snippets, &spec, &REGISTRY, &mut |_, _| {}).unwrap();
+    let s = r.student.as_ref().unwrap();
+    assert_eq!(s.student_to_teacher, s.undistilled_to_teacher);
+    assert!(s.secure_to_student.min > 0.999, "{:?}", s.secure_to_student);
+    // Against the teacher the undistilled replacement is far off; against itself, close.
+    assert!(s.student_to_teacher.mean < 0.5, "{:?}", s.student_to_teacher);
+    for l in &r.layers {
+        assert!(l.max_abs < 0.1, "layer {}: {} against the plaintext student", l.layer, l.max_abs);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

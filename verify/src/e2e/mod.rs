@@ -7,9 +7,13 @@
 //! on plaintext embeddings of a training split and asked about plaintext and secure embeddings
 //! of a disjoint test split.
 
+use std::sync::Arc;
+
+use dyad_distill::{DistillError, Student};
 use dyad_model::bert::{BertError, Model, Tokenizer};
 use dyad_model::encoder::{Encoder, EncoderWeights, PartyState, Precision, Suite, reference};
 use dyad_model::layers::linear::LinearKind;
+use dyad_model::probe::Probe;
 use dyad_model::registry::Registry;
 use dyad_protocols::blocks::share::share_input;
 use dyad_protocols::harness::SmallRing;
@@ -23,8 +27,6 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-use crate::probe::Probe;
 
 pub mod apart;
 
@@ -51,6 +53,11 @@ pub struct E2eSpec {
     pub secrets: Secrets,
     /// Bound on each wait for the other party.
     pub recv_timeout: Option<std::time::Duration>,
+    /// A distilled student whose weights the secure run uses in place of the model's (only the
+    /// party holding the weights has it).
+    pub student: Option<Arc<Model>>,
+    /// Snippets no sentence of the run may be (a student's training sentences), by id.
+    pub exclude: Vec<u32>,
 }
 
 /// Why the run stopped.
@@ -65,6 +72,9 @@ pub enum E2eError {
     /// The other process of a run apart failed, left, stalled, or runs another job.
     #[error(transparent)]
     Apart(#[from] dyad_protocols::HarnessError),
+    /// The plaintext student failed.
+    #[error("the plaintext student: {0}")]
+    Student(#[from] DistillError),
     /// A secure run failed.
     #[error("{what}: {source}")]
     Run {
@@ -75,7 +85,7 @@ pub enum E2eError {
     },
     /// Too few snippets qualify.
     #[error(
-        "--sentences and --train: only {available} snippets have |rating| ≥ 0.5 and at most 128 tokens; {wanted} were asked for, with at least one test sentence"
+        "--sentences and --train: only {available} snippets have |rating| ≥ 0.5, at most 128 tokens and are not a student's training sentences; {wanted} were asked for, with at least one test sentence"
     )]
     Sentences {
         /// Qualifying snippets.
@@ -230,10 +240,31 @@ pub struct E2eReport {
     pub probe: ProbeStats,
     /// Cost.
     pub cost: E2eCost,
+    /// The distilled student's comparisons, when its weights ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student: Option<StudentReport>,
     /// The party whose process printed this report, in a run apart (the server computes it and
     /// sends it to the client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<Role>,
+}
+
+/// A distilled student against its teacher, so that distillation error and the secure run's
+/// error show apart: the plaintext student (float64, the suite's functions, the distilled
+/// weights) and the undistilled replacement (the same with the teacher's weights), each to the
+/// teacher, and the secure run to the plaintext student.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StudentReport {
+    /// Pooled-embedding cosine, plaintext student against the teacher.
+    pub student_to_teacher: CosineStats,
+    /// Pooled-embedding cosine, undistilled replacement against the teacher.
+    pub undistilled_to_teacher: CosineStats,
+    /// Pooled-embedding cosine, secure run against the plaintext student.
+    pub secure_to_student: CosineStats,
+    /// The probe's accuracy on the plaintext student's embeddings.
+    pub accuracy_student: f64,
+    /// The probe's accuracy on the undistilled replacement's embeddings.
+    pub accuracy_undistilled: f64,
 }
 
 /// A suite slot's small ring.
@@ -260,12 +291,13 @@ fn pick(
     seed: u64,
     test: usize,
     train: usize,
+    exclude: &[u32],
 ) -> Result<(Vec<Sentence>, Vec<Sentence>), E2eError> {
     let mut ok: Vec<Sentence> = snippets
         .iter()
         .filter(|s| s.rating.abs() >= 0.5)
         .map(|s| Sentence { id: s.id, ids: tok.encode(&s.text), label: s.rating > 0.0 })
-        .filter(|s| s.ids.len() <= dyad_model::encoder::secure::MAX_TOKENS)
+        .filter(|s| s.ids.len() <= dyad_model::encoder::secure::MAX_TOKENS && !exclude.contains(&s.id))
         .collect();
     let wanted = test.saturating_add(train);
     if test == 0 || ok.len() < wanted {
@@ -290,9 +322,6 @@ fn cosine(a: &[f64], b: &[f64]) -> f64 {
 fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
     E2eError::Run { what: what.into(), source: Box::new(e) }
 }
-
-/// The probe's L2 penalties, one chosen on a validation split of the training sentences.
-pub const PROBE_PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
 
 /// Runs the suite, its slots filled from `registry`, on `spec.sentences` test sentences and the
 /// probe on `spec.train` others, both parties in this process. `progress(done, total)` is called
@@ -335,7 +364,7 @@ impl Job {
         holds_weights: bool,
     ) -> Result<Job, E2eError> {
         let fx = spec.fixed;
-        let (test, train) = pick(snippets, tok, spec.seed, spec.sentences, spec.train)?;
+        let (test, train) = pick(snippets, tok, spec.seed, spec.sentences, spec.train, &spec.exclude)?;
         let mut suite = spec.suite.clone();
         if let Some(l) = spec.linear {
             suite.linear = l;
@@ -343,7 +372,8 @@ impl Job {
         let c = &model.config;
         let shape =
             ModelShape { seq: 0, hidden: c.hidden_size, heads: c.num_attention_heads, ffn: c.intermediate_size };
-        let weights = if holds_weights { Some(EncoderWeights::from_model(model, fx)?) } else { None };
+        let holder = spec.student.as_deref().unwrap_or(model);
+        let weights = if holds_weights { Some(EncoderWeights::from_model(holder, fx)?) } else { None };
         let eps = weights.as_ref().map_or(c.layer_norm_eps, |w| w.eps);
         let enc = Encoder::new(&suite, eps, registry)
             .map_err(|e| ProtocolError::Config { protocol: "encoder", reason: e.to_string() })?;
@@ -428,9 +458,32 @@ impl Job {
         }
         let mut layer_err = vec![AbsErrors::default(); layers];
         let (mut secure_pooled, mut plain_pooled) = (Vec::new(), Vec::new());
+        // The plaintext student and the undistilled replacement, when a student runs.
+        let networks = match &spec.student {
+            Some(weights) => {
+                let student = Student::named(&self.suite.name).ok_or_else(|| ProtocolError::Config {
+                    protocol: "e2e",
+                    reason: format!("suite {} has no distilled student", self.suite.name),
+                })?;
+                Some((student.plaintext(weights)?, student.plaintext(model)?))
+            }
+            None => None,
+        };
+        let (mut student_pooled, mut undistilled_pooled) = (Vec::new(), Vec::new());
         let mut compute = 0.0;
         for (i, s) in self.test.iter().enumerate() {
             let trace = model.forward(&s.ids)?;
+            // What each layer's secure output should be: the plaintext student's where one runs.
+            let expected: Vec<Array2<f64>> = match &networks {
+                Some((student, undistilled)) => {
+                    let states = student.hidden_states(&trace.embeddings)?;
+                    student_pooled.push(states.last().map(pooled).unwrap_or_default());
+                    let plain = undistilled.hidden_states(&trace.embeddings)?;
+                    undistilled_pooled.push(plain.last().map(pooled).unwrap_or_default());
+                    states
+                }
+                None => trace.layers.iter().map(|l| l.output.clone()).collect(),
+            };
             let input = fx.encode_tensor(&trace.embeddings.clone().into_dyn()).map_err(ProtocolError::from)?;
             let outputs = match &self.weights {
                 Some(w) if self.suite.reference => reference::forward(&self.enc, fx, w, &input)?,
@@ -448,9 +501,9 @@ impl Job {
                 }
             };
             let mut last = Vec::new();
-            for (l, (out, plain)) in outputs.iter().zip(&trace.layers).enumerate() {
+            for (l, (out, plain)) in outputs.iter().zip(&expected).enumerate() {
                 let got = fx.decode_tensor(out);
-                layer_err[l].extend(got.iter(), plain.output.iter());
+                layer_err[l].extend(got.iter(), plain.iter());
                 if l + 1 == layers {
                     let shape = got.shape().to_vec();
                     let rows = got.into_dimensionality::<ndarray::Ix2>().map_err(|_| ProtocolError::Dims {
@@ -470,18 +523,17 @@ impl Job {
         cost.online_rounds_per_sentence = cost.online_total.rounds as f64 / n;
         cost.compute_seconds_per_sentence = compute / n;
 
-        let cosines: Vec<(u32, f64)> = self
-            .test
-            .iter()
-            .zip(secure_pooled.iter().zip(&plain_pooled))
-            .map(|(s, (a, b))| (s.id, cosine(a, b)))
-            .collect();
-        let cos = CosineStats::of(&cosines);
+        let cosines = |a: &[Vec<f64>], b: &[Vec<f64>]| -> CosineStats {
+            let each: Vec<(u32, f64)> =
+                self.test.iter().zip(a.iter().zip(b)).map(|(s, (a, b))| (s.id, cosine(a, b))).collect();
+            CosineStats::of(&each)
+        };
+        let cos = cosines(&secure_pooled, &plain_pooled);
 
         let train_x: Vec<Vec<f64>> =
             self.train.iter().map(|s| model.forward(&s.ids).map(|t| t.pooled.to_vec())).collect::<Result<_, _>>()?;
         let train_y: Vec<bool> = self.train.iter().map(|s| s.label).collect();
-        let (probe, l2) = Probe::train_validated(&train_x, &train_y, &PROBE_PENALTIES, 0.5, 300);
+        let (probe, l2) = Probe::fit(&train_x, &train_y);
         let test_y: Vec<bool> = self.test.iter().map(|s| s.label).collect();
         let (acc_plain, acc_secure) = (probe.accuracy(&plain_pooled, &test_y), probe.accuracy(&secure_pooled, &test_y));
         let flipped =
@@ -513,6 +565,13 @@ impl Job {
                 difference_points: 100.0 * (acc_secure - acc_plain),
                 flipped,
             },
+            student: networks.map(|_| StudentReport {
+                student_to_teacher: cosines(&student_pooled, &plain_pooled),
+                undistilled_to_teacher: cosines(&undistilled_pooled, &plain_pooled),
+                secure_to_student: cosines(&secure_pooled, &student_pooled),
+                accuracy_student: probe.accuracy(&student_pooled, &test_y),
+                accuracy_undistilled: probe.accuracy(&undistilled_pooled, &test_y),
+            }),
             cost,
             party: None,
         })
@@ -603,7 +662,11 @@ pub fn render(r: &E2eReport) -> String {
     if !r.small_rings.is_empty() {
         out.push('\n');
     }
-    out.push_str("hidden-state error against the float64 model, per layer:\n");
+    out.push_str(if r.student.is_some() {
+        "hidden-state error against the float64 plaintext student, per layer:\n"
+    } else {
+        "hidden-state error against the float64 model, per layer:\n"
+    });
     for (l, c) in r.layers.iter().zip(r.cost.per_layer.iter().chain(std::iter::repeat(&Counts::default()))) {
         out.push_str(&format!(
             "  layer {}: max {:.3e}  mean {:.3e}   online {:.2} MB, {} rounds (all sentences)\n",
@@ -635,6 +698,23 @@ pub fn render(r: &E2eReport) -> String {
         p.difference_points,
         100.0 * p.flipped
     ));
+    if let Some(st) = &r.student {
+        let line = |what: &str, c: &CosineStats| {
+            format!("  {what:<36} min {:.6}  median {:.6}  mean {:.6}\n", c.min, c.median, c.mean)
+        };
+        out.push_str("\ndistilled student (pooled-embedding cosine):\n");
+        out.push_str(&line("undistilled replacement to teacher", &st.undistilled_to_teacher));
+        out.push_str(&line("plaintext student to teacher", &st.student_to_teacher));
+        out.push_str(&line("secure run to plaintext student", &st.secure_to_student));
+        out.push_str(&line("secure run to teacher", &r.cosine));
+        out.push_str(&format!(
+            "  probe accuracy: teacher {:.1}%  undistilled {:.1}%  plaintext student {:.1}%  secure student {:.1}%\n",
+            100.0 * p.accuracy_plaintext,
+            100.0 * st.accuracy_undistilled,
+            100.0 * st.accuracy_student,
+            100.0 * p.accuracy_secure
+        ));
+    }
     let c = &r.cost;
     out.push_str(&format!(
         "\ncost: setup {:.2} MB once; online {:.2} MB and {:.0} rounds per sentence; compute {:.2} s per sentence (larger party)\n",

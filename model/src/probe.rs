@@ -9,6 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The L2 penalties [`Probe::fit`] chooses from.
+pub const PENALTIES: [f64; 4] = [1e-4, 1e-3, 1e-2, 1e-1];
+
 /// A linear classifier on centred, globally scaled features.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Probe {
@@ -86,9 +89,28 @@ impl Probe {
         (Probe::train(x, y, best.1, rate, epochs), best.1)
     }
 
+    /// Dyad's probe on sentence embeddings: [`Probe::train_validated`] over [`PENALTIES`], 300
+    /// steps of size 0.5. Returns the probe and the chosen penalty.
+    pub fn fit(x: &[Vec<f64>], y: &[bool]) -> (Probe, f64) {
+        Probe::train_validated(x, y, &PENALTIES, 0.5, 300)
+    }
+
+    /// The logit of `row`: positive for a positive prediction.
+    pub fn logit(&self, row: &[f64]) -> f64 {
+        self.logit_standardised(&self.standardise(row))
+    }
+
+    /// The logit as one affine map of the raw features, (w, b) with logit(x) = w·x + b: what a
+    /// network computes to be trained against it.
+    pub fn affine(&self) -> (Vec<f64>, f64) {
+        let w: Vec<f64> = self.weights.iter().zip(&self.scale).map(|(w, s)| w * s).collect();
+        let b = self.bias - w.iter().zip(&self.mean).map(|(w, m)| w * m).sum::<f64>();
+        (w, b)
+    }
+
     /// The predicted label (true for positive).
     pub fn predict(&self, row: &[f64]) -> bool {
-        self.logit_standardised(&self.standardise(row)) > 0.0
+        self.logit(row) > 0.0
     }
 
     /// The fraction of `x` predicted as `y`.
@@ -123,6 +145,21 @@ mod tests {
         let (p, l2) = Probe::train_validated(&x, &y, &grid, 1.0, 500);
         assert!(grid.contains(&l2));
         assert!(p.accuracy(&x, &y) > 0.9);
+    }
+
+    #[test]
+    fn the_affine_form_is_the_logit() {
+        let x: Vec<Vec<f64>> = (0..50).map(|i| vec![i as f64 / 10.0 - 2.0, ((i * 7) % 13) as f64 + 4.0]).collect();
+        let y: Vec<bool> = x.iter().map(|r| r[0] + 0.1 * r[1] > 0.5).collect();
+        let p = Probe::train(&x, &y, 1e-3, 1.0, 200);
+        let (w, b) = p.affine();
+        for row in &x {
+            // Centred and scaled by hand, as `train` defines them.
+            let z: Vec<f64> = row.iter().zip(&p.mean).zip(&p.scale).map(|((v, m), s)| (v - m) * s).collect();
+            let by_definition = p.bias + z.iter().zip(&p.weights).map(|(a, b)| a * b).sum::<f64>();
+            let affine = b + row.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
+            assert!((by_definition - affine).abs() < 1e-9, "{by_definition} vs {affine}");
+        }
     }
 
     #[test]
