@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use dyad_bench::accuracy::{AccuracyCheck, check_report};
 use dyad_bench::claims::{ClaimCheck, Refusal, Unchecked, check, claims, unchecked};
 use dyad_bench::cost::{CostSpec, ProtocolCost, ShapeSet, fits, measure};
 use dyad_bench::network::Profile;
@@ -38,6 +39,10 @@ pub(crate) struct CostArgs {
     /// Put each paper's claimed speed-up next to the measured one.
     #[arg(long)]
     claims: bool,
+    /// With --claims, freeDiv's accuracy claim from the JSON report of `dyad e2e --weights` of a
+    /// distilled student; repeatable.
+    #[arg(long, requires = "claims")]
+    accuracy: Vec<PathBuf>,
     /// Show every label, not only phase totals.
     #[arg(long)]
     labels: bool,
@@ -53,6 +58,8 @@ struct CostOutput {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     claims: Vec<ClaimCheck>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    accuracy_claims: Vec<AccuracyCheck>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     refused: Vec<Refusal>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     unchecked_claims: Vec<Unchecked>,
@@ -61,6 +68,8 @@ struct CostOutput {
 /// Runs `dyad cost`.
 pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> Result<u8, CliError> {
     let shapes = ShapeSet::named(&args.shapes).map_err(CliError::usage)?;
+    let accuracy_claims: Vec<AccuracyCheck> =
+        args.accuracy.iter().map(|p| check_report(p)).collect::<Result<_, _>>().map_err(CliError::Usage)?;
     let fixed = args.arith.fixed()?;
     let mut profiles = vec![Profile::lan(), Profile::wan()];
     if let Some(path) = &args.profiles {
@@ -108,6 +117,7 @@ pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> R
         profiles,
         costs,
         claims: checks,
+        accuracy_claims,
         refused,
         unchecked_claims,
     };
@@ -123,6 +133,10 @@ pub(crate) fn run_cost(args: CostArgs, registry: &Registry, format: Format) -> R
         if !out.claims.is_empty() {
             t.push('\n');
             t.push_str(&render::claims(&out.claims));
+        }
+        if args.claims {
+            t.push('\n');
+            t.push_str(&render::accuracy(&out.accuracy_claims));
         }
         if !out.refused.is_empty() {
             t.push('\n');

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use dyad_distill::output::{Manifest, StageRecord, save};
-use dyad_distill::{Recipe, Student, distill};
+use dyad_distill::{Recipe, Student, distill, recipe};
 use dyad_model::bert::{Model, Tokenizer};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -19,17 +19,20 @@ pub(crate) struct DistillArgs {
     /// The student: freediv-softmax or freediv-2quad.
     #[arg(long)]
     suite: String,
-    /// Steps of each of the two stages, one sentence per step.
-    #[arg(long, default_value_t = 3000)]
+    /// Steps of the layer-wise stage, one sentence per step.
+    #[arg(long, default_value_t = recipe::LAYERWISE_STEPS)]
     steps: usize,
+    /// Steps of the prediction stage.
+    #[arg(long, default_value_t = recipe::PREDICTION_STEPS)]
+    prediction_steps: usize,
     /// Training sentences, chosen from the snippets by the seed.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = recipe::SENTENCES)]
     sentences: usize,
     /// The layer-wise stage's learning rate.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = recipe::LAYERWISE_LR)]
     layerwise_lr: f64,
     /// The prediction stage's learning rate.
-    #[arg(long, default_value_t = 5e-5)]
+    #[arg(long, default_value_t = recipe::PREDICTION_LR)]
     prediction_lr: f64,
     #[command(flatten)]
     seed: Seed,
@@ -47,8 +50,11 @@ pub(crate) fn run_distill(args: DistillArgs, format: Format) -> Result<u8, CliEr
         let names: Vec<&str> = Student::ALL.iter().map(|s| s.name()).collect();
         CliError::Usage(format!("--suite {}: a distilled student is one of {}", args.suite, names.join(", ")))
     })?;
-    if args.steps == 0 || args.sentences == 0 {
-        return Err(CliError::Usage("--steps and --sentences: a distillation needs at least one of each".into()));
+    let prediction_steps = args.prediction_steps;
+    if args.steps == 0 || prediction_steps == 0 || args.sentences == 0 {
+        return Err(CliError::Usage(
+            "--steps, --prediction-steps and --sentences: a distillation needs at least one of each".into(),
+        ));
     }
     for (flag, lr) in [("--layerwise-lr", args.layerwise_lr), ("--prediction-lr", args.prediction_lr)] {
         if !(lr.is_finite() && lr > 0.0) {
@@ -62,14 +68,15 @@ pub(crate) fn run_distill(args: DistillArgs, format: Format) -> Result<u8, CliEr
     let tok = Tokenizer::from_file(&args.model.join("vocab.txt")).map_err(CliError::usage)?;
     let snippets = dyad_vectors::read_snippets(&dyad_vectors::bundled_snippets()).map_err(CliError::usage)?;
     let recipe = Recipe {
-        steps: args.steps,
+        layerwise_steps: args.steps,
+        prediction_steps,
         sentences: args.sentences,
         seed: args.seed.value,
         layerwise_lr: args.layerwise_lr,
         prediction_lr: args.prediction_lr,
     };
 
-    let bar = ProgressBar::new(2 * args.steps as u64);
+    let bar = ProgressBar::new((args.steps + prediction_steps) as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} steps {elapsed}/{duration} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -79,7 +86,7 @@ pub(crate) fn run_distill(args: DistillArgs, format: Format) -> Result<u8, CliEr
     let distilled = distill(&model, &tok, &snippets, student, &recipe, &mut |p| {
         // A running mean over about the last 50 steps: one sentence's loss is noisy.
         mean = if p.step == 1 { p.loss } else { mean + (p.loss - mean) / 50.0 };
-        bar.set_position(((p.stage - 1) * p.steps + p.step) as u64);
+        bar.set_position((if p.stage == 1 { p.step } else { args.steps + p.step }) as u64);
         bar.set_message(format!("stage {} loss {mean:.4}", p.stage));
     })
     .map_err(|e| CliError::Failed(e.to_string()))?;
@@ -92,14 +99,14 @@ pub(crate) fn run_distill(args: DistillArgs, format: Format) -> Result<u8, CliEr
         stages: vec![
             StageRecord {
                 loss: "Σ over layers of MSE(attention outputs) + MSE(hidden states)".into(),
-                steps: recipe.steps,
+                steps: recipe.layerwise_steps,
                 lr: recipe.layerwise_lr,
                 initial_loss: distilled.losses[0].0,
                 final_loss: distilled.losses[0].1,
             },
             StageRecord {
-                loss: "MSE(mean-pooled embeddings) + (probe logit difference)²".into(),
-                steps: recipe.steps,
+                loss: "1 − cos(mean-pooled embeddings) + KL(teacher's probe prediction ‖ student's)".into(),
+                steps: recipe.prediction_steps,
                 lr: recipe.prediction_lr,
                 initial_loss: distilled.losses[1].0,
                 final_loss: distilled.losses[1].1,
@@ -107,6 +114,7 @@ pub(crate) fn run_distill(args: DistillArgs, format: Format) -> Result<u8, CliEr
         ],
         seed: recipe.seed,
         dtype: "f32".into(),
+        held_out_cosine: distilled.held_out_cosine,
         probe_l2: distilled.probe_l2,
         constants: "fixed: κ and c are the registered protocols' public constants, which the secure run uses".into(),
         training_snippets: distilled.training_snippets,
@@ -122,6 +130,11 @@ pub(crate) fn run_distill(args: DistillArgs, format: Format) -> Result<u8, CliEr
             manifest.seed,
             out.display()
         );
+        let c = manifest.held_out_cosine;
+        text.push_str(&format!(
+            "  held-out pooled cosine to the teacher: {:.4} undistilled, {:.4} after stage 1, {:.4} after stage 2\n",
+            c[0], c[1], c[2]
+        ));
         for (i, s) in manifest.stages.iter().enumerate() {
             text.push_str(&format!(
                 "  stage {}: {} steps at lr {:e}, loss {:.4} → {:.4} ({})\n",

@@ -365,7 +365,8 @@ fn e2e_json_has_the_documented_fields() {
 /// CI's short distillation, through the binary: the layer-wise loss falls, the same seed trains
 /// the same weights, and under 2PC the
 /// distilled student is closer to the teacher than the undistilled replacement, while the secure
-/// run stays close to the plaintext student. A student of another suite is refused.
+/// run stays close to the plaintext student. A student of another suite is refused. The claims
+/// view reads the report into freeDiv's accuracy row.
 #[test]
 fn a_short_distillation_brings_the_student_closer_to_the_teacher() {
     if !common::model_present() {
@@ -374,8 +375,9 @@ fn a_short_distillation_brings_the_student_closer_to_the_teacher() {
     let out = scratch("distill");
     let out = out.to_str().unwrap();
     let lr = ["--layerwise-lr", "1e-3", "--prediction-lr", "1e-3"];
-    let args = ["distill", "--suite", "freediv-2quad", "--steps", "40", "--sentences", "20", "--out", out];
-    let m = json(&dyad(&[&args[..], &lr[..], &["--format", "json"]].concat()));
+    let args =
+        ["distill", "--suite", "freediv-2quad", "--steps", "40", "--prediction-steps", "40", "--sentences", "20"];
+    let m = json(&dyad(&[&args[..], &["--out", out], &lr[..], &["--format", "json"]].concat()));
     let stage1 = &m["stages"][0];
     let (initial, last) = (stage1["initial_loss"].as_f64().unwrap(), stage1["final_loss"].as_f64().unwrap());
     assert!(last < 0.9 * initial, "layer-wise loss {initial} → {last}");
@@ -383,7 +385,7 @@ fn a_short_distillation_brings_the_student_closer_to_the_teacher() {
     assert_eq!(m["teacher_sha256"].as_str().unwrap().len(), 64);
     let again = scratch("distill-again");
     let again = again.to_str().unwrap();
-    json(&dyad(&[&args[..7], &["--out", again], &lr[..], &["--format", "json"]].concat()));
+    json(&dyad(&[&args[..], &["--out", again], &lr[..], &["--format", "json"]].concat()));
     let weights = |dir: &str| std::fs::read(Path::new(dir).join("model.safetensors")).unwrap();
     assert!(weights(out) == weights(again), "the same seed trained different weights");
 
@@ -401,6 +403,29 @@ fn a_short_distillation_brings_the_student_closer_to_the_teacher() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("a student of suite freediv-2quad"), "{err}");
+
+    // The claims view reads the report: the row's figures are the report's, and its verdict is
+    // the secure student within one point of the teacher.
+    let report = Path::new(out).join("e2e.json");
+    std::fs::write(&report, serde_json::to_string(&v).unwrap()).unwrap();
+    let claims = ["cost", "--claims", "--shapes", "ci", "nimbus.linear", "bumblebee.linear", "--format", "json"];
+    let c = json(&dyad(&[&claims[..], &["--accuracy", report.to_str().unwrap()]].concat()));
+    let row = &c["accuracy_claims"][0];
+    let (teacher, secure) =
+        (v["probe"]["accuracy_plaintext"].as_f64().unwrap(), v["probe"]["accuracy_secure"].as_f64().unwrap());
+    assert_eq!(row["suite"], "freediv-2quad");
+    assert_eq!(row["teacher"].as_f64().unwrap(), teacher);
+    assert_eq!(row["student_secure"].as_f64().unwrap(), secure);
+    assert_eq!(row["student_plaintext"], s["accuracy_student"]);
+    assert_eq!(row["reproduced"].as_bool().unwrap(), 100.0 * (teacher - secure) <= 1.0, "{row}");
+    // A report without a student is refused before any measurement.
+    let mut plain = v.clone();
+    plain.as_object_mut().unwrap().remove("student");
+    std::fs::write(&report, serde_json::to_string(&plain).unwrap()).unwrap();
+    let o = dyad(&[&claims[..], &["--accuracy", report.to_str().unwrap()]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("field student is absent"), "{err}");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! What Dyad's protocols cost: runs at transformer shapes ([`cost`]), the network model that
 //! turns counts into time ([`network`]), the papers' claims next to the measurements
-//! ([`claims`]), the exact-count regression gate for CI ([`regress`]), and an emulated network
+//! ([`claims`], and freeDiv's accuracy claim in [`accuracy`]), the exact-count regression gate for CI ([`regress`]), and an emulated network
 //! link for measuring runs over TCP ([`link`]). The criterion benchmarks live in `benches/`.
 
+pub mod accuracy;
 pub mod claims;
 pub mod cost;
 pub mod link;

@@ -1,5 +1,6 @@
 //! Plain-text tables of costs, claims and regression diffs.
 
+use crate::accuracy::{AccuracyCheck, TOLERANCE_POINTS};
 use crate::claims::{Basis, ClaimCheck, Refusal, Unchecked};
 use crate::cost::ProtocolCost;
 use crate::regress::Diff;
@@ -120,6 +121,54 @@ pub fn claims(checks: &[ClaimCheck]) -> String {
     }
     for c in checks {
         out.push_str(&format!("note on {} ({}): {}\n", c.claim.proposal.join(" + "), c.claim.what, c.claim.caveat));
+    }
+    out
+}
+
+/// freeDiv's accuracy claim: the probe's accuracy on the teacher, the undistilled replacement and
+/// the distilled student, in plaintext and under 2PC; without measurements, how to make them.
+pub fn accuracy(checks: &[AccuracyCheck]) -> String {
+    if checks.is_empty() {
+        return "freeDiv's accuracy claim (consistent with the unapproximated model after distillation) is not checked \
+                here: run `dyad distill --suite S`, then `dyad e2e --suite S --weights distilled/S --sentences 200 \
+                --format json > S.json`, and pass `--accuracy S.json`\n"
+            .into();
+    }
+    let header = [
+        "PAPER",
+        "STUDENT",
+        "CLAIMED",
+        "TEACHER",
+        "UNDISTILLED",
+        "STUDENT PLAIN",
+        "STUDENT 2PC",
+        "COSINE UNDIST/PLAIN/2PC",
+        "TEST",
+        "REPRODUCED",
+    ];
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    let pct = |a: f64| format!("{:.1}%", 100.0 * a);
+    for c in checks {
+        rows.push(vec![
+            c.paper.clone(),
+            c.suite.clone(),
+            "= unapproximated".into(),
+            pct(c.teacher),
+            pct(c.undistilled),
+            pct(c.student_plaintext),
+            pct(c.student_secure),
+            c.cosine_to_teacher.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join("/"),
+            c.test_sentences.to_string(),
+            if c.reproduced { "yes" } else { "no" }.into(),
+        ]);
+    }
+    let mut out = columns(&rows);
+    out.push_str(&format!(
+        "REPRODUCED: the secure student's sentiment-probe accuracy at most {TOLERANCE_POINTS} point below the \
+         teacher's; the task is a probe on all-MiniLM-L6-v2's pooled embeddings, not SST-2 on BERT-base\n"
+    ));
+    for c in checks {
+        out.push_str(&format!("accuracy of {} from {}\n", c.suite, c.source));
     }
     out
 }

@@ -13,7 +13,7 @@ use crate::error::DistillError;
 use crate::function::{Activation, Attention};
 
 /// A linear layer's trainable weight ([in, out]) and bias.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Dense {
     weight: Var,
     bias: Var,
@@ -30,7 +30,7 @@ impl Dense {
 }
 
 /// A LayerNorm's trainable γ and β, and its ε.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Norm {
     gamma: Var,
     beta: Var,
@@ -52,7 +52,7 @@ impl Norm {
 }
 
 /// One encoder layer's trainable parameters.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct LayerVars {
     query: Dense,
     key: Dense,
@@ -73,8 +73,9 @@ pub struct LayerOutput {
     pub hidden: Tensor,
 }
 
-/// A BERT encoder with the given attention function and activation, as a candle network.
-#[derive(Debug)]
+/// A BERT encoder with the given attention function and activation, as a candle network. A
+/// clone shares its parameters: training one trains both.
+#[derive(Clone, Debug)]
 pub struct Encoder {
     layers: Vec<LayerVars>,
     heads: usize,

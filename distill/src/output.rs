@@ -32,6 +32,9 @@ pub struct Manifest {
     pub seed: u64,
     /// The float type trained in.
     pub dtype: String,
+    /// The mean pooled-embedding cosine to the teacher on held-out sentences
+    /// ([`crate::recipe::HELD_OUT`]): before training, after stage 1, after stage 2.
+    pub held_out_cosine: [f64; 3],
     /// The L2 penalty of the probe the prediction stage matches.
     pub probe_l2: f64,
     /// Whether freeDiv's κ and c were trained, and why not.

@@ -9,11 +9,6 @@ use crate::error::DistillError;
 use crate::prediction::Head;
 use crate::{layerwise, prediction};
 
-/// MPCFormer's learning rate for the layer-wise stage.
-pub const LAYERWISE_LR: f64 = 5e-5;
-/// MPCFormer's learning rate for the prediction stage.
-pub const PREDICTION_LR: f64 = 1e-5;
-
 /// What the loss compares.
 #[derive(Clone, Debug)]
 pub enum Stage {

@@ -8,6 +8,7 @@ mod common;
 
 use candle_core::{DType, Device, Tensor};
 use dyad_distill::encoder::tensor;
+use dyad_distill::recipe::mean_pooled_cosine;
 use dyad_distill::{Activation, Attention, Encoder, Stage, Trainer};
 use dyad_protocols::freediv::{quad2_freediv, softmax_freediv};
 
@@ -15,20 +16,6 @@ use dyad_protocols::freediv::{quad2_freediv, softmax_freediv};
 const EPOCHS: usize = 4;
 /// A learning rate for a run this short: MPCFormer's 5e-5 would barely move in 4 epochs.
 const LR: f64 = 1e-3;
-
-/// The mean over held-out inputs of the cosine between the student's and the teacher's pooled
-/// last hidden states.
-fn pooled_cosine(d: &Trainer, inputs: &[Tensor]) -> f64 {
-    let pooled = |e: &Encoder, x: &Tensor| -> Vec<f64> {
-        let last = e.forward(x).unwrap().pop().unwrap().hidden;
-        last.mean(0).unwrap().to_dtype(DType::F64).unwrap().to_vec1().unwrap()
-    };
-    let cos = |a: &[f64], b: &[f64]| {
-        let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-        dot / (a.iter().map(|x| x * x).sum::<f64>().sqrt() * b.iter().map(|x| x * x).sum::<f64>().sqrt())
-    };
-    inputs.iter().map(|x| cos(&pooled(d.student(), x), &pooled(d.teacher(), x))).sum::<f64>() / inputs.len() as f64
-}
 
 #[test]
 fn a_short_layerwise_distillation_lowers_the_loss_and_brings_each_student_closer() {
@@ -48,14 +35,14 @@ fn a_short_layerwise_distillation_lowers_the_loss_and_brings_each_student_closer
         let student = Encoder::from_teacher(&model, attention, Activation::Quad, DType::F32, &device).unwrap();
         let mut d = Trainer::new(student, teacher, LR).unwrap();
         let before: f64 = train.iter().map(|x| d.loss(x, &Stage::Layerwise).unwrap()).sum();
-        let cos_before = pooled_cosine(&d, &held_out);
+        let cos_before = mean_pooled_cosine(d.student(), d.teacher(), &held_out).unwrap();
         for _ in 0..EPOCHS {
             for x in &train {
                 d.step(x, &Stage::Layerwise).unwrap();
             }
         }
         let after: f64 = train.iter().map(|x| d.loss(x, &Stage::Layerwise).unwrap()).sum();
-        let cos_after = pooled_cosine(&d, &held_out);
+        let cos_after = mean_pooled_cosine(d.student(), d.teacher(), &held_out).unwrap();
         eprintln!(
             "{name}: training loss {before:.4} → {after:.4}; held-out pooled cosine {cos_before:.4} → {cos_after:.4}"
         );

@@ -241,6 +241,7 @@ fn a_student_runs_with_its_own_weights_and_is_checked_against_its_plaintext_self
         stages: Vec::new(),
         seed: 0,
         dtype: "f32".into(),
+        held_out_cosine: [0.0; 3],
         probe_l2: 0.0,
         constants: "fixed".into(),
         training_snippets: Vec::new(),
