@@ -6,7 +6,7 @@
 //! MPCFormer, after TinyBERT, compares the attention scores QKᵀ/√d instead of the attention
 //! block's output. The scores are computed before the function freeDiv replaces, so they would
 //! tell the student nothing about the replacement; the block's output is what the replacement
-//! changes, and what the issue asks to match.
+//! changes, so that is what is compared.
 
 use candle_core::Tensor;
 
