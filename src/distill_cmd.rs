@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use dyad_distill::output::{Manifest, StageRecord, save};
+use dyad_distill::output::save;
 use dyad_distill::{Recipe, Student, distill, recipe};
 use dyad_model::bert::{Model, Tokenizer};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -93,34 +93,8 @@ pub(crate) fn run_distill(args: DistillArgs, format: Format) -> Result<u8, CliEr
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
 
-    let manifest = Manifest {
-        suite: student.name().into(),
-        teacher_sha256: String::new(),
-        stages: vec![
-            StageRecord {
-                loss: "Σ over layers of MSE(attention outputs) + MSE(hidden states)".into(),
-                steps: recipe.layerwise_steps,
-                lr: recipe.layerwise_lr,
-                initial_loss: distilled.losses[0].0,
-                final_loss: distilled.losses[0].1,
-            },
-            StageRecord {
-                loss: "1 − cos(mean-pooled embeddings) + KL(teacher's probe prediction ‖ student's)".into(),
-                steps: recipe.prediction_steps,
-                lr: recipe.prediction_lr,
-                initial_loss: distilled.losses[1].0,
-                final_loss: distilled.losses[1].1,
-            },
-        ],
-        seed: recipe.seed,
-        dtype: "f32".into(),
-        held_out_cosine: distilled.held_out_cosine,
-        probe_l2: distilled.probe_l2,
-        constants: "fixed: κ and c are the registered protocols' public constants, which the secure run uses".into(),
-        training_snippets: distilled.training_snippets,
-    };
     let manifest =
-        save(&out, &args.model, &distilled.student, manifest).map_err(|e| CliError::Failed(e.to_string()))?;
+        save(&out, &args.model, &distilled.student, distilled.manifest).map_err(|e| CliError::Failed(e.to_string()))?;
     emit(format, &manifest, || {
         let mut text = format!(
             "distilled {} in {:.0} s over {} sentences (seed {}), written to {}\n",

@@ -13,6 +13,9 @@ use candle_core::Tensor;
 use crate::encoder::LayerOutput;
 use crate::error::DistillError;
 
+/// What [`loss`] computes, for a manifest.
+pub const DEFINITION: &str = "Σ over layers of MSE(attention outputs) + MSE(hidden states)";
+
 /// Σ over layers of MSE(attention outputs) + MSE(hidden states); the teacher's side carries no
 /// gradient.
 pub fn loss(student: &[LayerOutput], teacher: &[LayerOutput]) -> Result<Tensor, DistillError> {

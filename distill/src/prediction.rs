@@ -49,6 +49,9 @@ fn cosine(a: &Tensor, b: &Tensor) -> Result<Tensor, DistillError> {
     Ok(dot.div(&norms)?)
 }
 
+/// What [`loss`] computes, for a manifest.
+pub const DEFINITION: &str = "1 − cos(mean-pooled embeddings) + KL(teacher's probe prediction ‖ student's)";
+
 /// 1 − cos(pooled embeddings) + KL(teacher's prediction ‖ student's), given each network's last
 /// hidden state; the teacher's side carries no gradient.
 pub fn loss(student_last: &Tensor, teacher_last: &Tensor, head: &Head) -> Result<Tensor, DistillError> {

@@ -19,8 +19,10 @@ use rand::seq::SliceRandom;
 use crate::encoder::{Encoder, tensor};
 use crate::error::DistillError;
 use crate::function::{Activation, Attention};
+use crate::output::{Manifest, StageRecord};
 use crate::prediction::Head;
 use crate::trainer::{Stage, Trainer};
+use crate::{layerwise, prediction};
 
 /// A student to distil: freeDiv's attention with Quad GeLU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,15 +119,8 @@ pub struct Progress {
 pub struct Distilled {
     /// The student, trained.
     pub student: Encoder,
-    /// The snippets it was trained on, by id: an evaluation must leave them out.
-    pub training_snippets: Vec<u32>,
-    /// Each stage's mean loss over its first and its last [`window`] steps.
-    pub losses: [(f64, f64); 2],
-    /// The mean pooled-embedding cosine to the teacher on [`HELD_OUT`] sentences trained on by
-    /// neither: before training, after stage 1, after stage 2.
-    pub held_out_cosine: [f64; 3],
-    /// The L2 penalty of the probe the prediction stage matches.
-    pub probe_l2: f64,
+    /// How it was made; the teacher's hash is left for [`crate::output::save`] to set.
+    pub manifest: Manifest,
 }
 
 /// Sentences after the training ones in the seed's order, trained on by neither stage, on which
@@ -197,7 +192,7 @@ pub fn distill(
     // The sentences follow the seed's order through both stages, the second going on where the
     // first stopped.
     let mut next = (0..inputs.len()).cycle();
-    let mut losses = [(0.0, 0.0); 2];
+    let mut records = Vec::new();
     for (i, (stage, steps, lr)) in stages.into_iter().enumerate() {
         let mut trainer = Trainer::new(network, teacher_net.clone(), lr)?;
         let mut last = Vec::new();
@@ -208,15 +203,30 @@ pub fn distill(
         }
         let w = window(steps);
         let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
-        losses[i] = (mean(&last[..w]), mean(&last[last.len() - w..]));
+        records.push(StageRecord {
+            loss: match stage {
+                Stage::Layerwise => layerwise::DEFINITION,
+                Stage::Prediction(_) => prediction::DEFINITION,
+            }
+            .into(),
+            steps,
+            lr,
+            initial_loss: mean(&last[..w]),
+            final_loss: mean(&last[last.len() - w..]),
+        });
         network = trainer.into_student();
         held_out_cosine.push(mean_pooled_cosine(&network, &teacher_net, &held_out)?);
     }
-    Ok(Distilled {
-        student: network,
-        training_snippets: pool.iter().map(|(s, _)| s.id).collect(),
-        losses,
+    let manifest = Manifest {
+        suite: student.name().into(),
+        teacher_sha256: String::new(),
+        stages: records,
+        seed: recipe.seed,
+        dtype: "f32".into(),
         held_out_cosine: [held_out_cosine[0], held_out_cosine[1], held_out_cosine[2]],
         probe_l2,
-    })
+        constants: "fixed: κ and c are the registered protocols' public constants, which the secure run uses".into(),
+        training_snippets: pool.iter().map(|(s, _)| s.id).collect(),
+    };
+    Ok(Distilled { student: network, manifest })
 }
