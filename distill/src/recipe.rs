@@ -12,6 +12,7 @@ use dyad_model::bert::{Model, Tokenizer};
 use dyad_model::encoder::secure::MAX_TOKENS;
 use dyad_model::probe::Probe;
 use dyad_protocols::freediv::{quad2_freediv, softmax_freediv};
+use dyad_reference::metrics::cosine;
 use dyad_vectors::Snippet;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -136,10 +137,7 @@ pub fn mean_pooled_cosine(a: &Encoder, b: &Encoder, inputs: &[Tensor]) -> Result
     };
     let mut sum = 0.0;
     for x in inputs {
-        let (u, v) = (pooled(a, x)?, pooled(b, x)?);
-        let dot: f64 = u.iter().zip(&v).map(|(p, q)| p * q).sum();
-        let norm = |w: &[f64]| w.iter().map(|p| p * p).sum::<f64>().sqrt();
-        sum += dot / (norm(&u) * norm(&v));
+        sum += cosine(&pooled(a, x)?, &pooled(b, x)?);
     }
     Ok(sum / inputs.len() as f64)
 }

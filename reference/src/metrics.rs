@@ -129,6 +129,15 @@ pub fn ulps(got: &RingTensor, want: &RingTensor) -> Vec<u64> {
     got.data().iter().zip(want.data().iter()).map(|(&a, &b)| r.distance(a, b)).collect()
 }
 
+/// The cosine similarity of `a` and `b`: how close a run's sentence embedding points to the one
+/// it should be (the end-to-end run, the distillation's held-out check). Two zero vectors give 0.
+pub fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    dot / (na * nb).max(1e-300)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use dyad_model::registry::Registry;
 use dyad_protocols::blocks::share::share_input;
 use dyad_protocols::harness::SmallRing;
 use dyad_protocols::{ModelShape, ProtocolError, TruncMode};
-use dyad_reference::metrics::AbsErrors;
+use dyad_reference::metrics::{AbsErrors, cosine};
 use dyad_sim::runner::{Correlations, Secrets};
 use dyad_sim::{CostReport, Counts, FixedPoint, Party, Phase, RingTensor, Role, RunError, Share, SimConfig, simulate};
 use dyad_vectors::Snippet;
@@ -310,13 +310,6 @@ fn pick(
 
 fn pooled(h: &Array2<f64>) -> Vec<f64> {
     h.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(h.ncols())).to_vec()
-}
-
-fn cosine(a: &[f64], b: &[f64]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
-    dot / (na * nb).max(1e-300)
 }
 
 fn run_error(what: &str, e: RunError<ProtocolError>) -> E2eError {
