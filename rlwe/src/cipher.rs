@@ -192,6 +192,17 @@ pub fn poly_from_bytes(ctx: &RlweContext, level: usize, bytes: &[u8]) -> Result<
 /// Secret-key encryption of `m` at the top level; c1 is the expansion of a fresh seed, so only
 /// the seed travels.
 pub fn encrypt_sk<R: Rng + ?Sized>(ctx: &RlweContext, sk: &SecretKey, m: &[u64], rng: &mut R) -> Ciphertext {
+    encrypt_sk_encoded(ctx, sk, encode(ctx, m), rng)
+}
+
+/// Secret-key encryption of a plaintext already scaled into Z_Q at the top level (coefficient
+/// form), as [`encrypt_sk`] does after [`encode`]: c0 = encoded − a·s + e, c1 seeded.
+pub fn encrypt_sk_encoded<R: Rng + ?Sized>(
+    ctx: &RlweContext,
+    sk: &SecretKey,
+    encoded: RnsPoly,
+    rng: &mut R,
+) -> Ciphertext {
     let mut seed = [0u8; 32];
     rng.fill_bytes(&mut seed);
     let level = ctx.top_level();
@@ -199,7 +210,7 @@ pub fn encrypt_sk<R: Rng + ?Sized>(ctx: &RlweContext, sk: &SecretKey, m: &[u64],
     a.to_ntt(ctx);
     a.mul_assign(ctx, &sk.s_ntt);
     a.from_ntt(ctx);
-    let mut c0 = encode(ctx, m);
+    let mut c0 = encoded;
     c0.sub_assign(ctx, &a);
     c0.add_assign(ctx, &error_poly(ctx, level, rng));
     Ciphertext { c0, c1: Mask::Seed(seed) }

@@ -3,7 +3,8 @@
 //! seeded secret-key encryption,
 //! public-key encryptions of zero, scalar products, negacyclic shifts, the modulus switch, Galois
 //! automorphisms with key switching and the packing of strided results,
-//! noise flooding, decryption with rounding to Z_2^ℓ, and exact wire sizes.
+//! noise flooding, decryption with rounding to Z_2^ℓ, exact wire sizes, and BFV with a prime
+//! plaintext modulus and SIMD slots for element-wise products ([`bfv`]).
 //!
 //! The ring arithmetic is written here rather than taken from `fhe-math` (fhe.rs): its `Poly`
 //! allocates per operation and draws from rand 0.8 generators, while the client-side
@@ -12,6 +13,7 @@
 //! support. Everything below the scheme (primes, NTT) is small and tested against schoolbook
 //! arithmetic.
 
+pub mod bfv;
 pub mod cipher;
 pub mod flood;
 pub mod galois;

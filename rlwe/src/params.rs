@@ -60,6 +60,14 @@ pub enum ParamsError {
     /// At least two primes are needed (one is dropped by the modulus switch).
     #[error("need at least two primes, got {0}")]
     TooFewPrimes(usize),
+    /// A BFV plaintext modulus that is not a prime ≡ 1 (mod 2N) or leaves no room below Q.
+    #[error("plaintext modulus t = {t} is not a prime ≡ 1 mod 2N = {} with t² < Q", 2 * n)]
+    PlainModulus {
+        /// t.
+        t: u64,
+        /// The degree.
+        n: usize,
+    },
     /// The plaintext ring is too wide for the modulus.
     #[error("Q must exceed 2^(2ℓ) = 2^{} for ℓ = {plain_bits}", 2 * plain_bits)]
     PlainTooWide {

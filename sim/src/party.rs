@@ -173,6 +173,12 @@ impl Party {
         self.provider.is_ideal()
     }
 
+    /// True when this party makes ring triples and square pairs with HE rather than asking its
+    /// provider ([`CorrelationProvider::he_products`]).
+    pub fn he_products(&self) -> bool {
+        self.provider.he_products()
+    }
+
     /// Runs `f`, a protocol that makes correlations above this crate (HE matrix triples), as
     /// the provider runs its own: in the offline phase, on the correlation stream, whose clock
     /// is its own so that the protocol's rounds do not see it, under `label`.

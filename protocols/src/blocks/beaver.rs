@@ -6,10 +6,16 @@
 //! (the server adds d·e). Online cost for n elements: one message each way of 2n·ℓ/8 bytes, one
 //! round. A square uses a square pair (a, a²) and opens d = x − a alone: half the bytes.
 //! [`and_bits`] is the product over Z_2 on packed bits, 64 ANDs to a word operation.
+//!
+//! Triples and square pairs over Z_2^ℓ, ℓ > 1, come from the provider, or from HE
+//! ([`crate::bumblebee::elementwise_triple`]) when the parties make their products so
+//! ([`Party::he_products`]: under `silent`).
 
+use dyad_sim::correlation::{SquarePairs, Triples};
 use dyad_sim::{Bits, Channel, ChannelError, Formula, Party, Ring, RingTensor, Role, Share};
 
 use crate::blocks::share::{open, open_many, open_many_cost};
+use crate::bumblebee::elementwise_triple;
 use crate::error::ProtocolError;
 use crate::protocol::take;
 
@@ -26,7 +32,7 @@ pub fn mul_ring(p: &mut Party, x: &Share, y: &Share) -> Result<Share, ProtocolEr
         return Err(dyad_sim::TensorError::Ring { op: "mul", left: ring, right: y.ring() }.into());
     }
     p.scope("beaver", |p| {
-        let t = p.triples(ring, x.len())?;
+        let t = triples(p, ring, x.len())?;
         let [a, b, c] = [&t.a, &t.b, &t.c].map(|s| s.tensor().to_vec());
         let masked = |v: &Share, mask: &[u64]| -> Result<Share, ProtocolError> {
             let values = v.tensor().to_vec().iter().zip(mask).map(|(&v, &m)| ring.sub(v, m)).collect();
@@ -81,7 +87,7 @@ pub fn and_bits(p: &mut Party, x: &Bits, y: &Bits) -> Result<Bits, ProtocolError
 pub fn square_ring(p: &mut Party, x: &Share) -> Result<Share, ProtocolError> {
     p.scope("square", |p| {
         let shape = x.shape().to_vec();
-        let s = p.squares(x.ring(), x.len())?;
+        let s = squares(p, x.ring(), x.len())?;
         let (a, aa) = (s.a.reshape(&shape)?, s.aa.reshape(&shape)?);
         let d = open(p, &x.sub(&a)?)?;
         let z = aa.add(&a.mul_public(&d)?.scale(2))?;
@@ -99,8 +105,8 @@ pub fn square_and_mul_ring(p: &mut Party, x: &Share, u: &Share, v: &Share) -> Re
         );
     }
     p.scope("square_and_beaver", |p| {
-        let s = p.squares(x.ring(), x.len())?;
-        let t = p.triples(u.ring(), u.len())?;
+        let s = squares(p, x.ring(), x.len())?;
+        let t = triples(p, u.ring(), u.len())?;
         let (sa, saa) = (s.a.reshape(x.shape())?, s.aa.reshape(x.shape())?);
         let (a, b, c) = (t.a.reshape(u.shape())?, t.b.reshape(u.shape())?, t.c.reshape(u.shape())?);
         let opened = open_many(p, &[&x.sub(&sa)?, &u.sub(&a)?, &v.sub(&b)?])?;
@@ -109,6 +115,17 @@ pub fn square_and_mul_ring(p: &mut Party, x: &Share, u: &Share, v: &Share) -> Re
         let z = c.add(&b.mul_public(d)?)?.add(&a.mul_public(e)?)?;
         Ok((sq, z.add_public(p.role(), &d.mul(e)?)?))
     })
+}
+
+/// `n` Beaver triples over `ring`: made with HE when the parties make their ring products so
+/// ([`Party::he_products`], ℓ > 1), otherwise the provider's.
+fn triples(p: &mut Party, ring: Ring, n: usize) -> Result<Triples, ProtocolError> {
+    if p.he_products() && ring.bits() > 1 { elementwise_triple::triples(p, ring, n) } else { Ok(p.triples(ring, n)?) }
+}
+
+/// `n` square pairs over `ring`, from where [`triples`] takes triples.
+fn squares(p: &mut Party, ring: Ring, n: usize) -> Result<SquarePairs, ProtocolError> {
+    if p.he_products() && ring.bits() > 1 { elementwise_triple::squares(p, ring, n) } else { Ok(p.squares(ring, n)?) }
 }
 
 /// The formula of [`mul_ring`] for `n` elements over `ring`: a triple each, d and e opened.

@@ -10,10 +10,13 @@
 //! What a secret × secret product costs under each:
 //!
 //! - **dealer**: Beaver triples, square pairs and matrix triples, charged at their size.
-//! - **ot** and **silent**: element-wise triples and square pairs by Gilboa products from
-//!   correlated OTs, ℓ COTs and ℓ(ℓ+1)/2 bits of τ per element product each way; silent OT makes
-//!   the COTs nearly free but not the τ (620 of the 630 offline MB of PUMA's GELU at
-//!   128 × 3072). Matrix triples are made with HE above this crate, as BumbleBee makes its
+//! - **ot**: element-wise triples and square pairs by Gilboa products from correlated OTs, ℓ
+//!   COTs and ℓ(ℓ+1)/2 bits of τ per element product each way.
+//! - **silent**: silent OT makes the COTs nearly free but not Gilboa's τ (620 of the 630 offline
+//!   MB of PUMA's GELU at 128 × 3072), so the parties make triples and square pairs over Z_2^ℓ,
+//!   ℓ > 1, with HE above this crate instead, as SPU's CHEETAH does
+//!   ([`CorrelationProvider::he_products`], `dyad_protocols::bumblebee::elementwise_triple`).
+//! - **ot** and **silent**: matrix triples are made with HE above this crate, as BumbleBee makes its
 //!   secret × secret matrix products (`dyad_protocols::bumblebee::matrix_triple`): these
 //!   providers refuse [`CorrelationProvider::matrix_triple`]. AND triples take two random OTs
 //!   each.
@@ -214,6 +217,13 @@ pub trait CorrelationProvider: Send {
     /// True for the ideal functionality (the trusted dealer), false for a provider that the
     /// parties run themselves.
     fn is_ideal(&self) -> bool;
+
+    /// True when the parties make their Beaver triples and square pairs over Z_2^ℓ, ℓ > 1,
+    /// with HE above this crate (`dyad_protocols::bumblebee::elementwise_triple`) instead of
+    /// asking this provider, as SPU's Cheetah back end does beside its silent OT.
+    fn he_products(&self) -> bool {
+        false
+    }
 
     /// A batch of random 1-out-of-N OTs.
     fn random_ots(&mut self, link: &mut Link, spec: OtSpec) -> Result<RandomOts, SimError>;

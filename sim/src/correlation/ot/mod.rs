@@ -17,7 +17,8 @@
 //!   CCS 2013): a random OT (x₀, x₁) / (r, x_r) is the correlation (x₀ ⊕ x₁)·r = x₀ ⊕ x_r.
 //! - **Beaver triples and square pairs over Z_2^ℓ** by Gilboa products (`gilboa`): two cross
 //!   products per triple (one each way), one per square pair; ℓ correlated OTs and ℓ(ℓ+1)/2
-//!   bits of τ per product.
+//!   bits of τ per product. Under `silent` the protocols make those over ℓ > 1 with HE instead
+//!   ([`CorrelationProvider::he_products`]), and ask this provider only for AND triples.
 //! - **Matrix triples** are refused: as vector OLEs they would take m·k·n·ℓ(ℓ+1)/2 bits of τ
 //!   each way, gigabytes at BERT-base attention, which is why BumbleBee makes its secret ×
 //!   secret matrix products with HE. So do the parties here, above this crate
@@ -381,6 +382,10 @@ impl CorrelationProvider for OtProvider {
 
     fn is_ideal(&self) -> bool {
         false
+    }
+
+    fn he_products(&self) -> bool {
+        self.extender == Extender::Silent
     }
 
     fn random_ots(&mut self, link: &mut Link, spec: OtSpec) -> Result<RandomOts, SimError> {
