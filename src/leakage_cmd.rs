@@ -4,6 +4,7 @@
 use dyad_model::registry::Registry;
 use dyad_protocols::Protocol;
 use dyad_protocols::blocks::arith::Mul;
+use dyad_protocols::bumblebee::elementwise_triple::{OleParams, PLAIN_PRIME_BITS};
 use dyad_protocols::linear::{RlweLinear, Zeros};
 use dyad_protocols::nimbus::linear::NimbusLinear;
 use dyad_rlwe::keys::ETA;
@@ -110,6 +111,8 @@ struct ParamRow {
     ring_bits: u32,
     /// The protocols that use the set.
     used_by: &'static str,
+    /// The plaintext space: Z_2^ℓ, or BFV's prime moduli t_i.
+    plaintext: String,
     /// The ring degree N.
     n: usize,
     /// Bit sizes of the RNS primes (the last one is dropped by the modulus switch).
@@ -128,20 +131,33 @@ struct ParamRow {
     margin: f64,
 }
 
-/// Every parameter set the linear layers use, or the error of one the context refuses.
+/// Every parameter set the linear layers and the HE triples use, or the error of one the
+/// context refuses.
 fn params() -> Result<Vec<ParamRow>, CliError> {
-    [Ring::Z64, Ring::Z32]
-        .into_iter()
-        .flat_map(|ring| [(ring, RlweParams::for_ring(ring)), (ring, RlweParams::flooding(ring))])
-        .map(|(ring, params)| {
-            let ctx =
-                RlweContext::new(params.clone()).map_err(|e| CliError::Failed(format!("ℓ = {}: {e}", ring.bits())))?;
+    let failed = |ring: Ring, e: &dyn std::fmt::Display| CliError::Failed(format!("ℓ = {}: {e}", ring.bits()));
+    let mut sets = Vec::new();
+    for ring in [Ring::Z64, Ring::Z32] {
+        for params in [RlweParams::for_ring(ring), RlweParams::flooding(ring)] {
+            let ctx = RlweContext::new(params.clone()).map_err(|e| failed(ring, &e))?;
+            let used_by = if params.flooding { "*.linear_flooded" } else { "nimbus.linear, bumblebee.linear" };
+            sets.push((ring, used_by, format!("Z_2^{}", ring.bits()), ctx));
+        }
+        let ole = OleParams::new(ring).map_err(|e| failed(ring, &e))?;
+        let primes = ole.plain_primes();
+        let log_t: f64 = primes.iter().map(|&t| (t as f64).log2()).sum();
+        let plaintext = format!("{} primes t_i of {} bits (log T = {log_t:.1})", primes.len(), PLAIN_PRIME_BITS);
+        sets.push((ring, "element-wise triples under silent", plaintext, ole.context().clone()));
+    }
+    sets.into_iter()
+        .map(|(ring, used_by, plaintext, ctx)| {
+            let params = ctx.params();
             let bound = he_standard_max_log_q(params.n)
                 .ok_or_else(|| CliError::Failed(format!("N = {} has no bound in the standard", params.n)))?;
             let last = ctx.moduli().last().map_or(0.0, |m| (m.value() as f64).log2());
             Ok(ParamRow {
                 ring_bits: ring.bits(),
-                used_by: if params.flooding { "*.linear_flooded" } else { "nimbus.linear, bumblebee.linear" },
+                used_by,
+                plaintext,
                 n: params.n,
                 prime_bits: params.prime_bits.clone(),
                 log_q: ctx.log_q(),
@@ -160,6 +176,7 @@ fn render_params(rows: &[ParamRow]) -> String {
         [
             "ℓ",
             "USED BY",
+            "PLAINTEXT",
             "N",
             "PRIMES (bits)",
             "log Q",
@@ -176,6 +193,7 @@ fn render_params(rows: &[ParamRow]) -> String {
         table.push(vec![
             r.ring_bits.to_string(),
             r.used_by.into(),
+            r.plaintext.clone(),
             r.n.to_string(),
             r.prime_bits.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
             format!("{:.1}", r.log_q),

@@ -594,7 +594,11 @@ fn every_rlwe_parameter_set_is_printed_within_the_he_standard_bound() {
     let rows = v.as_array().unwrap();
     let sets: Vec<(u64, u64)> =
         rows.iter().map(|r| (r["ring_bits"].as_u64().unwrap(), r["n"].as_u64().unwrap())).collect();
-    assert_eq!(sets, [(64, 8192), (64, 8192), (32, 4096), (32, 8192)], "each ring's set and its flooding set");
+    assert_eq!(
+        sets,
+        [(64, 8192), (64, 8192), (64, 8192), (32, 4096), (32, 8192), (32, 8192)],
+        "each ring's set, its flooding set and its HE triples' set"
+    );
     for r in rows {
         let (log_q, bound) = (r["log_q"].as_f64().unwrap(), r["bound"].as_f64().unwrap());
         assert!(log_q <= bound && (r["margin"].as_f64().unwrap() - (bound - log_q)).abs() < 1e-9, "{r}");
@@ -602,6 +606,9 @@ fn every_rlwe_parameter_set_is_printed_within_the_he_standard_bound() {
     assert_eq!(rows[0]["bound"], 218, "the standard's bound for N = 8192");
     assert!((rows[0]["log_q"].as_f64().unwrap() - 163.0).abs() < 1.0, "59 + 55 + 49 bits");
     assert!((rows[1]["log_q"].as_f64().unwrap() - 213.0).abs() < 1.0, "59 + 55 + 50 + 49 bits");
+    assert!((rows[2]["log_q"].as_f64().unwrap() - 140.0).abs() < 1.0, "50 + 30 + 60 bits");
+    assert!(rows[2]["plaintext"].as_str().unwrap().starts_with("3 primes"), "T > 2^170 at ℓ = 64");
+    assert!(rows[5]["plaintext"].as_str().unwrap().starts_with("2 primes"), "T > 2^106 at ℓ = 32");
 }
 
 #[test]

@@ -130,20 +130,63 @@ impl PlainModulus {
     pub fn decrypt(&self, ctx: &RlweContext, sk: &SecretKey, ct: &Ciphertext) -> Vec<u64> {
         let v = phase(ctx, sk, ct);
         let level = v.limbs();
-        let q = ctx.q(level);
-        let t = self.t.value();
         let mut residues = vec![0u64; level];
+        let scaling = Scaling::new(ctx, level);
         let mut coeffs: Vec<u64> = (0..ctx.n())
             .map(|j| {
                 for (i, r) in residues.iter_mut().enumerate() {
                     *r = v.limb(i)[j];
                 }
-                let x = ctx.crt(&residues);
-                word(&((((x * t) << 1u32) + q) / (q << 1u32) % t))
+                match &scaling {
+                    Some(s) => s.round(ctx, &self.t, &residues),
+                    None => {
+                        let (q, t) = (ctx.q(level), self.t.value());
+                        word(&((((ctx.crt(&residues) * t) << 1u32) + q) / (q << 1u32) % t))
+                    }
+                }
             })
             .collect();
         self.to_slots(&mut coeffs);
         coeffs
+    }
+}
+
+/// round(t·x/Q) mod t from the residues x_i of x ∈ [0, Q) in word arithmetic, for
+/// (2·level + 1)·Q < 2^127.
+/// With x ≡ Σ_i x′_i·(Q/q_i) (mod Q), x′_i = x_i·(Q/q_i)^−1 mod q_i, t·x/Q is congruent to
+/// Σ_i x′_i·t/q_i modulo t; each x′_i·t = a_i·q_i + r_i in u128, so the rounded value is
+/// Σ a_i + round(Σ r_i·(Q/q_i) / Q), whose numerator stays below level·Q.
+struct Scaling {
+    q: u128,
+    /// Per prime: Q/q_i and (Q/q_i)^−1 mod q_i.
+    hats: Vec<(u128, u64)>,
+}
+
+impl Scaling {
+    fn new(ctx: &RlweContext, level: usize) -> Option<Self> {
+        if ctx.log_q_at(level) + ((2 * level + 1) as f64).log2() >= 127.0 {
+            return None;
+        }
+        let q = ctx.moduli()[..level].iter().map(|m| u128::from(m.value())).product::<u128>();
+        let hats = ctx.moduli()[..level]
+            .iter()
+            .map(|m| {
+                let hat = q / u128::from(m.value());
+                (hat, m.inv(m.reduce_u128(hat)))
+            })
+            .collect();
+        Some(Scaling { q, hats })
+    }
+
+    fn round(&self, ctx: &RlweContext, t: &Modulus, residues: &[u64]) -> u64 {
+        let (mut whole, mut numerator) = (0u64, 0u128);
+        for ((m, &x), &(hat, inv)) in ctx.moduli().iter().zip(residues).zip(&self.hats) {
+            let product = u128::from(m.mul(x, inv)) * u128::from(t.value());
+            let q = u128::from(m.value());
+            whole = t.add(whole, t.reduce_u128(product / q));
+            numerator += (product % q) * hat;
+        }
+        t.add(whole, t.reduce_u128((2 * numerator + self.q) / (2 * self.q)))
     }
 }
 
@@ -285,6 +328,26 @@ mod tests {
             let v = (BigUint::from(hi >> 24) << 128u32) + (BigUint::from(mid) << 64u32) + BigUint::from(lo);
             let residues: Vec<u64> = primes.iter().map(|&t| word(&(&v % t))).collect();
             prop_assert_eq!(crt.low_word(&residues), lo);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(0x4246_5632, 256))]
+
+        /// The word-arithmetic rounding against round(t·x/Q) mod t in BigUint, for x anywhere in
+        /// [0, Q), at two and three primes.
+        #[test]
+        fn scaling_in_words_matches_the_wide_integer(seed in any::<u64>()) {
+            let (ctx, plain) = context();
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let t = plain.value();
+            for level in [2, 3] {
+                let scaling = Scaling::new(&ctx, level).unwrap();
+                let residues: Vec<u64> = ctx.moduli()[..level].iter().map(|m| rng.random_range(0..m.value())).collect();
+                let (x, q) = (ctx.crt(&residues), ctx.q(level));
+                let want = word(&((((x * t) << 1u32) + q) / (q << 1u32) % t));
+                prop_assert_eq!(scaling.round(&ctx, plain.modulus(), &residues), want);
+            }
         }
     }
 

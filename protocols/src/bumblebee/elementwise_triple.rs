@@ -1,7 +1,8 @@
 //! Element-wise Beaver triples and square pairs over Z_2^ℓ made with HE, under the providers
 //! whose ring products are HE's ([`Party::he_products`]): an oblivious linear evaluation in BFV
-//! slots, as SPU's Cheetah back end makes its triples (`libspu/mpc/cheetah/arith/cheetah_mul.cc`)
-//! beside its silent OT.
+//! slots over CRT primes (Rathee, Schneider and Shukla, "Improved Multiplication Triple Generation
+//! over Rings via RLWE-based AHE", CANS 2019, eprint 2019/577), as SPU's Cheetah back end makes its
+//! triples (`libspu/mpc/cheetah/arith/cheetah_mul.cc`) beside its silent OT.
 //!
 //! Each party draws its shares a_i, b_i ∈ Z_2^ℓ, and c = a·b is a_s·b_s + a_c·b_c plus the cross
 //! term a_c·b_s + a_s·b_c, which the parties share through HE, only the client holding keys:
