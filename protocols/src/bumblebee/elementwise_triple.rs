@@ -200,9 +200,9 @@ pub fn triples(p: &mut Party, ring: Ring, n: usize) -> Result<Triples, ProtocolE
         let keyed = setup(p, ring)?;
         let a = ring.random_vec(n, p.rng());
         let b = ring.random_vec(n, p.rng());
-        let cross = match p.role() {
-            Role::Client => ask(p, &keyed, &[&a, &b], n)?,
-            Role::Server => answer(p, &keyed, n, 2, |i| [u128::from(b[i]), u128::from(a[i])])?,
+        let cross = match &keyed.key {
+            Key::Client(sk) => ask(p, &keyed.params, sk, &[&a, &b], n)?,
+            Key::Server(pk) => answer(p, &keyed.params, pk, n, 2, |i| [u128::from(b[i]), u128::from(a[i])])?,
         };
         let c = (0..n).map(|i| ring.add(ring.mul(a[i], b[i]), cross[i])).collect();
         Ok(Triples { a: share(ring, a)?, b: share(ring, b)?, c: share(ring, c)? })
@@ -217,9 +217,9 @@ pub fn squares(p: &mut Party, ring: Ring, n: usize) -> Result<SquarePairs, Proto
     p.correlation_protocol(LABEL, |p| {
         let keyed = setup(p, ring)?;
         let a = ring.random_vec(n, p.rng());
-        let cross = match p.role() {
-            Role::Client => ask(p, &keyed, &[&a], n)?,
-            Role::Server => answer(p, &keyed, n, 1, |i| [2 * u128::from(a[i]), 0])?,
+        let cross = match &keyed.key {
+            Key::Client(sk) => ask(p, &keyed.params, sk, &[&a], n)?,
+            Key::Server(pk) => answer(p, &keyed.params, pk, n, 1, |i| [2 * u128::from(a[i]), 0])?,
         };
         let aa = (0..n).map(|i| ring.add(ring.mul(a[i], a[i]), cross[i])).collect();
         Ok(SquarePairs { a: share(ring, a)?, aa: share(ring, aa)? })
@@ -232,10 +232,14 @@ fn share(ring: Ring, v: Vec<u64>) -> Result<Share, ProtocolError> {
 
 /// The client's side: encrypts each factor chunk by chunk under every plaintext prime, sends
 /// them, and decrypts the answer into its share of the cross term.
-fn ask(p: &mut Party, keyed: &Keyed, factors: &[&[u64]], n: usize) -> Result<Vec<u64>, ProtocolError> {
-    let Key::Client(sk) = &keyed.key else { unreachable!("the client holds the secret key") };
-    let (params, ring) = (&keyed.params, keyed.params.ring);
-    let ctx = &params.ctx;
+fn ask(
+    p: &mut Party,
+    params: &OleParams,
+    sk: &SecretKey,
+    factors: &[&[u64]],
+    n: usize,
+) -> Result<Vec<u64>, ProtocolError> {
+    let (ctx, ring) = (&params.ctx, params.ring);
     let mut msg = Vec::with_capacity(params.query_bytes(n, factors.len()));
     for chunk in 0..n.div_ceil(DEGREE) {
         let range = chunk * DEGREE..((chunk + 1) * DEGREE).min(n);
@@ -281,14 +285,13 @@ fn ask(p: &mut Party, keyed: &Keyed, factors: &[&[u64]], n: usize) -> Result<Vec
 /// them, re-randomises, masks and switches; returns its share −r of the cross term.
 fn answer(
     p: &mut Party,
-    keyed: &Keyed,
+    params: &OleParams,
+    pk: &PublicKey,
     n: usize,
     factors: usize,
     operands: impl Fn(usize) -> [u128; 2] + Sync,
 ) -> Result<Vec<u64>, ProtocolError> {
-    let Key::Server(pk) = &keyed.key else { unreachable!("the server holds the public key") };
-    let (params, ring) = (&keyed.params, keyed.params.ring);
-    let ctx = &params.ctx;
+    let (ctx, ring) = (&params.ctx, params.ring);
     let (top, k, chunks) = (ctx.top_level(), params.plains.len(), n.div_ceil(DEGREE));
     let bytes = p.recv_bytes()?;
     expect(&bytes, params.query_bytes(n, factors))?;
