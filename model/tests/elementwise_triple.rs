@@ -79,3 +79,39 @@ fn the_key_goes_once_and_each_request_takes_one_message_each_way_of_known_size()
     );
     assert_eq!(cost.phase_counts(Phase::Online).messages(), 0);
 }
+
+/// A peer whose messages cannot be what the protocol sends makes the honest party fail with a
+/// typed error naming what is wrong, never a panic.
+#[test]
+fn a_malformed_answer_or_query_is_refused_with_a_typed_error() {
+    use dyad_protocols::ProtocolError;
+    use dyad_sim::{Channel, Party, RunError};
+    let (ring, n) = (Ring::Z64, 100);
+    let config = SimConfig { correlations: Correlations::Silent, ..SimConfig::with_seed(1) };
+    let fails = |err: RunError<ProtocolError>, who: &str, says: &str| {
+        let text = err.to_string();
+        assert!(text.contains(who) && text.contains(says), "{text}");
+    };
+    // A fake server: reads the key and the query, then answers `answer`. One chunk of three
+    // primes is 3·163 840 bytes; 0xff bytes are no residue of any prime.
+    for (answer, says) in [(vec![0u8; 10], "expected 491520 bytes, got 10"), (vec![0xff; 491_520], "residue")] {
+        let fake = move |p: &mut Party| -> Result<(), ProtocolError> {
+            p.correlation_protocol(LABEL, |p| {
+                p.recv_bytes()?;
+                p.recv_bytes()?;
+                Ok(p.send_bytes(answer)?)
+            })
+        };
+        let honest = |p: &mut Party| squares(p, ring, n).map(|_| ());
+        fails(simulate(&config, fake, honest).unwrap_err(), "client", says);
+    }
+    // A fake client: a zero public key of the right size, then a query of the wrong size.
+    let fake = |p: &mut Party| -> Result<(), ProtocolError> {
+        p.correlation_protocol(LABEL, |p| {
+            p.send_bytes(vec![0; 8192 * 140 / 8 + 32])?;
+            Ok(p.send_bytes(vec![0; 7])?)
+        })
+    };
+    let honest = |p: &mut Party| squares(p, ring, n).map(|_| ());
+    fails(simulate(&config, honest, fake).unwrap_err(), "server", "expected 430176 bytes, got 7");
+}
