@@ -14,7 +14,8 @@ use crate::error::CliError;
 /// Truncation after products.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Trunc {
-    /// SecureML's local truncation (±1 ULP, rarely garbage).
+    /// SecureML's local truncation (±1 ULP; garbage with probability about |x|/2^ℓ per element, which
+    /// for products at scale 2^(2f) is a few percent at ℓ = 32: use it at ℓ = 64).
     Prob,
     /// Cheetah's truncation (±1 ULP, one OT per element).
     OneBit,

@@ -336,3 +336,30 @@ fn e2e_apart_reports_what_e2e_in_one_process_reports() {
         dyad().args(["e2e", "--suite", "plaintext-fixed", "--party", "client", "--connect", "127.0.0.1:9"]).output();
     assert_eq!(o.unwrap().status.code(), Some(2));
 }
+
+#[test]
+fn e2e_apart_runs_a_distilled_student_as_one_process_does() {
+    if !common::model_present() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("dyad-apart-student-{}", std::process::id()));
+    let out = dir.to_str().unwrap();
+    let distill =
+        ["distill", "--suite", "freediv-2quad", "--steps", "2", "--prediction-steps", "2", "--sentences", "4"];
+    let o = dyad().args(distill).args(["--out", out]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let args =
+        ["e2e", "--suite", "freediv-2quad", "--weights", out, "--sentences", "2", "--train", "40", "--format", "json"];
+    let alone = report(&dyad().args(args).output().unwrap());
+    let server = listen(&args);
+    let c = report(&client(&args, &server.addr).output().unwrap());
+    let s = report(&server.output());
+    for (party, r) in [("server", &s), ("client", &c)] {
+        assert_eq!(counts_only(r["cost"].clone()), counts_only(alone["cost"].clone()), "the {party}'s counts");
+        for field in ["layers", "cosine", "probe", "student"] {
+            assert_eq!(r[field], alone[field], "the {party}'s {field}: the same student, sentences and outputs");
+        }
+    }
+    assert!(c["student"]["secure_to_student"]["min"].as_f64().unwrap() > 0.99, "{c}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
