@@ -606,7 +606,7 @@ fn every_rlwe_parameter_set_is_printed_within_the_he_standard_bound() {
     assert_eq!(rows[0]["bound"], 218, "the standard's bound for N = 8192");
     assert!((rows[0]["log_q"].as_f64().unwrap() - 163.0).abs() < 1.0, "59 + 55 + 49 bits");
     assert!((rows[1]["log_q"].as_f64().unwrap() - 213.0).abs() < 1.0, "59 + 55 + 50 + 49 bits");
-    assert!((rows[2]["log_q"].as_f64().unwrap() - 140.0).abs() < 1.0, "50 + 30 + 60 bits");
+    assert!((rows[2]["log_q"].as_f64().unwrap() - 194.0).abs() < 1.0, "50 + 42 + 42 + 60 bits");
     assert!(rows[2]["plaintext"].as_str().unwrap().starts_with("3 primes"), "T > 2^170 at ℓ = 64");
     assert!(rows[5]["plaintext"].as_str().unwrap().starts_with("2 primes"), "T > 2^106 at ℓ = 32");
 }

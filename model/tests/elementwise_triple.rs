@@ -61,9 +61,9 @@ fn c_is_the_product_and_aa_the_square_of_the_opened_factors_exactly() {
 #[test]
 fn the_key_goes_once_and_each_request_takes_one_message_each_way_of_known_size() {
     // ℓ = 64: T needs 2·64 + 2 + 40 = 170 bits, three 58-bit primes. A query is c0 at the top
-    // level, 8192·(50 + 30 + 60)/8 bytes, and a 32-byte seed; an answer is c0 and c1 after the
-    // switch, 2·8192·(50 + 30)/8 bytes. 10 000 elements take two ciphertexts of slots.
-    let (query, answer, chunks, primes) = (8192 * 140 / 8 + 32, 2 * 8192 * 80 / 8, 2, 3);
+    // level, 8192·(50 + 42 + 42 + 60)/8 bytes, and a 32-byte seed; an answer is c0 and c1 after
+    // the switch, 2·8192·(50 + 42 + 42)/8 bytes. 10 000 elements take two ciphertexts of slots.
+    let (query, answer, chunks, primes) = (8192 * 194 / 8 + 32, 2 * 8192 * 134 / 8, 2, 3);
     let (_, cost) = made(3, Ring::Z64, 10_000);
     for (label, factors) in [("triples", 2), ("squares", 1)] {
         let offline = cost.label_counts(Phase::Offline, &format!("{label}/{LABEL}"));
@@ -72,10 +72,10 @@ fn the_key_goes_once_and_each_request_takes_one_message_each_way_of_known_size()
         assert_eq!((offline.messages(), offline.rounds), (2, 2), "{label}: one message each way");
     }
     let setup = cost.phase_counts(Phase::Setup);
-    // The public key at the top level: b, 8192·140/8 bytes, and the seed of a.
+    // The public key at the top level: b, 8192·194/8 bytes, and the seed of a.
     assert_eq!(
         (setup.messages(), setup.bytes_client_to_server, setup.bytes_server_to_client),
-        (1, 8192 * 140 / 8 + 32, 0)
+        (1, 8192 * 194 / 8 + 32, 0)
     );
     assert_eq!(cost.phase_counts(Phase::Online).messages(), 0);
 }
@@ -93,8 +93,8 @@ fn a_malformed_answer_or_query_is_refused_with_a_typed_error() {
         assert!(text.contains(who) && text.contains(says), "{text}");
     };
     // A fake server: reads the key and the query, then answers `answer`. One chunk of three
-    // primes is 3·163 840 bytes; 0xff bytes are no residue of any prime.
-    for (answer, says) in [(vec![0u8; 10], "expected 491520 bytes, got 10"), (vec![0xff; 491_520], "residue")] {
+    // primes is 3·274 432 bytes; 0xff bytes are no residue of any prime.
+    for (answer, says) in [(vec![0u8; 10], "expected 823296 bytes, got 10"), (vec![0xff; 823_296], "residue")] {
         let fake = move |p: &mut Party| -> Result<(), ProtocolError> {
             p.correlation_protocol(LABEL, |p| {
                 p.recv_bytes()?;
@@ -108,10 +108,10 @@ fn a_malformed_answer_or_query_is_refused_with_a_typed_error() {
     // A fake client: a zero public key of the right size, then a query of the wrong size.
     let fake = |p: &mut Party| -> Result<(), ProtocolError> {
         p.correlation_protocol(LABEL, |p| {
-            p.send_bytes(vec![0; 8192 * 140 / 8 + 32])?;
+            p.send_bytes(vec![0; 8192 * 194 / 8 + 32])?;
             Ok(p.send_bytes(vec![0; 7])?)
         })
     };
     let honest = |p: &mut Party| squares(p, ring, n).map(|_| ());
-    fails(simulate(&config, honest, fake).unwrap_err(), "server", "expected 430176 bytes, got 7");
+    fails(simulate(&config, honest, fake).unwrap_err(), "server", "expected 596064 bytes, got 7");
 }

@@ -11,16 +11,16 @@
 //! - **Offline**, one message each way per request: the client encrypts a_c and b_c, read as
 //!   integers in [0, 2^ℓ), slot by slot under BFV with each plaintext prime t_i ([`OleParams`]);
 //!   the server multiplies by its b_s and a_s, adds the two, re-randomises with an encryption of
-//!   zero, adds a mask r drawn uniformly from [0, 2^(2ℓ+1+σ)), switches the modulus down a level
-//!   and answers; its share of the cross term is −r mod 2^ℓ. The client decrypts
+//!   zero, adds a mask r drawn uniformly from [0, 2^(2ℓ+1+σ)), switches the modulus down a level,
+//!   floods and answers; its share of the cross term is −r mod 2^ℓ. The client decrypts
 //!   a_c·b_s + a_s·b_c + r < 2^(2ℓ+2+σ) ≤ T = ∏ t_i modulo each t_i, recovers the integer by the
 //!   CRT ([`Crt`]) and keeps it modulo 2^ℓ. The integer it sees is within statistical distance
 //!   2^−σ of uniform whatever the server's shares; the triple is exact.
 //! - A square pair's cross term 2·a_c·a_s takes one query per element and the server's 2·a_s.
 //!
-//! Like the linear layers' responses under [`crate::linear::Noise::AsIs`], the answers are
-//! re-randomised but not flooded: the noise the decryptor sees depends on the server's shares,
-//! as in the papers and SPU.
+//! The answers are flooded after the switch ([`dyad_rlwe::flood`], 40 statistical bits), as
+//! SPU floods its own: the noise the decryptor sees would otherwise depend on the server's
+//! shares, and through the openings x − a on the server's inputs.
 //!
 //! Bit triples (ℓ = 1) stay with the provider's OT.
 
@@ -28,13 +28,15 @@ use std::sync::Arc;
 
 use dyad_rlwe::bfv::{Crt, PlainModulus};
 use dyad_rlwe::cipher::{Ciphertext, encrypt_zero_pk, poly_from_bytes, poly_to_bytes};
+use dyad_rlwe::flood;
 use dyad_rlwe::keys::ETA;
 use dyad_rlwe::modulus::ntt_prime;
 use dyad_rlwe::params::{Encoding, ParamsError};
 use dyad_rlwe::{Mask, PublicKey, RlweContext, RlweError, RlweParams, RnsPoly, SecretKey};
 use dyad_sim::correlation::{SquarePairs, Triples};
 use dyad_sim::{Channel, ChannelError, Party, Phase, Ring, RingTensor, Role, Share};
-use rand::Rng;
+use rand::{Rng, RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use super::matrix_triple::LABEL;
@@ -47,8 +49,9 @@ pub const STATISTICAL_BITS: u32 = 40;
 pub const DEGREE: usize = 8192;
 
 /// Bits of the ciphertext primes, the last dropped by the modulus switch before answering:
-/// log Q = 140 of the 218 the HE standard allows at N = 8192.
-pub const CIPHER_PRIMES: [u32; 3] = [50, 30, 60];
+/// log Q = 194 of the 218 the HE standard allows at N = 8192. The answers' 134 bits leave room
+/// for the flooding noise.
+pub const CIPHER_PRIMES: [u32; 4] = [50, 42, 42, 60];
 
 /// Bits of each plaintext prime t_i.
 pub const PLAIN_PRIME_BITS: u32 = 58;
@@ -88,7 +91,7 @@ impl OleParams {
         }
         let crt = Crt::new(&plains.iter().map(PlainModulus::value).collect::<Vec<_>>());
         let made = OleParams { ring, ctx, plains, crt };
-        let (bound, budget) = made.noise();
+        let (bound, budget) = made.noise()?;
         if bound >= budget {
             return Err(RlweError::Params(ParamsError::PlainModulus { t: made.plains[0].value(), n: DEGREE }).into());
         }
@@ -105,17 +108,28 @@ impl OleParams {
         &self.ctx
     }
 
-    /// log2 of the worst-case noise of an answer after the modulus switch, and log2 of what
-    /// decodes, Q′/(2t): two products of a fresh encryption's noise and rounding (η + 1/2) by
-    /// centred plaintexts below t/2 (N·(η + 1/2)·t), the encryption of zero ((2N + 1)·η) and
-    /// the mask's rounding, divided by the dropped prime, plus the switch's rounding (N + 1)/2.
-    pub fn noise(&self) -> (f64, f64) {
-        let n = DEGREE as f64;
+    /// The worst-case noise B of an answer after the modulus switch, before flooding: two
+    /// products of a fresh encryption's noise and rounding (η + 1/2) by centred plaintexts below
+    /// t/2 (N·(2η + 1)·t/2 together), the encryption of zero ((2N + 1)·η) and the mask's
+    /// rounding, divided by the dropped prime, plus the switch's rounding (N + 1)/2.
+    pub fn switched_noise(&self) -> u128 {
+        let n = DEGREE as u128;
+        let t = self.plains.iter().map(|p| u128::from(p.value())).max().unwrap_or(0);
+        let eta = u128::from(ETA);
+        let top = n * (2 * eta + 1) * (t / 2) + (2 * n + 1) * eta + 1;
+        let last = u128::from(self.ctx.moduli()[self.ctx.top_level() - 1].value());
+        top.div_ceil(last) + (n + 1).div_ceil(2)
+    }
+
+    /// log2 of the worst-case noise of a flooded answer, B + F with F = B·N·2^40
+    /// ([`dyad_rlwe::flood::width`]), and log2 of what decodes, Q′/(2t); an error when the
+    /// answers' modulus has no room for F.
+    pub fn noise(&self) -> Result<(f64, f64), ProtocolError> {
+        let low = self.ctx.top_level() - 1;
+        let b = self.switched_noise();
+        let f = flood::width(&self.ctx, low, b)?;
         let t = self.plains.iter().map(|p| p.value()).max().unwrap_or(0) as f64;
-        let top = 2.0 * n * (f64::from(ETA) + 0.5) * (t / 2.0) + (2.0 * n + 1.0) * f64::from(ETA) + 0.5;
-        let last = self.ctx.moduli()[self.ctx.top_level() - 1].value() as f64;
-        let low = top / last + (n + 1.0) / 2.0;
-        (low.log2(), self.ctx.log_q_at(self.ctx.top_level() - 1) - (2.0 * t).log2())
+        Ok(((f as f64 + b as f64).log2(), self.ctx.log_q_at(low) - (2.0 * t).log2()))
     }
 
     /// Bytes of the client's query for `n` elements and `factors` factors each.
@@ -301,9 +315,11 @@ fn answer(
         .map(|c| Ciphertext::from_bytes(ctx, top, true, c).map_err(|e| from_peer("product query", e)))
         .collect::<Result<Vec<_>, _>>()?;
     let masks: Vec<[u64; 3]> = (0..n).map(|_| draw_mask(ring, p.rng())).collect();
-    // Per chunk and prime: the zero's randomness drawn here, in order, so that counts and
-    // results do not depend on the thread schedule.
+    // Per chunk and prime: the zero and the flooding's seed drawn here, in order, so that
+    // counts and results do not depend on the thread schedule.
     let zeros: Vec<Ciphertext> = (0..chunks * k).map(|_| encrypt_zero_pk(ctx, pk, p.rng())).collect();
+    let floods: Vec<[u8; 32]> = (0..chunks * k).map(|_| p.rng().random()).collect();
+    let noise = params.switched_noise();
     let answers = p.scope("multiply_and_mask", |_| {
         (0..chunks * k)
             .into_par_iter()
@@ -340,10 +356,11 @@ fn answer(
                 plain.to_coefficients(&mut r);
                 ct.c0.add_assign(ctx, &plain.scaled(ctx, &r, top));
                 ct.mod_switch(ctx);
-                ct.to_bytes(ctx)
+                flood::flood(ctx, &mut ct, noise, &mut ChaCha20Rng::from_seed(floods[job]))?;
+                Ok(ct.to_bytes(ctx))
             })
-            .collect::<Vec<_>>()
-    });
+            .collect::<Result<Vec<_>, RlweError>>()
+    })?;
     p.send_bytes(answers.concat())?;
     Ok(masks.iter().map(|m| ring.neg(ring.reduce(m[0]))).collect())
 }
@@ -380,7 +397,7 @@ mod tests {
             let params = OleParams::new(ring).unwrap();
             let log_t = params.crt.log_product();
             assert!(log_t > f64::from(2 * bits + 2 + STATISTICAL_BITS), "ℓ = {bits}: log T = {log_t}");
-            let (bound, budget) = params.noise();
+            let (bound, budget) = params.noise().unwrap();
             assert!(bound < budget, "ℓ = {bits}: noise 2^{bound:.1} against 2^{budget:.1}");
             assert!(params.ctx.log_q() <= 218.0);
         }
