@@ -143,9 +143,12 @@ fn params() -> Result<Vec<ParamRow>, CliError> {
             sets.push((ring, used_by, format!("Z_2^{}", ring.bits()), ctx));
         }
         let ole = OleParams::new(ring).map_err(|e| failed(ring, &e))?;
-        let primes = ole.plain_primes();
-        let log_t: f64 = primes.iter().map(|&t| (t as f64).log2()).sum();
-        let plaintext = format!("{} primes t_i of {} bits (log T = {log_t:.1})", primes.len(), PLAIN_PRIME_BITS);
+        let plaintext = format!(
+            "{} primes t_i of {} bits (log T = {:.1})",
+            ole.plain_primes().len(),
+            PLAIN_PRIME_BITS,
+            ole.log_plain_product()
+        );
         sets.push((ring, "element-wise triples under silent", plaintext, ole.context().clone()));
     }
     sets.into_iter()

@@ -68,6 +68,11 @@ impl From<FixedError> for ProtocolError {
     }
 }
 
+/// A peer's message of the wrong length: its fault, found before reading it.
+pub fn expect_len(bytes: &[u8], expected: usize) -> Result<(), ProtocolError> {
+    if bytes.len() == expected { Ok(()) } else { Err(ChannelError::Malformed { expected, got: bytes.len() }.into()) }
+}
+
 /// A message from the peer that the RLWE layer could not decode (`what` names it): a channel
 /// error, never a configuration error.
 pub fn from_peer(what: &'static str, e: RlweError) -> ProtocolError {

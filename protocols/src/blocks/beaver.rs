@@ -117,15 +117,20 @@ pub fn square_and_mul_ring(p: &mut Party, x: &Share, u: &Share, v: &Share) -> Re
     })
 }
 
-/// `n` Beaver triples over `ring`: made with HE when the parties make their ring products so
-/// ([`Party::he_products`], ℓ > 1), otherwise the provider's.
-fn triples(p: &mut Party, ring: Ring, n: usize) -> Result<Triples, ProtocolError> {
-    if p.he_products() && ring.bits() > 1 { elementwise_triple::triples(p, ring, n) } else { Ok(p.triples(ring, n)?) }
+/// Whether ring products over `ring` are made with HE: when the parties make them so
+/// ([`Party::he_products`]) and ℓ > 1; otherwise they are the provider's.
+fn by_he(p: &Party, ring: Ring) -> bool {
+    p.he_products() && ring.bits() > 1
 }
 
-/// `n` square pairs over `ring`, from where [`triples`] takes triples.
+/// `n` Beaver triples over `ring`, from HE or the provider ([`by_he`]).
+fn triples(p: &mut Party, ring: Ring, n: usize) -> Result<Triples, ProtocolError> {
+    if by_he(p, ring) { elementwise_triple::triples(p, ring, n) } else { Ok(p.triples(ring, n)?) }
+}
+
+/// `n` square pairs over `ring`, from HE or the provider ([`by_he`]).
 fn squares(p: &mut Party, ring: Ring, n: usize) -> Result<SquarePairs, ProtocolError> {
-    if p.he_products() && ring.bits() > 1 { elementwise_triple::squares(p, ring, n) } else { Ok(p.squares(ring, n)?) }
+    if by_he(p, ring) { elementwise_triple::squares(p, ring, n) } else { Ok(p.squares(ring, n)?) }
 }
 
 /// The formula of [`mul_ring`] for `n` elements over `ring`: a triple each, d and e opened.

@@ -40,7 +40,7 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use super::matrix_triple::LABEL;
-use crate::error::{ProtocolError, from_peer};
+use crate::error::{ProtocolError, expect_len, from_peer};
 
 /// σ: the statistical distance of the client's view from uniform is at most 2^−σ.
 pub const STATISTICAL_BITS: u32 = 40;
@@ -101,6 +101,11 @@ impl OleParams {
     /// The plaintext primes.
     pub fn plain_primes(&self) -> Vec<u64> {
         self.plains.iter().map(PlainModulus::value).collect()
+    }
+
+    /// log2 T, T the product of the plaintext primes.
+    pub fn log_plain_product(&self) -> f64 {
+        self.crt.log_product()
     }
 
     /// The ciphertext context.
@@ -188,7 +193,7 @@ fn setup(p: &mut Party, ring: Ring) -> Result<Arc<Keyed>, ProtocolError> {
                 }
                 Role::Server => {
                     let bytes = p.recv_bytes()?;
-                    expect(&bytes, PublicKey::wire_bytes(ctx, top))?;
+                    expect_len(&bytes, PublicKey::wire_bytes(ctx, top))?;
                     let (b, seed) = bytes.split_at(bytes.len() - 32);
                     let b = poly_from_bytes(ctx, top, b).map_err(|e| from_peer("public key", e))?;
                     let seed =
@@ -267,7 +272,7 @@ fn ask(
     }
     p.send_bytes(msg)?;
     let bytes = p.recv_bytes()?;
-    expect(&bytes, params.answer_bytes(n))?;
+    expect_len(&bytes, params.answer_bytes(n))?;
     let low = ctx.top_level() - 1;
     let len = Ciphertext::wire_bytes(ctx, low, false);
     let answers = bytes
@@ -308,7 +313,7 @@ fn answer(
     let (ctx, ring) = (&params.ctx, params.ring);
     let (top, k, chunks) = (ctx.top_level(), params.plains.len(), n.div_ceil(DEGREE));
     let bytes = p.recv_bytes()?;
-    expect(&bytes, params.query_bytes(n, factors))?;
+    expect_len(&bytes, params.query_bytes(n, factors))?;
     let len = Ciphertext::wire_bytes(ctx, top, true);
     let queries = bytes
         .chunks_exact(len)
@@ -379,11 +384,6 @@ fn draw_mask<R: Rng + ?Sized>(ring: Ring, rng: &mut R) -> [u64; 3] {
 /// A three-word integer modulo t, by Horner's rule on 64-bit words.
 fn residue(t: &dyad_rlwe::modulus::Modulus, w: &[u64; 3]) -> u64 {
     w.iter().rev().fold(0u64, |acc, &word| t.reduce_u128((u128::from(acc) << 64) | u128::from(word)))
-}
-
-/// A message of the wrong length is the peer's fault, found before reading it.
-fn expect(bytes: &[u8], expected: usize) -> Result<(), ProtocolError> {
-    if bytes.len() == expected { Ok(()) } else { Err(ChannelError::Malformed { expected, got: bytes.len() }.into()) }
 }
 
 #[cfg(test)]

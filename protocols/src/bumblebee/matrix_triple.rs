@@ -23,11 +23,11 @@ use std::sync::Arc;
 use dyad_rlwe::RlweContext;
 use dyad_rlwe::cipher::Ciphertext;
 use dyad_sim::correlation::{MatDims, MatrixTriple};
-use dyad_sim::{Channel, ChannelError, Party, Ring, RingTensor, Share};
+use dyad_sim::{Channel, Party, Ring, RingTensor, Share};
 use rayon::prelude::*;
 
 use super::linear::{MAX_PACK, SipKeys, SipLayout, ask, keys, mask, read_answers, unmasked};
-use crate::error::ProtocolError;
+use crate::error::{ProtocolError, expect_len};
 use crate::linear::{Noise, context};
 
 /// The label of the triples' traffic.
@@ -80,7 +80,7 @@ pub fn matrix_triple(p: &mut Party, ring: Ring, dims: MatDims) -> Result<MatrixT
                 p.send_bytes(msg)?;
                 let bytes = p.recv_bytes()?;
                 let lens = layouts.map(|l| l.outputs() * Ciphertext::wire_bytes(ctx, ctx.top_level() - 1, false));
-                expect(&bytes, batch * (lens[0] + lens[1]))?;
+                expect_len(&bytes, batch * (lens[0] + lens[1]))?;
                 let mut at = 0;
                 for i in 0..2 * batch {
                     let len = lens[i % 2];
@@ -91,7 +91,7 @@ pub fn matrix_triple(p: &mut Party, ring: Ring, dims: MatDims) -> Result<MatrixT
             SipKeys::Server { pk, galois } => {
                 let bytes = p.recv_bytes()?;
                 let lens = layouts.map(|l| l.inputs() * Ciphertext::wire_bytes(ctx, ctx.top_level(), true));
-                expect(&bytes, batch * (lens[0] + lens[1]))?;
+                expect_len(&bytes, batch * (lens[0] + lens[1]))?;
                 // Every product's plaintext and query: its B, then its Aᵀ, per batch entry.
                 let mut jobs = Vec::with_capacity(2 * batch);
                 let mut at = 0;
@@ -132,9 +132,4 @@ pub fn matrix_triple(p: &mut Party, ring: Ring, dims: MatDims) -> Result<MatrixT
             c: Share::new(RingTensor::from_vec(ring, &dims.c_shape(), c)?),
         })
     })
-}
-
-/// A message of the wrong length is the peer's fault, found before reading it.
-fn expect(bytes: &[u8], expected: usize) -> Result<(), ProtocolError> {
-    if bytes.len() == expected { Ok(()) } else { Err(ChannelError::Malformed { expected, got: bytes.len() }.into()) }
 }
